@@ -1,0 +1,54 @@
+"""Everything at rest: age files, key epochs, the index, durability, quotas.
+
+`open_store()` returns the configured implementation; nothing above this package
+depends on SQLite or the file layout.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import (
+    AlreadyExists,
+    InvalidInput,
+    MessageDamaged,
+    NotADataDirectory,
+    NotEmpty,
+    NotFound,
+    QuotaExceeded,
+    StorageFull,
+    StoreError,
+    WrongPassphrase,
+)
+from .keys import KdfParams
+from .mailbox_key import MailboxKey
+from .models import Admin, AuditEntry, Domain, EpochInfo, Mailbox, MessageInfo
+
+
+def open_store(data_dir: str | os.PathLike, **options: object):  # -> SqliteStore
+    from .sqlite import SqliteStore
+
+    return SqliteStore(data_dir, **options)  # type: ignore[arg-type]
+
+
+__all__ = [
+    "Admin",
+    "AlreadyExists",
+    "AuditEntry",
+    "Domain",
+    "EpochInfo",
+    "InvalidInput",
+    "KdfParams",
+    "Mailbox",
+    "MailboxKey",
+    "MessageDamaged",
+    "MessageInfo",
+    "NotADataDirectory",
+    "NotEmpty",
+    "NotFound",
+    "QuotaExceeded",
+    "StorageFull",
+    "StoreError",
+    "WrongPassphrase",
+    "open_store",
+]

@@ -1,0 +1,90 @@
+"""One message copy being stored for one mailbox: sealed and written as it arrives.
+
+Nothing is visible until the store commits it (see SqliteStore.commit_deliveries),
+which happens only after the file is fsynced, renamed and its directory fsynced.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .bind import Binding
+from .blobs import BlobStore, TempBlob
+from .ids import new_message_id
+from .message_file import MessageSealer
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    message_id: str
+    mailbox_id: str
+    epoch: int
+    size: int
+    stored_size: int
+    received: float
+    encoding: str
+    path: str
+    sha256: str
+    directory: str
+
+
+class Delivery:
+    """Feed plaintext with write(); the store's commit makes it durable and visible."""
+
+    def __init__(
+        self, blobs: BlobStore, mailbox_id: str, epoch: int, recipient: str, compress: bool
+    ) -> None:
+        self.message_id = new_message_id()
+        self.mailbox_id = mailbox_id
+        self.epoch = epoch
+        self.received = time.time()
+        self.encoding = "zstd" if compress else "raw"
+        self._blobs = blobs
+        self._binding = Binding(mailbox_id, self.message_id, epoch, self.encoding)
+        self._sealer = MessageSealer(recipient, self._binding)
+        self._temp: TempBlob | None = blobs.new_temp(self.message_id)
+        self._temp.write(self._sealer.header())
+        self.size = 0
+        self.published: PublishedFile | None = None
+
+    def write(self, data: bytes) -> None:
+        assert self._temp is not None, "delivery already finished"
+        self.size += len(data)
+        self._temp.write(self._sealer.update(data))
+
+    @property
+    def stored_size(self) -> int:
+        return self._temp.size if self._temp is not None else 0
+
+    def publish(self) -> PublishedFile:
+        """Finish the file, fsync it and rename it into place (the directory not yet fsynced)."""
+        temp = self._temp
+        assert temp is not None
+        temp.write(self._sealer.finish())
+        temp.close_durably()
+        path = BlobStore.relative_path(self.mailbox_id, self.received, self.message_id)
+        directory = self._blobs.publish(temp, path)
+        self._temp = None
+        self.published = PublishedFile(
+            self.message_id,
+            self.mailbox_id,
+            self.epoch,
+            self.size,
+            temp.size,
+            self.received,
+            self.encoding,
+            path,
+            temp.sha256(),
+            str(directory),
+        )
+        return self.published
+
+    def abort(self) -> None:
+        """Throw away an unfinished or uncommitted copy; safe to call more than once."""
+        if self._temp is not None:
+            self._temp.discard()
+            self._temp = None
+        elif self.published is not None:
+            self._blobs.remove(self.published.path)
+            self.published = None

@@ -1,0 +1,129 @@
+"""Encrypting and decrypting one stored message (age v1 + bind stanza + optional zstd)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+import zstandard
+
+from .age import AgeError, AgeReader, AgeWriter, Header, parse_recipient
+from .age.header import find_header_end, parse_header
+from .age.recipients import Identity
+from .bind import BindError, Binding, read_binding
+from .errors import MessageDamaged
+
+READ_SIZE = 256 * 1024
+OUT_CHUNK = 64 * 1024
+ZSTD_LEVEL = 3
+
+
+class MessageSealer:
+    """Write side: plaintext in, age file bytes out; header() first, finish() last."""
+
+    def __init__(self, recipient: str, binding: Binding) -> None:
+        self._writer = AgeWriter([parse_recipient(recipient)], [binding.stanza()])
+        self._compressor = (
+            zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
+            if binding.encoding == "zstd"
+            else None
+        )
+
+    def header(self) -> bytes:
+        return self._writer.header()
+
+    def update(self, data: bytes) -> bytes:
+        if self._compressor is not None:
+            data = self._compressor.compress(data)
+        return self._writer.update(data) if data else b""
+
+    def finish(self) -> bytes:
+        tail = b""
+        if self._compressor is not None:
+            tail = self._writer.update(self._compressor.flush())
+        return tail + self._writer.finish()
+
+
+def read_file_binding(fh: BinaryIO) -> Binding:
+    """The bind stanza of a stored file, without any key (for reconciliation)."""
+    buf = b""
+    while True:
+        piece = fh.read(8192)
+        buf += piece
+        end = find_header_end(buf)
+        if end is not None:
+            break
+        if not piece:
+            raise BindError("file ends inside the header")
+    try:
+        return read_binding(parse_header(buf[:end]))
+    except AgeError as exc:
+        raise BindError(str(exc)) from None
+
+
+class _DecryptedStream:
+    """A read()-able view of the authenticated plaintext, for zstd's stream reader."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self._pieces = pieces
+        self._buf = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buf) < size:
+            piece = next(self._pieces, None)
+            if piece is None:
+                break
+            self._buf += piece
+        if size < 0:
+            out, self._buf = self._buf, b""
+        else:
+            out, self._buf = self._buf[:size], self._buf[size:]
+        return out
+
+
+def _decrypt_pieces(fh: BinaryIO, reader: AgeReader) -> Iterator[bytes]:
+    try:
+        while piece := fh.read(READ_SIZE):
+            out = reader.update(piece)
+            if out:
+                yield out
+        out = reader.finish()
+        if out:
+            yield out
+    except (AgeError, BindError) as exc:
+        raise MessageDamaged(f"stored message failed authentication: {exc}") from None
+
+
+def open_plaintext(fh: BinaryIO, identities: list[Identity], expected: Binding) -> Iterator[bytes]:
+    """Yield authenticated plaintext of a stored message in chunks of at most 64 KiB.
+
+    The bind stanza must equal `expected` (checked after the MAC, before the payload).
+    Raises MessageDamaged, possibly after some chunks were yielded: a consumer that
+    streams must then abort rather than present a partial message as whole.
+    """
+    check: Callable[[Header], None] = lambda header: _check_binding(header, expected)  # noqa: E731
+    reader = AgeReader(identities, check_header=check)
+    pieces = _decrypt_pieces(fh, reader)
+    if expected.encoding == "raw":
+        for piece in pieces:
+            for i in range(0, len(piece), OUT_CHUNK):
+                yield piece[i : i + OUT_CHUNK]
+        return
+    source = _DecryptedStream(pieces)
+    try:
+        with zstandard.ZstdDecompressor().stream_reader(
+            source, read_size=OUT_CHUNK, closefd=False
+        ) as zr:
+            while chunk := zr.read(OUT_CHUNK):
+                yield chunk
+    except zstandard.ZstdError as exc:
+        raise MessageDamaged(f"stored message does not decompress: {exc}") from None
+
+
+def _check_binding(header: Header, expected: Binding) -> None:
+    try:
+        found = read_binding(header)
+    except BindError as exc:
+        raise MessageDamaged(str(exc)) from None
+    if found != expected:
+        raise MessageDamaged("file belongs to another mailbox, message or epoch")

@@ -1,0 +1,97 @@
+"""Plain records the store hands out. They hold no secret and no message content."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STATUSES = ("active", "hold", "receive-only", "disabled")
+PROTOCOLS = ("pop3", "imap")
+ROLES = ("superadmin", "domain-admin", "viewer")
+FLAGS = ("\\Seen", "\\Deleted", "\\Flagged", "\\Answered", "\\Draft")
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    created: float
+    mailboxes: int = 0
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    id: str
+    domain: str
+    name: str
+    description: str
+    status: str
+    quota: int  # bytes, 0 = unlimited
+    addresses: tuple[str, ...]  # primary first
+    allowed_networks: tuple[str, ...]
+    protocols: tuple[str, ...]
+    uidvalidity: int
+    created: float
+    last_login: float | None
+    messages: int
+    bytes: int  # stored (encrypted) bytes, what the quota counts
+    settings: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def address(self) -> str:
+        return self.addresses[0]
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return self.addresses[1:]
+
+    def accepts_mail(self) -> bool:
+        return self.status in ("active", "receive-only")
+
+    def allows_login(self) -> bool:
+        return self.status in ("active", "hold")
+
+
+@dataclass(frozen=True)
+class EpochInfo:
+    number: int
+    kind: str
+    recipient: str
+    state: str  # "current" (sealed under the current passphrase) or "sealed"
+    created: float
+    messages: int
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    id: str
+    mailbox_id: str
+    uid: int
+    epoch: int
+    size: int  # plaintext octets as retrieved; -1 while unknown (adopted orphan)
+    stored_size: int
+    received: float
+    flags: frozenset[str]
+    encoding: str
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Admin:
+    name: str
+    role: str
+    domains: tuple[str, ...]
+    disabled: bool
+    totp_enabled: bool
+    created: float
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    time: float
+    actor: str
+    action: str
+    target: str
+    detail: str
+    source: str

@@ -1,0 +1,294 @@
+"""Domains, mailboxes and their addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import time
+from collections.abc import Iterable
+
+from .. import passphrase as passphrases
+from ..errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
+from ..ids import new_mailbox_id
+from ..models import PROTOCOLS, STATUSES, Domain, Mailbox
+from . import rows
+from .base import StoreBase
+
+_DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+_LOCAL_FORBIDDEN = set(' "(),:;<>@[\\]\t\r\n')
+
+
+def normalize_domain(name: str) -> str:
+    try:
+        cleaned = name.strip().rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise InvalidInput(f"invalid domain name: {name!r}") from None
+    if not _DOMAIN_RE.match(cleaned) or "." not in cleaned:
+        raise InvalidInput(f"invalid domain name: {name!r}")
+    return cleaned
+
+
+def normalize_address(address: str) -> str:
+    """Lowercased local@domain; SMTPUTF8 local parts are allowed, quoting is not."""
+    text = address.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1]
+    local, sep, domain = text.rpartition("@")
+    if not sep or not local or len(local) > 64 or any(c in _LOCAL_FORBIDDEN for c in local):
+        raise InvalidInput(f"invalid address: {address!r}")
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        raise InvalidInput(f"invalid address: {address!r}")
+    return f"{local.lower()}@{normalize_domain(domain)}"
+
+
+def _networks(values: Iterable[str]) -> list[str]:
+    out = []
+    for value in values:
+        try:
+            out.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise InvalidInput(f"invalid network: {value!r}") from None
+    return out
+
+
+class DirectoryMixin(StoreBase):
+    # --- domains -------------------------------------------------------------------
+    def add_domain(self, name: str) -> Domain:
+        name = normalize_domain(name)
+        now = time.time()
+        with self.db.write() as conn:
+            if conn.execute("SELECT 1 FROM domains WHERE name=?", (name,)).fetchone():
+                raise AlreadyExists(f"domain {name} already exists")
+            conn.execute("INSERT INTO domains(name, created) VALUES (?, ?)", (name, now))
+        return Domain(name, now, 0)
+
+    def list_domains(self) -> list[Domain]:
+        sql = (
+            "SELECT d.name, d.created, count(m.id) AS n FROM domains d "
+            "LEFT JOIN mailboxes m ON m.domain=d.name GROUP BY d.name ORDER BY d.name"
+        )
+        return [Domain(r["name"], r["created"], r["n"]) for r in self.db.conn().execute(sql)]
+
+    def get_domain(self, name: str) -> Domain:
+        name = normalize_domain(name)
+        for domain in self.list_domains():
+            if domain.name == name:
+                return domain
+        raise NotFound(f"no domain {name}")
+
+    def remove_domain(self, name: str) -> None:
+        name = normalize_domain(name)
+        with self.db.write() as conn:
+            if not conn.execute("SELECT 1 FROM domains WHERE name=?", (name,)).fetchone():
+                raise NotFound(f"no domain {name}")
+            if conn.execute("SELECT 1 FROM mailboxes WHERE domain=? LIMIT 1", (name,)).fetchone():
+                raise NotEmpty(f"domain {name} still has mailboxes")
+            conn.execute("DELETE FROM domains WHERE name=?", (name,))
+
+    # --- mailboxes -----------------------------------------------------------------
+    def create_mailbox(
+        self,
+        domain: str,
+        name: str = "",
+        description: str = "",
+        aliases: Iterable[str] = (),
+        quota: int = 0,
+        status: str = "active",
+    ) -> tuple[Mailbox, str]:
+        """Create a mailbox; returns it and its passphrase (the only time it exists)."""
+        domain = self.get_domain(domain).name
+        self._check_status(status)
+        if quota < 0:
+            raise InvalidInput("quota must be 0 (unlimited) or a positive number of bytes")
+        mailbox_id = new_mailbox_id()
+        primary = f"{mailbox_id}@{domain}"
+        alias_list = self._validate_new_addresses(aliases)
+        passphrase = passphrases.generate()
+        first_epoch = self._seal_new_epoch(mailbox_id, 1, passphrase)
+        with self.db.write() as conn:
+            self._ensure_addresses_free(conn, alias_list)
+            conn.execute(
+                "INSERT INTO mailboxes(id, domain, name, description, status, quota, uidvalidity,"
+                " created) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    mailbox_id,
+                    domain,
+                    name or mailbox_id,
+                    description,
+                    status,
+                    quota,
+                    self._new_uidvalidity(),
+                    time.time(),
+                ),
+            )
+            conn.execute(
+                "INSERT INTO addresses(address, mailbox_id, is_primary) VALUES (?,?,1)",
+                (primary, mailbox_id),
+            )
+            for alias in alias_list:
+                conn.execute(
+                    "INSERT INTO addresses(address, mailbox_id) VALUES (?,?)", (alias, mailbox_id)
+                )
+            self._insert_epoch(conn, first_epoch, "current")
+        return self.get_mailbox(mailbox_id), passphrase
+
+    @staticmethod
+    def _new_uidvalidity() -> int:
+        return max(1, int(time.time()) & 0x7FFFFFFF)
+
+    @staticmethod
+    def _check_status(status: str) -> None:
+        if status not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+
+    def _validate_new_addresses(self, addresses: Iterable[str]) -> list[str]:
+        out: list[str] = []
+        known = {d.name for d in self.list_domains()}
+        for address in addresses:
+            normalized = normalize_address(address)
+            if normalized.rpartition("@")[2] not in known:
+                raise InvalidInput(f"{normalized}: its domain is not an accepted domain")
+            if normalized in out:
+                raise AlreadyExists(f"address {normalized} given twice")
+            out.append(normalized)
+        return out
+
+    @staticmethod
+    def _ensure_addresses_free(conn, addresses: list[str]) -> None:
+        for address in addresses:
+            if conn.execute("SELECT 1 FROM addresses WHERE address=?", (address,)).fetchone():
+                raise AlreadyExists(f"address {address} is already in use")
+
+    def _addresses(self, mailbox_id: str) -> list[str]:
+        cur = self.db.conn().execute(
+            "SELECT address FROM addresses WHERE mailbox_id=? ORDER BY is_primary DESC, address",
+            (mailbox_id,),
+        )
+        return [r[0] for r in cur]
+
+    def get_mailbox(self, ref: str) -> Mailbox:
+        """By id or by any of its addresses (case-insensitive)."""
+        mailbox = self.find_mailbox(ref)
+        if mailbox is None:
+            raise NotFound(f"no mailbox {ref}")
+        return mailbox
+
+    def find_mailbox(self, ref: str) -> Mailbox | None:
+        conn = self.db.conn()
+        key = ref.strip().lower()
+        if key.startswith("<") and key.endswith(">"):
+            key = key[1:-1]
+        row = conn.execute("SELECT * FROM mailboxes WHERE id=?", (key,)).fetchone()
+        if row is None and "@" in key:
+            try:
+                key = normalize_address(key)
+            except InvalidInput:
+                return None
+            hit = conn.execute(
+                "SELECT mailbox_id FROM addresses WHERE address=?", (key,)
+            ).fetchone()
+            if hit:
+                row = conn.execute("SELECT * FROM mailboxes WHERE id=?", (hit[0],)).fetchone()
+        if row is None:
+            return None
+        return rows.mailbox(row, self._addresses(row["id"]))
+
+    def list_mailboxes(self, domain: str | None = None) -> list[Mailbox]:
+        conn = self.db.conn()
+        if domain is not None:
+            cur = conn.execute(
+                "SELECT * FROM mailboxes WHERE domain=? ORDER BY name", (normalize_domain(domain),)
+            )
+        else:
+            cur = conn.execute("SELECT * FROM mailboxes ORDER BY domain, name")
+        return [rows.mailbox(r, self._addresses(r["id"])) for r in cur.fetchall()]
+
+    def update_mailbox(
+        self,
+        ref: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        status: str | None = None,
+        quota: int | None = None,
+        allowed_networks: Iterable[str] | None = None,
+        protocols: Iterable[str] | None = None,
+        settings: dict | None = None,
+    ) -> Mailbox:
+        mailbox = self.get_mailbox(ref)
+        fields: dict[str, object] = {}
+        if name is not None:
+            fields["name"] = name.strip() or mailbox.id
+        if description is not None:
+            fields["description"] = description
+        if status is not None:
+            self._check_status(status)
+            fields["status"] = status
+        if quota is not None:
+            if quota < 0:
+                raise InvalidInput("quota must be 0 (unlimited) or a positive number of bytes")
+            fields["quota"] = quota
+        if allowed_networks is not None:
+            fields["allowed_networks"] = json.dumps(_networks(allowed_networks))
+        if protocols is not None:
+            chosen = sorted(set(protocols))
+            if any(p not in PROTOCOLS for p in chosen):
+                raise InvalidInput(f"protocols must be among {', '.join(PROTOCOLS)}")
+            fields["protocols"] = json.dumps(chosen)
+        if settings is not None:
+            fields["settings"] = json.dumps(settings)
+        if fields:
+            assignments = ", ".join(f"{column}=?" for column in fields)
+            with self.db.write() as conn:
+                conn.execute(
+                    f"UPDATE mailboxes SET {assignments} WHERE id=?",  # noqa: S608 (fixed names)
+                    (*fields.values(), mailbox.id),
+                )
+        return self.get_mailbox(mailbox.id)
+
+    def add_alias(self, ref: str, address: str) -> Mailbox:
+        mailbox = self.get_mailbox(ref)
+        (alias,) = self._validate_new_addresses([address])
+        with self.db.write() as conn:
+            self._ensure_addresses_free(conn, [alias])
+            conn.execute(
+                "INSERT INTO addresses(address, mailbox_id) VALUES (?,?)", (alias, mailbox.id)
+            )
+        return self.get_mailbox(mailbox.id)
+
+    def remove_alias(self, ref: str, address: str) -> Mailbox:
+        mailbox = self.get_mailbox(ref)
+        alias = normalize_address(address)
+        if alias not in mailbox.aliases:
+            raise NotFound(f"{alias} is not an alias of {mailbox.id}")
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM addresses WHERE address=? AND is_primary=0", (alias,))
+        return self.get_mailbox(mailbox.id)
+
+    def record_login(self, mailbox_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("UPDATE mailboxes SET last_login=? WHERE id=?", (time.time(), mailbox_id))
+
+    def delete_mailbox(self, ref: str, force: bool = False) -> int:
+        """Delete a mailbox, its keys and its messages; returns the number of messages destroyed."""
+        mailbox = self.get_mailbox(ref)
+        if mailbox.messages and not force:
+            raise NotEmpty(f"mailbox {mailbox.id} holds {mailbox.messages} messages")
+        paths = [
+            r[0]
+            for r in self.db.conn().execute(
+                "SELECT path FROM messages WHERE mailbox_id=?", (mailbox.id,)
+            )
+        ]
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM messages WHERE mailbox_id=?", (mailbox.id,))
+            conn.execute("DELETE FROM epochs WHERE mailbox_id=?", (mailbox.id,))
+            conn.execute("DELETE FROM addresses WHERE mailbox_id=?", (mailbox.id,))
+            conn.execute("DELETE FROM mailboxes WHERE id=?", (mailbox.id,))
+        for path in paths:
+            self.blobs.remove(path)
+        self.events.publish(mailbox.id, "deleted")
+        return len(paths)

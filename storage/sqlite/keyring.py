@@ -1,0 +1,264 @@
+"""Key epochs and the passphrase lifecycle: unlock, change, reset, recover, purge, export."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from .. import keys
+from .. import passphrase as passphrases
+from ..errors import InvalidInput, NotFound, WrongPassphrase
+from ..keys import SealedSeed
+from ..mailbox_key import MailboxKey
+from ..models import EpochInfo
+from . import rows
+from .base import StoreBase
+
+
+class KeyringMixin(StoreBase):
+    def _seal_new_epoch(self, mailbox_id: str, epoch: int, passphrase: str) -> SealedSeed:
+        seed, recipient = keys.new_seed(self.recipient_type)
+        salt = keys.new_salt()
+        kek = self.kdf.derive(passphrases.normalize(passphrase), salt)
+        return keys.seal(
+            mailbox_id, epoch, self.recipient_type, recipient, seed, kek, salt, self.kdf
+        )
+
+    @staticmethod
+    def _insert_epoch(conn, sealed: SealedSeed, state: str) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO epochs(mailbox_id, epoch, kind, recipient, state, salt, nonce,"
+            " sealed_seed, kdf_memory_kib, kdf_iterations, kdf_lanes, created)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,COALESCE((SELECT created FROM epochs"
+            " WHERE mailbox_id=? AND epoch=?), ?))",
+            (
+                sealed.mailbox_id,
+                sealed.epoch,
+                sealed.kind,
+                sealed.recipient,
+                state,
+                sealed.salt,
+                sealed.nonce,
+                sealed.ciphertext,
+                sealed.kdf.memory_kib,
+                sealed.kdf.iterations,
+                sealed.kdf.lanes,
+                sealed.mailbox_id,
+                sealed.epoch,
+                time.time(),
+            ),
+        )
+
+    def _sealed_epochs(self, mailbox_id: str, state: str | None = None) -> list[SealedSeed]:
+        sql = "SELECT * FROM epochs WHERE mailbox_id=?"
+        args: tuple = (mailbox_id,)
+        if state is not None:
+            sql += " AND state=?"
+            args += (state,)
+        return [rows.sealed_seed(r) for r in self.db.conn().execute(sql + " ORDER BY epoch", args)]
+
+    def list_epochs(self, ref: str) -> list[EpochInfo]:
+        mailbox_id = self.get_mailbox(ref).id  # type: ignore[attr-defined]
+        counts = dict(
+            self.db.conn()
+            .execute(
+                "SELECT epoch, count(*) FROM messages WHERE mailbox_id=? GROUP BY epoch",
+                (mailbox_id,),
+            )
+            .fetchall()
+        )
+        cur = self.db.conn().execute(
+            "SELECT epoch, kind, recipient, state, created FROM epochs WHERE mailbox_id=?"
+            " ORDER BY epoch",
+            (mailbox_id,),
+        )
+        return [
+            EpochInfo(
+                r["epoch"],
+                r["kind"],
+                r["recipient"],
+                r["state"],
+                r["created"],
+                counts.get(r["epoch"], 0),
+            )
+            for r in cur
+        ]
+
+    def current_epoch(self, mailbox_id: str) -> SealedSeed:
+        row = (
+            self.db.conn()
+            .execute(
+                "SELECT * FROM epochs WHERE mailbox_id=? ORDER BY epoch DESC LIMIT 1", (mailbox_id,)
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound(f"mailbox {mailbox_id} has no key")
+        return rows.sealed_seed(row)
+
+    def sealed_message_count(self, mailbox_id: str) -> int:
+        row = (
+            self.db.conn()
+            .execute(
+                "SELECT count(*) FROM messages m JOIN epochs e ON e.mailbox_id=m.mailbox_id AND"
+                " e.epoch=m.epoch WHERE m.mailbox_id=? AND e.state='sealed'",
+                (mailbox_id,),
+            )
+            .fetchone()
+        )
+        return row[0]
+
+    @staticmethod
+    def _open_group(group: list[SealedSeed], secret: bytes) -> dict[int, bytes]:
+        """Derive the KEK once for epochs sharing a salt and open those it opens."""
+        kek = group[0].kdf.derive(secret, group[0].salt)
+        opened = {}
+        for sealed in group:
+            seed = keys.unseal(sealed, kek)
+            if seed is not None:
+                opened[sealed.epoch] = seed
+        return opened
+
+    @staticmethod
+    def _groups(sealed: list[SealedSeed]) -> list[list[SealedSeed]]:
+        groups: dict[tuple, list[SealedSeed]] = defaultdict(list)
+        for item in sealed:
+            groups[(item.salt, item.kdf)].append(item)
+        return list(groups.values())
+
+    def _normalized(self, passphrase: str) -> bytes:
+        try:
+            return passphrases.normalize(passphrase)
+        except passphrases.InvalidPassphrase:
+            raise WrongPassphrase() from None
+
+    def unlock(self, ref: str, passphrase: str) -> MailboxKey:
+        """Open the epochs sealed under `passphrase`; WrongPassphrase unless the newest opens."""
+        mailbox_id = self.get_mailbox(ref).id  # type: ignore[attr-defined]
+        secret = self._normalized(passphrase)
+        current = self._sealed_epochs(mailbox_id, "current")
+        if not current:
+            raise WrongPassphrase()
+        newest = max(s.epoch for s in current)
+        opened: dict[int, bytes] = {}
+        for group in self._groups(current):
+            opened.update(self._open_group(group, secret))
+        if newest not in opened:
+            raise WrongPassphrase()
+        kinds = {s.epoch: s.kind for s in current}
+        return MailboxKey(
+            mailbox_id,
+            {e: keys.identity_for(kinds[e], seed) for e, seed in opened.items()},
+            opened,
+            {e: kinds[e] for e in opened},
+        )
+
+    def _reseal_all(self, key: MailboxKey, new_passphrase: str) -> list[SealedSeed]:
+        salt = keys.new_salt()
+        kek = self.kdf.derive(passphrases.normalize(new_passphrase), salt)
+        by_epoch = {s.epoch: s for s in self._sealed_epochs(key.mailbox_id)}
+        return [
+            keys.seal(
+                key.mailbox_id,
+                e,
+                by_epoch[e].kind,
+                by_epoch[e].recipient,
+                seed,
+                kek,
+                salt,
+                self.kdf,
+            )
+            for e, seed in sorted(key.seeds.items())
+        ]
+
+    def change_passphrase(self, ref: str, current: str) -> str:
+        """Re-seal every current epoch under a new passphrase, which is returned once."""
+        key = self.unlock(ref, current)
+        new_passphrase = passphrases.generate()
+        resealed = self._reseal_all(key, new_passphrase)
+        with self.db.write() as conn:
+            for sealed in resealed:
+                self._insert_epoch(conn, sealed, "current")
+        return new_passphrase
+
+    def reset_passphrase(self, ref: str) -> str:
+        """Start a new epoch under a new passphrase; older epochs stay sealed under the old one."""
+        mailbox_id = self.get_mailbox(ref).id  # type: ignore[attr-defined]
+        newest = self.current_epoch(mailbox_id).epoch
+        new_passphrase = passphrases.generate()
+        sealed = self._seal_new_epoch(mailbox_id, newest + 1, new_passphrase)
+        with self.db.write() as conn:
+            conn.execute("UPDATE epochs SET state='sealed' WHERE mailbox_id=?", (mailbox_id,))
+            self._insert_epoch(conn, sealed, "current")
+        return new_passphrase
+
+    def recover(self, ref: str, old: str, current: str) -> int:
+        """Re-seal the sealed epochs that `old` opens under `current`; returns how many."""
+        key = self.unlock(ref, current)
+        secret = self._normalized(old)
+        found: dict[int, bytes] = {}
+        for group in self._groups(self._sealed_epochs(key.mailbox_id, "sealed")):
+            found.update(self._open_group(group, secret))
+        if not found:
+            raise WrongPassphrase("the old passphrase opens no sealed key epoch")
+        current_sealed = self._sealed_epochs(key.mailbox_id, "current")
+        anchor = max(current_sealed, key=lambda s: s.epoch)
+        kek = anchor.kdf.derive(passphrases.normalize(current), anchor.salt)
+        by_epoch = {s.epoch: s for s in self._sealed_epochs(key.mailbox_id)}
+        with self.db.write() as conn:
+            for epoch, seed in found.items():
+                old_row = by_epoch[epoch]
+                resealed = keys.seal(
+                    key.mailbox_id,
+                    epoch,
+                    old_row.kind,
+                    old_row.recipient,
+                    seed,
+                    kek,
+                    anchor.salt,
+                    anchor.kdf,
+                )
+                self._insert_epoch(conn, resealed, "current")
+        return len(found)
+
+    def purge_sealed(self, ref: str) -> int:
+        """Irreversibly destroy sealed epochs and their messages; returns messages destroyed."""
+        mailbox_id = self.get_mailbox(ref).id  # type: ignore[attr-defined]
+        sealed = [s.epoch for s in self._sealed_epochs(mailbox_id, "sealed")]
+        if not sealed:
+            return 0
+        marks = ",".join("?" * len(sealed))
+        victims = (
+            self.db.conn()
+            .execute(
+                f"SELECT id FROM messages WHERE mailbox_id=? AND epoch IN ({marks})",  # noqa: S608
+                (mailbox_id, *sealed),
+            )
+            .fetchall()
+        )
+        self.delete_messages(mailbox_id, [v[0] for v in victims])  # type: ignore[attr-defined]
+        with self.db.write() as conn:
+            conn.execute(
+                f"DELETE FROM epochs WHERE mailbox_id=? AND epoch IN ({marks})",  # noqa: S608
+                (mailbox_id, *sealed),
+            )
+        return len(victims)
+
+    def export_identity(self, ref: str, passphrase: str) -> str:
+        """The opened epochs as a standard age identity file (text)."""
+        key = self.unlock(ref, passphrase)
+        lines = [f"# Journal Gateway mailbox {key.mailbox_id}"]
+        for epoch_info in self.list_epochs(key.mailbox_id):
+            identity = key.identities.get(epoch_info.number)
+            if identity is None:
+                lines.append(f"# epoch {epoch_info.number}: sealed under another passphrase")
+                continue
+            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_info.created))
+            lines.append(f"# epoch {epoch_info.number} created {created}")
+            lines.append(f"# recipient: {epoch_info.recipient}")
+            lines.append(identity.encode())  # type: ignore[attr-defined]
+        return "\n".join(lines) + "\n"
+
+    def check_passphrase_shape(self, text: str) -> None:
+        if not passphrases.looks_valid(text):
+            raise InvalidInput("that is not a 30-character passphrase")

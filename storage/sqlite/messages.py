@@ -1,0 +1,228 @@
+"""Messages: durable delivery with group commit, listing, reading, flags, deletion."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..bind import Binding
+from ..blobs import fsync_dir
+from ..delivery import Delivery, PublishedFile
+from ..errors import MessageDamaged, NotFound, QuotaExceeded, StorageFull
+from ..mailbox_key import MailboxKey
+from ..message_file import open_plaintext
+from ..models import MessageInfo
+from . import rows
+from .base import StoreBase
+
+
+class MessagesMixin(StoreBase):
+    disk_reserve: int
+
+    # --- accepting mail ------------------------------------------------------------
+    def check_can_receive(self, mailbox_id: str, size_hint: int = 0) -> None:
+        """Raise QuotaExceeded or StorageFull when a new message should be refused (4xx)."""
+        if self.blobs.free_bytes() - size_hint < self.disk_reserve:
+            raise StorageFull("free disk space is under the reserve")
+        row = (
+            self.db.conn()
+            .execute("SELECT quota, stored_bytes FROM mailboxes WHERE id=?", (mailbox_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound(f"no mailbox {mailbox_id}")
+        if row["quota"] and row["stored_bytes"] + size_hint > row["quota"]:
+            raise QuotaExceeded(f"mailbox {mailbox_id} is over its quota")
+
+    def begin_delivery(self, mailbox_id: str) -> Delivery:
+        epoch = self.current_epoch(mailbox_id)  # type: ignore[attr-defined]
+        return Delivery(self.blobs, mailbox_id, epoch.epoch, epoch.recipient, self.compress)
+
+    def commit_deliveries(self, deliveries: list[Delivery]) -> list[MessageInfo]:
+        """Make copies durable and visible together (one SMTP transaction's copies).
+
+        Files are finished, fsynced and renamed here; their directories are fsynced and
+        the index rows committed by the group committer, shared with concurrent callers.
+        On any failure every copy is removed and the error raised: nothing half-stored.
+        """
+        try:
+            published = [d.publish() for d in deliveries]
+            infos = self._committer.submit(published)  # type: ignore[attr-defined]
+        except BaseException:
+            for delivery in deliveries:
+                delivery.abort()
+            raise
+        for mailbox_id in {p.mailbox_id for p in published}:
+            self.events.publish(mailbox_id, "exists")
+        return infos
+
+    def _commit_batch(self, groups: list[list[PublishedFile]]) -> list[object]:
+        for directory in sorted({p.directory for group in groups for p in group}):
+            fsync_dir(Path(directory))
+        outcomes: list[object] = []
+        with self.db.write() as conn:
+            for index, group in enumerate(groups):
+                conn.execute(f"SAVEPOINT g{index}")
+                try:
+                    outcomes.append([self._insert_message(conn, p) for p in group])
+                except (sqlite3.Error, NotFound) as exc:
+                    conn.execute(f"ROLLBACK TO g{index}")
+                    outcomes.append(exc)
+                conn.execute(f"RELEASE g{index}")
+        return outcomes
+
+    @staticmethod
+    def _insert_message(conn: sqlite3.Connection, p: PublishedFile) -> MessageInfo:
+        row = conn.execute("SELECT next_uid FROM mailboxes WHERE id=?", (p.mailbox_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"mailbox {p.mailbox_id} was deleted during delivery")
+        uid = row[0]
+        conn.execute(
+            "INSERT INTO messages(id, mailbox_id, uid, epoch, size, stored_size, received, flags,"
+            " encoding, path, sha256) VALUES (?,?,?,?,?,?,?,'',?,?,?)",
+            (
+                p.message_id,
+                p.mailbox_id,
+                uid,
+                p.epoch,
+                p.size,
+                p.stored_size,
+                p.received,
+                p.encoding,
+                p.path,
+                p.sha256,
+            ),
+        )
+        conn.execute(
+            "UPDATE mailboxes SET next_uid=next_uid+1, message_count=message_count+1,"
+            " stored_bytes=stored_bytes+? WHERE id=?",
+            (p.stored_size, p.mailbox_id),
+        )
+        return MessageInfo(
+            p.message_id,
+            p.mailbox_id,
+            uid,
+            p.epoch,
+            p.size,
+            p.stored_size,
+            p.received,
+            frozenset(),
+            p.encoding,
+            p.path,
+            p.sha256,
+        )
+
+    # --- reading -------------------------------------------------------------------
+    def list_messages(self, mailbox_id: str) -> list[MessageInfo]:
+        cur = self.db.conn().execute(
+            "SELECT * FROM messages WHERE mailbox_id=? ORDER BY uid", (mailbox_id,)
+        )
+        return [rows.message(r) for r in cur]
+
+    def get_message(self, mailbox_id: str, message_id: str) -> MessageInfo:
+        row = (
+            self.db.conn()
+            .execute("SELECT * FROM messages WHERE mailbox_id=? AND id=?", (mailbox_id, message_id))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound(f"no message {message_id} in {mailbox_id}")
+        return rows.message(row)
+
+    def read_message(self, key: MailboxKey, message: MessageInfo) -> Iterator[bytes]:
+        """Authenticated plaintext in chunks of at most 64 KiB; MessageDamaged on any fault.
+
+        A consumer that streams must drop its connection when MessageDamaged arrives
+        after some chunks were sent.
+        """
+        if message.mailbox_id != key.mailbox_id:
+            raise MessageDamaged("message does not belong to the unlocked mailbox")
+        identity = key.identities.get(message.epoch)
+        if identity is None:
+            raise MessageDamaged(f"message {message.id} is sealed under an earlier passphrase")
+        binding = Binding(message.mailbox_id, message.id, message.epoch, message.encoding)
+        try:
+            fh = self.blobs.open(message.path)
+        except FileNotFoundError:
+            raise MessageDamaged(f"message {message.id}: its file is missing") from None
+        with fh:
+            yield from open_plaintext(fh, [identity], binding)
+
+    def fill_unknown_sizes(self, key: MailboxKey) -> int:
+        """Adopted orphans have no known plaintext size until a key opens them."""
+        unknown = [m for m in self.list_messages(key.mailbox_id) if m.size < 0]
+        fixed = 0
+        for message in unknown:
+            try:
+                size = sum(len(c) for c in self.read_message(key, message))
+            except MessageDamaged:
+                continue
+            with self.db.write() as conn:
+                conn.execute("UPDATE messages SET size=? WHERE id=?", (size, message.id))
+            fixed += 1
+        return fixed
+
+    # --- flags and deletion ----------------------------------------------------------
+    def set_flags(
+        self, mailbox_id: str, message_ids: Iterable[str], flags: Iterable[str], mode: str = "add"
+    ) -> list[MessageInfo]:
+        """mode: "add", "remove" or "replace". Returns the updated messages."""
+        wanted = frozenset(flags)
+        ids = list(message_ids)
+        changed: list[MessageInfo] = []
+        with self.db.write() as conn:
+            for message_id in ids:
+                row = conn.execute(
+                    "SELECT * FROM messages WHERE mailbox_id=? AND id=?", (mailbox_id, message_id)
+                ).fetchone()
+                if row is None:
+                    continue
+                current = rows.message(row).flags
+                new = {"add": current | wanted, "remove": current - wanted, "replace": wanted}[mode]
+                conn.execute(
+                    "UPDATE messages SET flags=? WHERE id=?", (rows.flags_text(new), message_id)
+                )
+                changed.append(
+                    rows.message(
+                        conn.execute("SELECT * FROM messages WHERE id=?", (message_id,)).fetchone()
+                    )
+                )
+        self.events.publish(mailbox_id, "flags")
+        return changed
+
+    def delete_messages(self, mailbox_id: str, message_ids: Iterable[str]) -> int:
+        """Remove index rows first (one transaction), then the files."""
+        ids = list(message_ids)
+        paths: list[str] = []
+        with self.db.write() as conn:
+            for message_id in ids:
+                row = conn.execute(
+                    "SELECT path, stored_size FROM messages WHERE mailbox_id=? AND id=?",
+                    (mailbox_id, message_id),
+                ).fetchone()
+                if row is None:
+                    continue
+                conn.execute("DELETE FROM messages WHERE id=?", (message_id,))
+                conn.execute(
+                    "UPDATE mailboxes SET message_count=message_count-1,"
+                    " stored_bytes=stored_bytes-? WHERE id=?",
+                    (row["stored_size"], mailbox_id),
+                )
+                paths.append(row["path"])
+        for path in paths:
+            self.blobs.remove(path)
+        if paths:
+            self.events.publish(mailbox_id, "expunge")
+        return len(paths)
+
+    def received_since(self, mailbox_id: str, since: float) -> int:
+        row = (
+            self.db.conn()
+            .execute(
+                "SELECT count(*) FROM messages WHERE mailbox_id=? AND received>=?",
+                (mailbox_id, since),
+            )
+            .fetchone()
+        )
+        return row[0]

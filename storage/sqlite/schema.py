@@ -1,0 +1,86 @@
+"""The index schema. Everything here is metadata; message content lives only in blobs."""
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x4A475731  # "JGW1": marks a gateway.db as ours
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS domains (
+    name TEXT PRIMARY KEY,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mailboxes (
+    id TEXT PRIMARY KEY,
+    domain TEXT NOT NULL REFERENCES domains(name),
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    quota INTEGER NOT NULL DEFAULT 0,
+    allowed_networks TEXT NOT NULL DEFAULT '[]',
+    protocols TEXT NOT NULL DEFAULT '["pop3","imap"]',
+    settings TEXT NOT NULL DEFAULT '{}',
+    uidvalidity INTEGER NOT NULL,
+    next_uid INTEGER NOT NULL DEFAULT 1,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    stored_bytes INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    last_login REAL
+);
+CREATE TABLE IF NOT EXISTS addresses (
+    address TEXT PRIMARY KEY,
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    is_primary INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS addresses_mailbox ON addresses(mailbox_id);
+CREATE TABLE IF NOT EXISTS epochs (
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    state TEXT NOT NULL,
+    salt BLOB NOT NULL,
+    nonce BLOB NOT NULL,
+    sealed_seed BLOB NOT NULL,
+    kdf_memory_kib INTEGER NOT NULL,
+    kdf_iterations INTEGER NOT NULL,
+    kdf_lanes INTEGER NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (mailbox_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id),
+    uid INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    stored_size INTEGER NOT NULL,
+    received REAL NOT NULL,
+    flags TEXT NOT NULL DEFAULT '',
+    encoding TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    UNIQUE (mailbox_id, uid)
+);
+CREATE INDEX IF NOT EXISTS messages_mailbox_uid ON messages(mailbox_id, uid);
+CREATE TABLE IF NOT EXISTS admins (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    domains TEXT NOT NULL DEFAULT '[]',
+    disabled INTEGER NOT NULL DEFAULT 0,
+    totp_secret TEXT,
+    recovery_codes TEXT NOT NULL DEFAULT '[]',
+    language TEXT NOT NULL DEFAULT 'en',
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
+"""
