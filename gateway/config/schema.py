@@ -1,0 +1,216 @@
+"""Every configuration option, with its type, default and one-line description.
+
+Keys are `section.name`; the TOML file uses [section] tables, the environment uses
+GATEWAY_SECTION__NAME. The README's configuration table is checked against this list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    type: type
+    default: Any
+    doc: str
+    item_type: type | None = None  # for lists
+
+    @property
+    def section(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.split(".", 1)[1]
+
+    @property
+    def env(self) -> str:
+        return "GATEWAY_" + self.key.upper().replace(".", "__").replace("-", "_")
+
+
+def _o(key: str, type_: type, default: Any, doc: str, item_type: type | None = None) -> Option:
+    return Option(key, type_, default, doc, item_type)
+
+
+OPTIONS: tuple[Option, ...] = (
+    # --- general -------------------------------------------------------------------
+    _o(
+        "gateway.hostname",
+        str,
+        "",
+        "Name used in SMTP greetings and Received headers (default: the machine's FQDN).",
+    ),
+    _o(
+        "gateway.shutdown_grace",
+        float,
+        30.0,
+        "Seconds SIGTERM waits for in-flight transactions before exiting.",
+    ),
+    # --- storage -------------------------------------------------------------------
+    _o(
+        "storage.disk_reserve",
+        int,
+        256 * MiB,
+        "Free bytes kept on the data disk; below this SMTP answers 452 4.3.1.",
+    ),
+    _o("storage.compress", bool, True, "Compress messages with zstd before encryption."),
+    _o("storage.threads", int, 8, "Size of the thread pool running SQLite, file and crypto work."),
+    # --- crypto --------------------------------------------------------------------
+    _o(
+        "crypto.recipient",
+        str,
+        "mlkem768x25519",
+        "age recipient type for new key epochs: mlkem768x25519 (post-quantum hybrid) or x25519.",
+    ),
+    _o("crypto.argon2_memory_kib", int, 65536, "Argon2id memory (KiB) for sealing new epoch keys."),
+    _o("crypto.argon2_iterations", int, 3, "Argon2id iterations for sealing new epoch keys."),
+    _o("crypto.argon2_lanes", int, 4, "Argon2id lanes (parallelism) for sealing new epoch keys."),
+    # --- tls -----------------------------------------------------------------------
+    _o(
+        "tls.cert", str, "", "PEM certificate chain; empty means a self-signed one under DATA/tls/."
+    ),
+    _o("tls.key", str, "", "PEM private key for tls.cert."),
+    # --- smtp ----------------------------------------------------------------------
+    _o(
+        "smtp.listen",
+        str,
+        "127.0.0.1:2525",
+        "SMTP (STARTTLS) listener, host:port; empty disables it.",
+    ),
+    _o(
+        "smtp.smtps_listen", str, "", "SMTPS (implicit TLS) listener, host:port; empty disables it."
+    ),
+    _o(
+        "smtp.max_message_size",
+        int,
+        200 * MiB,
+        "Largest message accepted, in bytes (advertised in SIZE).",
+    ),
+    _o(
+        "smtp.allowed_networks",
+        list,
+        [],
+        "Client networks (CIDR) allowed to connect; empty allows all.",
+        str,
+    ),
+    _o("smtp.require_tls", bool, False, "Refuse MAIL before STARTTLS with 530."),
+    _o("smtp.max_connections", int, 400, "Total concurrent SMTP connections; more get 421 4.7.0."),
+    _o(
+        "smtp.max_connections_per_ip",
+        int,
+        50,
+        "Concurrent SMTP connections per client IP; more get 421 4.7.0.",
+    ),
+    _o(
+        "smtp.idle_timeout",
+        float,
+        300.0,
+        "Seconds an SMTP client may stay silent before it is disconnected.",
+    ),
+    _o(
+        "smtp.transaction_timeout",
+        float,
+        3600.0,
+        "Seconds one SMTP DATA transfer may take at most.",
+    ),
+    _o(
+        "smtp.proxy_protocol",
+        bool,
+        False,
+        "Expect a PROXY protocol v1/v2 header (behind a load balancer).",
+    ),
+    _o("smtp.log_addresses", bool, False, "Include envelope addresses in the transaction log."),
+    _o(
+        "smtp.max_line_length",
+        int,
+        65536,
+        "Longest accepted line in DATA, in bytes; longer gets 500 5.5.2.",
+    ),
+    # --- pop3 ----------------------------------------------------------------------
+    _o("pop3.listen", str, "127.0.0.1:1110", "POP3 (STLS) listener, host:port; empty disables it."),
+    _o(
+        "pop3.pop3s_listen", str, "", "POP3S (implicit TLS) listener, host:port; empty disables it."
+    ),
+    _o(
+        "pop3.allow_plaintext_login",
+        bool,
+        False,
+        "Accept USER/PASS/AUTH before STLS (only on trusted networks).",
+    ),
+    _o("pop3.idle_timeout", float, 600.0, "Seconds a POP3 session may stay idle."),
+    # --- imap ----------------------------------------------------------------------
+    _o(
+        "imap.listen",
+        str,
+        "127.0.0.1:1143",
+        "IMAP (STARTTLS) listener, host:port; empty disables it.",
+    ),
+    _o(
+        "imap.imaps_listen", str, "", "IMAPS (implicit TLS) listener, host:port; empty disables it."
+    ),
+    _o(
+        "imap.allow_plaintext_login",
+        bool,
+        False,
+        "Accept LOGIN/AUTHENTICATE before STARTTLS (only on trusted networks).",
+    ),
+    _o(
+        "imap.idle_timeout", float, 1800.0, "Seconds an IMAP session may stay idle (IDLE included)."
+    ),
+    # --- login (POP3 and IMAP) -------------------------------------------------------
+    _o(
+        "login.max_concurrent_unlocks",
+        int,
+        4,
+        "Argon2id unlocks running at once (each needs 64 MiB).",
+    ),
+    _o(
+        "login.failures_before_delay",
+        int,
+        3,
+        "Failed logins per IP or mailbox before delays start.",
+    ),
+    _o(
+        "login.max_delay",
+        float,
+        30.0,
+        "Longest delay (seconds) added before answering a throttled login.",
+    ),
+    _o(
+        "login.lockout_failures",
+        int,
+        20,
+        "Failures per IP or mailbox within the window that refuse logins temporarily.",
+    ),
+    _o("login.window", float, 900.0, "Seconds over which failed logins are counted."),
+    # --- web -----------------------------------------------------------------------
+    _o(
+        "web.listen",
+        str,
+        "127.0.0.1:8450",
+        "Web console and API listener, host:port; empty disables it.",
+    ),
+    _o(
+        "web.plain_http",
+        bool,
+        False,
+        "Serve plain HTTP (only behind a TLS-terminating reverse proxy).",
+    ),
+    _o(
+        "web.session_idle_timeout",
+        float,
+        1800.0,
+        "Seconds of inactivity after which a console session ends.",
+    ),
+    _o("web.metrics_token", str, "", "Bearer token required for /metrics; empty leaves it open."),
+    # --- log -----------------------------------------------------------------------
+    _o("log.format", str, "text", "Log format: text or json."),
+    _o("log.level", str, "info", "Log level: debug, info, warning or error."),
+)
+
+BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}

@@ -1,0 +1,36 @@
+"""What every network service of one gateway process shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from storage.async_store import AsyncStore
+
+from .config import Settings
+from .login import Authenticator
+from .tls import TlsManager
+
+
+class Service(Protocol):
+    """A running listener group (e.g. SMTP on :25 and SMTPS on :465)."""
+
+    name: str
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]: ...
+
+    async def stop(self, grace: float) -> None:
+        """Stop accepting; let in-flight work finish for at most `grace` seconds."""
+
+
+@dataclass
+class GatewayContext:
+    settings: Settings
+    store: AsyncStore
+    tls: TlsManager
+    authenticator: Authenticator
+    data_dir: Path
+    hostname: str
+    counters: dict = field(default_factory=dict)  # simple in-process statistics

@@ -1,0 +1,202 @@
+"""Retrieval login for POP3 and IMAP: one code path for credentials, policy and throttling.
+
+Order of checks, all answered with the same failure reply: throttle state, mailbox
+lookup, protocol enabled, status allows login, client network allowed, passphrase
+(Argon2id under a concurrency limit). Failures are counted per client IP and per
+mailbox; each failure adds a growing delay, and too many in the window refuse logins
+for a while, even with the right passphrase, from that IP or for that mailbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from storage import Mailbox, MailboxKey, StoreError, WrongPassphrase
+from storage.async_store import AsyncStore
+
+log = logging.getLogger("gateway.login")
+
+# Every failure, whatever its cause, gets this text (protocol prefixes added by callers).
+FAILURE_TEXT = "authentication failed"
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_concurrent_unlocks: int = 4
+    failures_before_delay: int = 3
+    max_delay: float = 30.0
+    lockout_failures: int = 20
+    window: float = 900.0
+
+    @classmethod
+    def from_settings(cls, settings) -> LoginPolicy:  # noqa: ANN001
+        s = settings.login
+        return cls(
+            s.max_concurrent_unlocks,
+            s.failures_before_delay,
+            s.max_delay,
+            s.lockout_failures,
+            s.window,
+        )
+
+
+@dataclass
+class LoginResult:
+    mailbox: Mailbox
+    key: MailboxKey
+
+
+class LoginFailed(Exception):
+    """The login did not succeed; str() is the uniform text, `reason` is for logs only."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(FAILURE_TEXT)
+        self.reason = reason
+
+
+class FailureCounter:
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._events: dict[str, deque[float]] = defaultdict(deque)
+
+    def count(self, key: str, now: float) -> int:
+        events = self._events.get(key)
+        if not events:
+            return 0
+        while events and events[0] < now - self.window:
+            events.popleft()
+        if not events:
+            del self._events[key]
+            return 0
+        return len(events)
+
+    def add(self, key: str, now: float) -> None:
+        self._events[key].append(now)
+
+    def clear(self, key: str) -> None:
+        self._events.pop(key, None)
+
+
+class Authenticator:
+    """Shared by every POP3 and IMAP listener of one process."""
+
+    def __init__(self, store: AsyncStore, policy: LoginPolicy | None = None) -> None:
+        self.store = store
+        self.policy = policy or LoginPolicy()
+        self._unlocks = asyncio.Semaphore(self.policy.max_concurrent_unlocks)
+        self._failures = FailureCounter(self.policy.window)
+        self.unlocks_in_flight = 0
+        self.throttled_total = 0
+
+    def _delay_for(self, failures: int) -> float:
+        over = failures - self.policy.failures_before_delay
+        if over < 0:
+            return 0.0
+        return min(self.policy.max_delay, 0.5 * (2**over))
+
+    async def login(
+        self, username: str, passphrase: str, client_ip: str, protocol: str
+    ) -> LoginResult:
+        """Unlock a mailbox or raise LoginFailed (after any throttling delay)."""
+        now = time.monotonic()
+        ip_key = f"ip:{client_ip}"
+        failures_ip = self._failures.count(ip_key, now)
+        mailbox = await self._find(username)
+        mbx_key = f"mbx:{mailbox.id}" if mailbox else f"name:{username.lower()}"
+        failures = max(failures_ip, self._failures.count(mbx_key, now))
+        if failures >= self.policy.lockout_failures:
+            self.throttled_total += 1
+            await asyncio.sleep(self._delay_for(failures))
+            raise LoginFailed("too many failures: temporarily refused")
+        try:
+            result = await self._attempt(mailbox, passphrase, client_ip, protocol)
+        except LoginFailed as exc:
+            self._failures.add(ip_key, now)
+            self._failures.add(mbx_key, now)
+            delay = self._delay_for(failures + 1)
+            if delay:
+                self.throttled_total += 1
+                await asyncio.sleep(delay)
+            await self._audit(mailbox, username, client_ip, protocol, ok=False, reason=exc.reason)
+            raise
+        self._failures.clear(mbx_key)
+        await self.store.record_login(result.mailbox.id)
+        await self._audit(result.mailbox, username, client_ip, protocol, ok=True, reason="")
+        return result
+
+    async def _find(self, username: str) -> Mailbox | None:
+        try:
+            return await self.store.find_mailbox(username)
+        except StoreError:
+            return None
+
+    async def _attempt(
+        self, mailbox: Mailbox | None, passphrase: str, client_ip: str, protocol: str
+    ) -> LoginResult:
+        if mailbox is None:
+            await self._burn_time()
+            raise LoginFailed("unknown mailbox")
+        if protocol not in mailbox.protocols:
+            await self._burn_time()
+            raise LoginFailed(f"{protocol} disabled for this mailbox")
+        if not mailbox.allows_login():
+            await self._burn_time()
+            raise LoginFailed(f"mailbox status {mailbox.status}")
+        if mailbox.allowed_networks and not _ip_allowed(client_ip, mailbox.allowed_networks):
+            await self._burn_time()
+            raise LoginFailed("client network not allowed")
+        async with self._unlocks:
+            self.unlocks_in_flight += 1
+            try:
+                key = await self.store.unlock(mailbox.id, passphrase)
+            except WrongPassphrase:
+                raise LoginFailed("wrong passphrase") from None
+            finally:
+                self.unlocks_in_flight -= 1
+        await self.store.fill_unknown_sizes(key)
+        return LoginResult(mailbox, key)
+
+    async def _burn_time(self) -> None:
+        """Spend what an unlock would, so a refusal's timing says nothing about its cause."""
+        async with self._unlocks:
+            self.unlocks_in_flight += 1
+            try:
+                await self.store.run(_dummy_unlock, self.store.sync.kdf)
+            finally:
+                self.unlocks_in_flight -= 1
+
+    async def _audit(
+        self, mailbox: Mailbox | None, username: str, ip: str, protocol: str, ok: bool, reason: str
+    ) -> None:
+        target = mailbox.id if mailbox else ""
+        action = f"{protocol}.login" if ok else f"{protocol}.login-failed"
+        log.info(
+            "%s %s from %s%s",
+            action,
+            target or "(unknown mailbox)",
+            ip,
+            f": {reason}" if reason else "",
+        )
+        try:
+            await self.store.audit("retrieval", action, target, reason, ip)
+        except StoreError:
+            log.warning("audit write failed for %s", action)
+
+
+def _dummy_unlock(kdf) -> None:  # noqa: ANN001
+    kdf.derive(b"0" * 30, b"\x00" * 16)
+
+
+def _ip_allowed(ip: str, networks: tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in ipaddress.ip_network(n, strict=False) for n in networks)

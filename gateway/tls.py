@@ -1,0 +1,93 @@
+"""TLS for every listener: configured PEM files or a self-signed certificate in DATA/tls/.
+
+One `TlsManager` owns the server SSLContext; `reload()` (SIGHUP, file change) swaps
+the certificate in place, so listeners pick it up for new handshakes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import ipaddress
+import os
+import socket
+import ssl
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def create_self_signed(tls_dir: Path, hostname: str) -> tuple[Path, Path]:
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(tls_dir, 0o700)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.datetime.now(datetime.UTC)
+    alt_names: list[x509.GeneralName] = [x509.DNSName(hostname), x509.DNSName("localhost")]
+
+    alt_names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tls_dir / "cert.pem", tls_dir / "key.pem"
+    key_bytes = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key_bytes)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+def certificate_info(cert_path: Path) -> dict:
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "not_after": cert.not_valid_after_utc.timestamp(),
+        "sha256": ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest()),
+    }
+
+
+class TlsManager:
+    def __init__(self, cert: str, key: str, data_dir: Path, hostname: str = "") -> None:
+        self.hostname = hostname or socket.getfqdn() or "localhost"
+        if cert:
+            self.cert_path, self.key_path = Path(cert), Path(key)
+            self.self_signed = False
+        else:
+            tls_dir = data_dir / "tls"
+            self.cert_path, self.key_path = tls_dir / "cert.pem", tls_dir / "key.pem"
+            self.self_signed = True
+            if not self.cert_path.exists():
+                create_self_signed(tls_dir, self.hostname)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.context.options |= ssl.OP_NO_COMPRESSION
+        self._mtimes: tuple[float, float] = (0.0, 0.0)
+        self.reload()
+
+    def reload(self) -> bool:
+        """Load the certificate files again; returns True when they changed."""
+        mtimes = (self.cert_path.stat().st_mtime, self.key_path.stat().st_mtime)
+        if mtimes == self._mtimes:
+            return False
+        self.context.load_cert_chain(self.cert_path, self.key_path)
+        self._mtimes = mtimes
+        return True
+
+    def info(self) -> dict:
+        return certificate_info(self.cert_path)

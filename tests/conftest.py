@@ -1,0 +1,98 @@
+"""Fixtures shared by every test package: a real store on disk, TLS from trustme."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import pytest
+import trustme
+
+from gateway.config import load_settings
+from gateway.context import GatewayContext
+from gateway.login import Authenticator, LoginPolicy
+from gateway.tls import TlsManager
+from storage import KdfParams, open_store
+from storage.async_store import AsyncStore
+
+# Real Argon2id parameters everywhere except where a test says otherwise would hide
+# cost bugs; but a lighter KDF keeps the suite fast. Tests of the KDF itself use the
+# real parameters explicitly (tests/storage/test_keys.py).
+FAST_KDF = KdfParams(memory_kib=8192, iterations=1, lanes=1)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def store(data_dir: Path):
+    s = open_store(data_dir, kdf=FAST_KDF)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def domain(store) -> str:
+    store.add_domain("example.test")
+    return "example.test"
+
+
+@pytest.fixture
+def mailbox(store, domain):
+    """(Mailbox, passphrase) in example.test."""
+    return store.create_mailbox(domain, name="Acme journal", aliases=["journal@example.test"])
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tls_ca: trustme.CA, tmp_path_factory) -> tuple[Path, Path]:
+    cert = tls_ca.issue_cert("localhost", "127.0.0.1")
+    directory = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    return cert_path, key_path
+
+
+@pytest.fixture
+def client_tls(tls_ca: trustme.CA) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    tls_ca.configure_trust(ctx)
+    return ctx
+
+
+@pytest.fixture
+def settings():
+    """Defaults, every listener on an ephemeral loopback port."""
+    return load_settings(
+        environ={},
+        overrides={
+            "smtp.listen": "127.0.0.1:0",
+            "pop3.listen": "127.0.0.1:0",
+            "imap.listen": "127.0.0.1:0",
+            "web.listen": "127.0.0.1:0",
+            "storage.disk_reserve": 0,
+        },
+    )
+
+
+@pytest.fixture
+async def gateway_context(store, settings, tls_files, data_dir):
+    astore = AsyncStore(store)
+    policy = LoginPolicy(failures_before_delay=1000, lockout_failures=1000)
+    ctx = GatewayContext(
+        settings=settings,
+        store=astore,
+        tls=TlsManager(str(tls_files[0]), str(tls_files[1]), data_dir),
+        authenticator=Authenticator(astore, policy),
+        data_dir=data_dir,
+        hostname="gateway.test",
+    )
+    yield ctx
+    astore.executor.shutdown(wait=True)
