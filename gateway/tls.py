@@ -80,10 +80,10 @@ class TlsManager:
         self._mtimes: tuple[float, float] = (0.0, 0.0)
         self.reload()
 
-    def reload(self) -> bool:
-        """Load the certificate files again; returns True when they changed."""
+    def reload(self, force: bool = False) -> bool:
+        """Load the certificate files again if they changed (or `force`); True if loaded."""
         mtimes = (self.cert_path.stat().st_mtime, self.key_path.stat().st_mtime)
-        if mtimes == self._mtimes:
+        if mtimes == self._mtimes and not force:
             return False
         self.context.load_cert_chain(self.cert_path, self.key_path)
         self._mtimes = mtimes

@@ -1,0 +1,190 @@
+"""`gateway serve`: compose the store and every configured listener into one process.
+
+SIGTERM/SIGINT: stop accepting, let in-flight work finish (gateway.shutdown_grace),
+exit 0. SIGHUP: reload TLS certificates (also reloaded when the files change).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage import KdfParams, open_store
+from storage.async_store import AsyncStore
+
+from .config import Settings
+from .config.loader import parse_hostport
+from .context import GatewayContext, Service
+from .login import Authenticator, LoginPolicy
+from .tls import TlsManager
+
+log = logging.getLogger("gateway.serve")
+
+# (name, module, start function, settings keys whose value turns the service on)
+SERVICES = (
+    ("smtp", "gateway.smtp", "start_smtp", ("smtp.listen", "smtp.smtps_listen")),
+    ("pop3", "gateway.pop3", "start_pop3", ("pop3.listen", "pop3.pop3s_listen")),
+    ("imap", "gateway.imap", "start_imap", ("imap.listen", "imap.imaps_listen")),
+)
+CERT_POLL_SECONDS = 30.0
+
+
+def open_configured_store(settings: Settings, data_dir: Path):  # noqa: ANN201
+    kdf = KdfParams(
+        settings.crypto.argon2_memory_kib,
+        settings.crypto.argon2_iterations,
+        settings.crypto.argon2_lanes,
+    )
+    return open_store(
+        data_dir,
+        recipient_type=settings.crypto.recipient,
+        kdf=kdf,
+        compress=settings.storage.compress,
+        disk_reserve=settings.storage.disk_reserve,
+    )
+
+
+@dataclass
+class RunningGateway:
+    ctx: GatewayContext
+    services: list[Service] = field(default_factory=list)
+    web_runner: object | None = None
+    web_addresses: list[tuple[str, int]] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        lines = []
+        for service in self.services:
+            for host, port in service.addresses:
+                lines.append(f"{service.name} listening on {host}:{port}")
+        scheme = "http" if self.ctx.settings.web.plain_http else "https"
+        for host, port in self.web_addresses:
+            lines.append(f"web console on {scheme}://{host}:{port}/")
+        return lines
+
+    async def stop(self, grace: float) -> None:
+        await asyncio.gather(*(s.stop(grace) for s in self.services), return_exceptions=True)
+        if self.web_runner is not None:
+            await self.web_runner.cleanup()  # type: ignore[attr-defined]
+
+
+def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> None:  # noqa: ANN001
+    if store.count_admins():
+        return
+    _admin, password = store.create_admin("admin", role="superadmin")
+    store.audit("gateway", "admin.create", "admin", "first start", "")
+    out("No admin account existed: created 'admin'. Its password is shown once, now:")
+    out(f"    {password}")
+    out(f"Sign in at {console_url} and change it.")
+
+
+async def start_gateway(
+    settings: Settings, data_dir: Path, out: Callable[[str], None]
+) -> RunningGateway:
+    store = open_configured_store(settings, data_dir)
+    report = store.reconcile()
+    if report.adopted or report.quarantined or report.temp_removed:
+        log.warning(
+            "reconciled data directory: %d adopted, %d quarantined, %d temp files removed",
+            len(report.adopted),
+            len(report.quarantined),
+            report.temp_removed,
+        )
+    astore = AsyncStore(store, max_workers=settings.storage.threads)
+    tls = TlsManager(settings.tls.cert, settings.tls.key, data_dir, settings.gateway.hostname)
+    ctx = GatewayContext(
+        settings=settings,
+        store=astore,
+        tls=tls,
+        authenticator=Authenticator(astore, LoginPolicy.from_settings(settings)),
+        data_dir=data_dir,
+        hostname=tls.hostname,
+    )
+    running = RunningGateway(ctx)
+    try:
+        for _name, module, function, keys in SERVICES:
+            if any(settings[k] for k in keys):
+                start = getattr(importlib.import_module(module), function)
+                running.services.append(await start(ctx))
+        if settings.web.listen:
+            await _start_web(running)
+    except BaseException:
+        await running.stop(0)
+        astore.close()
+        raise
+    console = next(iter(running.describe()[-1:]), "")
+    ensure_first_admin(store, out, console.rsplit(" ", 1)[-1] if "web console" in console else "")
+    return running
+
+
+async def _start_web(running: RunningGateway) -> None:
+    from aiohttp import web as aioweb
+    from web.app import create_app
+
+    ctx = running.ctx
+    app = create_app(ctx.store, _web_options(ctx))
+    runner = aioweb.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    host, port = parse_hostport(ctx.settings.web.listen)
+    ssl_context = None if ctx.settings.web.plain_http else ctx.tls.context
+    site = aioweb.TCPSite(runner, host, port, ssl_context=ssl_context)
+    await site.start()
+    running.web_runner = runner
+    for sock in site._server.sockets:  # type: ignore[union-attr]  # noqa: SLF001
+        running.web_addresses.append(sock.getsockname()[:2])
+
+
+def _web_options(ctx: GatewayContext):  # noqa: ANN202
+    """Plain values for the console (web/ never imports gateway/)."""
+    from web.options import WebOptions
+
+    return WebOptions()
+
+
+async def _watch_certificates(tls: TlsManager) -> None:
+    while True:
+        await asyncio.sleep(CERT_POLL_SECONDS)
+        try:
+            if tls.reload():
+                log.info("TLS certificate files changed: reloaded")
+        except (OSError, ValueError) as exc:
+            log.error("TLS certificate reload failed, keeping the old one: %s", exc)
+
+
+async def serve_forever(
+    settings: Settings, data_dir: Path, out: Callable[[str], None] = print
+) -> int:
+    running = await start_gateway(settings, data_dir, out)
+    for line in running.describe():
+        out(line)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(running.ctx.tls))
+    watcher = asyncio.create_task(_watch_certificates(running.ctx.tls))
+    try:
+        sys.stdout.flush()
+        await stop.wait()
+        log.info(
+            "shutting down: finishing in-flight work (at most %.0f s)",
+            settings.gateway.shutdown_grace,
+        )
+        await running.stop(settings.gateway.shutdown_grace)
+    finally:
+        watcher.cancel()
+        running.ctx.store.close()
+    return 0
+
+
+def _reload(tls: TlsManager) -> None:
+    try:
+        tls.reload(force=True)
+        log.info("SIGHUP: TLS certificate reloaded")
+    except (OSError, ValueError) as exc:
+        log.error("SIGHUP: TLS certificate reload failed, keeping the old one: %s", exc)
