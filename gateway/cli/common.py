@@ -1,0 +1,139 @@
+"""What every `gateway` command shares: the store, JSON output, errors, confirmation."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from storage import KdfParams, StoreError, open_store
+
+from ..config import ConfigError, Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+AUDIT_ACTOR = "cli"
+
+
+@dataclass
+class CliState:
+    """Global options, and the settings and store opened from them on first use."""
+
+    data_dir: Path
+    config_file: Path | None
+    _settings: Settings | None = field(default=None, repr=False)
+    _store: Any = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_file)
+        return self._settings
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            self._store = open_configured_store(self.data_dir, self.settings)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def open_configured_store(data_dir: Path, settings: Settings) -> Any:
+    """Open the store in `data_dir` with the crypto.* and storage.* settings."""
+    kdf = KdfParams(
+        memory_kib=settings["crypto.argon2_memory_kib"],
+        iterations=settings["crypto.argon2_iterations"],
+        lanes=settings["crypto.argon2_lanes"],
+    )
+    return open_store(
+        data_dir,
+        recipient_type=settings["crypto.recipient"],
+        kdf=kdf,
+        compress=settings["storage.compress"],
+        disk_reserve=settings["storage.disk_reserve"],
+    )
+
+
+def state() -> CliState:
+    return click.get_current_context().find_object(CliState)
+
+
+def get_store() -> Any:
+    """The store of the running command (opened on first use, closed at exit)."""
+    return state().store
+
+
+def audit(action: str, target: str, detail: str = "") -> None:
+    """Record an admin action done from the CLI (ids and names only, never a secret)."""
+    get_store().audit(AUDIT_ACTOR, action, target, detail, source=f"uid {os.getuid()}")
+
+
+def json_option(f: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout."
+    )(f)
+
+
+def print_json(document: object) -> None:
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def fail(message: str) -> click.ClickException:
+    """An error for the user: one line on stderr, exit status 1."""
+    return click.ClickException(message)
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on the terminal unless --yes was given; anything but yes aborts (exit 1)."""
+    if not yes:
+        click.confirm(question, abort=True, err=True)
+
+
+def error_message(exc: BaseException) -> str:
+    """A one-line message for the errors a command may meet; never a secret."""
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+class GatewayGroup(click.Group):
+    """The top-level group: turns store, config and file errors into exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (StoreError, ConfigError, OSError) as exc:
+            raise fail(error_message(exc)) from None
+
+
+def format_time(value: float | None) -> str | None:
+    """ISO 8601 in UTC, or None."""
+    if value is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
+
+
+def format_bytes(value: int) -> str:
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{value} B"  # pragma: no cover
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """Left-aligned columns separated by two spaces."""
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
+    for line in [headers, *rows]:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())

@@ -1,0 +1,50 @@
+"""`gateway mailbox create`: a new mailbox and its passphrase, shown once."""
+
+from __future__ import annotations
+
+import click
+
+from .common import audit, get_store, json_option, print_json
+from .params import BYTE_SIZE
+from .views import PASSPHRASE_WARNING, created_document, show_secret
+
+
+@click.command("create")
+@click.option("--domain", "domain_name", required=True, help="Accepted domain of the mailbox.")
+@click.option("--name", default="", help="Display name (default: the mailbox id).")
+@click.option("--description", default="", help="Free text, e.g. the customer and journal rule.")
+@click.option(
+    "--alias",
+    "aliases",
+    multiple=True,
+    metavar="ADDR",
+    help="Extra address delivering to this mailbox (repeatable).",
+)
+@click.option("--quota", type=BYTE_SIZE, default=0, help="Quota in bytes (500M, 10G; 0 = none).")
+@json_option
+def create(
+    domain_name: str,
+    name: str,
+    description: str,
+    aliases: tuple[str, ...],
+    quota: int,
+    as_json: bool,
+) -> None:
+    """Create a mailbox and print its passphrase once.
+
+    The primary address is <id>@DOMAIN, which cannot be guessed. The passphrase is
+    not stored anywhere: write it into the archiving software now.
+    """
+    mailbox, passphrase = get_store().create_mailbox(
+        domain_name, name=name, description=description, aliases=aliases, quota=quota
+    )
+    audit("mailbox.create", mailbox.id, f"domain={mailbox.domain}")
+    if as_json:
+        print_json(created_document(mailbox, passphrase))
+        click.secho(f"WARNING: {PASSPHRASE_WARNING}", err=True, fg="yellow")
+        return
+    click.echo(f"Created mailbox {mailbox.id} in {mailbox.domain}")
+    click.echo(f"Address:    {mailbox.address}")
+    for alias in mailbox.aliases:
+        click.echo(f"Alias:      {alias}")
+    show_secret("Passphrase", passphrase, PASSPHRASE_WARNING)

@@ -1,0 +1,24 @@
+"""`gateway mailbox delete`: remove a mailbox, its keys and (with --yes) its mail."""
+
+from __future__ import annotations
+
+import click
+
+from .common import audit, fail, get_store
+
+
+@click.command("delete")
+@click.argument("mailbox_ref", metavar="ID")
+@click.option("--yes", is_flag=True, help="Confirm destroying the messages it still holds.")
+def delete(mailbox_ref: str, yes: bool) -> None:
+    """Delete the mailbox ID. A mailbox that holds messages needs --yes."""
+    store = get_store()
+    mailbox = store.get_mailbox(mailbox_ref)
+    if mailbox.messages and not yes:
+        raise fail(
+            f"mailbox {mailbox.id} holds {mailbox.messages} messages;"
+            " add --yes to delete them irreversibly"
+        )
+    destroyed = store.delete_mailbox(mailbox.id, force=yes)
+    audit("mailbox.delete", mailbox.id, f"messages={destroyed}")
+    click.echo(f"Deleted mailbox {mailbox.id} and {destroyed} messages")

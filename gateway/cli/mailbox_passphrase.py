@@ -1,0 +1,119 @@
+"""`gateway mailbox change-passphrase | reset-passphrase | recover`.
+
+change: the current passphrase in, a new one out; every key epoch is re-sealed.
+reset:  no passphrase in (it was lost), a new one out; older mail stays sealed.
+recover: an old passphrase found again plus the current one; its mail reads again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import audit, confirm, get_store, json_option, print_json
+from .passphrase_input import (
+    Wanted,
+    old_passphrase_file_option,
+    passphrase_file_option,
+    passphrase_options,
+    passphrase_stdin_option,
+    read_passphrase,
+    read_passphrases,
+)
+from .views import PASSPHRASE_WARNING, show_secret
+
+
+@click.command("change-passphrase")
+@click.argument("mailbox_ref", metavar="ID")
+@passphrase_options
+@json_option
+def change_passphrase(
+    mailbox_ref: str, passphrase_file: Path | None, passphrase_stdin: bool, as_json: bool
+) -> None:
+    """Replace the passphrase of ID; all its mail stays readable.
+
+    Asks for the current passphrase and prints the new one once.
+    """
+    store = get_store()
+    mailbox = store.get_mailbox(mailbox_ref)
+    current = read_passphrase(
+        f"current passphrase of {mailbox.id}", passphrase_file, passphrase_stdin
+    )
+    new = store.change_passphrase(mailbox.id, current)
+    audit("mailbox.change_passphrase", mailbox.id)
+    if as_json:
+        print_json({"id": mailbox.id, "passphrase": new})
+        click.secho(f"WARNING: {PASSPHRASE_WARNING}", err=True, fg="yellow")
+        return
+    click.echo(f"Changed the passphrase of {mailbox.id}; the old one no longer works.")
+    show_secret("New passphrase", new, PASSPHRASE_WARNING)
+
+
+@click.command("reset-passphrase")
+@click.argument("mailbox_ref", metavar="ID")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+def reset_passphrase(mailbox_ref: str, yes: bool, as_json: bool) -> None:
+    """Give ID a new passphrase when the current one is lost.
+
+    New mail is readable with the new passphrase. Mail already stored stays sealed
+    under the old one until `gateway mailbox recover` is run with it.
+    """
+    store = get_store()
+    mailbox = store.get_mailbox(mailbox_ref)
+    confirm(
+        f"Reset the passphrase of {mailbox.id}? Its {mailbox.messages} stored messages stay"
+        " sealed under the old passphrase until it is recovered.",
+        yes,
+    )
+    new = store.reset_passphrase(mailbox.id)
+    sealed = store.sealed_message_count(mailbox.id)
+    audit("mailbox.reset_passphrase", mailbox.id, f"sealed={sealed}")
+    if as_json:
+        print_json({"id": mailbox.id, "passphrase": new, "sealed_messages": sealed})
+        click.secho(f"WARNING: {PASSPHRASE_WARNING}", err=True, fg="yellow")
+        return
+    click.echo(f"Reset the passphrase of {mailbox.id}.")
+    click.echo(f"{sealed} messages are sealed under earlier passphrases.")
+    show_secret("New passphrase", new, PASSPHRASE_WARNING)
+
+
+@click.command("recover")
+@click.argument("mailbox_ref", metavar="ID")
+@old_passphrase_file_option
+@passphrase_file_option("Read the current passphrase from the first line of FILE.")
+@passphrase_stdin_option(
+    "Read the passphrases not given by a file from standard input, one per line:"
+    " the old passphrase first, then the current one."
+)
+@json_option
+def recover(
+    mailbox_ref: str,
+    old_passphrase_file: Path | None,
+    passphrase_file: Path | None,
+    passphrase_stdin: bool,
+    as_json: bool,
+) -> None:
+    """Make mail sealed under an old passphrase of ID readable again.
+
+    Asks for the old passphrase (found again after a reset) and the current one; the
+    key epochs the old one opens are re-sealed under the current passphrase.
+    """
+    store = get_store()
+    mailbox = store.get_mailbox(mailbox_ref)
+    old, current = read_passphrases(
+        [
+            Wanted(f"old passphrase of {mailbox.id}", old_passphrase_file),
+            Wanted(f"current passphrase of {mailbox.id}", passphrase_file),
+        ],
+        passphrase_stdin,
+    )
+    recovered = store.recover(mailbox.id, old, current)
+    sealed = store.sealed_message_count(mailbox.id)
+    audit("mailbox.recover", mailbox.id, f"epochs={recovered}")
+    if as_json:
+        print_json({"id": mailbox.id, "recovered_epochs": recovered, "sealed_messages": sealed})
+        return
+    click.echo(f"Recovered {recovered} key epochs of {mailbox.id}; their mail is readable again.")
+    click.echo(f"{sealed} messages remain sealed under other passphrases.")

@@ -1,0 +1,38 @@
+"""`gateway mailbox purge-sealed`: destroy mail sealed under lost passphrases."""
+
+from __future__ import annotations
+
+import click
+
+from .common import audit, confirm, get_store, json_option, print_json
+
+
+@click.command("purge-sealed")
+@click.argument("mailbox_ref", metavar="ID")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+def purge_sealed(mailbox_ref: str, yes: bool, as_json: bool) -> None:
+    """Irreversibly destroy the key epochs of ID sealed under earlier passphrases,
+    and their messages."""
+    store = get_store()
+    mailbox = store.get_mailbox(mailbox_ref)
+    sealed_epochs = [e for e in store.list_epochs(mailbox.id) if e.state == "sealed"]
+    if not sealed_epochs:
+        if as_json:
+            print_json({"id": mailbox.id, "purged_epochs": 0, "purged_messages": 0})
+        else:
+            click.echo(f"{mailbox.id} has no sealed key epochs; nothing to purge.")
+        return
+    count = store.sealed_message_count(mailbox.id)
+    confirm(
+        f"Irreversibly destroy {count} messages of {mailbox.id} sealed under earlier passphrases?",
+        yes,
+    )
+    purged = store.purge_sealed(mailbox.id)
+    audit("mailbox.purge_sealed", mailbox.id, f"messages={purged}")
+    if as_json:
+        print_json(
+            {"id": mailbox.id, "purged_epochs": len(sealed_epochs), "purged_messages": purged}
+        )
+        return
+    click.echo(f"Purged {len(sealed_epochs)} sealed key epochs and {purged} messages.")

@@ -1,0 +1,100 @@
+"""`gateway mailbox update`: status, quota, networks, protocols, name and aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from storage.models import STATUSES
+
+from .common import audit, get_store, json_option, print_json
+from .params import BYTE_SIZE, PROTOCOL_LIST
+from .views import mailbox_document, print_mailbox
+
+
+@click.command("update")
+@click.argument("mailbox_ref", metavar="ID")
+@click.option("--status", type=click.Choice(STATUSES), help="New status.")
+@click.option("--quota", type=BYTE_SIZE, help="Quota in bytes (500M, 10G; 0 = unlimited).")
+@click.option(
+    "--allow-network",
+    "networks",
+    multiple=True,
+    metavar="CIDR",
+    help="Allow POP3/IMAP logins only from these networks (repeatable; replaces the list).",
+)
+@click.option("--clear-networks", is_flag=True, help="Allow logins from any network again.")
+@click.option("--name", help="New display name.")
+@click.option("--description", help="New description.")
+@click.option("--add-alias", "add_aliases", multiple=True, metavar="ADDR", help="Add an alias.")
+@click.option(
+    "--remove-alias", "remove_aliases", multiple=True, metavar="ADDR", help="Remove an alias."
+)
+@click.option(
+    "--protocols",
+    type=PROTOCOL_LIST,
+    help="Retrieval protocols allowed: pop3,imap, one of them, or none.",
+)
+@json_option
+def update(
+    mailbox_ref: str,
+    networks: tuple[str, ...],
+    clear_networks: bool,
+    add_aliases: tuple[str, ...],
+    remove_aliases: tuple[str, ...],
+    as_json: bool,
+    **changes: Any,
+) -> None:
+    """Change the mailbox ID. Either every change is applied or none is."""
+    if networks and clear_networks:
+        raise click.UsageError("use either --allow-network or --clear-networks, not both")
+    fields = {k: v for k, v in changes.items() if v is not None}
+    if networks or clear_networks:
+        fields["allowed_networks"] = list(networks)
+    if not (fields or add_aliases or remove_aliases):
+        raise click.UsageError("nothing to change: give at least one option (see --help)")
+    store = get_store()
+    mailbox_id = store.get_mailbox(mailbox_ref).id
+    _apply(store, mailbox_id, fields, add_aliases, remove_aliases)
+    audit(
+        "mailbox.update",
+        mailbox_id,
+        ",".join(sorted([*fields, *_alias_keys(add_aliases, remove_aliases)])),
+    )
+    mailbox = store.get_mailbox(mailbox_id)
+    sealed = store.sealed_message_count(mailbox_id)
+    if as_json:
+        print_json(mailbox_document(mailbox, sealed))
+    else:
+        click.echo(f"Updated mailbox {mailbox_id}")
+        print_mailbox(mailbox, sealed, store.list_epochs(mailbox_id))
+
+
+def _alias_keys(added: tuple[str, ...], removed: tuple[str, ...]) -> list[str]:
+    return (["add_alias"] if added else []) + (["remove_alias"] if removed else [])
+
+
+def _apply(
+    store: Any,
+    mailbox_id: str,
+    fields: dict[str, Any],
+    add_aliases: tuple[str, ...],
+    remove_aliases: tuple[str, ...],
+) -> None:
+    """Alias changes one by one, then the fields in one atomic update; undo on failure."""
+    undo: list[Callable[[], object]] = []
+    try:
+        for address in remove_aliases:
+            store.remove_alias(mailbox_id, address)
+            undo.append(lambda a=address: store.add_alias(mailbox_id, a))
+        for address in add_aliases:
+            store.add_alias(mailbox_id, address)
+            undo.append(lambda a=address: store.remove_alias(mailbox_id, a))
+        if fields:
+            store.update_mailbox(mailbox_id, **fields)
+    except BaseException:
+        for step in reversed(undo):
+            step()
+        raise

@@ -1,0 +1,84 @@
+"""The `gateway` command line (DESIGN §6): one click group, one module per command.
+
+Exit status: 0 success, 1 the operation failed (one line on stderr), 2 usage error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import (
+    mailbox_create,
+    mailbox_delete,
+    mailbox_export,
+    mailbox_export_identity,
+    mailbox_list,
+    mailbox_passphrase,
+    mailbox_purge,
+    mailbox_show,
+    mailbox_update,
+)
+from .admin import admin
+from .common import CliState, GatewayGroup, get_store, open_configured_store
+from .domain import domain
+from .serve import serve
+
+__all__ = ["get_store", "main", "open_configured_store"]
+
+
+@click.group(cls=GatewayGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data",
+    "data_dir",
+    envvar="GATEWAY_DATA",
+    default="./gateway-data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory (env GATEWAY_DATA).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    envvar="GATEWAY_CONFIG",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML configuration file (env GATEWAY_CONFIG).",
+)
+@click.version_option(package_name="journal-gateway")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path, config_file: Path | None) -> None:
+    """Journal Gateway: encrypted journal-archive mailboxes (SMTP in, POP3/IMAP out)."""
+    cli_state = CliState(data_dir, config_file)
+    ctx.obj = cli_state
+    ctx.call_on_close(cli_state.close)
+
+
+@click.group()
+def mailbox() -> None:
+    """Manage mailboxes, their passphrases and their mail."""
+
+
+for command in (
+    mailbox_create.create,
+    mailbox_list.list_mailboxes,
+    mailbox_show.show,
+    mailbox_update.update,
+    mailbox_delete.delete,
+    mailbox_passphrase.change_passphrase,
+    mailbox_passphrase.reset_passphrase,
+    mailbox_passphrase.recover,
+    mailbox_export.export,
+    mailbox_export_identity.export_identity,
+    mailbox_purge.purge_sealed,
+):
+    mailbox.add_command(command)
+
+main.add_command(serve)
+main.add_command(domain)
+main.add_command(mailbox)
+main.add_command(admin)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""How mailboxes and admins look on the terminal and in JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from storage import Admin, EpochInfo, Mailbox
+
+from .common import format_bytes, format_time
+
+# Warning texts, not secrets (ruff's S105 looks at the names).
+ONCE_ONLY = "This passphrase is shown only once and is NOT stored anywhere."
+PASSPHRASE_WARNING = f"{ONCE_ONLY} Without it the mail in this mailbox cannot be read."  # noqa: S105
+PASSWORD_WARNING = "This password is shown only once and is not stored in clear."  # noqa: S105
+
+
+def mailbox_document(mailbox: Mailbox, sealed_messages: int) -> dict[str, Any]:
+    """The JSON form of a mailbox (`mailbox list` and `mailbox show`)."""
+    return {
+        "id": mailbox.id,
+        "name": mailbox.name,
+        "domain": mailbox.domain,
+        "address": mailbox.address,
+        "addresses": list(mailbox.addresses),
+        "aliases": list(mailbox.aliases),
+        "status": mailbox.status,
+        "messages": mailbox.messages,
+        "bytes": mailbox.bytes,
+        "quota": mailbox.quota,
+        "sealed_messages": sealed_messages,
+        "description": mailbox.description,
+        "allowed_networks": list(mailbox.allowed_networks),
+        "protocols": list(mailbox.protocols),
+        "created": format_time(mailbox.created),
+        "last_login": format_time(mailbox.last_login),
+    }
+
+
+def created_document(mailbox: Mailbox, passphrase: str) -> dict[str, Any]:
+    """Exactly the `mailbox create --json` contract (DESIGN §6)."""
+    return {
+        "id": mailbox.id,
+        "name": mailbox.name,
+        "domain": mailbox.domain,
+        "address": mailbox.address,
+        "addresses": list(mailbox.addresses),
+        "status": mailbox.status,
+        "passphrase": passphrase,
+    }
+
+
+def epoch_document(epoch: EpochInfo) -> dict[str, Any]:
+    return {
+        "number": epoch.number,
+        "kind": epoch.kind,
+        "recipient": epoch.recipient,
+        "state": epoch.state,
+        "created": format_time(epoch.created),
+        "messages": epoch.messages,
+    }
+
+
+def admin_document(admin: Admin) -> dict[str, Any]:
+    return {
+        "name": admin.name,
+        "role": admin.role,
+        "domains": list(admin.domains),
+        "disabled": admin.disabled,
+        "totp_enabled": admin.totp_enabled,
+        "created": format_time(admin.created),
+    }
+
+
+def quota_text(quota: int) -> str:
+    return "unlimited" if quota == 0 else format_bytes(quota)
+
+
+def show_secret(kind: str, value: str, warning: str) -> None:
+    """Print a new passphrase or password once, with its warning."""
+    click.echo(f"{kind}: {value}")
+    click.secho(f"WARNING: {warning}", err=True, fg="yellow")
+
+
+def print_mailbox(mailbox: Mailbox, sealed: int, epochs: list[EpochInfo]) -> None:
+    lines = [
+        ("id", mailbox.id),
+        ("name", mailbox.name),
+        ("description", mailbox.description or "-"),
+        ("domain", mailbox.domain),
+        ("address", mailbox.address),
+        ("aliases", ", ".join(mailbox.aliases) or "-"),
+        ("status", mailbox.status),
+        ("messages", str(mailbox.messages)),
+        ("stored", format_bytes(mailbox.bytes)),
+        ("quota", quota_text(mailbox.quota)),
+        ("sealed messages", str(sealed)),
+        ("allowed networks", ", ".join(mailbox.allowed_networks) or "any"),
+        ("protocols", ", ".join(mailbox.protocols) or "none"),
+        ("created", format_time(mailbox.created) or "-"),
+        ("last login", format_time(mailbox.last_login) or "never"),
+    ]
+    for label, value in lines:
+        click.echo(f"{label + ':':<18}{value}")
+    click.echo("key epochs:")
+    for epoch in epochs:
+        click.echo(
+            f"  {epoch.number}  {epoch.kind:<15} {epoch.state:<8} {epoch.messages} messages"
+            f"  created {format_time(epoch.created)}"
+        )
