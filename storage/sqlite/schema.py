@@ -83,4 +83,23 @@ CREATE TABLE IF NOT EXISTS audit (
     source TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
+CREATE TABLE IF NOT EXISTS admin_sessions (
+    hash TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    admin TEXT NOT NULL REFERENCES admins(name) ON DELETE CASCADE ON UPDATE CASCADE,
+    created REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    user_agent TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS admin_sessions_admin ON admin_sessions(admin);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    hash TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    admin TEXT NOT NULL REFERENCES admins(name) ON DELETE CASCADE ON UPDATE CASCADE,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    last_used REAL
+);
 """

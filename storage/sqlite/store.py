@@ -16,6 +16,7 @@ from .directory import DirectoryMixin
 from .keyring import KeyringMixin
 from .messages import MessagesMixin
 from .reconcile import ReconcileMixin
+from .sessions import SessionsMixin
 
 MARKER = ".journal-gateway"
 _OWN_ENTRIES = {
@@ -31,7 +32,9 @@ _OWN_ENTRIES = {
 }
 
 
-class SqliteStore(DirectoryMixin, KeyringMixin, MessagesMixin, AdminsMixin, ReconcileMixin):
+class SqliteStore(
+    DirectoryMixin, KeyringMixin, MessagesMixin, AdminsMixin, ReconcileMixin, SessionsMixin
+):
     """One data directory: gateway.db, blobs/, tmp/, quarantine/ (DESIGN §3)."""
 
     def __init__(

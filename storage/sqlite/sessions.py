@@ -1,0 +1,189 @@
+"""Console sessions and named API tokens.
+
+Only SHA-256 hashes of the random values are stored: a copy of gateway.db gives no
+one a usable session cookie or API token. The raw value exists only in the caller's
+hands (the cookie, or the token shown once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from ..errors import InvalidInput, NotFound
+from ..ids import random_base32
+from .base import StoreBase
+
+TOKEN_PREFIX = "jgw_"  # noqa: S105 (a prefix, not a secret)
+_TOKEN_NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AdminSession:
+    id: str  # public id (a short random label), never the cookie value
+    admin: str
+    created: float
+    last_seen: float
+    source: str
+    user_agent: str
+    data: dict
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    id: str  # public id, e.g. "tok-3k9..."; the secret is never stored
+    admin: str
+    name: str
+    created: float
+    last_used: float | None
+
+
+def _session(row) -> AdminSession:  # noqa: ANN001
+    return AdminSession(
+        id=row["id"],
+        admin=row["admin"],
+        created=row["created"],
+        last_seen=row["last_seen"],
+        source=row["source"],
+        user_agent=row["user_agent"],
+        data=json.loads(row["data"]),
+    )
+
+
+def _token(row) -> ApiToken:  # noqa: ANN001
+    return ApiToken(row["id"], row["admin"], row["name"], row["created"], row["last_used"])
+
+
+class SessionsMixin(StoreBase):
+    # --- console sessions ------------------------------------------------------------
+    def create_session(
+        self, admin: str, source: str = "", user_agent: str = "", now: float | None = None
+    ) -> tuple[AdminSession, str]:
+        """A new session for `admin`; returns it and the raw secret for the cookie."""
+        raw = secrets.token_urlsafe(32)
+        now = time.time() if now is None else now
+        public_id = "ses-" + random_base32(12).lower()
+        with self.db.write() as conn:
+            if not conn.execute("SELECT 1 FROM admins WHERE name=?", (admin,)).fetchone():
+                raise NotFound(f"no admin {admin}")
+            conn.execute(
+                "INSERT INTO admin_sessions(hash, id, admin, created, last_seen, source,"
+                " user_agent, data) VALUES (?,?,?,?,?,?,?,'{}')",
+                (_digest(raw), public_id, admin, now, now, source[:64], user_agent[:256]),
+            )
+        return self.get_session(raw), raw  # type: ignore[return-value]
+
+    def get_session(self, raw: str) -> AdminSession | None:
+        row = (
+            self.db.conn()
+            .execute("SELECT * FROM admin_sessions WHERE hash=?", (_digest(raw),))
+            .fetchone()
+        )
+        return _session(row) if row is not None else None
+
+    def touch_session(self, raw: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        with self.db.write() as conn:
+            conn.execute("UPDATE admin_sessions SET last_seen=? WHERE hash=?", (now, _digest(raw)))
+
+    def set_session_data(self, raw: str, data: dict) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE admin_sessions SET data=? WHERE hash=?", (json.dumps(data), _digest(raw))
+            )
+
+    def delete_session(self, raw: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM admin_sessions WHERE hash=?", (_digest(raw),))
+
+    def list_sessions(self, admin: str) -> list[AdminSession]:
+        cur = self.db.conn().execute(
+            "SELECT * FROM admin_sessions WHERE admin=? ORDER BY last_seen DESC", (admin,)
+        )
+        return [_session(r) for r in cur]
+
+    def delete_admin_sessions(self, admin: str, keep_raw: str | None = None) -> int:
+        """End every session of `admin` (but the one whose secret is `keep_raw`)."""
+        keep = _digest(keep_raw) if keep_raw else ""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "DELETE FROM admin_sessions WHERE admin=? AND hash<>?", (admin, keep)
+            )
+        return cur.rowcount
+
+    def purge_sessions(self, idle_before: float, created_before: float) -> int:
+        """Remove sessions idle since `idle_before` or created before `created_before`."""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "DELETE FROM admin_sessions WHERE last_seen<? OR created<?",
+                (idle_before, created_before),
+            )
+        return cur.rowcount
+
+    # --- API tokens --------------------------------------------------------------------
+    def create_api_token(
+        self, admin: str, name: str, now: float | None = None
+    ) -> tuple[ApiToken, str]:
+        """A named token acting as `admin`; returns it and the secret (shown once)."""
+        name = name.strip()
+        if not _TOKEN_NAME_RE.match(name):
+            raise InvalidInput("a token name is 1-64 printable characters")
+        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token_id = "tok-" + random_base32(12).lower()
+        now = time.time() if now is None else now
+        with self.db.write() as conn:
+            if not conn.execute("SELECT 1 FROM admins WHERE name=?", (admin,)).fetchone():
+                raise NotFound(f"no admin {admin}")
+            conn.execute(
+                "INSERT INTO api_tokens(hash, id, admin, name, created) VALUES (?,?,?,?,?)",
+                (_digest(raw), token_id, admin, name, now),
+            )
+        return self.get_api_token(token_id), raw
+
+    def get_api_token(self, token_id: str) -> ApiToken:
+        row = self.db.conn().execute("SELECT * FROM api_tokens WHERE id=?", (token_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no API token {token_id}")
+        return _token(row)
+
+    def list_api_tokens(self, admin: str | None = None) -> list[ApiToken]:
+        if admin is None:
+            cur = self.db.conn().execute("SELECT * FROM api_tokens ORDER BY admin, created")
+        else:
+            cur = self.db.conn().execute(
+                "SELECT * FROM api_tokens WHERE admin=? ORDER BY created", (admin,)
+            )
+        return [_token(r) for r in cur]
+
+    def verify_api_token(self, raw: str, now: float | None = None) -> ApiToken | None:
+        """The token for this secret (its last use recorded), or None."""
+        if not raw.startswith(TOKEN_PREFIX):
+            return None
+        digest = _digest(raw)
+        conn = self.db.conn()
+        row = conn.execute("SELECT * FROM api_tokens WHERE hash=?", (digest,)).fetchone()
+        if row is None:
+            return None
+        now = time.time() if now is None else now
+        if row["last_used"] is None or now - row["last_used"] > 60:
+            with self.db.write() as wconn:
+                wconn.execute("UPDATE api_tokens SET last_used=? WHERE hash=?", (now, digest))
+        return _token(row)
+
+    def revoke_api_token(self, token_id: str, admin: str | None = None) -> None:
+        """Delete a token; with `admin`, only if that admin owns it."""
+        sql, args = "DELETE FROM api_tokens WHERE id=?", [token_id]
+        if admin is not None:
+            sql += " AND admin=?"
+            args.append(admin)
+        with self.db.write() as conn:
+            if conn.execute(sql, args).rowcount == 0:
+                raise NotFound(f"no API token {token_id}")
