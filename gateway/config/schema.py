@@ -143,6 +143,12 @@ OPTIONS: tuple[Option, ...] = (
         "Accept USER/PASS/AUTH before STLS (only on trusted networks).",
     ),
     _o("pop3.idle_timeout", float, 600.0, "Seconds a POP3 session may stay idle."),
+    _o(
+        "pop3.login_timeout",
+        float,
+        60.0,
+        "Seconds a POP3 client may take to log in (TLS handshake included) before it is dropped.",
+    ),
     # --- imap ----------------------------------------------------------------------
     _o(
         "imap.listen",
