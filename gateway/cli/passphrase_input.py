@@ -8,6 +8,7 @@ order; otherwise from a hidden prompt on the terminal.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,7 @@ def _read_one(wanted: Wanted, from_stdin: bool) -> str:
             raise fail(f"{wanted.file} holds no passphrase on its first line")
         return value
     if from_stdin:
-        line = click.get_text_stream("stdin").readline()
+        line = sys.stdin.readline()
         value = _first_line(line)
         if not value:
             raise fail(f"expected the {wanted.label} on standard input (one per line)")

@@ -1,0 +1,36 @@
+"""gateway mailbox delete: --yes needed for a mailbox that holds mail."""
+
+from __future__ import annotations
+
+from .conftest import deliver, failed, ok, snapshot
+
+
+def test_delete_empty_mailbox_without_yes(run, store, mailbox):
+    box, _ = mailbox
+    assert "Deleted mailbox" in ok(run("mailbox", "delete", "journal@example.test")).stdout
+    assert store.find_mailbox(box.id) is None
+
+
+def test_non_empty_needs_yes(run, store, mailbox, data_dir):
+    box, _ = mailbox
+    deliver(store, box.id, b"Subject: keep me\r\n\r\nbody\r\n")
+    before = snapshot(data_dir)
+    failed(run("mailbox", "delete", box.id), "holds 1 messages", "--yes")
+    assert snapshot(data_dir) == before
+
+
+def test_delete_with_yes_removes_messages_and_files(run, store, mailbox, data_dir):
+    box, _ = mailbox
+    deliver(store, box.id, b"Subject: one\r\n\r\nbody\r\n")
+    deliver(store, box.id, b"Subject: two\r\n\r\nbody\r\n")
+    out = ok(run("mailbox", "delete", box.id, "--yes")).stdout
+    assert "2 messages" in out
+    assert store.find_mailbox(box.id) is None
+    assert not list((data_dir / "blobs").rglob("*.age"))
+    assert store.find_mailbox("journal@example.test") is None
+
+
+def test_delete_unknown(run, mailbox, data_dir):
+    before = snapshot(data_dir)
+    failed(run("mailbox", "delete", "ghost@example.test", "--yes"), "no mailbox ghost@example.test")
+    assert snapshot(data_dir) == before
