@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,3 +85,13 @@ def message_text(subject: str, sender: str, body: str) -> bytes:
         "\r\n"
         f"{body}\r\n"
     ).encode()
+
+
+def pattern(size: int, seed: bytes = b"") -> bytes:
+    """Deterministic, non-repeating-per-chunk content (a chunk swap would be visible)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()
+        counter += 1
+    return bytes(out[:size])

@@ -27,23 +27,13 @@ from storage.age.stream import CHUNK_SIZE, encrypted_size
 from storage.message_file import OUT_CHUNK
 
 from ..conftest import FAST_KDF
-from .helpers import SPECIAL_SIZES, pieces
+from .helpers import SPECIAL_SIZES, pattern, pieces
 
 IDENTITY_TYPES = {"x25519": X25519Identity, "mlkem768x25519": HybridIdentity}
 
 
 def new_identity(kind: str):
     return IDENTITY_TYPES[kind](os.urandom(32))
-
-
-def pattern(size: int, seed: bytes = b"") -> bytes:
-    """Deterministic, non-repeating-per-chunk content (a chunk swap would be visible)."""
-    out = bytearray()
-    counter = 0
-    while len(out) < size:
-        out += hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()
-        counter += 1
-    return bytes(out[:size])
 
 
 def encrypt(plaintext: bytes, recipient, mode, rng=None) -> tuple[bytes, int]:
