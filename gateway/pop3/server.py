@@ -1,0 +1,94 @@
+"""POP3 listeners: STLS on pop3.listen, implicit TLS (POP3S) on pop3.pop3s_listen."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ..config.loader import parse_hostport
+from ..context import GatewayContext
+from .connection import Pop3Connection
+from .engine import ListenerConfig
+from .session import Pop3Session
+
+log = logging.getLogger("gateway.pop3")
+
+
+class Pop3Service:
+    """The running POP3 listeners of one process and their sessions."""
+
+    name = "pop3"
+
+    def __init__(self, ctx: GatewayContext) -> None:
+        self.ctx = ctx
+        self.servers: list[asyncio.Server] = []
+        self.sessions: dict[asyncio.Task[None], Pop3Session] = {}
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """Every bound (host, port), with the real port when 0 was configured."""
+        return [
+            tuple(sock.getsockname()[:2])  # type: ignore[misc]
+            for server in self.servers
+            for sock in server.sockets
+        ]
+
+    async def listen(self, hostport: str, config: ListenerConfig) -> None:
+        host, port = parse_hostport(hostport, "pop3s_listen" if config.implicit_tls else "listen")
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: Pop3Connection(lambda conn: self._start_session(conn, config)),
+            host,
+            port,
+            ssl=self.ctx.tls.context if config.implicit_tls else None,
+            ssl_handshake_timeout=config.login_timeout if config.implicit_tls else None,
+        )
+        self.servers.append(server)
+
+    def _start_session(self, conn: Pop3Connection, config: ListenerConfig) -> None:
+        session = Pop3Session(self.ctx, conn, config)
+        task = asyncio.get_running_loop().create_task(session.run())
+        self.sessions[task] = session
+        task.add_done_callback(self.sessions.pop)
+
+    async def stop(self, grace: float) -> None:
+        """Stop listening; end idle sessions now and busy ones after at most `grace` s.
+
+        Sessions that are stopped do not enter UPDATE: their DELE marks are dropped.
+        """
+        for server in self.servers:
+            server.close()
+        for task, session in list(self.sessions.items()):
+            if session.idle:
+                task.cancel()
+        busy = list(self.sessions)
+        if busy:
+            _done, pending = await asyncio.wait(busy, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        for server in self.servers:
+            await server.wait_closed()
+
+
+async def start_pop3(ctx: GatewayContext) -> Pop3Service:
+    """Start the configured POP3 and POP3S listeners."""
+    pop3 = ctx.settings.pop3
+    service = Pop3Service(ctx)
+    common = {
+        "allow_plaintext_login": pop3.allow_plaintext_login,
+        "idle_timeout": pop3.idle_timeout,
+        "login_timeout": pop3.login_timeout,
+    }
+    try:
+        if pop3.listen:
+            await service.listen(pop3.listen, ListenerConfig(implicit_tls=False, **common))
+        if pop3.pop3s_listen:
+            await service.listen(pop3.pop3s_listen, ListenerConfig(implicit_tls=True, **common))
+    except BaseException:
+        await service.stop(0)
+        raise
+    for host, port in service.addresses:
+        log.info("pop3 listening on %s:%d", host, port)
+    return service
