@@ -98,9 +98,11 @@ def deliver(store, mailbox_id: str, message: bytes) -> None:
     store.commit_deliveries([delivery])
 
 
-def create_mailbox(run: Run, *extra: str, domain: str = "example.test") -> dict:
+def create_mailbox(
+    run: Run, *extra: str, domain: str = "example.test", env: dict | None = None
+) -> dict:
     """A mailbox made through the CLI (--json): its contract document."""
-    return as_json(run("mailbox", "create", "--domain", domain, "--json", *extra))
+    return as_json(run("mailbox", "create", "--domain", domain, "--json", *extra, env=env))
 
 
 def secret_file(tmp_path: Path, text: str, name: str = "passphrase") -> str:
