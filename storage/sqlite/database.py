@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import NotADataDirectory
-from .schema import APPLICATION_ID, SCHEMA, SCHEMA_VERSION
+from .schema import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, TRIGGERS
 
 
 class Database:
@@ -40,6 +40,8 @@ class Database:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        for trigger in TRIGGERS:
+            conn.execute(trigger)
         conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
         conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",

@@ -102,4 +102,30 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     created REAL NOT NULL,
     last_used REAL
 );
+CREATE TABLE IF NOT EXISTS message_seen (
+    message_id TEXT PRIMARY KEY,
+    seen_at REAL NOT NULL
+);
 """
+
+# When a message was retrieved (its \Seen flag set), for retention rules. Triggers record
+# it whatever code path changes the flags. They hold ";" inside BEGIN…END, so they are
+# kept apart from SCHEMA (which is split on ";"). Additive: older indexes gain them.
+TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS message_seen_set AFTER UPDATE OF flags ON messages
+    WHEN (' ' || new.flags || ' ') LIKE '% \\Seen %'
+     AND (' ' || old.flags || ' ') NOT LIKE '% \\Seen %'
+    BEGIN
+        INSERT OR REPLACE INTO message_seen(message_id, seen_at)
+        VALUES (new.id, (julianday('now') - 2440587.5) * 86400.0);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS message_seen_clear AFTER UPDATE OF flags ON messages
+    WHEN (' ' || new.flags || ' ') NOT LIKE '% \\Seen %'
+    BEGIN
+        DELETE FROM message_seen WHERE message_id = new.id;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS message_seen_forget AFTER DELETE ON messages
+    BEGIN
+        DELETE FROM message_seen WHERE message_id = old.id;
+    END""",
+)
