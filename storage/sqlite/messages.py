@@ -120,6 +120,17 @@ class MessagesMixin(StoreBase):
         )
         return [rows.message(r) for r in cur]
 
+    def next_uid(self, mailbox_id: str) -> int:
+        """The UID the next delivered message will get (IMAP UIDNEXT); never decreases."""
+        row = (
+            self.db.conn()
+            .execute("SELECT next_uid FROM mailboxes WHERE id=?", (mailbox_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound(f"no mailbox {mailbox_id}")
+        return row[0]
+
     def get_message(self, mailbox_id: str, message_id: str) -> MessageInfo:
         row = (
             self.db.conn()
