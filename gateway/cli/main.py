@@ -28,14 +28,16 @@ from .serve import serve
 __all__ = ["get_store", "main", "open_configured_store"]
 
 
-@click.group(cls=GatewayGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="gateway", cls=GatewayGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option(
     "--data",
     "data_dir",
     envvar="GATEWAY_DATA",
     default="./gateway-data",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Data directory (env GATEWAY_DATA).",
 )
 @click.option(

@@ -6,7 +6,6 @@ import base64
 import mailbox as pymailbox
 import random
 import re
-from pathlib import Path
 
 import pytest
 
