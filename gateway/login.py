@@ -112,7 +112,11 @@ class Authenticator:
         if failures >= self.policy.lockout_failures:
             self.throttled_total += 1
             await asyncio.sleep(self._delay_for(failures))
-            raise LoginFailed("too many failures: temporarily refused")
+            refused = LoginFailed("too many failures: temporarily refused")
+            await self._audit(
+                mailbox, username, client_ip, protocol, ok=False, reason=refused.reason
+            )
+            raise refused
         try:
             result = await self._attempt(mailbox, passphrase, client_ip, protocol)
         except LoginFailed as exc:
