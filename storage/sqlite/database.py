@@ -18,7 +18,24 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._refuse_foreign()
         self._initialize()
+
+    def _refuse_foreign(self) -> None:
+        """Refuse someone else's file before any connection with our pragmas changes it."""
+        if not self.path.exists():
+            return
+        try:
+            probe = sqlite3.connect(self.path)
+            try:
+                app_id = probe.execute("PRAGMA application_id").fetchone()[0]
+                tables = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            finally:
+                probe.close()
+        except sqlite3.DatabaseError:
+            raise NotADataDirectory(f"{self.path} is not a Journal Gateway index") from None
+        if app_id != APPLICATION_ID and tables:
+            raise NotADataDirectory(f"{self.path} is not a Journal Gateway index")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -33,10 +50,6 @@ class Database:
 
     def _initialize(self) -> None:
         conn = self.conn()
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if app_id != APPLICATION_ID and tables:
-            raise NotADataDirectory(f"{self.path} is not a Journal Gateway index")
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)

@@ -51,6 +51,7 @@ class SqliteStore(
         self.data_dir = Path(data_dir)
         self._claim_directory()
         self.db = Database(self.data_dir / "gateway.db")
+        self._mark_directory()
         self.blobs = BlobStore(self.data_dir)
         self.kdf = kdf or KdfParams()
         self.recipient_type = recipient_type
@@ -60,7 +61,7 @@ class SqliteStore(
         self._committer = GroupCommitter(self._commit_batch)
 
     def _claim_directory(self) -> None:
-        """Refuse a directory that holds someone else's files; mark a new one as ours."""
+        """Refuse a directory that holds someone else's files; create a missing one."""
         marker = self.data_dir / MARKER
         if self.data_dir.exists() and not self.data_dir.is_dir():
             raise NotADataDirectory(f"{self.data_dir} is not a directory")
@@ -72,6 +73,10 @@ class SqliteStore(
                     f" (it holds {', '.join(sorted(foreign)[:3])})"
                 )
         self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def _mark_directory(self) -> None:
+        """Mark the directory as ours, once its index was accepted (never a refused one)."""
+        marker = self.data_dir / MARKER
         if not marker.exists():
             marker.write_text("Journal Gateway data directory. Do not edit files here.\n")
 
