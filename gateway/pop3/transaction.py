@@ -57,11 +57,13 @@ class TransactionCommands(Pop3Engine):
         if found is not None:
             self.reply(f"+OK {found[0]} {value(found[1])}")
 
-    def _message(self, verb: str, arg: str) -> tuple[int, MessageInfo] | None:
+    def _message(
+        self, verb: str, arg: str, usage: str = "<message number>"
+    ) -> tuple[int, MessageInfo] | None:
         """Resolve a message-number argument, replying with the error if it fails."""
         number = parse_number(arg)
         if number is None:
-            self.syntax_error(verb, "<message number>")
+            self.syntax_error(verb, usage)
             return None
         message = self.maildrop.get(number)
         if message is None:
@@ -102,11 +104,12 @@ class TransactionCommands(Pop3Engine):
 
     @command(TRANSACTION)
     async def handle_TOP(self, arg: str) -> None:
+        usage = "<message number> <lines>"
         parts = arg.split(" ")
         lines = parse_number(parts[1]) if len(parts) == 2 else None
         if lines is None:
-            return self.syntax_error("TOP", "<message number> <lines>")
-        found = self._message("TOP", parts[0])
+            return self.syntax_error("TOP", usage)
+        found = self._message("TOP", parts[0], usage)
         if found is not None:
             await self._send_message("TOP", found[1], "+OK top of message follows", lines)
 
@@ -143,7 +146,7 @@ class TransactionCommands(Pop3Engine):
             )
 
     async def _damaged(self, verb: str, message: MessageInfo) -> None:
-        self.conn.abort()
+        """Log and audit (ids only), then drop the connection: no terminating '.'."""
         mailbox_id = self.maildrop.mailbox_id
         log.error(
             "pop3 %s: message %s failed authentication during %s; connection dropped",
@@ -159,4 +162,6 @@ class TransactionCommands(Pop3Engine):
             )
         except StoreError:
             log.warning("audit write failed for pop3.message-damaged")
+        finally:
+            self.conn.abort()
         raise SessionEnded()
