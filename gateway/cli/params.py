@@ -17,7 +17,9 @@ class ByteSize(click.ParamType):
 
     name = "BYTES"
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None):
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
         if isinstance(value, int):
             return value
         match = _SIZE_RE.match(str(value))
@@ -31,7 +33,9 @@ class ProtocolList(click.ParamType):
 
     name = "LIST"
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None):
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, ...]:
         if isinstance(value, tuple):
             return value
         text = str(value).strip().lower()
