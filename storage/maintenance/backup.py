@@ -1,0 +1,244 @@
+"""Online backup of a data directory, and restore into an empty one.
+
+Consistency while mail keeps arriving and being deleted
+-------------------------------------------------------
+1. The index is copied with SQLite's online backup API in a single step, i.e. inside one
+   read transaction: the copy is one committed state of gateway.db ("the snapshot").
+   Writers are not blocked (WAL), so delivery continues.
+2. The blob files are then copied for exactly the rows *of the snapshot* (read from the
+   copy). Files committed after the snapshot are not needed; uncommitted files are not
+   messages yet (their senders got no 250).
+3. A file can vanish between the snapshot and its copy only because its message was
+   deleted after the snapshot: the store deletes the row first and the file second, and
+   never changes a file after it is committed. Pinning files beforehand (hard links
+   made before the snapshot) or holding the write lock while linking would either leave
+   a race open or stall delivery on a large archive. Instead, when a file is gone, the
+   live index is asked again: if the row is gone too, the message was deleted on
+   purpose (POP3 DELE, expunge, retention) during the backup, and its row is dropped
+   from the copy, with the mailbox counters recomputed. The backup then shows that
+   message as already deleted, which is a state the live store really passed through
+   for that message. The ids are listed in the manifest (`deleted_during_backup`).
+   If the row is still there, the live store has lost the file: the row is kept, the
+   path listed under `missing` and the backup reported as not clean (run fsck).
+   Once a file is open, deleting it cannot truncate what is read (POSIX unlink).
+4. Every copied file is hashed as it is copied and compared with the SHA-256 in the
+   index; a mismatch means the live file is damaged: it is copied as it is and listed
+   under `damaged`.
+5. tls/, secrets/ and the marker file are copied; everything is fsynced; the manifest
+   is written last, so a directory without one is an unfinished backup.
+
+Every message acknowledged before the backup started is therefore in the backup unless
+it was deleted by a client before the copy finished.
+
+The manifest carries SHA-256 sums of the index copy and the small files; blob files are
+covered by the sums in the index copy. That detects damage and naive tampering, not a
+forger who rewrites both (message files are in any case authenticated by age).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..blobs import fsync_dir
+from ..errors import StoreError
+from .files import (
+    copy_durably,
+    is_empty_or_missing,
+    make_dirs_durably,
+    sha256_file,
+    walk_files,
+    write_json_durably,
+)
+
+log = logging.getLogger("storage.backup")
+
+MANIFEST = "backup-manifest.json"
+FORMAT = "journal-gateway-backup"
+FORMAT_VERSION = 1
+INDEX = "gateway.db"
+MARKER = ".journal-gateway"
+EXTRA_DIRS = ("tls", "secrets")
+
+
+class BackupError(StoreError):
+    """A backup could not be made, or a backup is unusable for restore."""
+
+
+@dataclass
+class BackupReport:
+    dest: str
+    created: float
+    schema_version: int
+    mailboxes: int = 0
+    messages: int = 0
+    blob_bytes: int = 0
+    deleted_during_backup: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def clean(self) -> bool:
+        """False when the live store had missing or damaged files (see fsck)."""
+        return not self.missing and not self.damaged
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
+            "created_unix": self.created,
+            "schema_version": self.schema_version,
+            "mailboxes": self.mailboxes,
+            "messages": self.messages,
+            "blob_bytes": self.blob_bytes,
+            "deleted_during_backup": self.deleted_during_backup,
+            "missing": self.missing,
+            "damaged": self.damaged,
+            "files": self.files,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def backup(
+    store: Any, dest: str | Path, progress: Callable[[str], None] | None = None
+) -> BackupReport:
+    """Copy the store's data directory to `dest` (new or empty) while it stays in use.
+
+    `progress`, if given, is called with "index" once the snapshot is taken and with
+    "blobs" once the message files are copied.
+    """
+    progress = progress or (lambda phase: None)
+    dest = Path(dest)
+    data_dir = Path(store.data_dir).resolve()
+    _check_destination(dest, data_dir)
+    make_dirs_durably(dest)
+    started = time.monotonic()
+    report = BackupReport(str(dest), time.time(), schema_version=0)
+    index_copy = dest / INDEX
+    _snapshot_index(Path(store.db.path), index_copy)
+    progress("index")
+    conn = sqlite3.connect(index_copy, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys=ON")
+        report.schema_version = _schema_version(conn)
+        _copy_blobs(store, conn, data_dir, dest, report)
+        progress("blobs")
+        if report.deleted_during_backup:
+            _drop_rows(conn, report.deleted_during_backup)
+        report.messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        report.mailboxes = conn.execute("SELECT count(*) FROM mailboxes").fetchone()[0]
+        conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    finally:
+        conn.close()
+    report.files[INDEX] = sha256_file(index_copy)
+    _copy_small_files(data_dir, dest, report)
+    fsync_dir(dest)
+    report.seconds = time.monotonic() - started
+    write_json_durably(dest / MANIFEST, report.manifest())
+    log.info(
+        "backup to %s: %d messages, %d bytes, %d deleted during backup, %d missing, %d damaged",
+        dest,
+        report.messages,
+        report.blob_bytes,
+        len(report.deleted_during_backup),
+        len(report.missing),
+        len(report.damaged),
+    )
+    return report
+
+
+def _check_destination(dest: Path, data_dir: Path) -> None:
+    resolved = dest.resolve()
+    if resolved == data_dir or data_dir in resolved.parents:
+        raise BackupError(f"{dest} is inside the data directory; back up to another place")
+    if not is_empty_or_missing(dest):
+        raise BackupError(f"{dest} is not empty; back up into a new or empty directory")
+
+
+def _snapshot_index(source: Path, target: Path) -> None:
+    """sqlite3 online backup in one step: one read transaction, writers keep going."""
+    src = sqlite3.connect(source, timeout=30)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst, pages=-1)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _copy_blobs(
+    store: Any, conn: sqlite3.Connection, data_dir: Path, dest: Path, report: BackupReport
+) -> None:
+    directories: set[Path] = set()
+    cursor = conn.execute("SELECT id, path, sha256 FROM messages ORDER BY path")
+    for message_id, relpath, expected in cursor:
+        target = dest / relpath
+        if target.parent not in directories:
+            make_dirs_durably(target.parent)
+            directories.add(target.parent)
+        try:
+            digest, size = copy_durably(data_dir / relpath, target)
+        except FileNotFoundError:
+            if _still_indexed(store, message_id):
+                report.missing.append(relpath)
+            else:
+                report.deleted_during_backup.append(message_id)
+            continue
+        report.blob_bytes += size
+        if digest != expected:
+            report.damaged.append(relpath)
+    for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
+        fsync_dir(directory)
+
+
+def _still_indexed(store: Any, message_id: str) -> bool:
+    row = store.db.conn().execute("SELECT 1 FROM messages WHERE id=?", (message_id,)).fetchone()
+    return row is not None
+
+
+def _drop_rows(conn: sqlite3.Connection, message_ids: list[str]) -> None:
+    """Remove rows of messages deleted during the backup; recompute their mailboxes' counters."""
+    conn.execute("BEGIN IMMEDIATE")
+    mailboxes: set[str] = set()
+    for message_id in message_ids:
+        row = conn.execute("SELECT mailbox_id FROM messages WHERE id=?", (message_id,)).fetchone()
+        if row:
+            mailboxes.add(row[0])
+            conn.execute("DELETE FROM messages WHERE id=?", (message_id,))
+    for mailbox_id in mailboxes:
+        conn.execute(
+            "UPDATE mailboxes SET"
+            " message_count=(SELECT count(*) FROM messages WHERE mailbox_id=?),"
+            " stored_bytes=(SELECT coalesce(sum(stored_size), 0) FROM messages WHERE mailbox_id=?)"
+            " WHERE id=?",
+            (mailbox_id, mailbox_id, mailbox_id),
+        )
+    conn.execute("COMMIT")
+
+
+def _copy_small_files(data_dir: Path, dest: Path, report: BackupReport) -> None:
+    """The marker, tls/ and secrets/ (modes kept: secrets stay 0600)."""
+    sources = [data_dir / MARKER] if (data_dir / MARKER).is_file() else []
+    for name in EXTRA_DIRS:
+        sources.extend(walk_files(data_dir / name))
+    for source in sources:
+        relpath = source.relative_to(data_dir).as_posix()
+        target = dest / relpath
+        make_dirs_durably(target.parent)
+        report.files[relpath], _ = copy_durably(source, target)
+        fsync_dir(target.parent)

@@ -1,0 +1,79 @@
+"""File helpers shared by backup, restore and fsck: hashing, durable copies, JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from ..blobs import fsync_dir
+
+COPY_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def make_dirs_durably(directory: Path, mode: int = 0o700) -> None:
+    """mkdir -p, fsyncing the parent of every directory it creates."""
+    missing = []
+    probe = directory
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for created in reversed(missing):
+        created.mkdir(mode=mode)
+        fsync_dir(created.parent)
+
+
+def copy_durably(source: Path, target: Path) -> tuple[str, int]:
+    """Copy one file (mode bits kept), fsync it; returns (SHA-256 of what was written, size).
+
+    The hash is taken from the bytes read, i.e. the bytes written, so the caller can
+    compare it with the index. The target's directory must exist; the caller fsyncs it.
+    Raises FileNotFoundError when the source is gone (the caller decides what that means).
+    """
+    digest = hashlib.sha256()
+    size = 0
+    with open(source, "rb") as src:
+        mode = os.fstat(src.fileno()).st_mode & 0o777
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as dst:
+            while chunk := src.read(COPY_CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+    return digest.hexdigest(), size
+
+
+def write_json_durably(path: Path, document: object) -> None:
+    """Write a JSON document under a temporary name, fsync, rename, fsync the directory."""
+    temp = path.with_name(path.name + ".tmp")
+    with open(temp, "w", encoding="utf-8") as fh:
+        json.dump(document, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temp, path)
+    fsync_dir(path.parent)
+
+
+def is_empty_or_missing(directory: Path) -> bool:
+    return not directory.exists() or (directory.is_dir() and not any(directory.iterdir()))
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def walk_files(root: Path) -> list[Path]:
+    """Regular files under root (recursively), sorted; symlinks are not followed."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())

@@ -1,0 +1,172 @@
+"""Restore a backup (see backup.py) into an empty or new data directory.
+
+Nothing is trusted before it is checked: the manifest's format and schema version, the
+SHA-256 of the index copy and of every small file (manifest), and of every message file
+(the index copy). Paths from the backup are confined to the layout (no `..`, no
+absolute paths). Everything is written under DATA/.restore-partial first, fsynced, and
+only then renamed into place, the marker file last; on any failure the partial copy is
+removed and DATA is left empty. Renames inside DATA (not a rename of DATA itself) keep
+this working when DATA is a mount point, e.g. a Docker volume.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..blobs import fsync_dir
+from ..sqlite.schema import APPLICATION_ID, SCHEMA_VERSION
+from .backup import EXTRA_DIRS, FORMAT, INDEX, MANIFEST, MARKER, BackupError
+from .files import copy_durably, is_empty_or_missing, make_dirs_durably, remove_tree
+
+log = logging.getLogger("storage.restore")
+
+STAGING = ".restore-partial"
+
+
+@dataclass
+class RestoreReport:
+    data_dir: str
+    messages: int = 0
+    blob_bytes: int = 0
+    files: int = 0
+    missing: list[str] = field(default_factory=list)  # already missing when backed up
+    damaged: list[str] = field(default_factory=list)  # already damaged when backed up
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def restore(src: str | Path, data_dir: str | Path) -> RestoreReport:
+    """Verify the backup in `src` and copy it into `data_dir` (which must be empty)."""
+    src, data_dir = Path(src), Path(data_dir)
+    manifest = read_manifest(src)
+    if not is_empty_or_missing(data_dir):
+        raise BackupError(f"{data_dir} is not empty; restore only into a new or empty directory")
+    make_dirs_durably(data_dir)
+    staging = data_dir / STAGING
+    staging.mkdir(mode=0o700)
+    report = RestoreReport(str(data_dir), manifest=manifest)
+    try:
+        _restore_index(src, staging, manifest)
+        _restore_blobs(src, staging, manifest, report)
+        _restore_small_files(src, staging, manifest, report)
+        _publish(staging, data_dir)
+    except BaseException:
+        remove_tree(staging)
+        raise
+    log.info("restored %d messages from %s into %s", report.messages, src, data_dir)
+    return report
+
+
+def read_manifest(src: Path) -> dict[str, Any]:
+    path = src / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BackupError(f"{src} has no {MANIFEST}: not a (finished) backup") from None
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"{path} is unreadable: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BackupError(f"{path} is not a Journal Gateway backup manifest")
+    if not isinstance(manifest.get("files"), dict) or INDEX not in manifest["files"]:
+        raise BackupError(f"{path} does not list the index")
+    version = manifest.get("schema_version")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise BackupError(
+            f"backup schema version {version} is newer than this software's ({SCHEMA_VERSION})"
+        )
+    for relpath in manifest["files"]:
+        _safe(relpath, allowed=(INDEX, MARKER, *(f"{d}/" for d in EXTRA_DIRS)))
+    return manifest
+
+
+def _safe(relpath: str, allowed: tuple[str, ...]) -> str:
+    """Refuse a path that could leave the data directory or is not part of the layout."""
+    parts = PurePosixPath(relpath).parts
+    if (
+        not parts
+        or relpath.startswith("/")
+        or any(p in ("..", ".", "") for p in parts)
+        or not any(relpath == a or (a.endswith("/") and relpath.startswith(a)) for a in allowed)
+    ):
+        raise BackupError(f"backup names an unexpected path: {relpath!r}")
+    return relpath
+
+
+def _copy_checked(src: Path, staging: Path, relpath: str, expected: str | None) -> int:
+    """Copy one file from the backup; its SHA-256 must be `expected` (None: not checked)."""
+    target = staging / relpath
+    make_dirs_durably(target.parent)
+    try:
+        digest, size = copy_durably(src / relpath, target)
+    except FileNotFoundError:
+        raise BackupError(f"backup is incomplete: {relpath} is missing") from None
+    if expected is not None and digest != expected:
+        raise BackupError(f"backup is damaged or was altered: {relpath} fails its SHA-256")
+    return size
+
+
+def _restore_index(src: Path, staging: Path, manifest: dict[str, Any]) -> None:
+    _copy_checked(src, staging, INDEX, manifest["files"][INDEX])
+    conn = sqlite3.connect(staging / INDEX)
+    try:
+        if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            raise BackupError(f"{INDEX} in the backup is not a Journal Gateway index")
+        if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise BackupError(f"{INDEX} in the backup fails SQLite's integrity check")
+    finally:
+        conn.close()
+
+
+def _restore_blobs(
+    src: Path, staging: Path, manifest: dict[str, Any], report: RestoreReport
+) -> None:
+    missing, damaged = set(manifest.get("missing", [])), set(manifest.get("damaged", []))
+    conn = sqlite3.connect(f"file:{staging / INDEX}?mode=ro", uri=True)
+    directories: set[Path] = set()
+    try:
+        for relpath, expected in conn.execute("SELECT path, sha256 FROM messages ORDER BY path"):
+            _safe(relpath, allowed=("blobs/",))
+            report.messages += 1
+            if relpath in missing:
+                report.missing.append(relpath)
+                continue
+            if relpath in damaged:  # restored as it was, for fsck to report
+                report.damaged.append(relpath)
+                expected = None
+            report.blob_bytes += _copy_checked(src, staging, relpath, expected)
+            directories.add((staging / relpath).parent)
+    finally:
+        conn.close()
+    if report.messages != manifest.get("messages"):
+        raise BackupError("backup is inconsistent: its index and manifest count different mail")
+    for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
+        fsync_dir(directory)
+
+
+def _restore_small_files(
+    src: Path, staging: Path, manifest: dict[str, Any], report: RestoreReport
+) -> None:
+    for relpath, expected in sorted(manifest["files"].items()):
+        if relpath != INDEX:
+            _copy_checked(src, staging, relpath, expected)
+            fsync_dir((staging / relpath).parent)
+        report.files += 1
+    make_dirs_durably(staging / "blobs")
+
+
+def _publish(staging: Path, data_dir: Path) -> None:
+    """Rename the verified entries into DATA, the marker last; then drop the staging dir."""
+    fsync_dir(staging)
+    names = sorted(p.name for p in staging.iterdir() if p.name != MARKER)
+    if (staging / MARKER).exists():
+        names.append(MARKER)
+    for name in names:
+        os.replace(staging / name, data_dir / name)
+    fsync_dir(data_dir)
+    staging.rmdir()
+    fsync_dir(data_dir)
