@@ -1,0 +1,116 @@
+"""Admin accounts (argon2 PasswordHasher) and the audit log."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import AlreadyExists, InvalidInput, NotFound
+
+from .helpers import all_files
+
+
+def test_create_and_verify(store, data_dir) -> None:
+    admin, password = store.create_admin("alice")
+    assert (admin.name, admin.role, admin.disabled, admin.totp_enabled) == (
+        "alice",
+        "superadmin",
+        False,
+        False,
+    )
+    assert len(password) >= 20
+    assert store.verify_admin_password("alice", password) == admin
+    assert store.verify_admin_password("alice", password + "x") is None
+    assert store.verify_admin_password("alice", "") is None
+    assert store.verify_admin_password("nobody", password) is None
+    # Only an argon2 hash is kept.
+    for path in all_files(data_dir):
+        assert password.encode() not in path.read_bytes(), path
+    raw = store.db.conn().execute("SELECT password_hash FROM admins").fetchone()[0]
+    assert raw.startswith("$argon2id$")
+
+
+def test_given_password_and_second_admin(store) -> None:
+    _, password = store.create_admin("bob", role="viewer", password="correct horse battery")
+    assert password == "correct horse battery"
+    store.create_admin("carol", role="domain-admin", domains=["b.example", "a.example"])
+    assert [a.name for a in store.list_admins()] == ["bob", "carol"]
+    assert store.get_admin("carol").domains == ("a.example", "b.example")
+    assert store.count_admins() == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        ("", "superadmin"),
+        ("-leading", "superadmin"),
+        ("has space", "superadmin"),
+        ("x" * 65, "superadmin"),
+        ("dave", "root"),
+    ],
+)
+def test_invalid_admin(store, name: str, role: str) -> None:
+    with pytest.raises(InvalidInput):
+        store.create_admin(name, role=role)
+    assert store.list_admins() == []
+
+
+def test_duplicate_admin_keeps_the_first_password(store) -> None:
+    _, password = store.create_admin("alice")
+    with pytest.raises(AlreadyExists):
+        store.create_admin("alice", password="another one entirely")
+    assert store.verify_admin_password("alice", password) is not None
+
+
+def test_password_reset_disable_update_delete(store) -> None:
+    _, old = store.create_admin("alice")
+    new = store.set_admin_password("alice")
+    assert new != old
+    assert store.verify_admin_password("alice", old) is None
+    assert store.verify_admin_password("alice", new) is not None
+    store.update_admin("alice", disabled=True)
+    assert store.verify_admin_password("alice", new) is None  # right password, disabled
+    updated = store.update_admin("alice", disabled=False, role="viewer", language="de")
+    assert (updated.role, updated.language, updated.disabled) == ("viewer", "de", False)
+    with pytest.raises(InvalidInput):
+        store.update_admin("alice", role="emperor")
+    store.set_admin_totp("alice", "JBSWY3DPEHPK3PXP", ["h1", "h2"])
+    assert store.get_admin("alice").totp_enabled
+    assert store.admin_totp("alice") == ("JBSWY3DPEHPK3PXP", ["h1", "h2"])
+    store.set_admin_totp("alice", None, [])
+    assert not store.get_admin("alice").totp_enabled
+    store.delete_admin("alice")
+    for call in (
+        lambda: store.get_admin("alice"),
+        lambda: store.delete_admin("alice"),
+        lambda: store.set_admin_password("alice"),
+        lambda: store.admin_totp("alice"),
+    ):
+        with pytest.raises(NotFound):
+            call()
+
+
+def test_audit_log_newest_first_with_filters_and_paging(store) -> None:
+    for n in range(5):
+        store.audit("alice", "mailbox.create", f"mbx-{n}", detail=f"n={n}", source="cli")
+    store.audit("bob", "domain.add", "example.test", source="web 127.0.0.1")
+    entries = store.list_audit()
+    assert [e.action for e in entries][:2] == ["domain.add", "mailbox.create"]
+    assert [e.id for e in entries] == sorted((e.id for e in entries), reverse=True)
+    assert all(a.time >= b.time for a, b in zip(entries, entries[1:], strict=False))
+    assert [e.target for e in store.list_audit(actor="alice")] == [
+        f"mbx-{n}" for n in (4, 3, 2, 1, 0)
+    ]
+    assert [e.actor for e in store.list_audit(action="domain")] == ["bob"]
+    assert len(store.list_audit(target="example.test")) == 1
+    page = store.list_audit(limit=2)
+    assert len(page) == 2
+    rest = store.list_audit(before_id=page[-1].id)
+    assert [e.id for e in page + rest] == [e.id for e in entries]
+    first = entries[-1]
+    assert (first.actor, first.action, first.target, first.detail, first.source) == (
+        "alice",
+        "mailbox.create",
+        "mbx-0",
+        "n=0",
+        "cli",
+    )
