@@ -1,0 +1,297 @@
+"""FETCH: message data items, with bodies streamed as literals in constant memory.
+
+A body literal's size is known before its first byte is sent (MessageInfo.size, or
+offsets from a MIME walk), so bodies stream from the store chunk by chunk with flow
+control. A message that fails authentication mid-stream cannot be finished honestly:
+the connection is dropped (and the event logged and audited).
+
+Header-only items (ENVELOPE, BODY[HEADER...], BODY[TEXT]) decrypt only up to the end
+of the header; BODYSTRUCTURE and part sections walk the whole message once. Both
+results are cached per session, in memory only, for a few recent messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from storage import MessageDamaged, MessageInfo, StoreError
+
+from .fetch_items import FetchAtt, Section
+from .mime import MimeWalker, Node, split_fields
+from .structure import body_structure, envelope
+from .wire import flag_list, internal_date, literal
+
+if TYPE_CHECKING:
+    from .parser import Command
+    from .selected import MailboxView
+
+log = logging.getLogger("gateway.imap")
+CACHE_ENTRIES = 16
+FLUSH_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A byte range of the message's plaintext, sent as a literal."""
+
+    start: int
+    end: int
+
+
+def _needs(items: list[FetchAtt]) -> str:
+    """ "tree" (whole-message walk), "header" (header only) or "" (index data only)."""
+    need = ""
+    for item in items:
+        if item.name in ("BODYSTRUCTURE", "BODY") or (item.section and item.section.parts):
+            return "tree"
+        if item.name in ("ENVELOPE", "RFC822.HEADER", "RFC822.TEXT"):
+            need = "header"
+        elif item.section and item.section.spec:
+            need = "header"
+    return need
+
+
+def resolve(root: Node, parts: tuple[int, ...]) -> Node | None:
+    """The entity a section part number names (RFC 3501 §6.4.5)."""
+    node = root
+    for n in parts:
+        if node is not root and node.message is not None:
+            node = node.message
+        if node.boundary is not None:
+            if n > len(node.children):
+                return None
+            node = node.children[n - 1]
+        elif n != 1:
+            return None
+    return node
+
+
+def header_block(node: Node) -> bytes | Stream:
+    """The header of an entity, with its blank line: from memory unless it was cut."""
+    body_start = node.body_start or 0
+    if node.header_truncated:
+        return Stream(node.start, body_start)
+    blank = body_start - node.start - len(node.header)
+    return bytes(node.header) + (b"\r\n"[-blank:] if 0 < blank <= 2 else b"")
+
+
+def header_fields(node: Node, names: tuple[str, ...], keep: bool) -> bytes:
+    wanted = {n.lower() for n in names}
+    out = [
+        f
+        for f in split_fields(bytes(node.header))
+        if (f.split(b":", 1)[0].strip().decode("latin-1").lower() in wanted) == keep
+    ]
+    return b"".join(out) + b"\r\n"
+
+
+def section_value(root: Node, section: Section, size: int) -> bytes | Stream:
+    if not section.parts and not section.spec:
+        return Stream(0, size)
+    node = resolve(root, section.parts) if section.parts else root
+    if node is None:
+        return b""
+    if section.spec == "":
+        return Stream(node.body_start or 0, node.end if node.end is not None else size)
+    if section.spec == "MIME":
+        return header_block(node)
+    target = root if not section.parts else node.message
+    if target is None:
+        return b""
+    if section.spec == "TEXT":
+        end = target.end if target.end is not None else size
+        return Stream(target.body_start or 0, end)
+    if section.spec == "HEADER":
+        return header_block(target)
+    return header_fields(target, section.fields, keep=section.spec == "HEADER.FIELDS")
+
+
+def apply_partial(value: bytes | Stream, partial: tuple[int, int] | None) -> bytes | Stream:
+    if partial is None:
+        return value
+    origin, count = partial
+    if isinstance(value, bytes):
+        return value[origin : origin + count]
+    start = min(value.start + origin, value.end)
+    return Stream(start, min(value.end, start + count))
+
+
+class FetchCommands:
+    """Mixed into Session."""
+
+    ctx: Any
+    conn: Any
+    view: MailboxView | None
+    presync: Any
+
+    def init_fetch_state(self) -> None:
+        self._trees: OrderedDict[int, Node] = OrderedDict()
+        self._heads: OrderedDict[int, Node] = OrderedDict()
+        self.current_message: MessageInfo | None = None
+        self.mid_response = False
+
+    async def do_fetch(self, cmd: Command) -> tuple[str, str]:
+        view = self.view
+        assert view is not None
+        if not cmd.uid and not view.seq_range_valid(cmd.args["set"]):
+            return "BAD", "invalid message sequence number"
+        if cmd.uid:
+            await self.presync(cmd)
+        items: list[FetchAtt] = list(cmd.args["items"])
+        if cmd.uid and not any(i.name == "UID" for i in items):
+            items.insert(0, FetchAtt("UID"))
+        skipped = False
+        for seq, info in view.select(cmd.args["set"], cmd.uid):
+            if info.uid in view.ghosts:
+                skipped = True
+                continue
+            await self._fetch_one(seq, info, items)
+        if skipped:
+            return "NO", "[EXPUNGEISSUED] some messages were expunged by another session"
+        return "OK", "FETCH completed"
+
+    async def _fetch_one(self, seq: int, info: MessageInfo, items: list[FetchAtt]) -> None:
+        view = self.view
+        assert view is not None
+        self.current_message = info
+        if any(i.sets_seen for i in items) and not view.read_only and "\\Seen" not in info.flags:
+            updated = await self.ctx.store.set_flags(view.mailbox_id, [info.id], ["\\Seen"], "add")
+            if updated:
+                info = updated[0]
+                view.update_message(info)
+                if not any(i.name == "FLAGS" for i in items):
+                    items = [*items, FetchAtt("FLAGS")]
+        need = _needs(items)
+        root = await self._tree(info) if need == "tree" else None
+        if need == "header":
+            root = await self._head(info)
+        pieces = [(item.label(), self._value(item, info, root)) for item in items]
+        await self._write(seq, info, pieces)
+        self.current_message = None
+
+    def _value(self, item: FetchAtt, info: MessageInfo, root: Node | None) -> bytes | Stream:
+        name = item.name
+        if name == "UID":
+            return b"%d" % info.uid
+        if name == "FLAGS":
+            return flag_list(info.flags)
+        if name == "INTERNALDATE":
+            return internal_date(info.received)
+        if name == "RFC822.SIZE":
+            return b"%d" % max(info.size, 0)
+        if name == "RFC822":
+            return Stream(0, info.size)
+        assert root is not None
+        if name == "ENVELOPE":
+            return envelope(root)
+        if name in ("BODYSTRUCTURE", "BODY"):
+            return body_structure(root, extensible=name == "BODYSTRUCTURE")
+        if name == "RFC822.HEADER":
+            return _as_literal(header_block(root))
+        if name == "RFC822.TEXT":
+            return Stream(root.body_start or 0, info.size)
+        assert item.section is not None
+        value = section_value(root, item.section, info.size) if root else Stream(0, info.size)
+        return _as_literal(apply_partial(value, item.partial))
+
+    async def _write(self, seq: int, info: MessageInfo, pieces: list) -> None:
+        self.conn.write(b"* %d FETCH (" % seq)
+        self.mid_response = True
+        for index, (label, value) in enumerate(pieces):
+            self.conn.write((b" " if index else b"") + label + b" ")
+            if isinstance(value, Stream):
+                await self._stream(info, value)
+            else:
+                self.conn.write(value)
+        self.conn.write(b")\r\n")
+        self.mid_response = False
+        await self.conn.drain()
+
+    async def _stream(self, info: MessageInfo, rng: Stream) -> None:
+        self.conn.write(b"{%d}\r\n" % (rng.end - rng.start))
+        if rng.end <= rng.start:
+            return
+        pos = sent = pending = 0
+        async with contextlib.aclosing(self._chunks(info)) as chunks:
+            async for chunk in chunks:
+                start, pos = pos, pos + len(chunk)
+                if pos <= rng.start:
+                    continue
+                piece = memoryview(chunk)[max(rng.start - start, 0) : rng.end - start]
+                self.conn.write(piece)
+                sent += len(piece)
+                pending += len(piece)
+                if pending >= FLUSH_BYTES:
+                    await self.conn.drain()
+                    pending = 0
+                if pos >= rng.end:
+                    break
+        if sent != rng.end - rng.start:
+            raise MessageDamaged(f"message {info.id} is shorter than its index entry")
+
+    def _chunks(self, info: MessageInfo) -> Any:
+        return self.ctx.store.iter_message(self.login.key, info)  # type: ignore[attr-defined]
+
+    # --- cached walks ------------------------------------------------------------------
+    async def _head(self, info: MessageInfo) -> Node:
+        cached = self._trees.get(info.uid) or self._heads.get(info.uid)
+        if cached is not None:
+            return cached
+        walker = MimeWalker()
+        async with contextlib.aclosing(self._chunks(info)) as chunks:
+            async for chunk in chunks:
+                walker.feed(chunk)
+                if walker.header_done:
+                    break
+        root = walker.root if walker.header_done else walker.finish()
+        _remember(self._heads, info.uid, root)
+        return root
+
+    async def _tree(self, info: MessageInfo) -> Node:
+        cached = self._trees.get(info.uid)
+        if cached is not None:
+            return cached
+        walker = MimeWalker()
+        async with contextlib.aclosing(self._chunks(info)) as chunks:
+            async for chunk in chunks:
+                walker.feed(chunk)
+        root = walker.finish()
+        if root.end != info.size:
+            raise MessageDamaged(f"message {info.id} does not match its index entry")
+        _remember(self._trees, info.uid, root)
+        return root
+
+    async def message_damaged(self, exc: MessageDamaged) -> None:
+        """Log and audit (ids only), then drop the connection: no damaged data is finished."""
+        info = self.current_message
+        target = f"{info.mailbox_id}/{info.id}" if info else ""
+        log.error("imap: stored message %s failed authentication; closing the connection", target)
+        with contextlib.suppress(StoreError):
+            await self.ctx.store.audit(
+                "imap",
+                "imap.message-damaged",
+                target,
+                "stored file failed authentication",
+                self.conn.peer_ip,
+            )
+        if self.mid_response:
+            self.conn.abort()
+            return
+        with contextlib.suppress(Exception):
+            await self.conn.send(b"* BYE [SERVERBUG] a stored message failed authentication\r\n")
+        self.conn.close()
+
+
+def _as_literal(value: bytes | Stream) -> bytes | Stream:
+    return literal(value) if isinstance(value, bytes) else value
+
+
+def _remember(cache: OrderedDict[int, Node], uid: int, node: Node) -> None:
+    cache[uid] = node
+    cache.move_to_end(uid)
+    while len(cache) > CACHE_ENTRIES:
+        cache.popitem(last=False)

@@ -1,0 +1,105 @@
+"""The IMAP service: listeners for IMAP (STARTTLS) and IMAPS (implicit TLS)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from typing import TYPE_CHECKING
+
+from ..config.loader import parse_hostport
+from .connection import MAX_LINE, Connection
+from .session import Session
+
+if TYPE_CHECKING:
+    from ..context import GatewayContext
+
+log = logging.getLogger("gateway.imap")
+TLS_HANDSHAKE_TIMEOUT = 30.0
+
+
+class ImapService:
+    """A running IMAP listener group (the `Service` protocol of gateway.context)."""
+
+    name = "imap"
+
+    def __init__(self, ctx: GatewayContext) -> None:
+        self.ctx = ctx
+        self._servers: list[asyncio.Server] = []
+        self._sessions: dict[Session, asyncio.Task] = {}
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        out = []
+        for server in self._servers:
+            for sock in server.sockets:
+                out.append(tuple(sock.getsockname()[:2]))
+        return out  # type: ignore[return-value]
+
+    @property
+    def sessions(self) -> int:
+        return len(self._sessions)
+
+    async def start(self) -> None:
+        settings = self.ctx.settings.imap
+        for listen, implicit in ((settings.listen, False), (settings.imaps_listen, True)):
+            if not listen:
+                continue
+            host, port = parse_hostport(listen)
+            server = await asyncio.start_server(
+                functools.partial(self._handle, implicit),
+                host,
+                port,
+                ssl=self.ctx.tls.context if implicit else None,
+                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if implicit else None,
+                limit=MAX_LINE,
+            )
+            self._servers.append(server)
+            kind = "IMAPS" if implicit else "IMAP"
+            for sock in server.sockets:
+                log.info("%s listening on %s", kind, sock.getsockname()[:2])
+
+    async def _handle(
+        self, implicit: bool, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        conn = Connection(reader, writer)
+        session = Session(self.ctx, conn, implicit)
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions[session] = task
+        counters = self.ctx.counters
+        counters["imap_connections"] = counters.get("imap_connections", 0) + 1
+        try:
+            await session.run()
+        except Exception:  # a bug must not take the listener down; no content is logged
+            log.exception("imap: session failed")
+        finally:
+            self._sessions.pop(session, None)
+            conn.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.wait_closed(), 5)
+
+    async def stop(self, grace: float) -> None:
+        """Stop accepting; idle sessions get BYE now, busy ones after their command."""
+        for server in self._servers:
+            server.close()
+        sessions = dict(self._sessions)
+        await asyncio.gather(*(s.shutdown() for s in sessions), return_exceptions=True)
+        tasks = list(sessions.values())
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=max(grace, 0.01))
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 5)
+
+
+async def start_imap(ctx: GatewayContext) -> ImapService:
+    """Start the configured IMAP and IMAPS listeners."""
+    service = ImapService(ctx)
+    await service.start()
+    return service

@@ -1,0 +1,214 @@
+"""IMAP test fixtures: a real server on ephemeral ports, blocking clients run in threads.
+
+As in tests/pop3: the server runs on the test's event loop; each test writes its client
+side as a plain function (imaplib, raw sockets, subprocesses) and runs it with
+`await asyncio.to_thread(...)`, so the loop keeps serving while the client blocks.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import re
+import shutil
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gateway.context import GatewayContext
+from gateway.imap import ImapService, start_imap
+from storage import MessageInfo
+
+
+def require_tool(name: str) -> str:
+    """Path of an external tool; skip loudly without it, except in CI where it must exist."""
+    path = shutil.which(name)
+    if path:
+        return path
+    reason = f"{name} is not installed (Debian package; .ci/run installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI: {reason}")
+    pytest.skip(f"SKIPPED LOUDLY: {reason}")
+    raise AssertionError("unreachable")
+
+
+def deliver(store, mailbox_id: str, raw: bytes) -> MessageInfo:  # noqa: ANN001
+    """Store one message as the SMTP ingest would (raw must use CRLF line endings)."""
+    delivery = store.begin_delivery(mailbox_id)
+    delivery.write(raw)
+    return store.commit_deliveries([delivery])[0]
+
+
+def sample_message(number: int, body_lines: int = 3) -> bytes:
+    lines = [
+        f"From: Sender {number} <sender{number}@example.org>",
+        "To: journal@example.test",
+        f"Subject: message {number}",
+        f"Message-ID: <m{number}@example.org>",
+        "Date: Mon, 1 Jan 2024 10:00:00 +0000",
+        "",
+        *(f"body line {i} of message {number}" for i in range(1, body_lines + 1)),
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+MULTIPART = (
+    b"From: =?utf-8?q?J=C3=B6rg?= <joerg@example.org>\r\n"
+    b"To: a@example.test, \"B, Person\" <b@example.test>\r\n"
+    b"Cc: undisclosed-recipients:;\r\n"
+    b"Subject: report\r\n"
+    b"Date: Tue, 2 Jan 2024 11:00:00 +0100\r\n"
+    b"Message-ID: <multi@example.org>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="outer"\r\n'
+    b"\r\n"
+    b"This is a multi-part message.\r\n"
+    b"--outer\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n"
+    b"\r\n"
+    b"Hello,\r\n"
+    b"see attached.\r\n"
+    b"--outer\r\n"
+    b"Content-Type: application/pdf; name=\"r.pdf\"\r\n"
+    b"Content-Disposition: attachment; filename=\"r.pdf\"\r\n"
+    b"Content-Transfer-Encoding: base64\r\n"
+    b"\r\n"
+    b"JVBERi0xLjQK\r\n"
+    b"--outer\r\n"
+    b"Content-Type: message/rfc822\r\n"
+    b"\r\n"
+    b"From: inner@example.org\r\n"
+    b"Subject: inner\r\n"
+    b"\r\n"
+    b"inner body\r\n"
+    b"--outer--\r\n"
+)
+
+
+@dataclass
+class ImapServer:
+    service: ImapService
+    ctx: GatewayContext
+    store: object  # the synchronous store, for arranging and checking
+    mailbox_id: str
+    alias: str
+    passphrase: str
+    data_dir: Path
+    client_tls: ssl.SSLContext
+
+    @property
+    def port(self) -> int:
+        return self.service.addresses[0][1]
+
+    @property
+    def imaps_port(self) -> int:
+        return self.service.addresses[1][1]
+
+    def deliver(self, raw: bytes) -> MessageInfo:
+        return deliver(self.store, self.mailbox_id, raw)
+
+    def messages(self) -> list[MessageInfo]:
+        return self.store.list_messages(self.mailbox_id)
+
+    def connect(self, starttls: bool = True) -> imaplib.IMAP4:
+        client = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
+        if starttls:
+            client.starttls(ssl_context=self.client_tls)
+        return client
+
+    def login(self, select: str | None = "INBOX") -> imaplib.IMAP4:
+        client = self.connect()
+        client.login(self.alias, self.passphrase)
+        if select:
+            typ, _ = client.select(select)
+            assert typ == "OK"
+        return client
+
+    async def restart(self) -> None:
+        await self.service.stop(0)
+        self.service = await start_imap(self.ctx)
+
+
+@pytest.fixture
+def settings(settings):  # noqa: ANN001 (extends the root fixture with an IMAPS listener)
+    return settings.replace(imap__imaps_listen="127.0.0.1:0")
+
+
+@pytest.fixture
+async def imap(gateway_context, store, data_dir, mailbox, client_tls):  # noqa: ANN001
+    service = await start_imap(gateway_context)
+    mbx, passphrase = mailbox
+    server = ImapServer(
+        service, gateway_context, store, mbx.id, mbx.aliases[0], passphrase, data_dir, client_tls
+    )
+    yield server
+    await server.service.stop(0)
+
+
+# --- a raw client, for what imaplib will not send --------------------------------------
+
+_LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
+
+
+class RawClient:
+    """A blocking client speaking raw bytes (run it in a thread)."""
+
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
+        self.sock: socket.socket = socket.create_connection(("127.0.0.1", port), timeout=30)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
+        self.file = self.sock.makefile("rb")
+        self.greeting = self.line()
+
+    def send(self, data: bytes | str) -> None:
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def line(self) -> bytes:
+        """One response line; a line announcing a literal comes with the literal and the
+        rest of the response appended, so each returned item is one whole response."""
+        raw = self.file.readline()
+        if not raw:
+            raise EOFError("server closed the connection")
+        assert raw.endswith(b"\r\n"), raw
+        while (m := _LITERAL.search(raw)) is not None:
+            raw += self.file.read(int(m.group(1)))
+            more = self.file.readline()
+            assert more.endswith(b"\r\n"), more
+            raw += more
+        return raw[:-2]
+
+    def until_tagged(self, tag: bytes) -> list[bytes]:
+        out = []
+        while True:
+            line = self.line()
+            out.append(line)
+            if line.startswith(tag + b" ") or line.startswith(b"* BAD") and tag == b"*":
+                return out
+
+    def cmd(self, text: bytes | str, tag: bytes = b"") -> list[bytes]:
+        data = text.encode() if isinstance(text, str) else text
+        self.send(data + b"\r\n")
+        return self.until_tagged(tag or data.split(b" ", 1)[0])
+
+    def starttls(self, tls: ssl.SSLContext) -> None:
+        reply = self.cmd("S1 STARTTLS")
+        assert reply[-1].startswith(b"S1 OK"), reply
+        self.file.close()
+        self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
+        self.file = self.sock.makefile("rb")
+
+    def closed_by_server(self) -> bool:
+        try:
+            while self.file.read(65536):
+                pass
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        return True
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
