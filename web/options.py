@@ -1,0 +1,60 @@
+"""Plain settings handed to `create_app` by its caller (`gateway serve`, or a test).
+
+`web` never imports `gateway` (DESIGN §1): everything it needs to know about the rest
+of the process arrives here as plain values.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+MetricsHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class ConnectInfo:
+    """What the Connect page tells admins. A port of None means that listener is off."""
+
+    hostname: str = "localhost"
+    smtp_port: int | None = 2525
+    smtps_port: int | None = None
+    pop3_port: int | None = 1110
+    pop3s_port: int | None = None
+    imap_port: int | None = 1143
+    imaps_port: int | None = None
+    smtp_require_tls: bool = False
+    certificate_sha256: str = ""  # "AB:CD:..." of the DER certificate
+    certificate_expires: float | None = None  # Unix time
+    certificate_self_signed: bool = True
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    """Settings of the console and API.
+
+    data_dir: the gateway data directory; the app keeps its CSRF key in
+      data_dir/secrets/web-csrf.key (mode 0600, created on first start).
+    secure_cookies: False only when serving plain HTTP (behind a TLS-terminating proxy).
+    session_idle_timeout / session_max_age: seconds.
+    metrics_token: when set, /metrics needs `Authorization: Bearer <token>`.
+    metrics_handler: serves /metrics (the caller plugs Prometheus in); None → 404.
+    login_max_failures / login_window: sign-in throttling per client IP and per name.
+    clock: the time source (tests pass a fake one to cross timeouts without sleeping).
+    """
+
+    data_dir: Path
+    secure_cookies: bool = True
+    session_idle_timeout: float = 1800.0
+    session_max_age: float = 12 * 3600.0
+    metrics_token: str = ""
+    metrics_handler: MetricsHandler | None = None
+    connect: ConnectInfo = field(default_factory=ConnectInfo)
+    login_max_failures: int = 5
+    login_window: float = 900.0
+    version: str = ""
+    clock: Callable[[], float] = time.time

@@ -1,0 +1,35 @@
+"""Route tables, one module per area of the console and the API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from . import (
+    admins,
+    api,
+    api_mailboxes,
+    audit,
+    auth,
+    connect,
+    domains,
+    mailbox_settings,
+    mailboxes,
+    passphrase,
+    settings,
+    totp,
+)
+
+ROUTE_TABLES: list[web.RouteTableDef] = [
+    auth.routes,
+    domains.routes,
+    mailboxes.routes,
+    mailbox_settings.routes,
+    passphrase.routes,
+    connect.routes,
+    settings.routes,
+    totp.routes,
+    admins.routes,
+    audit.routes,
+    api.routes,
+    api_mailboxes.routes,
+]

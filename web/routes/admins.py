@@ -1,0 +1,174 @@
+"""Admins (superadmin only): create, role and domains, disable, reset password or TOTP."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from storage.errors import AlreadyExists, InvalidInput, NotFound
+from storage.models import ROLES, Admin
+
+from .. import session
+from ..i18n import _
+from ..render import form_text as text
+from ..render import redirect, render
+from ..security import access
+from ..state import ADMIN, SESSION_RAW, state
+from ..views import audit
+from .settings import show_once
+
+routes = web.RouteTableDef()
+
+
+async def _get(request: web.Request) -> Admin:
+    try:
+        return await state(request).store.get_admin(request.match_info["name"])
+    except NotFound:
+        raise web.HTTPNotFound() from None
+
+
+async def _list_page(
+    request: web.Request, values: dict | None = None, errors: dict | None = None, status: int = 200
+) -> web.Response:
+    st = state(request)
+    context = {
+        "nav": "admins",
+        "admins": await st.store.list_admins(),
+        "domains": await st.store.list_domains(),
+        "roles": ROLES,
+        "values": values or {"role": "domain-admin", "domains": []},
+        "errors": errors or {},
+    }
+    return await render(request, "admins.html", context, status=status)
+
+
+@routes.get("/admins")
+@access("superadmin")
+async def admins(request: web.Request) -> web.StreamResponse:
+    return await _list_page(request)
+
+
+def _chosen_domains(form: object, known: set[str]) -> list[str]:
+    return [d for d in form.getall("domains", []) if isinstance(d, str) and d in known]  # type: ignore[attr-defined]
+
+
+@routes.post("/admins")
+@access("superadmin")
+async def create_admin(request: web.Request) -> web.StreamResponse:
+    st = state(request)
+    form = await request.post()
+    known = {d.name for d in await st.store.list_domains()}
+    values = {
+        "name": text(form, "name", 64),
+        "role": text(form, "role", 20),
+        "domains": _chosen_domains(form, known),
+    }
+    if values["role"] not in ROLES:
+        return await _list_page(request, values, {"role": _("Choose a role.")}, 400)
+    try:
+        admin, password = await st.store.create_admin(
+            values["name"], values["role"], values["domains"]
+        )
+    except InvalidInput:
+        message = _("Use 1–64 letters, digits, dots, dashes, underscores or @.")
+        return await _list_page(request, values, {"name": message}, 400)
+    except AlreadyExists:
+        return await _list_page(request, values, {"name": _("This name is taken.")}, 409)
+    await audit(request, "admin.create", admin.name, f"role={admin.role}")
+    return await show_once(request, "admin-password", password, name=admin.name)
+
+
+async def _edit_page(
+    request: web.Request, target: Admin, errors: dict | None = None, status: int = 200
+) -> web.Response:
+    st = state(request)
+    context = {
+        "nav": "admins",
+        "target": target,
+        "domains": await st.store.list_domains(),
+        "roles": ROLES,
+        "tokens": await st.store.list_api_tokens(target.name),
+        "sessions": await st.store.list_sessions(target.name),
+        "errors": errors or {},
+    }
+    return await render(request, "admin_edit.html", context, status=status)
+
+
+@routes.get("/admins/{name}")
+@access("superadmin")
+async def edit_admin_page(request: web.Request) -> web.StreamResponse:
+    return await _edit_page(request, await _get(request))
+
+
+@routes.post("/admins/{name}")
+@access("superadmin")
+async def update_admin(request: web.Request) -> web.StreamResponse:
+    st = state(request)
+    target = await _get(request)
+    form = await request.post()
+    role = text(form, "role", 20)
+    disabled = form.get("disabled") == "yes"
+    if role not in ROLES:
+        return await _edit_page(request, target, {"role": _("Choose a role.")}, 400)
+    if target.name == request[ADMIN].name and (disabled or role != "superadmin"):
+        message = _("You cannot demote or disable yourself. Ask another superadmin.")
+        return await _edit_page(request, target, {"role": message}, 400)
+    known = {d.name for d in await st.store.list_domains()}
+    domains = _chosen_domains(form, known)
+    updated = await st.store.update_admin(
+        target.name, role=role, domains=domains, disabled=disabled
+    )
+    if disabled:
+        await st.store.delete_admin_sessions(target.name)
+    detail = f"role={updated.role} domains={','.join(updated.domains)} disabled={updated.disabled}"
+    await audit(request, "admin.update", target.name, detail)
+    await session.flash(request, _("Admin %(name)s saved.") % {"name": target.name})
+    raise redirect(f"/admins/{target.name}")
+
+
+@routes.post("/admins/{name}/reset-totp")
+@access("superadmin")
+async def reset_totp(request: web.Request) -> web.StreamResponse:
+    target = await _get(request)
+    await state(request).store.set_admin_totp(target.name, None, [])
+    await audit(request, "admin.totp-reset", target.name)
+    await session.flash(
+        request, _("Two-factor sign-in of %(name)s is off.") % {"name": target.name}
+    )
+    raise redirect(f"/admins/{target.name}")
+
+
+@routes.post("/admins/{name}/reset-password")
+@access("superadmin")
+async def reset_password(request: web.Request) -> web.StreamResponse:
+    st = state(request)
+    target = await _get(request)
+    password = await st.store.set_admin_password(target.name, None)
+    await st.store.delete_admin_sessions(target.name, keep_raw=request.get(SESSION_RAW))
+    await audit(request, "admin.password-reset", target.name)
+    return await show_once(request, "admin-password", password, name=target.name)
+
+
+@routes.post("/admins/{name}/signout")
+@access("superadmin")
+async def sign_out_admin(request: web.Request) -> web.StreamResponse:
+    st = state(request)
+    target = await _get(request)
+    keep = request.get(SESSION_RAW) if target.name == request[ADMIN].name else None
+    ended = await st.store.delete_admin_sessions(target.name, keep_raw=keep)
+    await audit(request, "admin.signout", target.name, f"sessions={ended}")
+    await session.flash(request, _("Sessions of %(name)s ended.") % {"name": target.name})
+    raise redirect(f"/admins/{target.name}")
+
+
+@routes.post("/admins/{name}/tokens/{token_id}/revoke")
+@access("superadmin")
+async def revoke_token(request: web.Request) -> web.StreamResponse:
+    target = await _get(request)
+    token_id = request.match_info["token_id"]
+    try:
+        await state(request).store.revoke_api_token(token_id, admin=target.name)
+    except NotFound:
+        raise web.HTTPNotFound() from None
+    await audit(request, "admin.token-revoke", token_id, f"owner={target.name}")
+    await session.flash(request, _("Token revoked."))
+    raise redirect(f"/admins/{target.name}")

@@ -1,0 +1,176 @@
+"""JSON admin API under /api/v1, authenticated by named API tokens (Bearer).
+
+A token acts with its admin's role and domains. Responses are JSON; errors are
+{"error": "..."} with a 4xx status. A passphrase appears only in the response of the
+call that creates it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from storage.errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
+from storage.models import Mailbox
+
+from ..security import access, can_see, require_domain
+from ..state import ADMIN, TOKEN, state
+from ..views import DAY, audit, scoped_mailbox, visible_domains
+from .openapi import document
+
+routes = web.RouteTableDef()
+V1 = "/api/v1"
+DELETABLE = ("hold", "disabled")
+
+
+def api_error(status: int, message: str) -> web.HTTPException:
+    cls = {
+        400: web.HTTPBadRequest,
+        404: web.HTTPNotFound,
+        409: web.HTTPConflict,
+        403: web.HTTPForbidden,
+    }[status]
+    return cls(text=json.dumps({"error": message}), content_type="application/json")
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise api_error(400, "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise api_error(400, "the body must be a JSON object")
+    return body
+
+
+def mailbox_json(m: Mailbox, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "name": m.name,
+        "description": m.description,
+        "domain": m.domain,
+        "address": m.address,
+        "addresses": list(m.addresses),
+        "aliases": list(m.aliases),
+        "status": m.status,
+        "quota": m.quota,
+        "allowed_networks": list(m.allowed_networks),
+        "protocols": list(m.protocols),
+        "messages": m.messages,
+        "bytes": m.bytes,
+        "created": m.created,
+        "last_login": m.last_login,
+        **extra,
+    }
+
+
+@routes.get(V1 + "/openapi.json")
+@access("public")
+async def openapi(request: web.Request) -> web.StreamResponse:
+    return web.json_response(document())
+
+
+@routes.get(V1 + "/me")
+@access("viewer")
+async def me(request: web.Request) -> web.StreamResponse:
+    admin, token = request[ADMIN], request[TOKEN]
+    return web.json_response(
+        {"name": admin.name, "role": admin.role, "domains": list(admin.domains), "token": token.id}
+    )
+
+
+@routes.get(V1 + "/stats")
+@access("viewer")
+async def stats(request: web.Request) -> web.StreamResponse:
+    st = state(request)
+    admin = request[ADMIN]
+    mailboxes = [m for m in await st.store.list_mailboxes() if can_see(admin, m.domain)]
+    since = st.options.clock() - DAY
+    received = await st.store.run(
+        lambda: sum(st.store.sync.received_since(m.id, since) for m in mailboxes)
+    )
+    by_status: dict[str, int] = {}
+    for m in mailboxes:
+        by_status[m.status] = by_status.get(m.status, 0) + 1
+    return web.json_response(
+        {
+            "domains": len(await visible_domains(request)),
+            "mailboxes": len(mailboxes),
+            "by_status": by_status,
+            "messages": sum(m.messages for m in mailboxes),
+            "bytes": sum(m.bytes for m in mailboxes),
+            "received_24h": received,
+        }
+    )
+
+
+@routes.get(V1 + "/domains")
+@access("viewer")
+async def list_domains(request: web.Request) -> web.StreamResponse:
+    domains = await visible_domains(request)
+    return web.json_response(
+        [{"name": d.name, "mailboxes": d.mailboxes, "created": d.created} for d in domains]
+    )
+
+
+@routes.post(V1 + "/domains")
+@access("superadmin")
+async def add_domain(request: web.Request) -> web.StreamResponse:
+    body = await json_body(request)
+    try:
+        domain = await state(request).store.add_domain(str(body.get("name", "")))
+    except InvalidInput as exc:
+        raise api_error(400, str(exc)) from None
+    except AlreadyExists as exc:
+        raise api_error(409, str(exc)) from None
+    await audit(request, "domain.add", domain.name)
+    return web.json_response(
+        {"name": domain.name, "mailboxes": 0, "created": domain.created}, status=201
+    )
+
+
+@routes.delete(V1 + "/domains/{domain}")
+@access("superadmin")
+async def remove_domain(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["domain"]
+    try:
+        await state(request).store.remove_domain(name)
+    except (NotFound, InvalidInput):
+        raise api_error(404, f"no domain {name}") from None
+    except NotEmpty as exc:
+        raise api_error(409, str(exc)) from None
+    await audit(request, "domain.remove", name)
+    return web.Response(status=204)
+
+
+@routes.get(V1 + "/mailboxes")
+@access("viewer")
+async def list_mailboxes(request: web.Request) -> web.StreamResponse:
+    domain = request.query.get("domain") or None
+    admin = request[ADMIN]
+    if domain is not None:
+        require_domain(admin, domain)
+    try:
+        mailboxes = await state(request).store.list_mailboxes(domain)
+    except InvalidInput as exc:
+        raise api_error(400, str(exc)) from None
+    return web.json_response([mailbox_json(m) for m in mailboxes if can_see(admin, m.domain)])
+
+
+@routes.get(V1 + "/mailboxes/{mailbox_id}")
+@access("viewer")
+async def get_mailbox(request: web.Request) -> web.StreamResponse:
+    mailbox = await api_mailbox(request)
+    st = state(request)
+    sealed = await st.store.sealed_message_count(mailbox.id)
+    received = await st.store.received_since(mailbox.id, st.options.clock() - DAY)
+    return web.json_response(mailbox_json(mailbox, sealed_messages=sealed, received_24h=received))
+
+
+async def api_mailbox(request: web.Request, write: bool = False) -> Mailbox:
+    try:
+        return await scoped_mailbox(request, write)
+    except web.HTTPNotFound:
+        raise api_error(404, "no such mailbox") from None

@@ -1,0 +1,166 @@
+"""JSON API: creating, changing and deleting mailboxes; passphrase reset and change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from storage.errors import AlreadyExists, InvalidInput, NotFound, WrongPassphrase
+from storage.models import PROTOCOLS, STATUSES
+
+from ..security import access, require_domain
+from ..state import ADMIN, state
+from ..views import audit
+from .api import V1, api_error, api_mailbox, json_body, mailbox_json
+
+routes = web.RouteTableDef()
+DELETABLE = ("hold", "disabled")
+_UPDATABLE = ("name", "description", "status", "quota", "allowed_networks", "protocols")
+
+
+def _str_list(body: dict, key: str) -> list[str]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise api_error(400, f"{key} must be a list of strings")
+    return value
+
+
+def _quota(body: dict) -> int:
+    quota = body.get("quota", 0)
+    if not isinstance(quota, int) or isinstance(quota, bool) or quota < 0:
+        raise api_error(400, "quota must be a number of bytes (0 = unlimited)")
+    return quota
+
+
+@routes.post(V1 + "/mailboxes")
+@access("domain-admin")
+async def create_mailbox(request: web.Request) -> web.StreamResponse:
+    body = await json_body(request)
+    domain = str(body.get("domain", ""))
+    require_domain(request[ADMIN], domain, write=True)
+    status = str(body.get("status", "active"))
+    if status not in STATUSES:
+        raise api_error(400, f"status must be one of {', '.join(STATUSES)}")
+    try:
+        mailbox, passphrase = await state(request).store.create_mailbox(
+            domain,
+            name=str(body.get("name", ""))[:200],
+            description=str(body.get("description", ""))[:2000],
+            aliases=_str_list(body, "aliases"),
+            quota=_quota(body),
+            status=status,
+        )
+    except NotFound as exc:
+        raise api_error(404, str(exc)) from None
+    except (InvalidInput, AlreadyExists) as exc:
+        raise api_error(400, str(exc)) from None
+    await audit(request, "mailbox.create", mailbox.id, f"domain={mailbox.domain}")
+    return web.json_response(mailbox_json(mailbox, passphrase=passphrase), status=201)
+
+
+def _changes(body: dict) -> dict[str, Any]:
+    unknown = set(body) - set(_UPDATABLE)
+    if unknown:
+        raise api_error(400, f"unknown fields: {', '.join(sorted(unknown))}")
+    changes: dict[str, Any] = {}
+    for key in ("name", "description"):
+        if key in body:
+            changes[key] = str(body[key])[:2000]
+    if "status" in body:
+        if body["status"] not in STATUSES:
+            raise api_error(400, f"status must be one of {', '.join(STATUSES)}")
+        changes["status"] = body["status"]
+    if "quota" in body:
+        changes["quota"] = _quota(body)
+    if "allowed_networks" in body:
+        changes["allowed_networks"] = _str_list(body, "allowed_networks")
+    if "protocols" in body:
+        protocols = _str_list(body, "protocols")
+        if any(p not in PROTOCOLS for p in protocols):
+            raise api_error(400, f"protocols must be among {', '.join(PROTOCOLS)}")
+        changes["protocols"] = protocols
+    return changes
+
+
+@routes.patch(V1 + "/mailboxes/{mailbox_id}")
+@access("domain-admin")
+async def update_mailbox(request: web.Request) -> web.StreamResponse:
+    mailbox = await api_mailbox(request, write=True)
+    changes = _changes(await json_body(request))
+    try:
+        updated = await state(request).store.update_mailbox(mailbox.id, **changes)
+    except InvalidInput as exc:
+        raise api_error(400, str(exc)) from None
+    detail = " ".join(f"{k}={v}" for k, v in changes.items() if k != "description")
+    await audit(request, "mailbox.update", mailbox.id, detail[:500])
+    return web.json_response(mailbox_json(updated))
+
+
+@routes.delete(V1 + "/mailboxes/{mailbox_id}")
+@access("domain-admin")
+async def delete_mailbox(request: web.Request) -> web.StreamResponse:
+    mailbox = await api_mailbox(request, write=True)
+    if request.query.get("confirm") != mailbox.id:
+        raise api_error(400, "pass ?confirm=<mailbox id> to delete it and all its messages")
+    if mailbox.status not in DELETABLE:
+        raise api_error(409, "only a mailbox on hold or disabled can be deleted")
+    destroyed = await state(request).store.delete_mailbox(mailbox.id, force=True)
+    await audit(request, "mailbox.delete", mailbox.id, f"messages={destroyed}")
+    return web.json_response({"id": mailbox.id, "messages_destroyed": destroyed})
+
+
+@routes.post(V1 + "/mailboxes/{mailbox_id}/aliases")
+@access("domain-admin")
+async def add_alias(request: web.Request) -> web.StreamResponse:
+    mailbox = await api_mailbox(request, write=True)
+    address = str((await json_body(request)).get("address", ""))
+    try:
+        updated = await state(request).store.add_alias(mailbox.id, address)
+    except InvalidInput as exc:
+        raise api_error(400, str(exc)) from None
+    except AlreadyExists as exc:
+        raise api_error(409, str(exc)) from None
+    await audit(request, "mailbox.alias-add", mailbox.id, address[:320])
+    return web.json_response(mailbox_json(updated), status=201)
+
+
+@routes.delete(V1 + "/mailboxes/{mailbox_id}/aliases/{address}")
+@access("domain-admin")
+async def remove_alias(request: web.Request) -> web.StreamResponse:
+    mailbox = await api_mailbox(request, write=True)
+    address = request.match_info["address"]
+    try:
+        updated = await state(request).store.remove_alias(mailbox.id, address)
+    except (NotFound, InvalidInput):
+        raise api_error(404, "no such alias") from None
+    await audit(request, "mailbox.alias-remove", mailbox.id, address[:320])
+    return web.json_response(mailbox_json(updated))
+
+
+@routes.post(V1 + "/mailboxes/{mailbox_id}/reset-passphrase")
+@access("domain-admin")
+async def reset_passphrase(request: web.Request) -> web.StreamResponse:
+    mailbox = await api_mailbox(request, write=True)
+    st = state(request)
+    becoming_sealed = mailbox.messages - await st.store.sealed_message_count(mailbox.id)
+    passphrase = await st.store.reset_passphrase(mailbox.id)
+    await audit(request, "mailbox.passphrase-reset", mailbox.id, f"sealed={becoming_sealed}")
+    sealed = await st.store.sealed_message_count(mailbox.id)
+    return web.json_response(
+        {"id": mailbox.id, "passphrase": passphrase, "sealed_messages": sealed}
+    )
+
+
+@routes.post(V1 + "/mailboxes/{mailbox_id}/change-passphrase")
+@access("domain-admin")
+async def change_passphrase(request: web.Request) -> web.StreamResponse:
+    mailbox = await api_mailbox(request, write=True)
+    current = str((await json_body(request)).get("current", ""))[:200]
+    try:
+        passphrase = await state(request).store.change_passphrase(mailbox.id, current)
+    except WrongPassphrase:
+        await audit(request, "mailbox.passphrase-change-failed", mailbox.id)
+        raise api_error(400, "wrong passphrase") from None
+    await audit(request, "mailbox.passphrase-change", mailbox.id)
+    return web.json_response({"id": mailbox.id, "passphrase": passphrase})

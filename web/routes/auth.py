@@ -1,0 +1,145 @@
+"""Sign in (password + TOTP or recovery code, throttled), sign out, health and metrics."""
+
+from __future__ import annotations
+
+import hmac
+import math
+
+from aiohttp import web
+
+from storage.errors import NotFound
+from storage.models import Admin
+
+from .. import session, totp
+from ..i18n import _, ngettext
+from ..render import form_text, redirect, render, safe_next
+from ..security import access
+from ..state import ADMIN, WebState, state
+from ..views import audit
+
+routes = web.RouteTableDef()
+_MAX_FIELD = 256
+
+
+@routes.get("/")
+@access("viewer")
+async def home(request: web.Request) -> web.StreamResponse:
+    raise redirect("/mailboxes")
+
+
+@routes.get("/login")
+@access("public")
+async def login_page(request: web.Request) -> web.StreamResponse:
+    if request[ADMIN] is not None:
+        raise redirect("/")
+    session.pre_session(request)
+    target = safe_next(request.query.get("next", "/"))
+    return await render(request, "login.html", {"next": target, "error": ""})
+
+
+@routes.post("/login")
+@access("public")
+async def login(request: web.Request) -> web.StreamResponse:
+    st = state(request)
+    form = await request.post()
+    name = form_text(form, "username", 64)
+    password = str(form.get("password", ""))[:_MAX_FIELD]
+    code = form_text(form, "code", 64)
+    target = safe_next(form_text(form, "next") or "/")
+    keys = [f"ip:{request.remote}", f"name:{name.lower()}"]
+    wait = st.throttle.retry_after(keys)
+    if wait > 0:
+        minutes = max(1, math.ceil(wait / 60))
+        message = ngettext(
+            "Too many failed sign-ins. Try again in %(n)d minute.",
+            "Too many failed sign-ins. Try again in %(n)d minutes.",
+            minutes,
+        ) % {"n": minutes}
+        await st.store.audit(
+            name or "anonymous", "admin.login-throttled", name, "", request.remote or ""
+        )
+        return await _login_error(request, message, name, target, 429)
+    admin = await _check_credentials(st, name, password, code)
+    if admin is None:
+        st.throttle.failure(keys)
+        await st.store.audit(
+            name or "anonymous", "admin.login-failed", name, "", request.remote or ""
+        )
+        message = _("Wrong name, password or authentication code.")
+        return await _login_error(request, message, name, target, 401)
+    st.throttle.success([f"name:{name.lower()}"])
+    response = web.HTTPSeeOther(target)
+    await session.start(request, response, admin.name)
+    request[ADMIN] = admin
+    await audit(request, "admin.login", admin.name)
+    raise response
+
+
+async def _login_error(
+    request: web.Request, message: str, name: str, target: str, status: int
+) -> web.Response:
+    context = {"error": message, "values": {"username": name}, "next": target}
+    return await render(request, "login.html", context, status=status)
+
+
+async def _check_credentials(st: WebState, name: str, password: str, code: str) -> Admin | None:
+    if not name or not password:
+        return None
+    admin = await st.store.verify_admin_password(name, password)
+    if admin is None or not admin.totp_enabled:
+        return admin
+    return admin if await check_second_factor(st, admin.name, code) else None
+
+
+async def check_second_factor(st: WebState, name: str, code: str) -> bool:
+    """A current TOTP code (not replayed) or an unused recovery code, consumed."""
+    try:
+        secret, hashes = await st.store.admin_totp(name)
+    except NotFound:
+        return False
+    if secret is None:
+        return True
+    step = totp.matching_step(secret, code, st.options.clock(), st.totp_last_step.get(name, -1))
+    if step is not None:
+        st.totp_last_step[name] = step
+        return True
+    remaining = totp.use_recovery_code(code, hashes) if len(code) >= 12 else None
+    if remaining is None:
+        return False
+    await st.store.set_admin_totp(name, secret, remaining)
+    await st.store.audit(name, "admin.recovery-code-used", name, f"{len(remaining)} left", "")
+    return True
+
+
+@routes.post("/logout")
+@access("self")
+async def logout(request: web.Request) -> web.StreamResponse:
+    response = web.HTTPSeeOther("/login")
+    await audit(request, "admin.logout", request[ADMIN].name)
+    await session.end(request, response)
+    raise response
+
+
+@routes.get("/healthz")
+@access("public")
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="ok")
+
+
+@routes.get("/metrics")
+@access("public")
+async def metrics(request: web.Request) -> web.StreamResponse:
+    """Extension point: the caller passes `WebOptions.metrics_handler` (Prometheus)."""
+    options = state(request).options
+    if options.metrics_token and not _bearer_matches(request, options.metrics_token):
+        raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    if options.metrics_handler is None:
+        raise web.HTTPNotFound()
+    return await options.metrics_handler(request)
+
+
+def _bearer_matches(request: web.Request, expected: str) -> bool:
+    scheme, _sep, value = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode(), expected.encode()
+    )

@@ -1,0 +1,70 @@
+"""Domains: list (in the admin's scope), add and remove (superadmin; only when empty)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from storage.errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
+
+from .. import session
+from ..i18n import _
+from ..render import form_text, redirect, render
+from ..security import access
+from ..state import state
+from ..views import audit, visible_domains
+
+routes = web.RouteTableDef()
+
+
+async def _page(
+    request: web.Request, errors: dict | None = None, values: dict | None = None, status: int = 200
+) -> web.Response:
+    context = {
+        "nav": "domains",
+        "domains": await visible_domains(request),
+        "errors": errors or {},
+        "values": values or {},
+    }
+    return await render(request, "domains.html", context, status=status)
+
+
+@routes.get("/domains")
+@access("viewer")
+async def domains(request: web.Request) -> web.StreamResponse:
+    return await _page(request)
+
+
+@routes.post("/domains")
+@access("superadmin")
+async def add_domain(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    name = form_text(form, "name", 253)
+    try:
+        domain = await state(request).store.add_domain(name)
+    except InvalidInput:
+        message = _("Enter a domain name such as example.com.")
+        return await _page(request, {"name": message}, {"name": name}, 400)
+    except AlreadyExists:
+        message = _("This domain already exists.")
+        return await _page(request, {"name": message}, {"name": name}, 409)
+    await audit(request, "domain.add", domain.name)
+    await session.flash(request, _("Domain %(name)s added.") % {"name": domain.name})
+    raise redirect("/domains")
+
+
+@routes.post("/domains/{domain}/remove")
+@access("superadmin")
+async def remove_domain(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["domain"]
+    try:
+        await state(request).store.remove_domain(name)
+    except (NotFound, InvalidInput):
+        raise web.HTTPNotFound() from None
+    except NotEmpty:
+        await session.flash(
+            request, _("%(name)s still has mailboxes: delete them first.") % {"name": name}, "error"
+        )
+        raise redirect("/domains") from None
+    await audit(request, "domain.remove", name)
+    await session.flash(request, _("Domain %(name)s removed.") % {"name": name})
+    raise redirect("/domains")

@@ -1,0 +1,181 @@
+"""Mailbox settings, aliases, and deletion (hold/disabled only, confirmed by name)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from storage.errors import AlreadyExists, InvalidInput, NotFound
+from storage.models import PROTOCOLS, STATUSES, Mailbox
+
+from .. import session
+from ..forms import FieldError, parse_networks, parse_size, size_input
+from ..i18n import _, ngettext
+from ..render import form_lines, form_text, redirect, render
+from ..security import access
+from ..state import state
+from ..views import audit, scoped_mailbox
+
+routes = web.RouteTableDef()
+DELETABLE = ("hold", "disabled")
+
+
+def _values(mailbox: Mailbox) -> dict:
+    return {
+        "name": mailbox.name,
+        "description": mailbox.description,
+        "quota": size_input(mailbox.quota),
+        "status": mailbox.status,
+        "networks": "\n".join(mailbox.allowed_networks),
+        "protocols": list(mailbox.protocols),
+    }
+
+
+async def _page(
+    request: web.Request,
+    mailbox: Mailbox,
+    values: dict,
+    errors: dict | None = None,
+    status: int = 200,
+) -> web.Response:
+    context = {
+        "nav": "mailboxes",
+        "mailbox": mailbox,
+        "values": values,
+        "errors": errors or {},
+        "statuses": STATUSES,
+        "protocols": PROTOCOLS,
+    }
+    return await render(request, "mailbox_settings.html", context, status=status)
+
+
+@routes.get("/mailboxes/{mailbox_id}/settings")
+@access("domain-admin")
+async def settings_page(request: web.Request) -> web.StreamResponse:
+    mailbox = await scoped_mailbox(request, write=True)
+    return await _page(request, mailbox, _values(mailbox))
+
+
+@routes.post("/mailboxes/{mailbox_id}/settings")
+@access("domain-admin")
+async def save_settings(request: web.Request) -> web.StreamResponse:
+    mailbox = await scoped_mailbox(request, write=True)
+    form = await request.post()
+    values = {
+        "name": form_text(form, "name", 200),
+        "description": form_text(form, "description", 2000),
+        "quota": form_text(form, "quota", 40) or "0",
+        "status": form_text(form, "status", 20),
+        "networks": "\n".join(form_lines(form, "networks")),
+        "protocols": [p for p in form.getall("protocols", []) if p in PROTOCOLS],
+    }
+    errors: dict[str, str] = {}
+    quota, networks = 0, []
+    try:
+        quota = parse_size(values["quota"])
+    except FieldError as exc:
+        errors["quota"] = str(exc)
+    try:
+        networks = parse_networks(form_lines(form, "networks"))
+    except FieldError as exc:
+        errors["networks"] = str(exc)
+    if values["status"] not in STATUSES:
+        errors["status"] = _("Choose one of the statuses.")
+    if errors:
+        return await _page(request, mailbox, values, errors, 400)
+    updated = await state(request).store.update_mailbox(
+        mailbox.id,
+        name=values["name"],
+        description=values["description"],
+        status=values["status"],
+        quota=quota,
+        allowed_networks=networks,
+        protocols=values["protocols"],
+    )
+    await audit(request, "mailbox.update", mailbox.id, _changes(mailbox, updated))
+    await session.flash(request, _("Settings saved."))
+    raise redirect(f"/mailboxes/{mailbox.id}")
+
+
+def _changes(before: Mailbox, after: Mailbox) -> str:
+    parts = []
+    for field in ("name", "status", "quota", "allowed_networks", "protocols"):
+        old, new = getattr(before, field), getattr(after, field)
+        if old != new:
+            shown = ",".join(new) if isinstance(new, tuple) else new
+            parts.append(f"{field}={shown}")
+    if before.description != after.description:
+        parts.append("description")
+    return " ".join(parts)[:500]
+
+
+@routes.post("/mailboxes/{mailbox_id}/aliases")
+@access("domain-admin")
+async def add_alias(request: web.Request) -> web.StreamResponse:
+    mailbox = await scoped_mailbox(request, write=True)
+    form = await request.post()
+    address = form_text(form, "address", 320)
+    try:
+        updated = await state(request).store.add_alias(mailbox.id, address)
+    except (InvalidInput, AlreadyExists) as exc:
+        values = _values(mailbox) | {"address": address}
+        return await _page(request, mailbox, values, {"address": str(exc)}, 400)
+    await audit(
+        request, "mailbox.alias-add", mailbox.id, updated.aliases[-1] if updated.aliases else ""
+    )
+    await session.flash(request, _("Alias added."))
+    raise redirect(f"/mailboxes/{mailbox.id}/settings")
+
+
+@routes.post("/mailboxes/{mailbox_id}/aliases/remove")
+@access("domain-admin")
+async def remove_alias(request: web.Request) -> web.StreamResponse:
+    mailbox = await scoped_mailbox(request, write=True)
+    form = await request.post()
+    address = form_text(form, "address", 320)
+    try:
+        await state(request).store.remove_alias(mailbox.id, address)
+    except (NotFound, InvalidInput):
+        raise web.HTTPNotFound() from None
+    await audit(request, "mailbox.alias-remove", mailbox.id, address)
+    await session.flash(request, _("Alias %(address)s removed.") % {"address": address})
+    raise redirect(f"/mailboxes/{mailbox.id}/settings")
+
+
+async def _delete_page(
+    request: web.Request, mailbox: Mailbox, errors: dict | None = None, status: int = 200
+) -> web.Response:
+    context = {
+        "nav": "mailboxes",
+        "mailbox": mailbox,
+        "deletable": mailbox.status in DELETABLE,
+        "errors": errors or {},
+    }
+    return await render(request, "mailbox_delete.html", context, status=status)
+
+
+@routes.get("/mailboxes/{mailbox_id}/delete")
+@access("domain-admin")
+async def delete_page(request: web.Request) -> web.StreamResponse:
+    return await _delete_page(request, await scoped_mailbox(request, write=True))
+
+
+@routes.post("/mailboxes/{mailbox_id}/delete")
+@access("domain-admin")
+async def delete_mailbox(request: web.Request) -> web.StreamResponse:
+    mailbox = await scoped_mailbox(request, write=True)
+    form = await request.post()
+    if mailbox.status not in DELETABLE:
+        return await _delete_page(request, mailbox, status=409)
+    typed = form_text(form, "confirm", 300)
+    if typed not in (mailbox.name.strip(), mailbox.id):
+        message = _("Type the mailbox name exactly as shown to confirm.")
+        return await _delete_page(request, mailbox, {"confirm": message}, 400)
+    destroyed = await state(request).store.delete_mailbox(mailbox.id, force=True)
+    await audit(request, "mailbox.delete", mailbox.id, f"messages={destroyed}")
+    text = ngettext(
+        "Mailbox %(name)s deleted with %(n)d message.",
+        "Mailbox %(name)s deleted with %(n)d messages.",
+        destroyed,
+    ) % {"name": mailbox.name, "n": destroyed}
+    await session.flash(request, text)
+    raise redirect(f"/mailboxes?domain={mailbox.domain}")

@@ -1,0 +1,179 @@
+"""Mailbox list (search, sort), creation with the one-time passphrase, overview."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from storage.errors import AlreadyExists, InvalidInput, NotFound
+from storage.models import STATUSES
+
+from .. import session
+from ..forms import FieldError, parse_size
+from ..i18n import _
+from ..render import form_lines, form_text, redirect, render
+from ..security import access, require_domain
+from ..state import ADMIN, state
+from ..views import (
+    SORT_KEYS,
+    audit,
+    mailbox_rows,
+    scoped_mailbox,
+    visible_domains,
+    writable_domains,
+)
+
+routes = web.RouteTableDef()
+UNCONFIRMED = "passphrase_unconfirmed"
+
+
+@routes.get("/mailboxes")
+@access("viewer")
+async def mailboxes(request: web.Request) -> web.StreamResponse:
+    domain = request.query.get("domain") or None
+    query = request.query.get("q", "")[:200]
+    sort = request.query.get("sort", "name")
+    sort = sort if sort in SORT_KEYS else "name"
+    descending = request.query.get("dir") == "desc"
+    if domain is not None and domain not in {d.name for d in await visible_domains(request)}:
+        if request[ADMIN].role == "superadmin":
+            raise web.HTTPNotFound()
+        raise web.HTTPForbidden()
+    rows = await mailbox_rows(request, domain, query, sort, descending)
+
+    def sort_url(key: str) -> str:
+        flip = key == sort and not descending
+        params = {"domain": domain or "", "q": query, "sort": key, "dir": "desc" if flip else ""}
+        return "/mailboxes?" + urlencode({k: v for k, v in params.items() if v})
+
+    context = {
+        "nav": "mailboxes",
+        "rows": rows,
+        "sort_url": sort_url,
+        "domain": domain,
+        "query": query,
+        "sort": sort,
+        "descending": descending,
+        "domains": await visible_domains(request),
+        "can_create": bool(await writable_domains(request)),
+    }
+    return await render(request, "mailboxes.html", context)
+
+
+async def _new_page(
+    request: web.Request, values: dict, errors: dict | None = None, status: int = 200
+) -> web.Response:
+    domains = await writable_domains(request)
+    if not domains:
+        await session.flash(request, _("Add a domain before creating mailboxes."), "error")
+        raise redirect("/domains")
+    context = {
+        "nav": "mailboxes",
+        "domains": domains,
+        "values": values,
+        "errors": errors or {},
+        "statuses": STATUSES,
+        "once": session.new_once(),
+    }
+    return await render(request, "mailbox_new.html", context, status=status)
+
+
+@routes.get("/mailboxes/new")
+@access("domain-admin")
+async def new_mailbox_page(request: web.Request) -> web.StreamResponse:
+    values = {"domain": request.query.get("domain", ""), "status": "active", "quota": "0"}
+    return await _new_page(request, values)
+
+
+@routes.post("/mailboxes/new")
+@access("domain-admin")
+async def create_mailbox(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    done = session.once_used(request, form_text(form, "once", 64))
+    if done:
+        await session.flash(
+            request, _("This form was already sent. A passphrase is shown only once."), "warn"
+        )
+        raise redirect(done)
+    values = {
+        "domain": form_text(form, "domain", 253),
+        "name": form_text(form, "name", 200),
+        "description": form_text(form, "description", 2000),
+        "aliases": "\n".join(form_lines(form, "aliases")),
+        "quota": form_text(form, "quota", 40) or "0",
+        "status": form_text(form, "status", 20) or "active",
+    }
+    require_domain(request[ADMIN], values["domain"], write=True)
+    errors: dict[str, str] = {}
+    try:
+        quota = parse_size(values["quota"])
+    except FieldError as exc:
+        errors["quota"], quota = str(exc), 0
+    if values["status"] not in STATUSES:
+        errors["status"] = _("Choose one of the statuses.")
+    if errors:
+        return await _new_page(request, values, errors, 400)
+    try:
+        mailbox, passphrase = await state(request).store.create_mailbox(
+            values["domain"],
+            name=values["name"],
+            description=values["description"],
+            aliases=form_lines(form, "aliases"),
+            quota=quota,
+            status=values["status"],
+        )
+    except NotFound:
+        return await _new_page(request, values, {"domain": _("Choose a domain.")}, 400)
+    except (InvalidInput, AlreadyExists) as exc:
+        return await _new_page(request, values, {"aliases": str(exc)}, 400)
+    await state(request).store.update_mailbox(mailbox.id, settings={UNCONFIRMED: True})
+    await audit(request, "mailbox.create", mailbox.id, f"domain={mailbox.domain}")
+    await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")
+    return await show_passphrase(request, mailbox, passphrase, "created")
+
+
+async def show_passphrase(
+    request: web.Request, mailbox: object, passphrase: str, kind: str, status: int = 200
+) -> web.Response:
+    """The one and only page that shows a mailbox passphrase. Cache-Control: no-store."""
+    context = {"nav": "mailboxes", "mailbox": mailbox, "passphrase": passphrase, "kind": kind}
+    return await render(request, "passphrase_once.html", context, status=status)
+
+
+@routes.post("/mailboxes/{mailbox_id}/stored")
+@access("domain-admin")
+async def acknowledge(request: web.Request) -> web.StreamResponse:
+    mailbox = await scoped_mailbox(request, write=True)
+    form = await request.post()
+    target = f"/mailboxes/{mailbox.id}"
+    if form.get("stored") != "yes":
+        await session.flash(
+            request,
+            _("You did not confirm that the passphrase is stored. If it is lost, reset it."),
+            "error",
+        )
+        raise redirect(target)
+    settings = {k: v for k, v in mailbox.settings.items() if k != UNCONFIRMED}
+    await state(request).store.update_mailbox(mailbox.id, settings=settings)
+    await audit(request, "mailbox.passphrase-stored", mailbox.id)
+    await session.flash(request, _("Done. The passphrase is no longer shown anywhere."))
+    raise redirect(target)
+
+
+@routes.get("/mailboxes/{mailbox_id}")
+@access("viewer")
+async def mailbox_page(request: web.Request) -> web.StreamResponse:
+    mailbox = await scoped_mailbox(request)
+    st = state(request)
+    since = st.options.clock() - 86400
+    context = {
+        "nav": "mailboxes",
+        "mailbox": mailbox,
+        "epochs": await st.store.list_epochs(mailbox.id),
+        "sealed": await st.store.sealed_message_count(mailbox.id),
+        "received_24h": await st.store.received_since(mailbox.id, since),
+        "events": await st.store.list_audit(target=mailbox.id, limit=20),
+        "unconfirmed": bool(mailbox.settings.get(UNCONFIRMED)),
+    }
+    return await render(request, "mailbox.html", context)

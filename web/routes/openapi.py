@@ -1,0 +1,186 @@
+"""The OpenAPI 3.1 document of /api/v1 (a test checks it against the router)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STATUS = {"type": "string", "enum": ["active", "hold", "receive-only", "disabled"]}
+_PROTOCOLS = {"type": "array", "items": {"type": "string", "enum": ["pop3", "imap"]}}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+    "Domain": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "mailboxes": {"type": "integer"},
+            "created": {"type": "number", "description": "Unix time"},
+        },
+    },
+    "Mailbox": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "example": "mbx-k3q9..."},
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "domain": {"type": "string"},
+            "address": {"type": "string"},
+            "addresses": _STRINGS,
+            "aliases": _STRINGS,
+            "status": _STATUS,
+            "quota": {"type": "integer", "description": "bytes, 0 = unlimited"},
+            "allowed_networks": _STRINGS,
+            "protocols": _PROTOCOLS,
+            "messages": {"type": "integer"},
+            "bytes": {"type": "integer"},
+            "created": {"type": "number"},
+            "last_login": {"type": ["number", "null"]},
+            "sealed_messages": {"type": "integer"},
+            "received_24h": {"type": "integer"},
+            "passphrase": {
+                "type": "string",
+                "description": "Only in the response that creates it; never retrievable.",
+            },
+        },
+    },
+    "MailboxCreate": {
+        "type": "object",
+        "required": ["domain"],
+        "properties": {
+            "domain": {"type": "string"},
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "aliases": _STRINGS,
+            "quota": {"type": "integer"},
+            "status": _STATUS,
+        },
+    },
+    "MailboxUpdate": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "status": _STATUS,
+            "quota": {"type": "integer"},
+            "allowed_networks": _STRINGS,
+            "protocols": _PROTOCOLS,
+        },
+    },
+}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    body: str | None = None,
+    code: str = "200",
+    public: bool = False,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {code: ok}}
+    if body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    if not public:
+        op["responses"] |= {
+            "401": _json(_ref("Error"), "No or invalid token"),
+            "403": _json(_ref("Error"), "The token's admin may not do this"),
+        }
+    else:
+        op["security"] = []
+    return op
+
+
+def _param(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+_MBX = [_param("mailbox_id", "Mailbox id or any of its addresses")]
+_OBJ = {"type": "object"}
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/api/v1/openapi.json": {"get": _op("This document", _json(_OBJ), public=True)},
+        "/api/v1/me": {"get": _op("The token's admin: name, role, domains", _json(_OBJ))},
+        "/api/v1/stats": {"get": _op("Totals over the visible mailboxes", _json(_OBJ))},
+        "/api/v1/domains": {
+            "get": _op("List domains", _json({"type": "array", "items": _ref("Domain")})),
+            "post": _op(
+                'Add a domain (superadmin): {"name": ...}', _json(_ref("Domain")), code="201"
+            ),
+        },
+        "/api/v1/domains/{domain}": {
+            "parameters": [_param("domain", "Domain name")],
+            "delete": _op(
+                "Remove an empty domain (superadmin)", {"description": "Removed"}, code="204"
+            ),
+        },
+        "/api/v1/mailboxes": {
+            "get": _op(
+                "List mailboxes (?domain=)", _json({"type": "array", "items": _ref("Mailbox")})
+            ),
+            "post": _op(
+                "Create a mailbox; the response holds its passphrase, once",
+                _json(_ref("Mailbox")),
+                "MailboxCreate",
+                "201",
+            ),
+        },
+        "/api/v1/mailboxes/{mailbox_id}": {
+            "parameters": _MBX,
+            "get": _op("One mailbox with statistics", _json(_ref("Mailbox"))),
+            "patch": _op("Change settings or status", _json(_ref("Mailbox")), "MailboxUpdate"),
+            "delete": _op(
+                "Delete a mailbox on hold or disabled (?confirm=<id>), irreversibly", _json(_OBJ)
+            ),
+        },
+        "/api/v1/mailboxes/{mailbox_id}/aliases": {
+            "parameters": _MBX,
+            "post": _op('Add an alias: {"address": ...}', _json(_ref("Mailbox")), code="201"),
+        },
+        "/api/v1/mailboxes/{mailbox_id}/aliases/{address}": {
+            "parameters": [*_MBX, _param("address", "The alias")],
+            "delete": _op("Remove an alias", _json(_ref("Mailbox"))),
+        },
+        "/api/v1/mailboxes/{mailbox_id}/reset-passphrase": {
+            "parameters": _MBX,
+            "post": _op(
+                "New key epoch and passphrase (returned once); older mail becomes sealed",
+                _json(_OBJ),
+            ),
+        },
+        "/api/v1/mailboxes/{mailbox_id}/change-passphrase": {
+            "parameters": _MBX,
+            "post": _op(
+                'Re-seal under a new passphrase: {"current": ...}; returns the new one', _json(_OBJ)
+            ),
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Journal Gateway admin API", "version": "1"},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+        },
+        "paths": paths,
+    }

@@ -1,0 +1,85 @@
+"""Two-factor sign-in: TOTP enrolment with a locally rendered QR code, recovery codes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import session, totp
+from ..i18n import _
+from ..render import form_text, redirect, render
+from ..security import access
+from ..state import ADMIN, state
+from ..views import audit
+from .settings import show_once
+
+routes = web.RouteTableDef()
+PENDING = "totp_pending"
+
+
+async def _enrol_page(
+    request: web.Request, errors: dict | None = None, status: int = 200
+) -> web.Response:
+    admin = request[ADMIN]
+    values = session.data(request)
+    secret = values.get(PENDING)
+    if not admin.totp_enabled and not secret:
+        secret = totp.new_secret()
+        values[PENDING] = secret
+        await session.save(request, values)
+    context = {"nav": "settings", "errors": errors or {}}
+    if not admin.totp_enabled:
+        uri = totp.provisioning_uri(secret, admin.name)
+        context |= {"secret": secret, "qr": totp.qr_data_uri(uri)}
+    return await render(request, "totp.html", context, status=status)
+
+
+@routes.get("/settings/totp")
+@access("viewer")
+async def totp_page(request: web.Request) -> web.StreamResponse:
+    return await _enrol_page(request)
+
+
+@routes.post("/settings/totp")
+@access("self")
+async def enrol(request: web.Request) -> web.StreamResponse:
+    admin = request[ADMIN]
+    if admin.totp_enabled:
+        raise redirect("/settings/totp")
+    form = await request.post()
+    values = session.data(request)
+    secret = values.get(PENDING)
+    st = state(request)
+    step = (
+        totp.matching_step(secret, form_text(form, "code", 16), st.options.clock())
+        if secret
+        else None
+    )
+    if step is None:
+        errors = {
+            "code": _("That code is not right. Check the time on your phone and try the next code.")
+        }
+        return await _enrol_page(request, errors, 400)
+    codes = totp.new_recovery_codes()
+    await st.store.set_admin_totp(admin.name, secret, [totp.hash_recovery_code(c) for c in codes])
+    st.totp_last_step[admin.name] = step
+    values.pop(PENDING, None)
+    await session.save(request, values)
+    await audit(request, "admin.totp-enable", admin.name)
+    return await show_once(request, "recovery", codes=codes)
+
+
+@routes.post("/settings/totp/disable")
+@access("self")
+async def disable(request: web.Request) -> web.StreamResponse:
+    admin = request[ADMIN]
+    form = await request.post()
+    st = state(request)
+    password = str(form.get("password", ""))[:256]
+    if await st.store.verify_admin_password(admin.name, password) is None:
+        return await _enrol_page(
+            request, {"password": _("That is not your current password.")}, 400
+        )
+    await st.store.set_admin_totp(admin.name, None, [])
+    await audit(request, "admin.totp-disable", admin.name)
+    await session.flash(request, _("Two-factor sign-in is off."))
+    raise redirect("/settings")

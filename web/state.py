@@ -1,0 +1,47 @@
+"""What the app keeps for its lifetime, reachable as `request.app[STATE]`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from storage.async_store import AsyncStore
+from storage.models import Admin
+
+from .options import WebOptions
+from .throttle import LoginThrottle
+
+
+@dataclass
+class WebState:
+    store: AsyncStore
+    options: WebOptions
+    csrf_key: bytes
+    throttle: LoginThrottle
+    totp_last_step: dict[str, int] = field(default_factory=dict)  # replay guard per admin
+
+    @property
+    def cookie_name(self) -> str:
+        return "__Host-jgw-session" if self.options.secure_cookies else "jgw-session"
+
+    @property
+    def pre_cookie_name(self) -> str:
+        return "__Host-jgw-pre" if self.options.secure_cookies else "jgw-pre"
+
+
+STATE: web.AppKey[WebState] = web.AppKey("jgw_state", WebState)
+
+
+def state(request: web.Request) -> WebState:
+    return request.app[STATE]
+
+
+# Per-request values set by the guard middleware (web/app.py, web/session.py).
+ADMIN: web.RequestKey[Admin | None] = web.RequestKey("jgw_admin", Admin)
+# The store's session and API-token records (storage.sqlite.sessions; duck-typed here).
+SESSION: web.RequestKey[Any] = web.RequestKey("jgw_session")
+SESSION_RAW: web.RequestKey[str] = web.RequestKey("jgw_session_raw", str)
+TOKEN: web.RequestKey[Any] = web.RequestKey("jgw_token")
+PRE_SESSION: web.RequestKey[str] = web.RequestKey("jgw_pre_session", str)

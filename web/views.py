@@ -1,0 +1,103 @@
+"""Data the pages share: mailbox rows with statistics, scoped lookups, audit writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from storage.models import Admin, Domain, Mailbox
+
+from .security import can_see, require_domain
+from .state import ADMIN, TOKEN, state
+
+DAY = 86400.0
+SORT_KEYS = ("name", "domain", "status", "messages", "size", "last_login", "received", "sealed")
+
+
+@dataclass(frozen=True)
+class MailboxRow:
+    mailbox: Mailbox
+    received_24h: int
+    sealed: int
+
+
+def _rows(store: Any, mailboxes: list[Mailbox], since: float) -> list[MailboxRow]:
+    return [
+        MailboxRow(m, store.received_since(m.id, since), store.sealed_message_count(m.id))
+        for m in mailboxes
+    ]
+
+
+def _sort_value(row: MailboxRow, key: str) -> Any:
+    m = row.mailbox
+    return {
+        "name": (m.name.lower(), m.id),
+        "domain": (m.domain, m.name.lower()),
+        "status": (m.status, m.name.lower()),
+        "messages": m.messages,
+        "size": m.bytes,
+        "last_login": m.last_login or 0.0,
+        "received": row.received_24h,
+        "sealed": row.sealed,
+    }[key]
+
+
+def matches(mailbox: Mailbox, query: str) -> bool:
+    needle = query.strip().lower()
+    haystack = [mailbox.id, mailbox.name, mailbox.description, *mailbox.addresses]
+    return not needle or any(needle in value.lower() for value in haystack)
+
+
+async def mailbox_rows(
+    request: web.Request,
+    domain: str | None = None,
+    query: str = "",
+    sort: str = "name",
+    descending: bool = False,
+) -> list[MailboxRow]:
+    """Mailboxes the admin may see (optionally of one domain), filtered and sorted."""
+    st = state(request)
+    admin: Admin = request[ADMIN]
+    if domain is not None:
+        require_domain(admin, domain)
+    mailboxes = await st.store.list_mailboxes(domain)
+    visible = [m for m in mailboxes if can_see(admin, m.domain) and matches(m, query)]
+    since = st.options.clock() - DAY
+    rows = await st.store.run(_rows, st.store.sync, visible, since)
+    key = sort if sort in SORT_KEYS else "name"
+    return sorted(rows, key=lambda r: _sort_value(r, key), reverse=descending)
+
+
+async def visible_domains(request: web.Request) -> list[Domain]:
+    admin: Admin = request[ADMIN]
+    return [d for d in await state(request).store.list_domains() if can_see(admin, d.name)]
+
+
+async def writable_domains(request: web.Request) -> list[Domain]:
+    from .security import can_write
+
+    admin: Admin = request[ADMIN]
+    return [d for d in await state(request).store.list_domains() if can_write(admin, d.name)]
+
+
+async def scoped_mailbox(request: web.Request, write: bool = False) -> Mailbox:
+    """The mailbox named in the URL: 404 if unknown, 403 outside the admin's domains."""
+    ref = request.match_info["mailbox_id"]
+    mailbox = await state(request).store.find_mailbox(ref)
+    if mailbox is None:
+        raise web.HTTPNotFound()
+    require_domain(request[ADMIN], mailbox.domain, write)
+    return mailbox
+
+
+async def audit(request: web.Request, action: str, target: str = "", detail: str = "") -> None:
+    """Record an admin action. Never pass a secret here."""
+    admin: Admin | None = request.get(ADMIN)
+    source = request.remote or ""
+    token = request.get(TOKEN)
+    if token is not None:
+        source = f"{source} api:{token.id}"
+    actor = admin.name if admin is not None else "anonymous"
+    await state(request).store.audit(actor, action, target, detail, source)
