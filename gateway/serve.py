@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage import KdfParams, open_store
 from storage.async_store import AsyncStore
 
 from .config import Settings
 from .config.loader import parse_hostport
 from .context import GatewayContext, Service
 from .login import Authenticator, LoginPolicy
+from .store_factory import open_configured_store
 from .tls import TlsManager
 
 log = logging.getLogger("gateway.serve")
@@ -33,21 +33,6 @@ SERVICES = (
     ("imap", "gateway.imap", "start_imap", ("imap.listen", "imap.imaps_listen")),
 )
 CERT_POLL_SECONDS = 30.0
-
-
-def open_configured_store(settings: Settings, data_dir: Path):  # noqa: ANN201
-    kdf = KdfParams(
-        settings.crypto.argon2_memory_kib,
-        settings.crypto.argon2_iterations,
-        settings.crypto.argon2_lanes,
-    )
-    return open_store(
-        data_dir,
-        recipient_type=settings.crypto.recipient,
-        kdf=kdf,
-        compress=settings.storage.compress,
-        disk_reserve=settings.storage.disk_reserve,
-    )
 
 
 @dataclass
@@ -86,7 +71,7 @@ def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> N
 async def start_gateway(
     settings: Settings, data_dir: Path, out: Callable[[str], None]
 ) -> RunningGateway:
-    store = open_configured_store(settings, data_dir)
+    store = open_configured_store(data_dir, settings)
     report = store.reconcile()
     if report.adopted or report.quarantined or report.temp_removed:
         log.warning(
@@ -124,6 +109,7 @@ async def start_gateway(
 
 async def _start_web(running: RunningGateway) -> None:
     from aiohttp import web as aioweb
+
     from web.app import create_app
 
     ctx = running.ctx

@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 
 import click
 
-from storage import KdfParams, StoreError, open_store
+from storage import StoreError
 
 from ..config import ConfigError, Settings, load_settings
+from ..store_factory import open_configured_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 AUDIT_ACTOR = "cli"
@@ -45,22 +46,6 @@ class CliState:
         if self._store is not None:
             self._store.close()
             self._store = None
-
-
-def open_configured_store(data_dir: Path, settings: Settings) -> Any:
-    """Open the store in `data_dir` with the crypto.* and storage.* settings."""
-    kdf = KdfParams(
-        memory_kib=settings["crypto.argon2_memory_kib"],
-        iterations=settings["crypto.argon2_iterations"],
-        lanes=settings["crypto.argon2_lanes"],
-    )
-    return open_store(
-        data_dir,
-        recipient_type=settings["crypto.recipient"],
-        kdf=kdf,
-        compress=settings["storage.compress"],
-        disk_reserve=settings["storage.disk_reserve"],
-    )
 
 
 def state() -> CliState:
