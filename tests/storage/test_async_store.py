@@ -1,0 +1,114 @@
+"""AsyncStore: store calls and message streaming run off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+import pytest
+
+from storage import MessageDamaged, NotFound, WrongPassphrase
+from storage.async_store import AsyncStore
+
+from .helpers import deliver, pattern
+
+
+HAVE_PROC = os.path.isdir("/proc/self/fd")
+
+
+def open_paths() -> set[str]:
+    """What this process has open (Linux); empty elsewhere."""
+    paths = set()
+    if HAVE_PROC:
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                paths.add(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                continue
+    return paths
+
+
+@pytest.fixture
+async def astore(store):
+    wrapped = AsyncStore(store, max_workers=4)
+    yield wrapped
+    wrapped.executor.shutdown(wait=True)
+
+
+async def test_calls_run_on_the_store_threads(astore) -> None:
+    loop_thread = threading.current_thread().name
+    name = await astore.run(lambda: threading.current_thread().name)
+    assert name.startswith("store") and name != loop_thread
+    await astore.add_domain("example.test")
+    box, passphrase = await astore.create_mailbox("example.test")
+    assert (await astore.get_mailbox(box.id)).id == box.id
+    assert astore.recipient_type == "mlkem768x25519"  # attributes pass through
+    with pytest.raises(NotFound):
+        await astore.get_mailbox("nobody@example.test")
+    with pytest.raises(WrongPassphrase):
+        await astore.unlock(box.id, "00000-00000-00000-00000-00000-00000")
+
+
+async def test_loop_stays_responsive_while_argon2_runs(astore) -> None:
+    await astore.add_domain("example.test")
+    box, passphrase = await astore.create_mailbox("example.test")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    keys = await asyncio.gather(*(astore.unlock(box.id, passphrase) for _ in range(4)))
+    task.cancel()
+    assert all(k.can_read(1) for k in keys)
+    # Blocking derivations would leave the ticker a handful of turns; it got many.
+    assert ticks > 50
+
+
+async def test_iter_message_streams_whole_message(astore, store) -> None:
+    await astore.add_domain("example.test")
+    box, passphrase = await astore.create_mailbox("example.test")
+    body = b"Subject: big\r\n\r\n" + pattern(1_000_000, b"async")
+    info = await astore.run(deliver, store, box.id, body, "random")
+    key = await astore.unlock(box.id, passphrase)
+    chunks = [chunk async for chunk in astore.iter_message(key, info)]
+    assert b"".join(chunks) == body
+    assert max(len(c) for c in chunks) <= 64 * 1024
+
+
+async def test_iter_message_raises_on_damage(astore, store) -> None:
+    await astore.add_domain("example.test")
+    box, passphrase = await astore.create_mailbox("example.test")
+    body = pattern(600_000, b"damaged")
+    info = await astore.run(deliver, store, box.id, body)
+    path = store.data_dir / info.path
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01
+    path.write_bytes(bytes(damaged))
+    key = await astore.unlock(box.id, passphrase)
+    released = bytearray()
+    with pytest.raises(MessageDamaged):
+        async for chunk in astore.iter_message(key, info):
+            released += chunk
+    assert body.startswith(bytes(released)) and len(released) < len(body)
+
+
+async def test_iter_message_can_stop_early(astore, store) -> None:
+    await astore.add_domain("example.test")
+    box, passphrase = await astore.create_mailbox("example.test")
+    info = await astore.run(deliver, store, box.id, pattern(2_000_000, b"early"))
+    key = await astore.unlock(box.id, passphrase)
+    stream = astore.iter_message(key, info)
+    first = await stream.__anext__()
+    assert first
+    blob = str((store.data_dir / info.path).resolve())
+    if HAVE_PROC:  # Linux: the file is open while streaming
+        assert blob in open_paths()
+    await stream.aclose()  # closes the decrypting generator on the store thread
+    assert blob not in open_paths()
+    # The store is still usable afterwards.
+    assert (await astore.get_message(box.id, info.id)).id == info.id
