@@ -13,7 +13,6 @@ from storage.async_store import AsyncStore
 
 from .helpers import deliver, pattern
 
-
 HAVE_PROC = os.path.isdir("/proc/self/fd")
 
 
