@@ -1,0 +1,167 @@
+"""contrib/gateway.toml, contrib/journal-gateway.service and the Dockerfile.
+
+Docker cannot run in the test environment, so the Dockerfile is linted (non-root USER,
+VOLUME, HEALTHCHECK, EXPOSE) and its health-check command is run against a local HTTPS
+/healthz; systemd-analyze verifies the unit when it is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from gateway.config import OPTIONS, load_settings
+from gateway.config.loader import parse_hostport
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "contrib" / "gateway.toml"
+UNIT = ROOT / "contrib" / "journal-gateway.service"
+DOCKERFILE = ROOT / "Dockerfile"
+
+PRODUCTION_PORTS = {
+    "smtp.listen": 25,
+    "smtp.smtps_listen": 465,
+    "pop3.listen": 110,
+    "pop3.pop3s_listen": 995,
+    "imap.listen": 143,
+    "imap.imaps_listen": 993,
+    "web.listen": 8450,
+}
+
+
+def test_production_example_is_valid_and_sets_every_production_port():
+    settings = load_settings(EXAMPLE, environ={})
+    for key, port in PRODUCTION_PORTS.items():
+        host, actual = parse_hostport(settings[key], key)
+        assert actual == port, key
+        assert host in ("0.0.0.0", "::"), key
+        assert settings.sources[key].startswith(f"{EXAMPLE}:"), key
+    assert settings["tls.cert"] == "/etc/letsencrypt/live/mx.example.com/fullchain.pem"
+    assert settings["tls.key"] == "/etc/letsencrypt/live/mx.example.com/privkey.pem"
+    assert settings["log.format"] == "json"
+
+
+def test_production_example_sets_every_option():
+    settings = load_settings(EXAMPLE, environ={})
+    unset = [o.key for o in OPTIONS if settings.sources[o.key] == "default"]
+    assert unset == [], f"add these options to contrib/gateway.toml: {unset}"
+
+
+def test_example_network_ranges_in_comments_are_valid_cidrs():
+    text = EXAMPLE.read_text()
+    block = re.search(r"# allowed_networks = \[(.*?)# \]", text, re.S)
+    assert block, "the Microsoft 365 example is missing"
+    cidrs = re.findall(r'"([^"]+)"', block.group(1))
+    assert "40.107.0.0/16" in cidrs and "2a01:111:f400::/48" in cidrs
+    settings = load_settings(EXAMPLE, environ={}, overrides={"smtp.allowed_networks": cidrs})
+    assert settings["smtp.allowed_networks"] == cidrs
+
+
+def _unit_with_real_binary(tmp_path: Path) -> Path:
+    unit = tmp_path / UNIT.name
+    gateway = Path(sys.executable).with_name("gateway")
+    text = UNIT.read_text().replace("/opt/journal-gateway/bin/gateway", str(gateway))
+    unit.write_text(text)
+    return unit
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_unit_verifies_cleanly(tmp_path):
+    unit = _unit_with_real_binary(tmp_path)  # the real path exists only once installed
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    ours = [line for line in (result.stdout + result.stderr).splitlines() if unit.name in line]
+    assert result.returncode == 0 and ours == [], result.stderr
+
+
+def test_systemd_unit_has_the_required_settings():
+    directives = {}
+    for line in UNIT.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            name, value = line.split("=", 1)
+            directives.setdefault(name.strip(), []).append(value.strip())
+    expected = {
+        "User": "journal-gateway",
+        "AmbientCapabilities": "CAP_NET_BIND_SERVICE",
+        "CapabilityBoundingSet": "CAP_NET_BIND_SERVICE",
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ReadWritePaths": "/var/lib/journal-gateway",
+        "PrivateTmp": "yes",
+        "ProtectHome": "yes",
+        "Restart": "on-failure",
+        "ExecReload": "/bin/kill -HUP $MAINPID",
+        "KillSignal": "SIGTERM",
+    }
+    for name, value in expected.items():
+        assert directives.get(name) == [value], name
+    assert "AF_INET6" in directives["RestrictAddressFamilies"][0]
+    assert int(directives["TimeoutStopSec"][0]) > 30  # longer than gateway.shutdown_grace
+
+
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            word, _, rest = line.strip().partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def test_dockerfile_runs_unprivileged_with_a_data_volume_and_a_health_check():
+    instructions = _dockerfile_instructions()
+    names = [n for n, _ in instructions]
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    users = [rest for n, rest in instructions if n == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    assert names.index("USER") > max(i for i, n in enumerate(names) if n == "RUN")
+    assert any(n == "VOLUME" and "/data" in rest for n, rest in instructions)
+    assert any(n == "HEALTHCHECK" and "/healthz" in rest for n, rest in instructions)
+    exposed = {int(p) for n, rest in instructions if n == "EXPOSE" for p in rest.split()}
+    env = " ".join(rest for n, rest in instructions if n == "ENV")
+    listen_ports = {int(p) for p in re.findall(r"LISTEN=[\d.]+:(\d+)", env)}
+    assert listen_ports == exposed and len(exposed) == 7
+    assert "GATEWAY_DATA=/data" in env
+
+
+class _Healthz(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200 if self.path == "/healthz" else 404)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_dockerfile_health_check_command_reaches_https_healthz(tls_files, tmp_path):
+    instructions = _dockerfile_instructions()
+    check = next(rest for n, rest in instructions if n == "HEALTHCHECK")
+    command = json.loads(check[check.index("CMD") + 3 :].strip())
+    assert command[:2] == ["python", "-c"]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Healthz)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*map(str, tls_files))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        env = {"GATEWAY_WEB__LISTEN": f"0.0.0.0:{port}", "PATH": "/usr/bin:/bin"}
+        up = subprocess.run([sys.executable, "-c", command[2]], env=env, timeout=30)
+        assert up.returncode == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    down = subprocess.run([sys.executable, "-c", command[2]], env=env, capture_output=True)
+    assert down.returncode != 0
