@@ -143,9 +143,17 @@ def _load_or_fail(path: Path | None) -> Settings:
         raise fail(explain(exc, path)) from None
 
 
+_PYTHON_WORDING = (
+    (r"invalid literal for int\(\) with base 10: (.*)$", r"expected a whole number, got \1"),
+    (r"could not convert string to float: (.*)$", r"expected a number, got \1"),
+)
+
+
 def explain(exc: ConfigError, path: Path | None) -> str:
     """The loader's message, plus where a named option is set and a spelling hint."""
     message = str(exc)
+    for pattern, plain in _PYTHON_WORDING:
+        message = re.sub(pattern, plain, message)
     keys = [k for k in re.findall(r"[a-z0-9_]+\.[a-z0-9_]+", message) if k in BY_KEY]
     notes = []
     for key in dict.fromkeys(keys):
