@@ -37,6 +37,7 @@ class Pop3Session(TransactionCommands):
         self.mailbox_id: str | None = None  # set while this session holds the mailbox lock
         self.retrieved = 0
         self.retrieved_octets = 0
+        self.seen: set[str] = set()
         self.deleted = 0
 
     async def run(self) -> None:
@@ -51,7 +52,20 @@ class Pop3Session(TransactionCommands):
             log.exception("pop3 %s: session failed", self.conn.peer_ip)
             self.conn.abort()
         finally:
-            self._end()
+            try:
+                await self._record_seen()
+            finally:
+                self._end()
+
+    async def _record_seen(self) -> None:
+        """Flag the messages sent whole as \\Seen (also when the connection dropped)."""
+        ids, self.seen = sorted(self.seen), set()
+        if not ids or self.mailbox_id is None:
+            return
+        try:
+            await self.ctx.store.set_flags(self.mailbox_id, ids, ["\\Seen"], "add")
+        except StoreError:
+            log.warning("pop3 %s: could not flag %d messages \\Seen", self.mailbox_id, len(ids))
 
     def _end(self) -> None:
         self.key = None
@@ -190,6 +204,8 @@ class Pop3Session(TransactionCommands):
             return self.close()
         self.state = UPDATE
         ids = self.maildrop.marked_ids()
+        self.seen.difference_update(ids)
+        await self._record_seen()
         try:
             self.deleted = await self.ctx.store.delete_messages(self.maildrop.mailbox_id, ids)
         except StoreError:

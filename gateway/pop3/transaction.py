@@ -1,4 +1,9 @@
-"""TRANSACTION-state commands: STAT, LIST, UIDL, RETR, TOP, DELE, RSET, NOOP."""
+"""TRANSACTION-state commands: STAT, LIST, UIDL, RETR, TOP, DELE, RSET, NOOP.
+
+A message sent whole (RETR, or TOP with enough lines to reach its end, as fetchmail's
+keep mode does) counts as retrieved: the session flags it \\Seen when it ends, in one
+index write, which is what retention rules measure "retrieved" by.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +34,9 @@ class TransactionCommands(Pop3Engine):
     ctx: GatewayContext
     key: MailboxKey | None
     maildrop: Maildrop
-    retrieved: int
+    retrieved: int  # messages sent whole (RETR, or a TOP that reached the end)
     retrieved_octets: int
+    seen: set[str]  # ids sent whole and not yet \\Seen: flagged when the session ends
 
     # --- listings ----------------------------------------------------------------------
     @command(TRANSACTION)
@@ -134,8 +140,11 @@ class TransactionCommands(Pop3Engine):
         except MessageDamaged:
             await self._damaged(verb, message)
         self.conn.write(stuffer.finish())
-        self.retrieved += top is None
         self.retrieved_octets += sent
+        if top is None or not top.done:  # the client now has the whole message
+            self.retrieved += 1
+            if "\\Seen" not in message.flags:
+                self.seen.add(message.id)
         if top is None and sent != message.size:
             log.warning(
                 "pop3 %s: message %s sent %d octets, index says %d",

@@ -144,3 +144,33 @@ async def test_counters(pop3: Pop3Server, client_tls) -> None:
     counters = pop3.ctx.counters
     assert counters["pop3.sessions"] == 1
     assert counters["pop3.messages_deleted"] == 1
+
+
+async def test_messages_sent_whole_are_flagged_seen(pop3: Pop3Server, client_tls) -> None:
+    for n in (1, 2, 3, 4):
+        pop3.deliver(sample_message(n, body_lines=3))
+
+    def session() -> None:
+        client = logged_in(pop3, client_tls)
+        assert client.cmd("RETR 1").startswith("+OK")
+        client.multi()
+        for command in ("TOP 2 99999999", "TOP 3 1", "TOP 4 0"):
+            assert client.cmd(command).startswith("+OK")
+            client.multi()
+        client.sock.close()  # dropped: the whole messages were still retrieved
+
+    await asyncio.to_thread(session)
+    await sessions_ended(pop3)
+    flags = [m.flags for m in pop3.store.list_messages(pop3.mailbox_id)]
+    assert flags == [{"\\Seen"}, {"\\Seen"}, set(), set()]
+
+    def quit_deletes() -> None:
+        client = logged_in(pop3, client_tls)
+        assert client.cmd("RETR 3").startswith("+OK")
+        client.multi()
+        assert client.cmd("DELE 1").startswith("+OK")
+        assert client.cmd("QUIT") == "+OK bye (1 messages deleted)"
+
+    await asyncio.to_thread(quit_deletes)
+    flags = [m.flags for m in pop3.store.list_messages(pop3.mailbox_id)]
+    assert flags == [{"\\Seen"}, {"\\Seen"}, set()]
