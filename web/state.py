@@ -40,7 +40,7 @@ def state(request: web.Request) -> WebState:
 
 # Per-request values set by the guard middleware (web/app.py, web/session.py).
 ADMIN: web.RequestKey[Admin | None] = web.RequestKey("jgw_admin", Admin)
-# The store's session and API-token records (storage.sqlite.sessions; duck-typed here).
+# The store's session and API-token records (AdminSession, ApiToken; duck-typed here).
 SESSION: web.RequestKey[Any] = web.RequestKey("jgw_session")
 SESSION_RAW: web.RequestKey[str] = web.RequestKey("jgw_session_raw", str)
 TOKEN: web.RequestKey[Any] = web.RequestKey("jgw_token")

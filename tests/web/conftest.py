@@ -20,6 +20,19 @@ PASSPHRASE_RE = re.compile(r"(?:[0-9A-Z]{5}-){5}[0-9A-Z]{5}")
 GROUPED_RE = re.compile(r'<p class="secret" id="passphrase"[^>]*>(.*?)</p>', re.S)
 
 
+@pytest.fixture(autouse=True)
+def light_password_hashing(monkeypatch):
+    """Real Argon2id for admin passwords, with light parameters so the suite stays fast
+    (as FAST_KDF does for passphrases). The production parameters are the store's."""
+    from argon2 import PasswordHasher
+
+    import storage.sqlite.admins as admins
+
+    light = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(admins, "_hasher", light)
+    monkeypatch.setattr(admins, "_DUMMY_HASH", light.hash("dummy"))
+
+
 @dataclass
 class FakeClock:
     now: float = 1_800_000_000.0
