@@ -1,0 +1,11 @@
+"""SMTP ingest: aiosmtpd-based listener that streams each message into the store.
+
+`start_smtp(ctx)` returns a running `SmtpService` (see server.py). Module map:
+session.py (the aiosmtpd SMTP subclass), hooks.py (EHLO/MAIL/RCPT/PROXY hooks),
+policy.py (RCPT decisions), ingest.py + copies.py + data_stream.py (streaming DATA),
+trace.py (trace headers), journal.py (journal report detection), txlog.py (logs).
+"""
+
+from .server import SmtpService, start_smtp
+
+__all__ = ["SmtpService", "start_smtp"]

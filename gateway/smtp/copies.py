@@ -1,0 +1,143 @@
+"""One transaction's encrypted copies (one per mailbox), driven from the event loop.
+
+Every store call runs on the store's thread pool. Writes are pipelined one deep:
+while the pool seals and writes one batch, the session reads the next block from
+the socket, so at most two batches per transaction are in memory, whatever the
+message size. Begin, commit and abort are never abandoned half-way: if the session
+is cancelled (client gone, shutdown) they finish first, then the cancellation goes
+on, and a copy that was not committed is always removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+log = logging.getLogger("gateway.smtp")
+
+FLUSH_BYTES = 128 * 1024
+
+# (mailbox id, function giving the trace headers for a new message id)
+Target = tuple[str, Callable[[str], bytes]]
+
+
+class CopySet:
+    def __init__(self, executor: Executor, store: Any) -> None:
+        self._executor = executor
+        self._store = store  # the synchronous store
+        self.deliveries: list[Any] = []
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._inflight: concurrent.futures.Future | None = None
+        self.failed: BaseException | None = None
+        self.committed = False
+        self.aborted = False
+
+    @property
+    def message_ids(self) -> list[str]:
+        return [d.message_id for d in self.deliveries]
+
+    @property
+    def writable(self) -> bool:
+        return not (self.failed or self.aborted or self.committed)
+
+    async def begin(self, targets: list[Target]) -> None:
+        """Start a copy per mailbox and write its trace headers; raises on failure."""
+        await self._uncancellable(self._begin_sync, targets)
+
+    async def write(self, data: bytes) -> None:
+        """Queue message bytes for every copy; a storage failure sets `failed`."""
+        if not self.writable or not data:
+            return
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= FLUSH_BYTES:
+            await self._flush()
+
+    async def commit(self) -> list[str]:
+        """Make every copy durable and visible at once; raises (copies removed) if not."""
+        await self._flush()
+        await self._wait_inflight()
+        if self.failed is not None:
+            raise self.failed
+        await self._uncancellable(self._commit_sync)
+        return self.message_ids
+
+    async def abort(self) -> None:
+        """Remove every uncommitted copy (waits for a write still running)."""
+        if self.committed or self.aborted:
+            return
+        self.aborted = True
+        self._pending = []
+        await self._uncancellable(self._abort_sync)
+
+    # --- on the event loop -----------------------------------------------------------
+    async def _flush(self) -> None:
+        chunks, self._pending, self._pending_size = self._pending, [], 0
+        await self._wait_inflight()
+        if chunks and self.writable:
+            self._inflight = self._executor.submit(self._write_sync, chunks)
+
+    async def _wait_inflight(self) -> None:
+        if self._inflight is None:
+            return
+        try:
+            await asyncio.wrap_future(self._inflight)
+        except asyncio.CancelledError:
+            raise  # keep _inflight: abort() must wait for it
+        except Exception as exc:  # noqa: BLE001 - reported as a 4xx after DATA
+            log.error("smtp: writing a copy failed (%s)", type(exc).__name__, exc_info=exc)
+            self.failed = exc
+        self._inflight = None
+
+    async def _uncancellable(self, func: Callable[..., Any], *args: Any) -> Any:
+        future = asyncio.wrap_future(self._executor.submit(func, *args))
+        cancelled = False
+        while not future.done():
+            try:
+                await asyncio.shield(future)
+            except asyncio.CancelledError:
+                cancelled = True  # let the job finish: a half-done store call is worse
+            except Exception:  # noqa: BLE001 - re-raised by result() below
+                break
+        if cancelled:
+            raise asyncio.CancelledError
+        return future.result()
+
+    # --- on the store's thread pool ----------------------------------------------------
+    def _begin_sync(self, targets: list[Target]) -> None:
+        try:
+            for mailbox_id, headers in targets:
+                delivery = self._store.begin_delivery(mailbox_id)
+                self.deliveries.append(delivery)
+                delivery.write(headers(delivery.message_id))
+        except BaseException:
+            self._abort_sync()
+            raise
+
+    def _write_sync(self, chunks: list[bytes]) -> None:
+        for delivery in self.deliveries:
+            for chunk in chunks:
+                delivery.write(chunk)
+
+    def _commit_sync(self) -> None:
+        try:
+            self._store.commit_deliveries(self.deliveries)
+        except BaseException:
+            self.aborted = True  # commit_deliveries removed every copy
+            raise
+        self.committed = True
+
+    def _abort_sync(self) -> None:
+        if self._inflight is not None:
+            concurrent.futures.wait([self._inflight])
+        self.aborted = True
+        for delivery in self.deliveries:
+            try:
+                delivery.abort()
+            except Exception as exc:  # noqa: BLE001 - keep removing the others
+                log.error("smtp: removing a copy failed (%s)", type(exc).__name__)

@@ -1,0 +1,111 @@
+"""DATA for one transaction: read blocks, decode, stream into each mailbox's copy.
+
+Reply rules (DESIGN §3): 250 only after commit_deliveries returned for every copy;
+any storage failure is 451 4.3.0; size and line-length limits are answered after
+the end of DATA (RFC 5321 §4.2.5) with nothing stored. If the client disconnects
+or the session is cancelled, every uncommitted copy is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from . import replies
+from .copies import CopySet, Target
+from .data_stream import DataParser
+from .journal import HeaderSniffer
+from .trace import Arrival, trace_headers
+from .txlog import Transaction
+
+if TYPE_CHECKING:
+    from .server import SmtpService
+
+log = logging.getLogger("gateway.smtp")
+
+BLOCK_SIZE = 256 * 1024
+
+
+class MessageIngest:
+    def __init__(
+        self, service: SmtpService, reader: asyncio.StreamReader, on_input: Callable[[], None]
+    ) -> None:
+        self._service = service
+        self._reader = reader
+        self._on_input = on_input
+        store = service.ctx.store
+        self._copies = CopySet(store.executor, store.sync)
+
+    async def run(
+        self, tx: Transaction, arrival: Arrival, push: Callable[[str], Awaitable[None]]
+    ) -> str:
+        """Receive the message after DATA and return the final reply to send."""
+        try:
+            await self._copies.begin(_targets(tx, arrival))
+        except Exception as exc:  # noqa: BLE001 - answered with a 4xx before 354
+            log.error("smtp: starting copies failed (%s)", type(exc).__name__, exc_info=exc)
+            return replies.STORAGE_ERROR
+        try:
+            await push(replies.START_DATA)
+            parser = await self._receive(tx)
+            return await self._conclude(tx, parser)
+        finally:
+            await self._copies.abort()  # no-op once committed
+
+    async def _receive(self, tx: Transaction) -> DataParser:
+        options = self._service.options
+        parser = DataParser(options.max_message_size, options.max_line_length)
+        sniffer = HeaderSniffer()
+        while not parser.done:
+            block = await self._reader.read(BLOCK_SIZE)
+            if not block:
+                raise ConnectionResetError("client closed the connection during DATA")
+            self._on_input()
+            data = parser.feed(block)
+            if data:
+                sniffer.feed(data)
+                await self._copies.write(data)
+            if (parser.rejected or self._copies.failed) and not self._copies.aborted:
+                await self._copies.abort()  # free the space now; keep reading to the end
+        if parser.leftover:
+            _unread(self._reader, parser.leftover)
+        tx.size = parser.size
+        tx.journal = sniffer.close()
+        return parser
+
+    async def _conclude(self, tx: Transaction, parser: DataParser) -> str:
+        options = self._service.options
+        if parser.too_big:
+            return replies.message_too_big(options.max_message_size)
+        if parser.line_too_long:
+            return replies.line_too_long(options.max_line_length)
+        self._on_input()  # the commit's fsyncs are not client idleness
+        try:
+            message_ids = await self._copies.commit()
+        except Exception as exc:  # noqa: BLE001 - never 250 unless every copy is durable
+            log.error("smtp: storing a message failed (%s)", type(exc).__name__, exc_info=exc)
+            return replies.STORAGE_ERROR
+        tx.message_ids = message_ids
+        return replies.stored(message_ids)
+
+
+def _targets(tx: Transaction, arrival: Arrival) -> list[Target]:
+    return [
+        (
+            mailbox_id,
+            functools.partial(trace_headers, arrival, tx.recipients[mailbox_id], mailbox.address),
+        )
+        for mailbox_id, mailbox in tx.mailboxes.items()
+    ]
+
+
+def _unread(reader: asyncio.StreamReader, data: bytes) -> None:
+    """Give back bytes read past the end of DATA (pipelined commands).
+
+    StreamReader has no public unread; aiosmtpd itself manages `_buffer` the same
+    way (it clears it after STARTTLS). The command loop reads these bytes next.
+    """
+    reader._buffer[0:0] = data  # type: ignore[attr-defined]

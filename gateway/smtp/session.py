@@ -1,0 +1,191 @@
+"""GatewaySMTP: aiosmtpd's SMTP protocol with streaming DATA, timeouts and admission.
+
+aiosmtpd does the command loop, STARTTLS, require_starttls, PROXY protocol and
+command size limits. This subclass adds: admission at connect (allowed networks,
+connection caps), 421 replies on idle and transaction timeouts, a transaction
+record per MAIL, and a DATA command that streams into the store (see ingest.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from aiosmtpd.smtp import SMTP, syntax
+
+from . import replies
+from .hooks import MAIL_COMMAND_LIMIT, Hooks
+from .ingest import MessageIngest
+from .trace import Arrival
+from .txlog import Transaction
+
+if TYPE_CHECKING:
+    from .server import SmtpService
+
+# The StreamReader's limit: the longest command line it buffers, and half the
+# amount of unread input at which it pauses the socket (so DATA blocks are large).
+READER_LIMIT = 128 * 1024
+PROXY_TIMEOUT = 10.0
+
+
+class GatewaySMTP(SMTP):
+    def __init__(self, service: SmtpService, *, implicit_tls: bool) -> None:
+        options = service.options
+        self.service = service
+        self.implicit_tls = implicit_tls
+        self.max_message_size: int = options.max_message_size
+        self.client_ip = ""
+        self.tx: Transaction | None = None
+        self._tx_timer: asyncio.TimerHandle | None = None
+        self._close_after_reply = False
+        self._in_data = False
+        self.line_length_limit = READER_LIMIT  # read by SMTP.__init__ for the reader
+        super().__init__(
+            Hooks(),
+            data_size_limit=None,  # SIZE is advertised and enforced by the hooks
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=service.ctx.hostname,
+            ident="ESMTP Journal Gateway",
+            tls_context=None if implicit_tls else service.ctx.tls.context,
+            require_starttls=options.require_tls,
+            timeout=options.idle_timeout,
+            proxy_protocol_timeout=PROXY_TIMEOUT if options.proxy_protocol else None,
+            loop=asyncio.get_running_loop(),
+        )
+        # aiosmtpd keeps these limits in a dict shared by every instance; own one.
+        self.command_size_limits = collections.defaultdict(
+            lambda: SMTP.command_size_limit, MAIL=MAIL_COMMAND_LIMIT, RCPT=MAIL_COMMAND_LIMIT
+        )
+
+    # --- connection lifecycle ------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self.transport is None  # not the STARTTLS re-entry
+        super().connection_made(transport)
+        if first:
+            assert self.session is not None and self._handler_coroutine is not None
+            self.client_ip = self.service.normalize_ip(self.session.peer[0])
+            self.service.register(self, self._handler_coroutine)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if not self._in_data:  # DATA finishes its own transaction
+            self.end_transaction("disconnected")
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        if self._proxy_timeout is None:  # with PROXY, the hook admits the real client
+            refusal = self.service.admit(self, self.client_ip)
+            if refusal:
+                await self.push(refusal)
+                assert self.transport is not None
+                self.transport.close()
+                return
+        await super()._handle_client()
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str):
+            status = replies.ENHANCED.get(status, status)
+        await super().push(status)
+        if self._close_after_reply and self.transport is not None:
+            self.transport.close()
+
+    def close_after_reply(self) -> None:
+        self._close_after_reply = True
+
+    def close_with(self, reply: str) -> None:
+        """Send a last reply and close (timeouts, shutdown)."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(reply.encode("ascii") + b"\r\n")  # type: ignore[attr-defined]
+        transport.close()
+
+    def abort_connection(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()  # type: ignore[attr-defined]
+
+    def _timeout_cb(self) -> None:
+        self.close_with(replies.idle_timeout(self.hostname))
+
+    # --- transactions --------------------------------------------------------------------
+    def tls_info(self) -> tuple[str, str] | None:
+        transport = self.transport
+        ssl_object = transport.get_extra_info("ssl_object") if transport else None
+        if ssl_object is None:
+            return None
+        cipher = ssl_object.cipher()
+        return ssl_object.version() or "TLS", cipher[0] if cipher else "unknown"
+
+    def begin_transaction(self, sender: str, declared_size: int) -> None:
+        tls = self.tls_info()
+        self.tx = Transaction(self.client_ip, tls[0] if tls else "none", sender, declared_size)
+        timeout = self.service.options.transaction_timeout
+        self._tx_timer = self.loop.call_later(timeout, self._transaction_expired)
+
+    def end_transaction(self, result: str) -> None:
+        tx, self.tx = self.tx, None
+        if self._tx_timer is not None:
+            self._tx_timer.cancel()
+            self._tx_timer = None
+        if tx is not None:
+            tx.finish(result, self.service.ctx.counters, self.service.options.log_addresses)
+            self.service.transaction_ended(self)
+
+    def _transaction_expired(self) -> None:
+        self.close_with(replies.transaction_timeout(self.hostname))
+
+    def _set_rset_state(self) -> None:  # RSET, HELO, EHLO, STARTTLS, connect
+        self.end_transaction("reset")
+        super()._set_rset_state()
+
+    def _arrival(self, tx: Transaction) -> Arrival:
+        assert self.session is not None and self.envelope is not None
+        tls = self.tls_info()
+        if self.envelope.smtp_utf8:
+            protocol = "UTF8SMTP"
+        else:
+            protocol = "ESMTP" if self.session.extended_smtp else "SMTP"
+        return Arrival(
+            sender=tx.sender,
+            helo=self.session.host_name or "",
+            client_ip=self.client_ip,
+            hostname=self.hostname,
+            protocol=protocol + ("S" if tls else ""),
+            tls=tls,
+            when=datetime.datetime.now(datetime.UTC),
+        )
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        if await self.check_helo_needed():
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos or self.tx is None:
+            await self.push(replies.NEED_RECIPIENT)
+            return
+        if arg:
+            await self.push(replies.DATA_SYNTAX)
+            return
+        tx = self.tx
+        ingest = MessageIngest(self.service, self._reader, on_input=self._reset_timeout)
+        self._in_data = True
+        try:
+            reply = await ingest.run(tx, self._arrival(tx), self.push)
+        except BaseException as exc:
+            gone = isinstance(exc, asyncio.CancelledError | ConnectionError)
+            self.end_transaction("disconnected" if gone else "error")
+            self._set_post_data_state()
+            raise
+        finally:
+            self._in_data = False
+        try:
+            await self.push(reply)
+        finally:
+            self.end_transaction(" ".join(reply.split()[:2]))
+            self._set_post_data_state()
+
+    @syntax("AUTH <mechanism>")
+    async def smtp_AUTH(self, arg: str) -> None:
+        await self.push(replies.AUTH_UNSUPPORTED)
