@@ -8,7 +8,7 @@ from storage.maintenance import backup as make_backup
 from storage.maintenance import require_data_directory
 from storage.maintenance import restore as restore_backup
 
-from .common import fail, format_bytes, json_option, print_json
+from .common import audit, fail, format_bytes, json_option, print_json
 from .config_cmd import cli_state
 
 
@@ -25,7 +25,7 @@ def backup(dest: str, as_json: bool) -> None:
     state = cli_state()
     require_data_directory(state.data_dir)
     report = make_backup(state.store, dest)
-    state.store.audit("cli", "backup", dest, f"{report.messages} messages")
+    audit("backup", dest, f"{report.messages} messages")
     if as_json:
         print_json(report.manifest())
     else:

@@ -26,6 +26,7 @@ when looked at again, and a missing file only when its row still exists afterwar
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ log = logging.getLogger("storage.fsck")
 ACTOR = "fsck"
 ORPHAN_GRACE_SECONDS = 900.0
 BATCH = 1000
+HEADER_LIMIT = 1 << 20  # age headers are a few KiB
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,8 @@ def _file_fault(store: Any, row: Any) -> str | None:
     path = store.blobs.path(row["path"])
     try:
         digest = sha256_file(path)
-        with open(path, "rb") as fh:
-            binding = read_file_binding(fh)
+        with open(path, "rb") as fh:  # a damaged file may never end its header
+            binding = read_file_binding(io.BytesIO(fh.read(HEADER_LIMIT)))
     except FileNotFoundError:
         return "file is missing"
     except BindError as exc:
