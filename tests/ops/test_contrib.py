@@ -66,22 +66,31 @@ def test_example_network_ranges_in_comments_are_valid_cidrs():
     assert settings["smtp.allowed_networks"] == cidrs
 
 
-def _unit_with_real_binary(tmp_path: Path) -> Path:
-    unit = tmp_path / UNIT.name
+UNITS = (UNIT.name, "journal-gateway-retention.service", "journal-gateway-retention.timer")
+
+
+def _units_with_real_binary(tmp_path: Path) -> list[Path]:
+    """Copies whose ExecStart points at this venv's `gateway` (the real path exists only
+    once installed, and systemd-analyze checks that it is executable)."""
     gateway = Path(sys.executable).with_name("gateway")
-    text = UNIT.read_text().replace("/opt/journal-gateway/bin/gateway", str(gateway))
-    unit.write_text(text)
-    return unit
+    out = []
+    for name in UNITS:
+        unit = tmp_path / name
+        text = (ROOT / "contrib" / name).read_text()
+        unit.write_text(text.replace("/opt/journal-gateway/bin/gateway", str(gateway)))
+        out.append(unit)
+    return out
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
-def test_systemd_unit_verifies_cleanly(tmp_path):
-    unit = _unit_with_real_binary(tmp_path)  # the real path exists only once installed
+def test_systemd_units_verify_cleanly(tmp_path):
+    units = _units_with_real_binary(tmp_path)
     result = subprocess.run(
-        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+        ["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True, timeout=60
     )
-    ours = [line for line in (result.stdout + result.stderr).splitlines() if unit.name in line]
-    assert result.returncode == 0 and ours == [], result.stderr
+    output = (result.stdout + result.stderr).splitlines()
+    ours = [line for line in output if any(u.name in line for u in units)]
+    assert result.returncode == 0 and ours == [], result.stdout + result.stderr
 
 
 def test_systemd_unit_has_the_required_settings():
