@@ -33,8 +33,11 @@ class Pop3Service:
             for sock in server.sockets
         ]
 
-    async def listen(self, hostport: str, config: ListenerConfig) -> None:
-        host, port = parse_hostport(hostport, "pop3s_listen" if config.implicit_tls else "listen")
+    async def listen(
+        self, hostport: str, config: ListenerConfig, *, reuse_port: bool = False
+    ) -> None:
+        key = "pop3.pop3s_listen" if config.implicit_tls else "pop3.listen"
+        host, port = parse_hostport(hostport, key)
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             lambda: Pop3Connection(lambda conn: self._start_session(conn, config)),
@@ -42,6 +45,7 @@ class Pop3Service:
             port,
             ssl=self.ctx.tls.context if config.implicit_tls else None,
             ssl_handshake_timeout=config.login_timeout if config.implicit_tls else None,
+            reuse_port=reuse_port or None,
         )
         self.servers.append(server)
 
@@ -72,8 +76,12 @@ class Pop3Service:
             await server.wait_closed()
 
 
-async def start_pop3(ctx: GatewayContext) -> Pop3Service:
-    """Start the configured POP3 and POP3S listeners."""
+async def start_pop3(ctx: GatewayContext, *, reuse_port: bool = False) -> Pop3Service:
+    """Start POP3 (STLS) on pop3.listen and, when set, POP3S on pop3.pop3s_listen.
+
+    `reuse_port` lets several worker processes bind the same ports (SO_REUSEPORT); the
+    one-session-per-mailbox lock is per process, so it does not span workers.
+    """
     pop3 = ctx.settings.pop3
     service = Pop3Service(ctx)
     common = {
@@ -83,9 +91,11 @@ async def start_pop3(ctx: GatewayContext) -> Pop3Service:
     }
     try:
         if pop3.listen:
-            await service.listen(pop3.listen, ListenerConfig(implicit_tls=False, **common))
+            config = ListenerConfig(implicit_tls=False, **common)
+            await service.listen(pop3.listen, config, reuse_port=reuse_port)
         if pop3.pop3s_listen:
-            await service.listen(pop3.pop3s_listen, ListenerConfig(implicit_tls=True, **common))
+            config = ListenerConfig(implicit_tls=True, **common)
+            await service.listen(pop3.pop3s_listen, config, reuse_port=reuse_port)
     except BaseException:
         await service.stop(0)
         raise

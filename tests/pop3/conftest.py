@@ -78,6 +78,25 @@ class Pop3Server:
         return [m.id for m in self.store.list_messages(self.mailbox_id)]
 
 
+@pytest.fixture(scope="session")
+def tls_files(tls_ca, tmp_path_factory) -> tuple[Path, Path]:  # noqa: ANN001
+    """Like the root fixture, plus a subject CN: fetchmail 6.4 checks the name there."""
+    cert = tls_ca.issue_cert("localhost", "127.0.0.1", common_name="localhost")
+    directory = tmp_path_factory.mktemp("tls-pop3")
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    return cert_path, key_path
+
+
+@pytest.fixture
+def ca_pem(tls_ca, tmp_path: Path) -> Path:  # noqa: ANN001
+    """The test CA as a PEM file, for clients configured by file (fetchmail, getmail)."""
+    path = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
 @pytest.fixture
 def settings(settings):  # noqa: ANN001 (extends the root fixture with a POP3S listener)
     return settings.replace(pop3__pop3s_listen="127.0.0.1:0")
