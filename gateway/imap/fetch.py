@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from storage import MessageDamaged, MessageInfo, StoreError
+from storage import MessageDamaged, MessageInfo, NotFound, StoreError
 
 from .fetch_items import FetchAtt, Section
 from .mime import MimeWalker, Node, split_fields
@@ -139,8 +139,7 @@ class FetchCommands:
         assert view is not None
         if not cmd.uid and not view.seq_range_valid(cmd.args["set"]):
             return "BAD", "invalid message sequence number"
-        if cmd.uid:
-            await self.presync(cmd)
+        await self.presync(cmd)
         items: list[FetchAtt] = list(cmd.args["items"])
         if cmd.uid and not any(i.name == "UID" for i in items):
             items.insert(0, FetchAtt("UID"))
@@ -149,7 +148,12 @@ class FetchCommands:
             if info.uid in view.ghosts:
                 skipped = True
                 continue
-            await self._fetch_one(seq, info, items)
+            try:
+                await self._fetch_one(seq, info, items)
+            except MessageDamaged:
+                if self.mid_response or await self._still_stored(info):
+                    raise
+                skipped = True  # expunged by another session since the last sync
         if skipped:
             return "NO", "[EXPUNGEISSUED] some messages were expunged by another session"
         return "OK", "FETCH completed"
@@ -185,6 +189,9 @@ class FetchCommands:
             return b"%d" % max(info.size, 0)
         if name == "RFC822":
             return Stream(0, info.size)
+        if item.section is not None:
+            value = section_value(root, item.section, info.size) if root else Stream(0, info.size)
+            return _as_literal(apply_partial(value, item.partial))
         assert root is not None
         if name == "ENVELOPE":
             return envelope(root)
@@ -192,11 +199,7 @@ class FetchCommands:
             return body_structure(root, extensible=name == "BODYSTRUCTURE")
         if name == "RFC822.HEADER":
             return _as_literal(header_block(root))
-        if name == "RFC822.TEXT":
-            return Stream(root.body_start or 0, info.size)
-        assert item.section is not None
-        value = section_value(root, item.section, info.size) if root else Stream(0, info.size)
-        return _as_literal(apply_partial(value, item.partial))
+        return Stream(root.body_start or 0, info.size)  # RFC822.TEXT
 
     async def _write(self, seq: int, info: MessageInfo, pieces: list) -> None:
         self.conn.write(b"* %d FETCH (" % seq)
@@ -232,6 +235,13 @@ class FetchCommands:
                     break
         if sent != rng.end - rng.start:
             raise MessageDamaged(f"message {info.id} is shorter than its index entry")
+
+    async def _still_stored(self, info: MessageInfo) -> bool:
+        try:
+            await self.ctx.store.get_message(info.mailbox_id, info.id)
+        except NotFound:
+            return False
+        return True
 
     def _chunks(self, info: MessageInfo) -> Any:
         return self.ctx.store.iter_message(self.login.key, info)  # type: ignore[attr-defined]

@@ -178,10 +178,19 @@ class MailboxCommands:
         if updates:
             await self.conn.send(b"".join(updates))
 
+    async def catch_up(self, allow_expunge: bool, force: bool = False) -> None:
+        """Report what changed (`force`: look even without a change notification)."""
+        view = self.view
+        if view is None:
+            return
+        if view.dirty or force:
+            await self.sync_view(allow_expunge)
+        elif allow_expunge and view.ghosts:
+            await self.conn.send(b"".join(view.remove(set(view.ghosts))))
+
     async def presync(self, cmd: Command) -> None:
-        """Before a UID command or EXPUNGE: catch up, expunges included."""
-        if self.view is not None and self.view.dirty:
-            await self.sync_view(allow_expunge=True)
+        """Before FETCH, STORE, SEARCH: catch up (announcing expunges only if allowed)."""
+        await self.catch_up(cmd.uid or cmd.name not in EXPUNGE_FORBIDDEN)
 
     async def report_changes(self, cmd: Command) -> None:
         if self.mailbox_deleted:
@@ -189,14 +198,8 @@ class MailboxCommands:
             from .session import SessionEnd
 
             raise SessionEnd()
-        view = self.view
-        if view is None:
-            return
         allow = cmd.uid or cmd.name not in EXPUNGE_FORBIDDEN
-        if view.dirty or cmd.name in ("NOOP", "CHECK", "IDLE"):
-            await self.sync_view(allow)
-        elif allow and view.ghosts:
-            await self.conn.send(b"".join(view.remove(set(view.ghosts))))
+        await self.catch_up(allow, force=cmd.name in ("NOOP", "CHECK", "IDLE"))
 
     # --- flags and expunge -------------------------------------------------------------
     async def do_store(self, cmd: Command) -> tuple[str, str]:
@@ -206,8 +209,7 @@ class MailboxCommands:
             return "NO", "[READ-ONLY] the mailbox was opened with EXAMINE"
         if not cmd.uid and not view.seq_range_valid(cmd.args["set"]):
             return "BAD", "invalid message sequence number"
-        if cmd.uid:
-            await self.presync(cmd)
+        await self.presync(cmd)
         selected = view.select(cmd.args["set"], cmd.uid)
         targets = [(s, m) for s, m in selected if m.uid not in view.ghosts]
         flags = [f for f in cmd.args["flags"] if f in PERMANENT_FLAGS]
@@ -254,8 +256,7 @@ class MailboxCommands:
             check_supported(cmd.args["key"])
         except SearchRefused as exc:
             return "NO", str(exc)
-        if cmd.uid:
-            await self.presync(cmd)
+        await self.presync(cmd)
         matcher = Matcher(view.exists, view.max_uid)
         found = [
             m.uid if cmd.uid else seq

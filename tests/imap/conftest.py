@@ -57,7 +57,7 @@ def sample_message(number: int, body_lines: int = 3) -> bytes:
 
 MULTIPART = (
     b"From: =?utf-8?q?J=C3=B6rg?= <joerg@example.org>\r\n"
-    b"To: a@example.test, \"B, Person\" <b@example.test>\r\n"
+    b'To: a@example.test, "B, Person" <b@example.test>\r\n'
     b"Cc: undisclosed-recipients:;\r\n"
     b"Subject: report\r\n"
     b"Date: Tue, 2 Jan 2024 11:00:00 +0100\r\n"
@@ -73,8 +73,8 @@ MULTIPART = (
     b"Hello,\r\n"
     b"see attached.\r\n"
     b"--outer\r\n"
-    b"Content-Type: application/pdf; name=\"r.pdf\"\r\n"
-    b"Content-Disposition: attachment; filename=\"r.pdf\"\r\n"
+    b'Content-Type: application/pdf; name="r.pdf"\r\n'
+    b'Content-Disposition: attachment; filename="r.pdf"\r\n'
     b"Content-Transfer-Encoding: base64\r\n"
     b"\r\n"
     b"JVBERi0xLjQK\r\n"
