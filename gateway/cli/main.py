@@ -21,8 +21,12 @@ from . import (
     mailbox_update,
 )
 from .admin import admin
+from .backup import backup, restore
 from .common import CliState, GatewayGroup, get_store, open_configured_store
+from .config_cmd import config
 from .domain import domain
+from .fsck import fsck
+from .retention import retention
 from .serve import serve
 
 __all__ = ["get_store", "main", "open_configured_store"]
@@ -80,6 +84,8 @@ main.add_command(serve)
 main.add_command(domain)
 main.add_command(mailbox)
 main.add_command(admin)
+for command in (backup, restore, fsck, config, retention):
+    main.add_command(command)
 
 
 if __name__ == "__main__":
