@@ -68,7 +68,7 @@ class Hooks:
     ) -> str:
         tx = server.tx
         assert tx is not None  # aiosmtpd answers 503 before MAIL
-        if tx.recipient_count >= MAX_RECIPIENTS:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return replies.TOO_MANY_RECIPIENTS
         store = server.service.ctx.store
         decision = await store.run(decide_recipient, store.sync, address, tx.declared_size)

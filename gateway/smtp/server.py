@@ -55,6 +55,16 @@ class SmtpService:
     def address(self, kind: str = "smtp") -> tuple[str, int]:
         return next(address for k, address in self.endpoints() if k == kind)
 
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    async def wait_idle(self) -> None:
+        """Return once no session is open (every aborted copy has been cleaned up)."""
+        while self._connections:
+            self._changed.clear()
+            await self._changed.wait()
+
     async def stop(self, grace: float) -> None:
         """Stop accepting; let open transactions finish for `grace` seconds; close."""
         self.stopping = True

@@ -55,6 +55,6 @@ async def smtp(start_server) -> SmtpService:
 
 
 @pytest.fixture
-def mbox(mailbox):
+def mbx(mailbox):
     """The mailbox fixture's Mailbox (its passphrase is mailbox[1])."""
     return mailbox[0]

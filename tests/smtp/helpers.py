@@ -15,11 +15,16 @@ def canonical(data: bytes) -> bytes:
     return LINE_END.sub(b"\r\n", data)
 
 
+def unstuffed(wire: bytes) -> bytes:
+    """What a correct server stores for raw DATA content (terminator excluded)."""
+    return canonical(re.sub(rb"(\A|\r\n)\.", rb"\1", wire))
+
+
 def stuff(data: bytes) -> bytes:
-    """Dot-stuff CRLF content for the wire and add the terminator."""
+    """Dot-stuff for the wire (lines after CRLF only, as RFC 5321 says) and end it."""
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
-    return re.sub(rb"(?m)^\.", b"..", data) + b".\r\n"
+    return re.sub(rb"(\A|\r\n)\.", rb"\1..", data) + b".\r\n"
 
 
 class RawClient:
