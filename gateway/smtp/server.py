@@ -59,9 +59,9 @@ class SmtpService:
     def connection_count(self) -> int:
         return len(self._connections)
 
-    async def wait_idle(self) -> None:
-        """Return once no session is open (every aborted copy has been cleaned up)."""
-        while self._connections:
+    async def wait_idle(self, at_most: int = 0) -> None:
+        """Return once at most `at_most` sessions are open (closed ones fully cleaned up)."""
+        while len(self._connections) > at_most:
             self._changed.clear()
             await self._changed.wait()
 
