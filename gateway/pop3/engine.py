@@ -101,13 +101,15 @@ class Pop3Engine:
         text = line.decode("utf-8", "replace")
         verb, _, arg = text.partition(" ")
         verb = verb.upper()
-        handler = getattr(self, f"handle_{verb}", None) if verb.isalpha() else None
+        known = verb.isascii() and verb.isalpha()
+        handler = getattr(self, f"handle_{verb}", None) if known else None
         states = getattr(handler, "pop3_states", None)
         if handler is None or states is None:
             self.protocol_error("-ERR unknown command")
         elif self.state not in states:
             self.protocol_error(f"-ERR {verb} is not valid in the {self.state} state")
         else:
+            log.debug("pop3 %s: %s", self.conn.peer_ip, verb)  # never the argument
             await handler(arg)
 
     # --- replies -----------------------------------------------------------------------
