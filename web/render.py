@@ -35,8 +35,8 @@ def setup_templates(app: web.Application) -> jinja2.Environment:
 
 def _grouped(passphrase: str) -> Markup:
     """Each group of a passphrase in its own span, for large grouped display."""
-    parts = [Markup("<span class=group>{}</span>").format(p) for p in passphrase.split("-")]
-    return Markup("<span class=sep aria-hidden=true>-</span>").join(parts)
+    parts = [Markup('<span class="group">{}</span>').format(p) for p in passphrase.split("-")]
+    return Markup('<span class="sep" aria-hidden="true">-</span>').join(parts)
 
 
 async def render(

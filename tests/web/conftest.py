@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,9 @@ def light_password_hashing(monkeypatch):
 
 @dataclass
 class FakeClock:
-    now: float = 1_800_000_000.0
+    """Starts at the real time (deliveries are stamped with it) and moves only on demand."""
+
+    now: float = field(default_factory=time.time)
 
     def __call__(self) -> float:
         return self.now
@@ -129,7 +132,10 @@ class Console:
 
     async def login(self, name: str, password: str = PASSWORD, code: str = ""):
         await self.get("/login")
-        return await self.post("/login", {"username": name, "password": password, "code": code})
+        response = await self.post("/login", {"username": name, "password": password, "code": code})
+        if response.status == 303:
+            await self.get("/settings")  # the session's own CSRF token from now on
+        return response
 
 
 @pytest.fixture
@@ -142,7 +148,6 @@ def make_console(aiohttp_client, app, env: Env):
                 env.admins[name] = role
             response = await console.login(name)
             assert response.status == 303, response.body_text
-            await console.get("/settings")
         return console
 
     return make
@@ -158,3 +163,11 @@ def domains(env: Env) -> tuple[str, str]:
     env.store.add_domain("alpha.test")
     env.store.add_domain("beta.test")
     return "alpha.test", "beta.test"
+
+
+def deliver(store, mailbox_id: str, number: int = 1, size: int = 200) -> None:
+    """Store one message as the SMTP ingest would."""
+    body = (f"Subject: message {number}\r\n\r\n" + "x" * size + "\r\n").encode()
+    delivery = store.begin_delivery(mailbox_id)
+    delivery.write(body)
+    store.commit_deliveries([delivery])

@@ -1,0 +1,84 @@
+"""The German catalog is complete, up to date with the sources, and its .mo is fresh."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from web import i18n
+
+LOCALE = Path(i18n.__file__).parent / "locale"
+PO = LOCALE / "de" / "LC_MESSAGES" / "messages.po"
+
+
+def source_ids() -> set:
+    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(LOCALE.parent), method_map, options
+    ):
+        found.add(message if isinstance(message, str) else tuple(message))
+    return found
+
+
+def catalog_ids(catalog) -> set:
+    return {m.id if isinstance(m.id, str) else tuple(m.id) for m in catalog if m.id}
+
+
+def test_template_is_up_to_date_with_the_sources():
+    with (LOCALE / "messages.pot").open("rb") as fh:
+        pot = read_po(fh)
+    missing = source_ids() - catalog_ids(pot)
+    assert not missing, (
+        f"run `python -m web.i18n extract`; new strings: {sorted(map(str, missing))[:5]}"
+    )
+
+
+def test_every_string_has_a_german_translation():
+    with PO.open("rb") as fh:
+        catalog = read_po(fh, locale="de")
+    assert catalog_ids(catalog) >= source_ids()
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings), message.id
+        assert "fuzzy" not in message.flags, message.id
+        for placeholder in ("%(name)s", "%(num)d", "%(n)d", "%(value)s", "%(host)s", "%(port)s"):
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            if any(placeholder in i for i in ids):
+                assert all(placeholder in s for s in strings), (message.id, placeholder)
+
+
+def test_compiled_catalog_matches_the_po():
+    with PO.with_suffix(".mo").open("rb") as fh:
+        committed = read_mo(fh)
+    fresh = read_mo(io.BytesIO(i18n.compile_po(PO)))
+
+    def pairs(catalog) -> dict:
+        return {str(m.id): str(m.string) for m in catalog}
+
+    assert pairs(committed) == pairs(fresh)
+
+
+def test_german_translations_are_used():
+    i18n.set_language("de")
+    try:
+        assert i18n.gettext("Sign in") == "Anmelden"
+        assert i18n.ngettext("%(num)d mailbox", "%(num)d mailboxes", 2) == "%(num)d Postfächer"
+        assert i18n.format_bytes(1536) == "1,5 KiB"
+    finally:
+        i18n.set_language("en")
+    assert i18n.gettext("Sign in") == "Sign in"
+    assert i18n.format_bytes(1536) == "1.5 KiB"
+
+
+def test_negotiation():
+    assert i18n.negotiate("de-AT,de;q=0.9") == "de"
+    assert i18n.negotiate("fr-FR, en;q=0.5") == "en"
+    assert i18n.negotiate("") == "en"
