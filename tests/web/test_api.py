@@ -1,0 +1,210 @@
+"""The JSON API under /api/v1 and its OpenAPI document."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.passphrase import looks_valid
+
+from .conftest import PASSWORD, deliver
+
+
+@pytest.fixture
+async def api(aiohttp_client, app, env, domains):
+    """A client with a superadmin token, and a factory for other roles' tokens."""
+    env.store.create_admin("robot", "superadmin", [], PASSWORD)
+    _, raw = env.store.create_api_token("robot", "ci")
+    client = await aiohttp_client(app)
+    client.headers = {"Authorization": f"Bearer {raw}"}
+    return client
+
+
+async def call(api, method: str, path: str, **kwargs):
+    response = await api.request(method, path, headers=api.headers, **kwargs)
+    body = await response.json() if response.content_type == "application/json" else None
+    return response.status, body
+
+
+async def test_openapi_matches_the_routes(app, aiohttp_client):
+    client = await aiohttp_client(app)
+    response = await client.get("/api/v1/openapi.json")
+    assert response.status == 200
+    document = await response.json()
+    assert document["openapi"].startswith("3.")
+    documented = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    actual = {
+        (route.method, route.resource.canonical)
+        for route in app.router.routes()
+        if route.resource.canonical.startswith("/api/") and route.method != "HEAD"
+    }
+    assert documented == actual
+    for path, item in document["paths"].items():
+        params = {p["name"] for p in item.get("parameters", [])}
+        assert params == {seg[1:-1] for seg in path.split("/") if seg.startswith("{")}, path
+        for method, op in item.items():
+            if method != "parameters":
+                assert op["summary"] and op["responses"], (path, method)
+
+
+async def test_me_and_stats(api, env):
+    mailbox, _ = env.store.create_mailbox("alpha.test")
+    deliver(env.store, mailbox.id)
+    status, me = await call(api, "GET", "/api/v1/me")
+    assert status == 200 and me["name"] == "robot" and me["role"] == "superadmin"
+    status, stats = await call(api, "GET", "/api/v1/stats")
+    assert stats == {
+        "domains": 2,
+        "mailboxes": 1,
+        "by_status": {"active": 1},
+        "messages": 1,
+        "bytes": stats["bytes"],
+        "received_24h": 1,
+    }
+    assert stats["bytes"] > 0
+
+
+async def test_domains(api, env):
+    status, body = await call(api, "POST", "/api/v1/domains", json={"name": "Gamma.test"})
+    assert status == 201 and body["name"] == "gamma.test"
+    status, body = await call(api, "POST", "/api/v1/domains", json={"name": "gamma.test"})
+    assert status == 409 and "already exists" in body["error"]
+    status, body = await call(api, "POST", "/api/v1/domains", json={"name": "no way"})
+    assert status == 400
+    status, body = await call(api, "POST", "/api/v1/domains", data=b"not json")
+    assert status == 400 and body["error"] == "the body must be a JSON object"
+    status, body = await call(api, "GET", "/api/v1/domains")
+    assert [d["name"] for d in body] == ["alpha.test", "beta.test", "gamma.test"]
+    env.store.create_mailbox("gamma.test")
+    status, _ = await call(api, "DELETE", "/api/v1/domains/gamma.test")
+    assert status == 409
+    status, _ = await call(api, "DELETE", "/api/v1/domains/beta.test")
+    assert status == 204
+    status, _ = await call(api, "DELETE", "/api/v1/domains/beta.test")
+    assert status == 404
+
+
+async def test_mailbox_lifecycle(api, env, caplog):
+    status, created = await call(
+        api,
+        "POST",
+        "/api/v1/mailboxes",
+        json={
+            "domain": "alpha.test",
+            "name": "Acme",
+            "aliases": ["j@alpha.test"],
+            "quota": 1000,
+        },
+    )
+    assert status == 201 and looks_valid(created["passphrase"])
+    mailbox_id = created["id"]
+    env.store.unlock(mailbox_id, created["passphrase"])
+    status, body = await call(api, "GET", f"/api/v1/mailboxes/{mailbox_id}")
+    assert status == 200 and "passphrase" not in body
+    assert body["aliases"] == ["j@alpha.test"] and body["sealed_messages"] == 0
+    status, body = await call(api, "GET", "/api/v1/mailboxes/j@alpha.test")
+    assert status == 200 and body["id"] == mailbox_id
+    status, listing = await call(api, "GET", "/api/v1/mailboxes?domain=alpha.test")
+    assert [m["id"] for m in listing] == [mailbox_id]
+    assert all("passphrase" not in m for m in listing)
+    status, body = await call(
+        api,
+        "PATCH",
+        f"/api/v1/mailboxes/{mailbox_id}",
+        json={"status": "hold", "protocols": ["imap"], "allowed_networks": ["192.0.2.0/24"]},
+    )
+    assert status == 200 and body["status"] == "hold" and body["protocols"] == ["imap"]
+    for bad in (
+        {"status": "sleeping"},
+        {"quota": -1},
+        {"color": "red"},
+        {"protocols": ["smtp"]},
+        {"allowed_networks": ["nope"]},
+    ):
+        status, body = await call(api, "PATCH", f"/api/v1/mailboxes/{mailbox_id}", json=bad)
+        assert status == 400, bad
+    status, body = await call(
+        api, "POST", f"/api/v1/mailboxes/{mailbox_id}/aliases", json={"address": "k@alpha.test"}
+    )
+    assert status == 201 and "k@alpha.test" in body["aliases"]
+    status, _ = await call(
+        api, "POST", f"/api/v1/mailboxes/{mailbox_id}/aliases", json={"address": "k@alpha.test"}
+    )
+    assert status == 409
+    status, body = await call(api, "DELETE", f"/api/v1/mailboxes/{mailbox_id}/aliases/k@alpha.test")
+    assert status == 200 and "k@alpha.test" not in body["aliases"]
+    deliver(env.store, mailbox_id)
+    status, reset = await call(api, "POST", f"/api/v1/mailboxes/{mailbox_id}/reset-passphrase")
+    assert status == 200 and reset["sealed_messages"] == 1 and looks_valid(reset["passphrase"])
+    status, changed = await call(
+        api,
+        "POST",
+        f"/api/v1/mailboxes/{mailbox_id}/change-passphrase",
+        json={"current": reset["passphrase"]},
+    )
+    assert status == 200 and looks_valid(changed["passphrase"])
+    status, body = await call(
+        api,
+        "POST",
+        f"/api/v1/mailboxes/{mailbox_id}/change-passphrase",
+        json={"current": reset["passphrase"]},
+    )
+    assert status == 400 and body["error"] == "wrong passphrase"
+    status, body = await call(api, "DELETE", f"/api/v1/mailboxes/{mailbox_id}")
+    assert status == 400 and "confirm" in body["error"]
+    status, body = await call(api, "DELETE", f"/api/v1/mailboxes/{mailbox_id}?confirm={mailbox_id}")
+    assert status == 200 and body["messages_destroyed"] == 1
+    status, body = await call(api, "GET", f"/api/v1/mailboxes/{mailbox_id}")
+    assert status == 404 and body == {"error": "no such mailbox"}
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (created["passphrase"], reset["passphrase"], changed["passphrase"]):
+        assert secret not in logged
+    events = [e for e in env.store.list_audit(target=mailbox_id)]
+    assert {e.action for e in events} >= {
+        "mailbox.create",
+        "mailbox.update",
+        "mailbox.delete",
+        "mailbox.passphrase-reset",
+    }
+    assert all("api:tok-" in e.source for e in events if e.actor == "robot")
+
+
+async def test_delete_refuses_an_active_mailbox(api, env):
+    mailbox, _ = env.store.create_mailbox("alpha.test")
+    status, body = await call(api, "DELETE", f"/api/v1/mailboxes/{mailbox.id}?confirm={mailbox.id}")
+    assert status == 409 and env.store.find_mailbox(mailbox.id)
+
+
+async def test_create_errors(api):
+    status, _ = await call(api, "POST", "/api/v1/mailboxes", json={"domain": "nowhere.test"})
+    assert status == 404
+    status, _ = await call(
+        api, "POST", "/api/v1/mailboxes", json={"domain": "alpha.test", "aliases": "x@alpha.test"}
+    )
+    assert status == 400
+    status, _ = await call(
+        api, "POST", "/api/v1/mailboxes", json={"domain": "alpha.test", "status": "nope"}
+    )
+    assert status == 400
+    status, _ = await call(api, "POST", "/api/v1/mailboxes", json=["domain"])
+    assert status == 400
+
+
+async def test_a_disabled_admins_token_stops_working(api, env):
+    env.store.update_admin("robot", disabled=True)
+    status, _ = await call(api, "GET", "/api/v1/me")
+    assert status == 401
+
+
+async def test_api_ignores_console_cookies(superadmin):
+    response = await superadmin.client.get("/api/v1/me")
+    assert response.status == 401
+
+
+async def test_api_unknown_path_is_json_404(api):
+    status, body = await call(api, "GET", "/api/v1/nothing")
+    assert status == 404 and body == {"error": "not found"}
