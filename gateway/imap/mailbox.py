@@ -268,23 +268,13 @@ class MailboxCommands:
 
     # --- IDLE (RFC 2177) ---------------------------------------------------------------
     async def do_idle(self, cmd: Command) -> tuple[str, str]:
+        """Report changes as they happen until DONE; imap.idle_timeout still applies."""
         self.idling = True
         await self.conn.send(b"+ idling\r\n")
         reader = asyncio.ensure_future(self.conn.read_line())
         try:
-            while True:
-                if self.view is not None and self.view.dirty:
-                    await self.sync_view(allow_expunge=True)
-                self.wakeup.clear()
-                waker = asyncio.ensure_future(self.wakeup.wait())
-                done, _ = await asyncio.wait(
-                    {reader, waker}, timeout=IDLE_POLL, return_when=asyncio.FIRST_COMPLETED
-                )
-                waker.cancel()
-                if reader in done:
-                    break
-                if not done and self.view is not None:
-                    self.view.dirty = True
+            async with asyncio.timeout(float(self.ctx.settings.imap.idle_timeout)):
+                await self._idle_until(reader)
         finally:
             self.idling = False
             if not reader.done():
@@ -292,3 +282,18 @@ class MailboxCommands:
         if reader.result().strip().upper() != b"DONE":
             return "BAD", "expected DONE to end IDLE"
         return "OK", "IDLE terminated"
+
+    async def _idle_until(self, reader: asyncio.Future) -> None:
+        while True:
+            if self.view is not None and self.view.dirty:
+                await self.sync_view(allow_expunge=True)
+            self.wakeup.clear()
+            waker = asyncio.ensure_future(self.wakeup.wait())
+            done, _ = await asyncio.wait(
+                {reader, waker}, timeout=IDLE_POLL, return_when=asyncio.FIRST_COMPLETED
+            )
+            waker.cancel()
+            if reader in done:
+                return
+            if not done and self.view is not None:
+                self.view.dirty = True  # poll: another gateway process may have changed it

@@ -41,7 +41,7 @@ class ImapService:
     def sessions(self) -> int:
         return len(self._sessions)
 
-    async def start(self) -> None:
+    async def start(self, reuse_port: bool = False) -> None:
         settings = self.ctx.settings.imap
         for listen, implicit in ((settings.listen, False), (settings.imaps_listen, True)):
             if not listen:
@@ -54,6 +54,7 @@ class ImapService:
                 ssl=self.ctx.tls.context if implicit else None,
                 ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if implicit else None,
                 limit=MAX_LINE,
+                reuse_port=reuse_port or None,
             )
             self._servers.append(server)
             kind = "IMAPS" if implicit else "IMAP"
@@ -98,8 +99,11 @@ class ImapService:
                 await asyncio.wait_for(server.wait_closed(), 5)
 
 
-async def start_imap(ctx: GatewayContext) -> ImapService:
-    """Start the configured IMAP and IMAPS listeners."""
+async def start_imap(ctx: GatewayContext, *, reuse_port: bool = False) -> ImapService:
+    """Start IMAP on imap.listen and, when set, IMAPS on imap.imaps_listen.
+
+    `reuse_port` lets several worker processes bind the same ports (SO_REUSEPORT).
+    """
     service = ImapService(ctx)
-    await service.start()
+    await service.start(reuse_port)
     return service

@@ -133,6 +133,17 @@ class ImapServer:
         self.service = await start_imap(self.ctx)
 
 
+@pytest.fixture(scope="session")
+def tls_files(tls_ca, tmp_path_factory) -> tuple[Path, Path]:  # noqa: ANN001
+    """As the root fixture, plus a subject CommonName: fetchmail's sslcertck needs one."""
+    cert = tls_ca.issue_cert("localhost", "127.0.0.1", common_name="localhost")
+    directory = tmp_path_factory.mktemp("imap-tls")
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    return cert_path, key_path
+
+
 @pytest.fixture
 def settings(settings):  # noqa: ANN001 (extends the root fixture with an IMAPS listener)
     return settings.replace(imap__imaps_listen="127.0.0.1:0")

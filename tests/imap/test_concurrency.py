@@ -167,3 +167,20 @@ async def test_uids_keep_growing_after_the_last_message_is_expunged(imap: ImapSe
 
     uidnext, uids = await asyncio.to_thread(client)
     assert uids == [b"1 3"] and uidnext == [b"4"]
+
+
+async def test_idle_times_out_with_bye(imap: ImapServer) -> None:
+    def client() -> list[bytes]:
+        raw = logged_in(imap)
+        imap.ctx.settings = imap.ctx.settings.replace(imap__idle_timeout=0.3)
+        raw.send(b"i1 IDLE\r\n")
+        out = []
+        try:
+            while True:
+                out.append(raw.line())
+        except EOFError:
+            pass
+        raw.close()
+        return out
+
+    assert await asyncio.to_thread(client) == [b"+ idling", b"* BYE Autologout; idle for too long"]
