@@ -34,6 +34,7 @@ class SmtpService:
         self.stopping = False
         self._networks = _parse_networks(self.options.allowed_networks)
         self._servers: list[tuple[str, asyncio.Server]] = []
+        self._endpoints: list[tuple[str, tuple[str, int]]] = []
         self._connections: dict[GatewaySMTP, asyncio.Task] = {}
         self._admitted: dict[GatewaySMTP, str] = {}
         self._per_ip: collections.Counter[str] = collections.Counter()
@@ -45,15 +46,15 @@ class SmtpService:
         return [address for _, address in self.endpoints()]
 
     def endpoints(self) -> list[tuple[str, tuple[str, int]]]:
-        """("smtp" | "smtps", (host, port)) for every bound socket."""
-        return [
-            (kind, tuple(sock.getsockname()[:2]))
-            for kind, server in self._servers
-            for sock in server.sockets
-        ]
+        """("smtp" | "smtps", (host, port)) for every bound socket (real ports)."""
+        return list(self._endpoints)
 
     def address(self, kind: str = "smtp") -> tuple[str, int]:
-        return next(address for k, address in self.endpoints() if k == kind)
+        """The first bound address of the "smtp" or "smtps" listener."""
+        for k, address in self._endpoints:
+            if k == kind:
+                return address
+        raise LookupError(f"no {kind} listener")
 
     @property
     def connection_count(self) -> int:
@@ -111,7 +112,9 @@ class SmtpService:
         kind = "smtps" if implicit_tls else "smtp"
         self._servers.append((kind, server))
         for sock in server.sockets:
-            log.info("smtp: listening on %s (%s)", sock.getsockname()[:2], kind)
+            host, port = sock.getsockname()[:2]
+            self._endpoints.append((kind, (host, port)))
+            log.info("smtp: listening on %s port %d (%s)", host, port, kind)
 
     # --- connections ---------------------------------------------------------------------
     def register(self, conn: GatewaySMTP, task: asyncio.Task) -> None:
