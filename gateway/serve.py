@@ -41,6 +41,7 @@ class RunningGateway:
     services: list[Service] = field(default_factory=list)
     web_runner: object | None = None
     web_addresses: list[tuple[str, int]] = field(default_factory=list)
+    metrics_handler: object | None = None
 
     def describe(self) -> list[str]:
         lines = []
@@ -68,10 +69,9 @@ def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> N
     out(f"Sign in at {console_url} and change it.")
 
 
-async def start_gateway(
-    settings: Settings, data_dir: Path, out: Callable[[str], None]
-) -> RunningGateway:
-    store = open_configured_store(data_dir, settings)
+def reconcile_store(store) -> None:  # noqa: ANN001
+    """Start-up reconciliation. Only one process may do it: a sibling worker's renamed,
+    not yet committed file would look like an orphan."""
     report = store.reconcile()
     if report.adopted or report.quarantined or report.temp_removed:
         log.warning(
@@ -80,6 +80,19 @@ async def start_gateway(
             len(report.quarantined),
             report.temp_removed,
         )
+
+
+async def start_gateway(
+    settings: Settings, data_dir: Path, out: Callable[[str], None], *, worker: bool = False
+) -> RunningGateway:
+    """Open the store and start every configured listener.
+
+    `worker`: one of several processes sharing the ports (--workers): bind with
+    SO_REUSEPORT and leave reconciliation and the first admin to the parent.
+    """
+    store = open_configured_store(data_dir, settings)
+    if not worker:
+        reconcile_store(store)
     astore = AsyncStore(store, max_workers=settings.storage.threads)
     tls = TlsManager(settings.tls.cert, settings.tls.key, data_dir, settings.gateway.hostname)
     ctx = GatewayContext(
@@ -95,41 +108,83 @@ async def start_gateway(
         for _name, module, function, keys in SERVICES:
             if any(settings[k] for k in keys):
                 start = getattr(importlib.import_module(module), function)
-                running.services.append(await start(ctx))
+                running.services.append(await start(ctx, reuse_port=worker))
         if settings.web.listen:
-            await _start_web(running)
+            await _start_web(running, reuse_port=worker)
     except BaseException:
         await running.stop(0)
         astore.close()
         raise
-    console = next(iter(running.describe()[-1:]), "")
-    ensure_first_admin(store, out, console.rsplit(" ", 1)[-1] if "web console" in console else "")
+    if not worker:
+        console = next(iter(running.describe()[-1:]), "")
+        url = console.rsplit(" ", 1)[-1] if "web console" in console else ""
+        ensure_first_admin(store, out, url)
     return running
 
 
-async def _start_web(running: RunningGateway) -> None:
+async def _start_web(running: RunningGateway, reuse_port: bool = False) -> None:
     from aiohttp import web as aioweb
 
     from web.app import create_app
 
     ctx = running.ctx
-    app = create_app(ctx.store, _web_options(ctx))
+    app = create_app(ctx.store, _web_options(running))
     runner = aioweb.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     host, port = parse_hostport(ctx.settings.web.listen)
     ssl_context = None if ctx.settings.web.plain_http else ctx.tls.context
-    site = aioweb.TCPSite(runner, host, port, ssl_context=ssl_context)
+    site = aioweb.TCPSite(
+        runner, host, port, ssl_context=ssl_context, reuse_port=reuse_port or None
+    )
     await site.start()
     running.web_runner = runner
     for sock in site._server.sockets:  # type: ignore[union-attr]  # noqa: SLF001
         running.web_addresses.append(sock.getsockname()[:2])
 
 
-def _web_options(ctx: GatewayContext):  # noqa: ANN202
-    """Plain values for the console (web/ never imports gateway/)."""
-    from web.options import WebOptions
+def _port(settings: Settings, key: str) -> int | None:
+    value = settings[key]
+    return parse_hostport(value, key)[1] if value else None
 
-    return WebOptions()
+
+def _web_options(running: RunningGateway):  # noqa: ANN202
+    """Plain values for the console (web/ never imports gateway/)."""
+    from importlib.metadata import version
+
+    from web.options import ConnectInfo, WebOptions
+
+    ctx = running.ctx
+    s = ctx.settings
+    bound = {svc.name: [a[1] for a in svc.addresses] for svc in running.services}
+    cert = ctx.tls.info()
+
+    def port(name: str, key: str, index: int) -> int | None:
+        ports = bound.get(name, [])
+        configured = _port(s, key)
+        return ports[index] if configured == 0 and len(ports) > index else configured
+
+    connect = ConnectInfo(
+        hostname=ctx.hostname,
+        smtp_port=port("smtp", "smtp.listen", 0),
+        smtps_port=_port(s, "smtp.smtps_listen"),
+        pop3_port=port("pop3", "pop3.listen", 0),
+        pop3s_port=_port(s, "pop3.pop3s_listen"),
+        imap_port=port("imap", "imap.listen", 0),
+        imaps_port=_port(s, "imap.imaps_listen"),
+        smtp_require_tls=s.smtp.require_tls,
+        certificate_sha256=cert["sha256"],
+        certificate_expires=cert["not_after"],
+        certificate_self_signed=ctx.tls.self_signed,
+    )
+    return WebOptions(
+        data_dir=ctx.data_dir,
+        secure_cookies=not s.web.plain_http,
+        session_idle_timeout=s.web.session_idle_timeout,
+        metrics_token=s.web.metrics_token,
+        metrics_handler=running.metrics_handler,
+        connect=connect,
+        version=version("journal-gateway"),
+    )
 
 
 async def _watch_certificates(tls: TlsManager) -> None:
@@ -143,9 +198,9 @@ async def _watch_certificates(tls: TlsManager) -> None:
 
 
 async def serve_forever(
-    settings: Settings, data_dir: Path, out: Callable[[str], None] = print
+    settings: Settings, data_dir: Path, out: Callable[[str], None] = print, worker: bool = False
 ) -> int:
-    running = await start_gateway(settings, data_dir, out)
+    running = await start_gateway(settings, data_dir, out, worker=worker)
     for line in running.describe():
         out(line)
     stop = asyncio.Event()
