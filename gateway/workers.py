@@ -44,6 +44,7 @@ def _worker_main(settings: Settings, data_dir: Path, index: int) -> None:
             settings, data_dir, out=lambda line: print(prefix + line, flush=True), worker=True
         )
     )
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a late duplicate signal is harmless
 
 
 def run_workers(settings: Settings, data_dir: Path, count: int) -> int:
