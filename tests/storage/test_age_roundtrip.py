@@ -21,6 +21,7 @@ from storage.age import (
     HeaderError,
     HybridIdentity,
     NoMatchError,
+    PayloadError,
     X25519Identity,
 )
 from storage.age.stream import CHUNK_SIZE, encrypted_size
@@ -122,6 +123,16 @@ def test_several_recipients_each_can_read() -> None:
     for identity in (alice, bob):
         early, final = decrypt(ciphertext, identity, "bytes")
         assert early + final == b"for both"
+
+
+def test_nothing_is_accepted_after_the_end() -> None:
+    identity = new_identity("x25519")
+    ciphertext, _ = encrypt(b"complete", identity.recipient(), "whole")
+    reader = AgeReader([identity])
+    assert reader.update(ciphertext) + reader.finish() == b"complete"
+    assert reader.update(b"") == b""
+    with pytest.raises(PayloadError):
+        reader.update(b"more")
 
 
 def test_input_ending_in_the_header_is_refused() -> None:

@@ -162,6 +162,15 @@ def test_reconcile_quarantines_damaged_orphans(store, domain, data_dir) -> None:
         )
     )
 
+    unknown_encoding = publish_orphan(store, box.id)
+    path = data_dir / unknown_encoding.path
+    path.write_bytes(
+        path.read_bytes().replace(
+            f"{unknown_encoding.message_id} 1 zstd".encode(),
+            f"{unknown_encoding.message_id} 1 gzip".encode(),
+        )
+    )
+
     garbage = data_dir / "blobs" / box.id / "2024" / "01" / ("1" * 26 + ".age")
     garbage.parent.mkdir(parents=True)
     garbage.write_bytes(b"not an age file at all\n")
@@ -171,7 +180,7 @@ def test_reconcile_quarantines_damaged_orphans(store, domain, data_dir) -> None:
     try:
         report = reopened.reconcile()
         assert report.adopted == []
-        assert len(report.quarantined) == 5
+        assert len(report.quarantined) == 6
         assert blob_files(data_dir) == []
         quarantined = sorted(p.name for p in (data_dir / "quarantine").iterdir())
         assert quarantined == sorted(Path(q).name for q in report.quarantined)
@@ -283,7 +292,8 @@ def test_kill_9_loses_no_committed_message(store, mailbox, data_dir, tmp_path) -
 
     reopened = open_store(data_dir, kdf=FAST_KDF)
     try:
-        reopened.reconcile()
+        report = reopened.reconcile()
+        assert report.quarantined == []  # a renamed file is always a complete file
         assert temp_files(data_dir) == []
         listed = {m.id: m for m in reopened.list_messages(box.id)}
         key = reopened.unlock(box.id, passphrase)

@@ -65,7 +65,7 @@ def new_mailbox(store):
 
 @pytest.mark.parametrize(
     ("kind", "compress", "masks"),
-    [("mlkem768x25519", True, (0x01, 0x80)), ("x25519", False, (0x01, 0x80, 0xFF))],
+    [("mlkem768x25519", True, (0x01,)), ("x25519", False, (0x01, 0xFF))],
     ids=["hybrid-zstd", "x25519-raw"],
 )
 def test_every_byte_flipped_is_refused(tmp_path, kind: str, compress: bool, masks) -> None:
