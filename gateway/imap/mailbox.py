@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.models import FLAGS
 
+from .connection import LineTooLong
 from .parser import Command
 from .search import Matcher, SearchRefused, check_supported
 from .selected import MailboxView
@@ -279,7 +280,10 @@ class MailboxCommands:
             self.idling = False
             if not reader.done():
                 reader.cancel()
-        if reader.result().strip().upper() != b"DONE":
+        error = reader.exception()
+        if error is not None and not isinstance(error, LineTooLong):
+            raise error
+        if error is not None or reader.result().strip().upper() != b"DONE":
             return "BAD", "expected DONE to end IDLE"
         return "OK", "IDLE terminated"
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from storage import MessageDamaged, StoreError
 
 from ..login import LoginFailed, LoginResult
-from .connection import Connection, ConnectionClosed, Rejected
+from .connection import Connection, ConnectionClosed, LineTooLong, Rejected
 from .fetch import FetchCommands
 from .mailbox import MailboxCommands
 from .parser import Command, ParseError, parse_command
@@ -225,7 +225,10 @@ class Session(MailboxCommands, FetchCommands):
         response = cmd.args["initial"]
         if response is None:
             await self.conn.send(b"+ \r\n")
-            response = (await self.conn.read_line()).decode("ascii", "replace").strip()
+            try:
+                response = (await self.conn.read_line()).decode("ascii", "replace").strip()
+            except LineTooLong:
+                return "BAD", "authentication response too long"
         if response == "*":
             return "BAD", "authentication cancelled"
         credentials = _decode_plain("" if response == "=" else response)

@@ -164,3 +164,29 @@ async def test_pipelined_commands_are_answered_in_order(imap: ImapServer) -> Non
     out = await asyncio.to_thread(client)
     assert [line.split(b" ")[0] for line in out] == [b"l1", b"s1", b"f1", b"n1"]
     assert all(line.split(b" ")[1] == b"OK" for line in out)
+
+
+async def test_oversize_lines_inside_authenticate_and_idle(imap: ImapServer) -> None:
+    def client() -> list[bytes]:
+        raw = tls_client(imap)
+        raw.send(b"a1 AUTHENTICATE PLAIN\r\n")
+        out = [raw.line()]
+        raw.send(b"A" * (MAX_LINE * 2) + b"\r\n")
+        out += raw.until_tagged(b"a1")
+        raw.cmd(f'l1 LOGIN "{imap.alias}" "{imap.passphrase}"')
+        raw.send(b"i1 IDLE\r\n")
+        out.append(raw.line())
+        raw.send(b"D" * (MAX_LINE * 2) + b"\r\n")
+        out += raw.until_tagged(b"i1")
+        out += raw.cmd("n1 NOOP")
+        raw.close()
+        return out
+
+    out = await asyncio.to_thread(client)
+    assert out == [
+        b"+ ",
+        b"a1 BAD authentication response too long",
+        b"+ idling",
+        b"i1 BAD expected DONE to end IDLE",
+        b"n1 OK NOOP completed",
+    ]

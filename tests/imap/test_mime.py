@@ -12,7 +12,7 @@ from .conftest import MULTIPART
 
 NESTED = (
     b"Content-Type: multipart/mixed; boundary=a\r\n\r\n"
-    b"--a\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n"
+    b'--a\r\nContent-Type: multipart/alternative; boundary="b"\r\n\r\n'
     b"--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
     b"--b\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n"
     b"--b--\r\n"
