@@ -80,6 +80,7 @@ def field_value(fields: list[tuple[str, bytes]], name: str) -> bytes | None:
     return None
 
 
+_PARAM = re.compile(rb'\s*;?\s*([^\s;=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 _TOKEN = re.compile(rb'\s*([^\s;=()<>@,:\\"/\[\]?]+)\s*')
 
 
@@ -99,7 +100,7 @@ def parse_params(text: bytes) -> list[tuple[str, str]]:
     params: list[tuple[str, str]] = []
     pos = 0
     while pos < len(text) and len(params) < 64:
-        m = re.compile(rb'\s*;?\s*([^\s;=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)').match(text, pos)
+        m = _PARAM.match(text, pos)
         if not m or m.end() == pos:
             break
         pos = m.end()

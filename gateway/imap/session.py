@@ -226,7 +226,9 @@ class Session(MailboxCommands, FetchCommands):
         if response is None:
             await self.conn.send(b"+ \r\n")
             try:
-                response = (await self.conn.read_line()).decode("ascii", "replace").strip()
+                async with asyncio.timeout(self.timeout()):
+                    line = await self.conn.read_line()
+                response = line.decode("ascii", "replace").strip()
             except LineTooLong:
                 return "BAD", "authentication response too long"
         if response == "*":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import os
+import tracemalloc
 
 from .conftest import MULTIPART, ImapServer, RawClient, sample_message
 
@@ -367,3 +368,34 @@ async def test_tampered_blob_during_bodystructure_says_bye(imap: ImapServer) -> 
     assert await asyncio.to_thread(client) == [
         b"* BYE [SERVERBUG] a stored message failed authentication"
     ]
+
+
+async def test_streaming_memory_does_not_grow_with_message_size(imap: ImapServer) -> None:
+    raw = big_message(24 * 1024 * 1024)
+    imap.deliver(raw)
+    del raw
+
+    def client() -> int:
+        c = RawClient(imap.port)
+        c.starttls(imap.client_tls)
+        c.cmd(f'l1 LOGIN "{imap.alias}" "{imap.passphrase}"')
+        c.cmd("s1 SELECT INBOX")
+        c.send(b"f1 FETCH 1 (BODY.PEEK[])\r\n")
+        head = c.file.readline()
+        size = int(head.rsplit(b"{", 1)[1].split(b"}")[0])
+        left = size
+        while left:  # read and drop: the client side keeps nothing
+            left -= len(c.file.read(min(left, 65536)))
+        assert c.file.readline() == b")\r\n"
+        assert c.file.readline() == b"f1 OK FETCH completed\r\n"
+        c.close()
+        return size
+
+    tracemalloc.start()
+    try:
+        size = await asyncio.to_thread(client)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert size == 24 * 1024 * 1024
+    assert peak < 4 * 1024 * 1024, f"peak traced memory {peak} for a {size}-byte message"
