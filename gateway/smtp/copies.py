@@ -1,11 +1,15 @@
 """One transaction's encrypted copies (one per mailbox), driven from the event loop.
 
-Every store call runs on the store's thread pool. Writes are pipelined one deep:
-while the pool seals and writes one batch, the session reads the next block from
-the socket, so at most two batches per transaction are in memory, whatever the
-message size. Begin, commit and abort are never abandoned half-way: if the session
-is cancelled (client gone, shutdown) they finish first, then the cancellation goes
-on, and a copy that was not committed is always removed.
+Every store call runs on the store's thread pool, in as few hops as possible: the
+copies are begun by the first write job (so their key encapsulation overlaps with
+receiving data), and the last bytes are written by the commit job; a small message
+costs one hop. Writes are pipelined one deep: while the pool seals one batch, the
+session reads the next block, so at most two batches per transaction are in memory,
+whatever the message size.
+
+A job is never abandoned half-way: if the session is cancelled (client gone,
+shutdown), the running job finishes first, then the cancellation goes on, and a copy
+that was not committed is always removed.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ Target = tuple[str, Callable[[str], bytes]]
 
 
 class CopySet:
-    def __init__(self, executor: Executor, store: Any) -> None:
+    def __init__(self, executor: Executor, store: Any, targets: list[Target]) -> None:
         self._executor = executor
         self._store = store  # the synchronous store
+        self._targets = targets
         self.deliveries: list[Any] = []
+        self._begun = False
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._inflight: concurrent.futures.Future | None = None
@@ -45,10 +51,6 @@ class CopySet:
     def writable(self) -> bool:
         return not (self.failed or self.aborted or self.committed)
 
-    async def begin(self, targets: list[Target]) -> None:
-        """Start a copy per mailbox and write its trace headers; raises on failure."""
-        await self._uncancellable(self._begin_sync, targets)
-
     async def write(self, data: bytes) -> None:
         """Queue message bytes for every copy; a storage failure sets `failed`."""
         if not self.writable or not data:
@@ -56,15 +58,16 @@ class CopySet:
         self._pending.append(data)
         self._pending_size += len(data)
         if self._pending_size >= FLUSH_BYTES:
-            await self._flush()
+            await self._wait_inflight()
+            if self.writable:
+                self._inflight = self._executor.submit(self._write_sync, self._take_pending())
 
     async def commit(self) -> list[str]:
         """Make every copy durable and visible at once; raises (copies removed) if not."""
-        await self._flush()
         await self._wait_inflight()
         if self.failed is not None:
             raise self.failed
-        await self._uncancellable(self._commit_sync)
+        await self._uncancellable(self._commit_sync, self._take_pending())
         return self.message_ids
 
     async def abort(self) -> None:
@@ -76,11 +79,9 @@ class CopySet:
         await self._uncancellable(self._abort_sync)
 
     # --- on the event loop -----------------------------------------------------------
-    async def _flush(self) -> None:
+    def _take_pending(self) -> list[bytes]:
         chunks, self._pending, self._pending_size = self._pending, [], 0
-        await self._wait_inflight()
-        if chunks and self.writable:
-            self._inflight = self._executor.submit(self._write_sync, chunks)
+        return chunks
 
     async def _wait_inflight(self) -> None:
         if self._inflight is None:
@@ -109,26 +110,26 @@ class CopySet:
         return future.result()
 
     # --- on the store's thread pool ----------------------------------------------------
-    def _begin_sync(self, targets: list[Target]) -> None:
-        try:
-            for mailbox_id, headers in targets:
-                delivery = self._store.begin_delivery(mailbox_id)
-                self.deliveries.append(delivery)
-                delivery.write(headers(delivery.message_id))
-        except BaseException:
-            self._abort_sync()
-            raise
-
     def _write_sync(self, chunks: list[bytes]) -> None:
+        if not self._begun:
+            self._begin_sync()
         for delivery in self.deliveries:
             for chunk in chunks:
                 delivery.write(chunk)
 
-    def _commit_sync(self) -> None:
+    def _begin_sync(self) -> None:
+        self._begun = True
+        for mailbox_id, headers in self._targets:
+            delivery = self._store.begin_delivery(mailbox_id)
+            self.deliveries.append(delivery)
+            delivery.write(headers(delivery.message_id))
+
+    def _commit_sync(self, chunks: list[bytes]) -> None:
         try:
+            self._write_sync(chunks)
             self._store.commit_deliveries(self.deliveries)
         except BaseException:
-            self.aborted = True  # commit_deliveries removed every copy
+            self._abort_sync()  # commit_deliveries removed the copies; the rest go too
             raise
         self.committed = True
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.smtp import MISSING, Envelope, Session
+from aiosmtpd.smtp import MISSING, Envelope, Session, TLSSetupException
 
 from . import replies
 from .policy import decide_recipient
@@ -97,6 +97,10 @@ class Hooks:
         return True
 
     async def handle_exception(self, error: Exception) -> str:
+        if isinstance(error, TLSSetupException):  # a client problem, not ours
+            cause = error.__cause__
+            log.info("smtp: STARTTLS handshake failed (%s)", type(cause).__name__)
+            return replies.TLS_FAILED
         log.error("smtp: internal error (%s)", type(error).__name__, exc_info=error)
         return replies.INTERNAL_ERROR
 

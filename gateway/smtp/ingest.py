@@ -36,26 +36,21 @@ class MessageIngest:
         self._service = service
         self._reader = reader
         self._on_input = on_input
-        store = service.ctx.store
-        self._copies = CopySet(store.executor, store.sync)
 
     async def run(
         self, tx: Transaction, arrival: Arrival, push: Callable[[str], Awaitable[None]]
     ) -> str:
         """Receive the message after DATA and return the final reply to send."""
-        try:
-            await self._copies.begin(_targets(tx, arrival))
-        except Exception as exc:  # noqa: BLE001 - answered with a 4xx before 354
-            log.error("smtp: starting copies failed (%s)", type(exc).__name__, exc_info=exc)
-            return replies.STORAGE_ERROR
+        store = self._service.ctx.store
+        copies = CopySet(store.executor, store.sync, _targets(tx, arrival))
         try:
             await push(replies.START_DATA)
-            parser = await self._receive(tx)
-            return await self._conclude(tx, parser)
+            parser = await self._receive(tx, copies)
+            return await self._conclude(tx, parser, copies)
         finally:
-            await self._copies.abort()  # no-op once committed
+            await copies.abort()  # no-op once committed
 
-    async def _receive(self, tx: Transaction) -> DataParser:
+    async def _receive(self, tx: Transaction, copies: CopySet) -> DataParser:
         options = self._service.options
         parser = DataParser(options.max_message_size, options.max_line_length)
         sniffer = HeaderSniffer()
@@ -67,16 +62,16 @@ class MessageIngest:
             data = parser.feed(block)
             if data:
                 sniffer.feed(data)
-                await self._copies.write(data)
-            if (parser.rejected or self._copies.failed) and not self._copies.aborted:
-                await self._copies.abort()  # free the space now; keep reading to the end
+                await copies.write(data)
+            if (parser.rejected or copies.failed) and not copies.aborted:
+                await copies.abort()  # free the space now; keep reading to the end
         if parser.leftover:
             _unread(self._reader, parser.leftover)
         tx.size = parser.size
         tx.journal = sniffer.close()
         return parser
 
-    async def _conclude(self, tx: Transaction, parser: DataParser) -> str:
+    async def _conclude(self, tx: Transaction, parser: DataParser, copies: CopySet) -> str:
         options = self._service.options
         if parser.too_big:
             return replies.message_too_big(options.max_message_size)
@@ -84,7 +79,7 @@ class MessageIngest:
             return replies.line_too_long(options.max_line_length)
         self._on_input()  # the commit's fsyncs are not client idleness
         try:
-            message_ids = await self._copies.commit()
+            message_ids = await copies.commit()
         except Exception as exc:  # noqa: BLE001 - never 250 unless every copy is durable
             log.error("smtp: storing a message failed (%s)", type(exc).__name__, exc_info=exc)
             return replies.STORAGE_ERROR

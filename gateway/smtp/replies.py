@@ -21,6 +21,7 @@ TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 NEED_RECIPIENT = "503 5.5.1 Error: need RCPT command"
 DATA_SYNTAX = "501 5.5.4 Syntax: DATA"
 AUTH_UNSUPPORTED = "502 5.5.1 AUTH is not offered here"
+TLS_FAILED = "454 4.7.0 TLS handshake failed"
 INTERNAL_ERROR = "451 4.3.0 Internal error, try again later"
 
 

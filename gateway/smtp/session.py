@@ -75,7 +75,7 @@ class GatewaySMTP(SMTP):
         super().connection_lost(error)
 
     async def _handle_client(self) -> None:
-        if self._proxy_timeout is None:  # with PROXY, the hook admits the real client
+        if not self.service.options.proxy_protocol:  # else handle_PROXY admits the client
             refusal = self.service.admit(self, self.client_ip)
             if refusal:
                 await self.push(refusal)

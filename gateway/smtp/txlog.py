@@ -40,10 +40,6 @@ class Transaction:
     result: str = ""
     finished: bool = False
 
-    @property
-    def recipient_count(self) -> int:
-        return sum(len(v) for v in self.recipients.values())
-
     def add_recipient(self, mailbox: Mailbox, address: str) -> None:
         """Two addresses of one mailbox make one copy; a repeated address counts once."""
         self.mailboxes.setdefault(mailbox.id, mailbox)

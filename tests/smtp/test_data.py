@@ -186,9 +186,12 @@ async def test_disconnect_mid_data_leaves_nothing(smtp, mailbox, store, data_dir
     await client.command("MAIL FROM:<a@example.org>")
     await client.command(f"RCPT TO:<{mbx.address}>")
     assert (await client.command("DATA"))[0] == 354
-    assert leftovers(data_dir)  # the encrypted copy is being written
-    for _ in range(8):
-        await client.send(b"Subject: cut\r\n" + b"data line\r\n" * 100_000)
+    await client.send(b"Subject: cut\r\n\r\n")
+    for _ in range(100):  # until the server has started writing the encrypted copy
+        await client.send(b"data line\r\n" * 100_000)
+        if leftovers(data_dir):
+            break
+    assert leftovers(data_dir)
     client.writer.transport.abort()
     await smtp.wait_idle()
     assert leftovers(data_dir) == [] and store.list_messages(mbx.id) == []

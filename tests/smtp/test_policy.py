@@ -73,7 +73,9 @@ async def test_storage_error_when_starting_copies_is_451_430(client, mbx, data_d
     (data_dir / "tmp").rmdir()
     (data_dir / "tmp").write_text("not a directory")
     await rcpt(client, mbx.address)
-    code, text = await client.command("DATA")
+    assert (await client.command("DATA"))[0] == 354
+    await client.send(stuff(MESSAGE))
+    code, text = await client.reply()
     assert (code, text[:9]) == (451, "451 4.3.0")
     assert store.list_messages(mbx.id) == []
     (data_dir / "tmp").unlink()

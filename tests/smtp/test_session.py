@@ -147,3 +147,17 @@ async def test_overlong_command_line_is_refused_and_session_continues(smtp):
     assert (await client.command("MAIL FROM:<" + "a" * 2000 + "@example.org>"))[0] == 500
     assert (await client.command("NOOP"))[0] == 250
     await client.close()
+
+
+async def test_failed_starttls_handshake_does_not_hurt_the_service(smtp, caplog):
+    client, _ = await RawClient.connect(smtp.address())
+    await client.command("EHLO client.example")
+    assert (await client.command("STARTTLS"))[0] == 220
+    await client.send(b"this is not a TLS ClientHello\r\n" * 20)
+    assert await client.closed_by_server()
+    await client.close()
+    await smtp.wait_idle()
+    again, (code, _) = await RawClient.connect(smtp.address())
+    assert code == 220
+    await again.close()
+    assert not [r for r in caplog.records if r.levelno >= 40 and r.name.startswith("gateway")]
