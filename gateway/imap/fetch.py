@@ -276,17 +276,20 @@ class FetchCommands:
         return root
 
     async def message_damaged(self, exc: MessageDamaged) -> None:
-        """Log and audit (ids only), then drop the connection: no damaged data is finished."""
+        """Log and audit (ids only), then drop the connection: no damaged data is finished.
+
+        Audited like POP3: actor "retrieval", target the mailbox, detail the message id.
+        """
         info = self.current_message
-        target = f"{info.mailbox_id}/{info.id}" if info else ""
-        log.error("imap: stored message %s failed authentication; closing the connection", target)
+        mailbox_id, message_id = (info.mailbox_id, info.id) if info else ("", "")
+        log.error(
+            "imap %s: message %s failed authentication; connection dropped", mailbox_id, message_id
+        )
+        counters = self.ctx.counters
+        counters["imap.damaged"] = counters.get("imap.damaged", 0) + 1
         with contextlib.suppress(StoreError):
             await self.ctx.store.audit(
-                "imap",
-                "imap.message-damaged",
-                target,
-                "stored file failed authentication",
-                self.conn.peer_ip,
+                "retrieval", "imap.message-damaged", mailbox_id, message_id, self.conn.peer_ip
             )
         if self.mid_response:
             self.conn.abort()

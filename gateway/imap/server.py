@@ -70,7 +70,7 @@ class ImapService:
         assert task is not None
         self._sessions[session] = task
         counters = self.ctx.counters
-        counters["imap_connections"] = counters.get("imap_connections", 0) + 1
+        counters["imap.connections"] = counters.get("imap.connections", 0) + 1
         try:
             await session.run()
         except Exception:  # a bug must not take the listener down; no content is logged
