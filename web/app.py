@@ -82,7 +82,11 @@ async def _error_response(
 async def guard_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Authentication, access level, cross-site refusal and CSRF, before any handler."""
     request[ADMIN] = None
-    i18n.set_language(i18n.negotiate(request.headers.get("Accept-Language", "")))
+    remembered = request.cookies.get(session.LANGUAGE_COOKIE, "")
+    if remembered in i18n.LANGUAGES:
+        i18n.set_language(remembered)
+    else:
+        i18n.set_language(i18n.negotiate(request.headers.get("Accept-Language", "")))
     if request.match_info.http_exception is not None:
         await session.load(request)
         _use_admin_language(request)

@@ -74,6 +74,10 @@ def _cookie_args(st: WebState) -> dict[str, Any]:
 async def start(request: web.Request, response: web.StreamResponse, admin: str) -> None:
     """A fresh session for `admin` (never reusing a cookie the browser brought)."""
     st = state(request)
+    now = st.options.clock()
+    await st.store.purge_sessions(
+        now - st.options.session_idle_timeout, now - st.options.session_max_age
+    )
     _, raw = await st.store.create_session(
         admin,
         request.remote or "",
@@ -89,6 +93,18 @@ async def end(request: web.Request, response: web.StreamResponse) -> None:
     if raw:
         await st.store.delete_session(raw)
     response.del_cookie(st.cookie_name, path="/")
+    admin = request.get(ADMIN)
+    if admin is not None:
+        remember_language(request, response, admin.language)
+
+
+LANGUAGE_COOKIE = "jgw-lang"
+
+
+def remember_language(request: web.Request, response: web.StreamResponse, lang: str) -> None:
+    """The sign-in page after sign-out speaks the admin's language (not a secret)."""
+    args = _cookie_args(state(request)) | {"max_age": 365 * 86400}
+    response.set_cookie(LANGUAGE_COOKIE, lang, **args)
 
 
 def pre_session(request: web.Request, response: web.StreamResponse | None = None) -> str:

@@ -65,7 +65,9 @@ async def language(request: web.Request) -> web.StreamResponse:
     request[ADMIN] = admin
     set_language(lang)
     await session.flash(request, _("Language changed."))
-    raise redirect("/settings")
+    response = redirect("/settings")
+    session.remember_language(request, response, lang)
+    raise response
 
 
 async def _password_ok(request: web.Request, password: str) -> bool:
