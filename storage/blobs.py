@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -48,9 +49,12 @@ class TempBlob:
         return self._hash.hexdigest()
 
     def discard(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            # Closing flushes buffered bytes, which fails when the disk is full
+            # (ENOSPC, EFBIG); the file is being thrown away, so remove it anyway.
+            with contextlib.suppress(OSError):
+                fh.close()
         self.path.unlink(missing_ok=True)
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import resource
+import signal
+
 import pytest
 
 from .helpers import RawClient, leftovers, split_trace, stored, stuff
@@ -123,3 +128,32 @@ async def test_too_many_recipients_is_452_453(client, store, domain):
         replies.append((await client.command(f"RCPT TO:<{boxes[i % 2].address}>"))[1][:9])
     assert replies[:100] == ["250 2.1.5"] * 100
     assert replies[100] == "452 4.5.3"
+
+
+@pytest.fixture
+def file_size_limit():
+    """Make writes past 1 MiB fail with EFBIG, as a full disk would (no mock)."""
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, old_limit[1]))
+
+    yield limit
+    resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+    signal.signal(signal.SIGXFSZ, old_handler)
+
+
+async def test_write_failure_mid_data_is_451_430(client, mailbox, store, data_dir, file_size_limit):
+    mbx, passphrase = mailbox
+    big = b"Subject: big\r\n\r\n" + base64.encodebytes(os.urandom(3 << 20)).replace(b"\n", b"\r\n")
+    await rcpt(client, mbx.address)
+    assert (await client.command("DATA"))[0] == 354
+    file_size_limit()
+    await client.send(stuff(big))
+    code, text = await client.reply()
+    assert (code, text[:9]) == (451, "451 4.3.0")
+    assert store.list_messages(mbx.id) == [] and leftovers(data_dir) == []
+    # The session goes on; a message that fits is stored.
+    assert await client.transaction("a@example.org", [mbx.address], stuff(MESSAGE)) == 250
+    assert [split_trace(m)[1] for m in stored(store, mbx, passphrase)] == [MESSAGE]
