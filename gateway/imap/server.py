@@ -27,15 +27,27 @@ class ImapService:
     def __init__(self, ctx: GatewayContext) -> None:
         self.ctx = ctx
         self._servers: list[asyncio.Server] = []
+        self._kinds: list[str] = []  # "imap" or "imaps", parallel to _servers
         self._sessions: dict[Session, asyncio.Task] = {}
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
-        out = []
-        for server in self._servers:
-            for sock in server.sockets:
-                out.append(tuple(sock.getsockname()[:2]))
-        return out  # type: ignore[return-value]
+        return [address for _, address in self.endpoints()]
+
+    def endpoints(self) -> list[tuple[str, tuple[str, int]]]:
+        """("imap" | "imaps", (host, port)) for every bound socket (real ports)."""
+        return [
+            (kind, tuple(sock.getsockname()[:2]))  # type: ignore[misc]
+            for kind, server in zip(self._kinds, self._servers, strict=True)
+            for sock in server.sockets
+        ]
+
+    def address(self, kind: str = "imap") -> tuple[str, int]:
+        """The first bound address of the "imap" or "imaps" listener."""
+        for k, address in self.endpoints():
+            if k == kind:
+                return address
+        raise LookupError(f"no {kind} listener")
 
     @property
     def sessions(self) -> int:
@@ -57,9 +69,9 @@ class ImapService:
                 reuse_port=reuse_port or None,
             )
             self._servers.append(server)
-            kind = "IMAPS" if implicit else "IMAP"
+            self._kinds.append("imaps" if implicit else "imap")
             for sock in server.sockets:
-                log.info("%s listening on %s", kind, sock.getsockname()[:2])
+                log.info("%s listening on %s", self._kinds[-1], sock.getsockname()[:2])
 
     async def _handle(
         self, implicit: bool, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -102,11 +102,11 @@ class ImapServer:
 
     @property
     def port(self) -> int:
-        return self.service.addresses[0][1]
+        return self.service.address("imap")[1]
 
     @property
     def imaps_port(self) -> int:
-        return self.service.addresses[1][1]
+        return self.service.address("imaps")[1]
 
     def deliver(self, raw: bytes) -> MessageInfo:
         return deliver(self.store, self.mailbox_id, raw)
