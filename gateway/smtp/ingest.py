@@ -60,6 +60,7 @@ class MessageIngest:
                 raise ConnectionResetError("client closed the connection during DATA")
             self._on_input()
             data = parser.feed(block)
+            tx.size = parser.size
             if data:
                 sniffer.feed(data)
                 await copies.write(data)
@@ -67,7 +68,6 @@ class MessageIngest:
                 await copies.abort()  # free the space now; keep reading to the end
         if parser.leftover:
             _unread(self._reader, parser.leftover)
-        tx.size = parser.size
         tx.journal = sniffer.close()
         return parser
 

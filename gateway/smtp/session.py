@@ -99,7 +99,7 @@ class GatewaySMTP(SMTP):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        transport.write(reply.encode("ascii") + b"\r\n")  # type: ignore[attr-defined]
+        transport.write(reply.encode("ascii", "replace") + b"\r\n")  # type: ignore[attr-defined]
         transport.close()
 
     def abort_connection(self) -> None:
