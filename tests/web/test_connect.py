@@ -1,0 +1,47 @@
+"""The Connect page: journal rule and retrieval settings from the options the caller gave."""
+
+from __future__ import annotations
+
+from web import ConnectInfo, WebOptions, create_app
+
+from .conftest import PASSWORD, Console
+
+
+async def test_connect_page_for_a_mailbox(superadmin, domains, env):
+    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme")
+    page = await superadmin.get(f"/connect?mailbox={mailbox.address}")
+    html = page.body_text
+    assert "Connection settings for Acme" in html
+    assert f"<code>{mailbox.address}</code>" in html  # the journal rule's recipient
+    assert f'user "{mailbox.id}"' in html
+    assert "gw.example.test" in html and "AB:CD:EF" in html
+    assert "port 2525 with STARTTLS" in html and "port 1110 with STLS" in html
+    assert "undeliverable journal reports" in html and "port 25" in html
+    assert "self-signed" in html
+    assert (await superadmin.client.get("/connect?mailbox=mbx-none")).status == 404
+
+
+async def test_connect_prefers_implicit_tls_and_warns_when_retrieval_is_off(
+    aiohttp_client, env, web_store
+):
+    web_store.create_admin("ops", "viewer", [], PASSWORD)
+    info = ConnectInfo(
+        hostname="mx.example.net",
+        pop3_port=None,
+        pop3s_port=995,
+        imap_port=None,
+        imaps_port=None,
+        certificate_self_signed=False,
+    )
+    options = WebOptions(data_dir=env.data_dir, secure_cookies=False, connect=info)
+    console = Console(await aiohttp_client(create_app(env.astore, options)))
+    await console.login("ops")
+    html = (await console.get("/connect")).body_text
+    assert "implicit TLS (POP3-TLS)" in html and "SimplePOP3SSLRetriever" in html
+    assert "port = 995" in html and "The certificate is self-signed" not in html
+    info_off = ConnectInfo(pop3_port=None, imap_port=None)
+    options = WebOptions(data_dir=env.data_dir, secure_cookies=False, connect=info_off)
+    console = Console(await aiohttp_client(create_app(env.astore, options)))
+    await console.login("ops")
+    html = (await console.get("/connect")).body_text
+    assert "POP3 and IMAP are both off" in html
