@@ -134,6 +134,8 @@ class MimeWalker:
         data = self._carry + chunk if self._carry else chunk
         pos = 0
         while True:
+            if self.phase != "header":
+                pos = self._skip_body(data, pos)
             nl = data.find(b"\n", pos)
             if nl < 0:
                 break
@@ -157,6 +159,21 @@ class MimeWalker:
         return self.root
 
     # --- internals ---------------------------------------------------------------------
+    def _skip_body(self, data: bytes, pos: int) -> int:
+        """Consume body lines up to the next one starting with "--" (a boundary candidate)
+        or up to the last incomplete line, counting newlines in C rather than per line."""
+        if not self._midline and data[pos : pos + 2] == b"--":
+            return pos
+        found = data.find(b"\n--", pos)
+        target = found + 1 if found >= 0 else data.rfind(b"\n", pos) + 1
+        if target <= pos:
+            return pos
+        self.line_count += data.count(b"\n", pos, target)
+        self.offset += target - pos
+        self.last_eol = 2 if data[target - 2 : target] == b"\r\n" else 1
+        self._midline = False
+        return target
+
     def _line(self, line: bytes) -> None:
         at_start = not self._midline
         self._midline = False
