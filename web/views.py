@@ -9,7 +9,7 @@ from aiohttp import web
 
 from storage.models import Admin, Domain, Mailbox
 
-from .security import can_see, require_domain
+from .security import can_see, can_write, require_domain
 from .state import ADMIN, TOKEN, state
 
 DAY = 86400.0
@@ -76,8 +76,6 @@ async def visible_domains(request: web.Request) -> list[Domain]:
 
 
 async def writable_domains(request: web.Request) -> list[Domain]:
-    from .security import can_write
-
     admin: Admin = request[ADMIN]
     return [d for d in await state(request).store.list_domains() if can_write(admin, d.name)]
 

@@ -208,3 +208,25 @@ async def test_api_ignores_console_cookies(superadmin):
 async def test_api_unknown_path_is_json_404(api):
     status, body = await call(api, "GET", "/api/v1/nothing")
     assert status == 404 and body == {"error": "not found"}
+
+
+async def test_a_domain_admins_token_sees_only_its_domains(aiohttp_client, app, env, domains):
+    env.store.create_admin("dom", "domain-admin", ["alpha.test"], PASSWORD)
+    _, raw = env.store.create_api_token("dom", "script")
+    inside, _ = env.store.create_mailbox("alpha.test")
+    env.store.create_mailbox("beta.test")
+    client = await aiohttp_client(app)
+    headers = {"Authorization": f"Bearer {raw}"}
+    listing = await (await client.get("/api/v1/mailboxes", headers=headers)).json()
+    assert [m["id"] for m in listing] == [inside.id]
+    names = await (await client.get("/api/v1/domains", headers=headers)).json()
+    assert [d["name"] for d in names] == ["alpha.test"]
+    stats = await (await client.get("/api/v1/stats", headers=headers)).json()
+    assert stats["mailboxes"] == 1 and stats["domains"] == 1
+    created = await client.post("/api/v1/mailboxes", json={"domain": "alpha.test"}, headers=headers)
+    assert created.status == 201
+
+
+async def test_wrong_method_is_a_json_405(api):
+    status, body = await call(api, "PUT", "/api/v1/me")
+    assert status == 405 and body == {"error": "method not allowed"}

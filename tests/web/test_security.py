@@ -295,3 +295,10 @@ async def test_csrf_key_file_is_private(app, env):
     assert (env.data_dir / "secrets").stat().st_mode & 0o777 == 0o700
     create_app(env.astore, env.options)  # a second start reuses the key
     assert key.read_bytes() == key.read_bytes()
+
+
+async def test_console_errors_are_pages(superadmin):
+    missing = await superadmin.get("/no/such/page")
+    assert missing.status == 404 and "There is nothing at this address." in missing.body_text
+    wrong = await superadmin.client.put("/settings")
+    assert wrong.status in (403, 405)  # refused before or by the router

@@ -74,11 +74,6 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
     select.addEventListener("change", () => select.form.requestSubmit());
   });
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
-    });
-  });
 });
 
 // Back/forward cache: a restored page must not show a secret again.
