@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .bind import Binding
 from .blobs import BlobStore, TempBlob
+from .faults import fault_point
 from .ids import new_message_id
 from .message_file import MessageSealer
 
@@ -63,9 +64,11 @@ class Delivery:
         assert temp is not None
         temp.write(self._sealer.finish())
         temp.close_durably()
+        fault_point("delivery.fsynced")
         path = BlobStore.relative_path(self.mailbox_id, self.received, self.message_id)
         directory = self._blobs.publish(temp, path)
         self._temp = None
+        fault_point("delivery.renamed")
         self.published = PublishedFile(
             self.message_id,
             self.mailbox_id,

@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from storage.faults import fault_point
+
 from . import replies
 from .copies import CopySet, Target
 from .data_stream import DataParser
@@ -64,6 +66,7 @@ class MessageIngest:
             if data:
                 sniffer.feed(data)
                 await copies.write(data)
+                fault_point("smtp.data")
             if (parser.rejected or copies.failed) and not copies.aborted:
                 await copies.abort()  # free the space now; keep reading to the end
         if parser.leftover:

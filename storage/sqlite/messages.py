@@ -10,6 +10,7 @@ from ..bind import Binding
 from ..blobs import fsync_dir
 from ..delivery import Delivery, PublishedFile
 from ..errors import MessageDamaged, NotFound, QuotaExceeded, StorageFull
+from ..faults import fault_point
 from ..mailbox_key import MailboxKey
 from ..message_file import open_plaintext
 from ..models import MessageInfo
@@ -49,6 +50,7 @@ class MessagesMixin(StoreBase):
         try:
             published = [d.publish() for d in deliveries]
             infos = self._committer.submit(published)  # type: ignore[attr-defined]
+            fault_point("commit.after")
         except BaseException:
             for delivery in deliveries:
                 delivery.abort()
@@ -70,6 +72,7 @@ class MessagesMixin(StoreBase):
                     conn.execute(f"ROLLBACK TO g{index}")
                     outcomes.append(exc)
                 conn.execute(f"RELEASE g{index}")
+            fault_point("commit.before")
         return outcomes
 
     @staticmethod
