@@ -10,6 +10,7 @@ from storage.async_store import AsyncStore
 
 from .config import Settings
 from .login import Authenticator
+from .metrics import GatewayMetrics
 from .tls import TlsManager
 
 
@@ -33,4 +34,5 @@ class GatewayContext:
     authenticator: Authenticator
     data_dir: Path
     hostname: str
-    counters: dict = field(default_factory=dict)  # simple in-process statistics
+    counters: dict = field(default_factory=dict)  # "area.name" → count, exported as metrics
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)

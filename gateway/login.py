@@ -13,7 +13,7 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 
 from storage import Mailbox, MailboxKey, StoreError, WrongPassphrase
@@ -92,6 +92,7 @@ class Authenticator:
         self._failures = FailureCounter(self.policy.window)
         self.unlocks_in_flight = 0
         self.throttled_total = 0
+        self.results: Counter[tuple[str, str]] = Counter()  # (protocol, ok|failed)
 
     def _delay_for(self, failures: int) -> float:
         over = failures - self.policy.failures_before_delay
@@ -179,6 +180,7 @@ class Authenticator:
     ) -> None:
         target = mailbox.id if mailbox else ""
         action = f"{protocol}.login" if ok else f"{protocol}.login-failed"
+        self.results[(protocol, "ok" if ok else "failed")] += 1
         log.info(
             "%s %s from %s%s",
             action,

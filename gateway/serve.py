@@ -7,6 +7,7 @@ exit 0. SIGHUP: reload TLS certificates (also reloaded when the files change).
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import signal
@@ -103,7 +104,9 @@ async def start_gateway(
         data_dir=data_dir,
         hostname=tls.hostname,
     )
+    ctx.metrics.attach(ctx)
     running = RunningGateway(ctx)
+    running.metrics_handler = functools.partial(ctx.metrics.handler, ctx)
     try:
         for _name, module, function, keys in SERVICES:
             if any(settings[k] for k in keys):
@@ -182,9 +185,31 @@ def _web_options(running: RunningGateway):  # noqa: ANN202
         session_idle_timeout=s.web.session_idle_timeout,
         metrics_token=s.web.metrics_token,
         metrics_handler=running.metrics_handler,
+        readiness_check=functools.partial(readiness, running),
         connect=connect,
         version=version("journal-gateway"),
     )
+
+
+async def readiness(running: RunningGateway) -> dict[str, bool]:
+    """/readyz: the store accepts a write transaction and every listener is open."""
+    checks = {
+        "store_writable": await running.ctx.store.run(_store_writable, running.ctx.store.sync)
+    }
+    for service in running.services:
+        checks[f"{service.name}_listening"] = bool(service.addresses) and not getattr(
+            service, "stopping", False
+        )
+    return checks
+
+
+def _store_writable(store) -> bool:  # noqa: ANN001
+    try:
+        store.check_writable()
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        log.exception("readiness: store is not writable")
+        return False
+    return True
 
 
 async def _watch_certificates(tls: TlsManager) -> None:

@@ -70,7 +70,7 @@ async def _error_response(
     request: web.Request, status: int, reason: str, headers: Any
 ) -> web.StreamResponse:
     keep = {k: v for k, v in headers.items() if k in ("WWW-Authenticate", "Allow", "Retry-After")}
-    if is_api(request) or request.path in ("/healthz", "/metrics"):
+    if is_api(request) or request.path in ("/healthz", "/readyz", "/metrics"):
         response: web.StreamResponse = web.json_response({"error": reason.lower()}, status=status)
     else:
         response = await render(request, "error.html", {"status": status}, status=status)

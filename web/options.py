@@ -14,6 +14,8 @@ from pathlib import Path
 from aiohttp import web
 
 MetricsHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Returns {check name: passed}; /readyz answers 200 when every check passed, else 503.
+ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class WebOptions:
     session_idle_timeout / session_max_age: seconds.
     metrics_token: when set, /metrics needs `Authorization: Bearer <token>`.
     metrics_handler: serves /metrics (the caller plugs Prometheus in); None → 404.
+    readiness_check: backs /readyz (store writable, listeners up); None → 404.
     login_max_failures / login_window: sign-in throttling per client IP and per name.
     clock: the time source (tests pass a fake one to cross timeouts without sleeping).
     """
@@ -53,6 +56,7 @@ class WebOptions:
     session_max_age: float = 12 * 3600.0
     metrics_token: str = ""
     metrics_handler: MetricsHandler | None = None
+    readiness_check: ReadinessCheck | None = None
     connect: ConnectInfo = field(default_factory=ConnectInfo)
     login_max_failures: int = 5
     login_window: float = 900.0

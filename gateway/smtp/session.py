@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, syntax
@@ -131,6 +132,7 @@ class GatewaySMTP(SMTP):
             self._tx_timer = None
         if tx is not None:
             tx.finish(result, self.service.ctx.counters, self.service.options.log_addresses)
+            self.service.ctx.metrics.observe_transaction(result, time.monotonic() - tx.started)
             self.service.transaction_ended(self)
 
     def _transaction_expired(self) -> None:

@@ -80,5 +80,17 @@ class SqliteStore(
         if not marker.exists():
             marker.write_text("Journal Gateway data directory. Do not edit files here.\n")
 
+    def check_writable(self) -> None:
+        """Raise unless a write transaction commits and a file can be created in tmp/."""
+        with self.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('ready_check', '1')")
+        probe = self.blobs.tmp / ".ready-probe"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+
+    def free_bytes(self) -> int:
+        """Free bytes where messages are stored (for the disk reserve and metrics)."""
+        return self.blobs.free_bytes()
+
     def close(self) -> None:
         self.db.close()

@@ -126,6 +126,18 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     return web.Response(text="ok")
 
 
+@routes.get("/readyz")
+@access("public")
+async def readyz(request: web.Request) -> web.StreamResponse:
+    """Readiness for load balancers and orchestrators: every check the caller runs passed."""
+    check = state(request).options.readiness_check
+    if check is None:
+        raise web.HTTPNotFound()
+    results = await check()
+    ready = all(results.values())
+    return web.json_response({"ready": ready, "checks": results}, status=200 if ready else 503)
+
+
 @routes.get("/metrics")
 @access("public")
 async def metrics(request: web.Request) -> web.StreamResponse:
