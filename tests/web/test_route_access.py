@@ -12,6 +12,7 @@ EXPECTED = {
     ("POST", "/login"): "public",
     ("POST", "/logout"): "self",
     ("GET", "/healthz"): "public",
+    ("GET", "/readyz"): "public",
     ("GET", "/metrics"): "public",
     ("GET", "/domains"): "viewer",
     ("POST", "/domains"): "superadmin",
@@ -206,7 +207,7 @@ async def test_viewer_without_domains_sees_all_read_only(make_console, world):
 
 async def test_superadmin_reaches_every_console_page(superadmin, world):
     for (method, path), _level in EXPECTED.items():
-        if method != "GET" or path.startswith("/api/") or path in ("/metrics",):
+        if method != "GET" or path.startswith("/api/") or path in ("/metrics", "/readyz"):
             continue
         response = await superadmin.client.get(fill(path, world), allow_redirects=False)
         assert response.status in (200, 303), (path, response.status)

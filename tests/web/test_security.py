@@ -31,6 +31,7 @@ async def test_security_headers_on_every_page(superadmin, make_console, domains,
         "/",
         "/login",
         "/healthz",
+        "/readyz",
         "/metrics",
         "/nowhere",
         "/static/app.css",
@@ -287,6 +288,23 @@ async def test_metrics_without_handler_is_404_and_healthz_is_ok(make_console):
     assert (await console.client.get("/metrics")).status == 404
     health = await console.client.get("/healthz")
     assert health.status == 200 and await health.text() == "ok"
+
+
+async def test_readyz_reports_the_callers_checks(aiohttp_client, make_console, env):
+    console = await make_console()
+    assert (await console.client.get("/readyz")).status == 404  # no check plugged in
+
+    async def failing() -> dict[str, bool]:
+        return {"store_writable": False, "smtp_listening": True}
+
+    options = WebOptions(data_dir=env.data_dir, secure_cookies=False, readiness_check=failing)
+    client = await aiohttp_client(create_app(env.astore, options))
+    response = await client.get("/readyz")
+    assert response.status == 503
+    assert await response.json() == {
+        "ready": False,
+        "checks": {"store_writable": False, "smtp_listening": True},
+    }
 
 
 async def test_csrf_key_file_is_private(app, env):
