@@ -6,6 +6,7 @@ import click
 
 from storage.models import ROLES
 
+from .admin_token import token
 from .common import audit, fail, get_store, json_option, print_json, print_table
 from .views import PASSWORD_WARNING, admin_document, show_secret
 
@@ -13,6 +14,9 @@ from .views import PASSWORD_WARNING, admin_document, show_secret
 @click.group()
 def admin() -> None:
     """Manage administrator accounts of the web console."""
+
+
+admin.add_command(token)
 
 
 @admin.command("create")
