@@ -116,7 +116,7 @@ OPTIONS: tuple[Option, ...] = (
         "smtp.transaction_timeout",
         float,
         3600.0,
-        "Seconds one SMTP DATA transfer may take at most.",
+        "Seconds one SMTP transaction (MAIL to the end of DATA) may take at most.",
     ),
     _o(
         "smtp.proxy_protocol",
