@@ -1,17 +1,19 @@
-"""Transport glue for one IMAP connection: bounded command reads with literals, STARTTLS.
+"""Reading IMAP commands with their literals, on the connection POP3 uses too.
 
 A command is read line by line; a line ending in `{n}` (synchronizing: the server
 answers `+` first) or `{n+}` (LITERAL+, no answer) is followed by n octets and more of
 the command. Over-long lines and over-large literals are consumed and reported as a
 Rejected command, so the session answers BAD and goes on reading the next command.
+Line reading, writing, STARTTLS and closing are gateway.retrieval's LineConnection.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from ..retrieval import ConnectionClosed, LineConnection, LineTooLong
 
 MAX_LINE = 64 * 1024
 MAX_LITERAL = 64 * 1024
@@ -20,15 +22,7 @@ _LITERAL_AT_END = re.compile(rb"\{(\d{1,10})(\+?)\}\r?\n\Z")
 _TAG = re.compile(rb"([^\x00-\x20(){%*\"\\\]+\x7f-\xff]+)[ \r\n]")
 _APPEND = re.compile(rb"[^ ]+ (?:UID )?APPEND ", re.IGNORECASE)
 
-
-class ConnectionClosed(Exception):
-    """The peer closed the connection or it broke."""
-
-
-class LineTooLong(Exception):
-    def __init__(self, head: bytes) -> None:
-        super().__init__("line too long")
-        self.head = head
+__all__ = ["Connection", "ConnectionClosed", "LineTooLong", "Rejected", "tag_of"]
 
 
 @dataclass
@@ -45,38 +39,15 @@ def tag_of(data: bytes) -> str | None:
     return m.group(1).decode("ascii") if m else None
 
 
-class Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        peer = writer.get_extra_info("peername")
-        self.peer_ip = str(peer[0]) if peer else ""
-        self.tls_active = writer.get_extra_info("ssl_object") is not None
+class Connection(LineConnection):
+    """An IMAP client connection: keeps its side open when the client half-closes."""
 
-    # --- reading -----------------------------------------------------------------------
+    def __init__(self, on_ready: Callable[[Connection], None]) -> None:
+        super().__init__(on_ready, half_close=True)  # type: ignore[arg-type]
+
     async def read_line(self, limit: int = MAX_LINE) -> bytes:
         """One line including its ending; LineTooLong once an over-long line is consumed."""
-        try:
-            line = await self.reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError as exc:
-            head = await self.reader.readexactly(exc.consumed)
-            await self._discard_line()
-            raise LineTooLong(head[:200]) from None
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            raise ConnectionClosed() from exc
-        if len(line) > limit:
-            raise LineTooLong(line[:200])
-        return line
-
-    async def _discard_line(self) -> None:
-        while True:
-            try:
-                await self.reader.readuntil(b"\n")
-                return
-            except asyncio.LimitOverrunError as exc:
-                await self.reader.readexactly(exc.consumed)
-            except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                raise ConnectionClosed() from exc
+        return await super().read_line(limit)
 
     async def read_command(self) -> bytes | Rejected:
         """A complete command with its literals, or a Rejected one (already consumed)."""
@@ -102,7 +73,7 @@ class Connection:
             if not plus:
                 await self.send(b"+ Ready for literal data\r\n")
             if problem is None:
-                buf += await self._read_exactly(size)
+                buf += await self.read_exactly(size)
             else:
                 await self._skip(size)
         if problem is None:
@@ -118,61 +89,8 @@ class Connection:
             return f"literal too large (at most {MAX_LITERAL} octets)"
         return None
 
-    async def _read_exactly(self, size: int) -> bytes:
-        try:
-            return await self.reader.readexactly(size)
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            raise ConnectionClosed() from exc
-
     async def _skip(self, size: int) -> None:
         while size > 0:
             step = min(size, 64 * 1024)
-            await self._read_exactly(step)
+            await self.read_exactly(step)
             size -= step
-
-    # --- writing -----------------------------------------------------------------------
-    def write(self, data: bytes) -> None:
-        if self.writer.is_closing():
-            raise ConnectionClosed()
-        self.writer.write(data)
-
-    async def drain(self) -> None:
-        try:
-            await self.writer.drain()
-        except ConnectionError as exc:
-            raise ConnectionClosed() from exc
-
-    async def send(self, data: bytes) -> None:
-        self.write(data)
-        await self.drain()
-
-    # --- TLS and closing -------------------------------------------------------------------
-    async def start_tls(self, context: ssl.SSLContext) -> None:
-        """Upgrade to TLS. Bytes the client sent before the handshake are thrown away.
-
-        Nothing awaits between clearing the buffer and the transport switching to the
-        TLS protocol, so cleartext pipelined after STARTTLS is never read as protected.
-        """
-        await self.drain()
-        self.reader._buffer.clear()  # noqa: SLF001 (no public API to drop read-ahead)
-        try:
-            await self.writer.start_tls(context)
-        except (ssl.SSLError, ConnectionError, OSError) as exc:
-            raise ConnectionClosed() from exc
-        self.tls_active = True
-
-    def close(self) -> None:
-        if not self.writer.is_closing():
-            self.writer.close()
-
-    def abort(self) -> None:
-        """Drop the connection at once, discarding unsent data (used mid-literal)."""
-        transport = self.writer.transport
-        if transport is not None:
-            transport.abort()
-
-    async def wait_closed(self) -> None:
-        try:
-            await self.writer.wait_closed()
-        except (ConnectionError, ssl.SSLError, OSError):
-            pass

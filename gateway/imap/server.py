@@ -9,7 +9,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..config.loader import parse_hostport
-from .connection import MAX_LINE, Connection
+from .connection import Connection
 from .session import Session
 
 if TYPE_CHECKING:
@@ -55,17 +55,17 @@ class ImapService:
 
     async def start(self, reuse_port: bool = False) -> None:
         settings = self.ctx.settings.imap
+        loop = asyncio.get_running_loop()
         for listen, implicit in ((settings.listen, False), (settings.imaps_listen, True)):
             if not listen:
                 continue
             host, port = parse_hostport(listen)
-            server = await asyncio.start_server(
-                functools.partial(self._handle, implicit),
+            server = await loop.create_server(
+                functools.partial(Connection, functools.partial(self._start_session, implicit)),
                 host,
                 port,
                 ssl=self.ctx.tls.context if implicit else None,
                 ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if implicit else None,
-                limit=MAX_LINE,
                 reuse_port=reuse_port or None,
             )
             self._servers.append(server)
@@ -73,10 +73,10 @@ class ImapService:
             for sock in server.sockets:
                 log.info("%s listening on %s", self._kinds[-1], sock.getsockname()[:2])
 
-    async def _handle(
-        self, implicit: bool, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        conn = Connection(reader, writer)
+    def _start_session(self, implicit: bool, conn: Connection) -> None:
+        asyncio.get_running_loop().create_task(self._handle(implicit, conn))
+
+    async def _handle(self, implicit: bool, conn: Connection) -> None:
         session = Session(self.ctx, conn, implicit)
         task = asyncio.current_task()
         assert task is not None

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .connection import ConnectionLost, LineTooLong, Pop3Connection
+from ..retrieval import ConnectionClosed, LineConnection, LineTooLong
 
 log = logging.getLogger("gateway.pop3")
 
@@ -58,7 +58,7 @@ class ListenerConfig:
 class Pop3Engine:
     """Reading, dispatching and replying; the commands live in subclasses."""
 
-    def __init__(self, conn: Pop3Connection, config: ListenerConfig) -> None:
+    def __init__(self, conn: LineConnection, config: ListenerConfig) -> None:
         self.conn = conn
         self.config = config
         self.state = AUTHORIZATION
@@ -83,7 +83,7 @@ class Pop3Engine:
         self.idle = True
         try:
             async with asyncio.timeout(timeout):
-                return await self.conn.readline(MAX_COMMAND_LINE)
+                line = await self.conn.read_line(MAX_COMMAND_LINE)
         except TimeoutError:
             # RFC 1939 §3: on autologout close without a reply and without UPDATE.
             log.info("pop3 %s: idle timeout in %s state", self.conn.peer_ip, self.state)
@@ -92,10 +92,11 @@ class Pop3Engine:
         except LineTooLong:
             self.protocol_error("-ERR line too long")
             return None
-        except ConnectionLost:
+        except ConnectionClosed:
             raise SessionEnded() from None
         finally:
             self.idle = False
+        return line.removesuffix(b"\n").removesuffix(b"\r")
 
     async def _dispatch(self, line: bytes) -> None:
         text = line.decode("utf-8", "replace")
@@ -138,7 +139,7 @@ class Pop3Engine:
         try:
             async with asyncio.timeout(self.config.idle_timeout):
                 await self.conn.drain()
-        except (TimeoutError, ConnectionLost):
+        except (TimeoutError, ConnectionClosed):
             self.conn.abort()
             raise SessionEnded() from None
 

@@ -7,7 +7,7 @@ import logging
 
 from ..config.loader import parse_hostport
 from ..context import GatewayContext
-from .connection import Pop3Connection
+from ..retrieval import LineConnection
 from .engine import ListenerConfig
 from .session import Pop3Session
 
@@ -40,7 +40,7 @@ class Pop3Service:
         host, port = parse_hostport(hostport, key)
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
-            lambda: Pop3Connection(lambda conn: self._start_session(conn, config)),
+            lambda: LineConnection(lambda conn: self._start_session(conn, config)),
             host,
             port,
             ssl=self.ctx.tls.context if config.implicit_tls else None,
@@ -49,7 +49,7 @@ class Pop3Service:
         )
         self.servers.append(server)
 
-    def _start_session(self, conn: Pop3Connection, config: ListenerConfig) -> None:
+    def _start_session(self, conn: LineConnection, config: ListenerConfig) -> None:
         session = Pop3Session(self.ctx, conn, config)
         task = asyncio.get_running_loop().create_task(session.run())
         self.sessions[task] = session

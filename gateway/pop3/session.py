@@ -15,7 +15,7 @@ from storage import StoreError
 
 from ..context import GatewayContext
 from ..login import FAILURE_TEXT, LoginFailed
-from .connection import ConnectionLost, Pop3Connection
+from ..retrieval import ConnectionClosed, LineConnection
 from .engine import AUTHORIZATION, TRANSACTION, UPDATE, ListenerConfig, SessionEnded, command
 from .maildrop import IN_USE, Maildrop
 from .transaction import TransactionCommands
@@ -28,7 +28,7 @@ TLS_REQUIRED = "-ERR [AUTH] TLS required: use STLS first"
 
 
 class Pop3Session(TransactionCommands):
-    def __init__(self, ctx: GatewayContext, conn: Pop3Connection, config: ListenerConfig) -> None:
+    def __init__(self, ctx: GatewayContext, conn: LineConnection, config: ListenerConfig) -> None:
         super().__init__(conn, config)
         self.ctx = ctx
         self.username: str | None = None
@@ -46,7 +46,7 @@ class Pop3Session(TransactionCommands):
         try:
             self.reply(f"+OK {self.ctx.hostname} POP3 server ready")
             await self.serve()
-        except (SessionEnded, ConnectionLost):
+        except (SessionEnded, ConnectionClosed):
             pass
         except Exception:
             log.exception("pop3 %s: session failed", self.conn.peer_ip)
@@ -109,8 +109,9 @@ class Pop3Session(TransactionCommands):
         self.reply("+OK begin TLS negotiation")
         try:
             await self.conn.start_tls(self.ctx.tls.context, TLS_HANDSHAKE_TIMEOUT)
-        except (OSError, TimeoutError, ConnectionLost) as exc:
-            log.info("pop3 %s: TLS handshake failed: %s", self.conn.peer_ip, type(exc).__name__)
+        except ConnectionClosed as exc:  # the cause: ssl.SSLError, TimeoutError...
+            cause = type(exc.__cause__ or exc).__name__
+            log.info("pop3 %s: TLS handshake failed: %s", self.conn.peer_ip, cause)
             self.conn.abort()
             raise SessionEnded() from None
 
