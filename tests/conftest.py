@@ -1,4 +1,7 @@
-"""Fixtures shared by every test package: a real store on disk, TLS from trustme."""
+"""Fixtures shared by every test package: a real store on disk, TLS from trustme.
+
+Helpers (not fixtures) shared by the packages are in tests/support/.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +14,13 @@ import trustme
 from gateway.config import load_settings
 from gateway.context import GatewayContext
 from gateway.login import Authenticator, LoginPolicy
+from gateway.smtp import start_smtp
 from gateway.tls import TlsManager
-from storage import KdfParams, open_store
+from storage import open_store
 from storage.async_store import AsyncStore
+from tests.support.argon import FAST_KDF
 
-# Real Argon2id parameters everywhere except where a test says otherwise would hide
-# cost bugs; but a lighter KDF keeps the suite fast. Tests of the KDF itself use the
-# real parameters explicitly (tests/storage/test_keys.py).
-FAST_KDF = KdfParams(memory_kib=8192, iterations=1, lanes=1)
+__all__ = ["FAST_KDF"]  # also importable from here, as it was before tests/support
 
 
 @pytest.fixture
@@ -52,7 +54,9 @@ def tls_ca() -> trustme.CA:
 
 @pytest.fixture(scope="session")
 def tls_files(tls_ca: trustme.CA, tmp_path_factory) -> tuple[Path, Path]:
-    cert = tls_ca.issue_cert("localhost", "127.0.0.1")
+    """The gateway's certificate: localhost and 127.0.0.1, also as the subject
+    CommonName, which fetchmail's sslcertck checks."""
+    cert = tls_ca.issue_cert("localhost", "127.0.0.1", common_name="localhost")
     directory = tmp_path_factory.mktemp("tls")
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
@@ -65,6 +69,14 @@ def client_tls(tls_ca: trustme.CA) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     tls_ca.configure_trust(ctx)
     return ctx
+
+
+@pytest.fixture
+def ca_pem(tls_ca: trustme.CA, tmp_path: Path) -> Path:
+    """The test CA as a PEM file, for clients configured by file (fetchmail, getmail...)."""
+    path = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path
 
 
 @pytest.fixture
@@ -96,3 +108,11 @@ async def gateway_context(store, settings, tls_files, data_dir):
     )
     yield ctx
     astore.executor.shutdown(wait=True)
+
+
+@pytest.fixture
+async def smtp_port(gateway_context) -> int:  # noqa: ANN001
+    """SMTP on the same context, for tests that send mail in and retrieve it again."""
+    smtp = await start_smtp(gateway_context)
+    yield smtp.addresses[0][1]
+    await smtp.stop(0)

@@ -8,10 +8,7 @@ side as a plain function (imaplib, raw sockets, subprocesses) and runs it with
 from __future__ import annotations
 
 import imaplib
-import os
 import re
-import shutil
-import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,38 +18,16 @@ import pytest
 from gateway.context import GatewayContext
 from gateway.imap import ImapService, start_imap
 from storage import MessageInfo
-
-
-def require_tool(name: str) -> str:
-    """Path of an external tool; skip loudly without it, except in CI where it must exist."""
-    path = shutil.which(name)
-    if path:
-        return path
-    reason = f"{name} is not installed (Debian package; .ci/run installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI: {reason}")
-    pytest.skip(f"SKIPPED LOUDLY: {reason}")
-    raise AssertionError("unreachable")
-
-
-def deliver(store, mailbox_id: str, raw: bytes) -> MessageInfo:  # noqa: ANN001
-    """Store one message as the SMTP ingest would (raw must use CRLF line endings)."""
-    delivery = store.begin_delivery(mailbox_id)
-    delivery.write(raw)
-    return store.commit_deliveries([delivery])[0]
+from tests.support import mail
+from tests.support.mail import deliver
+from tests.support.sockets import BlockingClient
 
 
 def sample_message(number: int, body_lines: int = 3) -> bytes:
-    lines = [
-        f"From: Sender {number} <sender{number}@example.org>",
-        "To: journal@example.test",
-        f"Subject: message {number}",
-        f"Message-ID: <m{number}@example.org>",
-        "Date: Mon, 1 Jan 2024 10:00:00 +0000",
-        "",
-        *(f"body line {i} of message {number}" for i in range(1, body_lines + 1)),
-    ]
-    return ("\r\n".join(lines) + "\r\n").encode()
+    """tests.support.mail's sample, with a display name and a Date (for ENVELOPE)."""
+    return mail.sample_message(
+        number, body_lines, sender_name=f"Sender {number}", date="Mon, 1 Jan 2024 10:00:00 +0000"
+    )
 
 
 MULTIPART = (
@@ -133,17 +108,6 @@ class ImapServer:
         self.service = await start_imap(self.ctx)
 
 
-@pytest.fixture(scope="session")
-def tls_files(tls_ca, tmp_path_factory) -> tuple[Path, Path]:  # noqa: ANN001
-    """As the root fixture, plus a subject CommonName: fetchmail's sslcertck needs one."""
-    cert = tls_ca.issue_cert("localhost", "127.0.0.1", common_name="localhost")
-    directory = tmp_path_factory.mktemp("imap-tls")
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
-    cert.private_key_pem.write_to_path(str(key_path))
-    return cert_path, key_path
-
-
 @pytest.fixture
 def settings(settings):  # noqa: ANN001 (extends the root fixture with an IMAPS listener)
     return settings.replace(imap__imaps_listen="127.0.0.1:0")
@@ -165,18 +129,8 @@ async def imap(gateway_context, store, data_dir, mailbox, client_tls):  # noqa: 
 _LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 
 
-class RawClient:
+class RawClient(BlockingClient):
     """A blocking client speaking raw bytes (run it in a thread)."""
-
-    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
-        self.sock: socket.socket = socket.create_connection(("127.0.0.1", port), timeout=30)
-        if tls is not None:
-            self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
-        self.file = self.sock.makefile("rb")
-        self.greeting = self.line()
-
-    def send(self, data: bytes | str) -> None:
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
 
     def line(self) -> bytes:
         """One response line; a line announcing a literal comes with the literal and the
@@ -208,18 +162,4 @@ class RawClient:
     def starttls(self, tls: ssl.SSLContext) -> None:
         reply = self.cmd("S1 STARTTLS")
         assert reply[-1].startswith(b"S1 OK"), reply
-        self.file.close()
-        self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
-        self.file = self.sock.makefile("rb")
-
-    def closed_by_server(self) -> bool:
-        try:
-            while self.file.read(65536):
-                pass
-        except (ConnectionResetError, ssl.SSLError):
-            pass
-        return True
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
+        self.wrap_tls(tls)

@@ -10,39 +10,14 @@ header) are compared after undoing exactly that rewriting.
 from __future__ import annotations
 
 import asyncio
-import smtplib
 from pathlib import Path
 
-import pytest
-
-from gateway.smtp import start_smtp
+from tests.support.mail import send_with_smtplib
+from tests.support.retrievers import as_getmail_delivers, unfold_header
 
 from .conftest import MULTIPART, ImapServer, sample_message
 from .test_fetch import big_message
-from .tools import (
-    as_getmail_delivers,
-    run_fetchmail,
-    run_getmail,
-    run_mbsync,
-    unfold_header,
-    without_tuid,
-)
-
-SENDER = "journal-sender@example.org"
-
-
-@pytest.fixture
-def ca_pem(tls_ca, tmp_path: Path) -> Path:  # noqa: ANN001
-    path = tmp_path / "ca.pem"
-    tls_ca.cert_pem.write_to_path(str(path))
-    return path
-
-
-@pytest.fixture
-async def smtp_port(gateway_context, imap: ImapServer):  # noqa: ANN001
-    smtp = await start_smtp(gateway_context)
-    yield smtp.addresses[0][1]
-    await smtp.stop(0)
+from .tools import run_fetchmail, run_getmail, run_mbsync, without_tuid
 
 
 def sent_messages() -> list[bytes]:
@@ -52,13 +27,6 @@ def sent_messages() -> list[bytes]:
         MULTIPART,
         big_message(250_000),
     ]
-
-
-def send_with_smtplib(port: int, to: str, messages: list[bytes], client_tls) -> None:  # noqa: ANN001
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-        client.starttls(context=client_tls)
-        for raw in messages:
-            client.sendmail(SENDER, [to], raw)
 
 
 def stored(imap: ImapServer) -> list[bytes]:

@@ -148,9 +148,7 @@ async def test_starttls_discards_pipelined_cleartext(imap: ImapServer) -> None:
         # An attacker's injected command rides in the same packet as STARTTLS.
         raw.send(b"s1 STARTTLS\r\nx1 CAPABILITY\r\n")
         assert raw.line().startswith(b"s1 OK")
-        raw.file.close()
-        raw.sock = imap.client_tls.wrap_socket(raw.sock, server_hostname="localhost")
-        raw.file = raw.sock.makefile("rb")
+        raw.wrap_tls(imap.client_tls)
         reply = raw.cmd("n1 NOOP")
         raw.close()
         return reply

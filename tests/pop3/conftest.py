@@ -7,9 +7,6 @@ client side as a plain function (poplib, sockets, subprocesses) and runs it with
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,37 +17,8 @@ from gateway.context import GatewayContext
 from gateway.pop3 import Pop3Service, start_pop3
 from gateway.pop3.maildrop import IN_USE
 from storage import MessageInfo
-
-
-def require_tool(name: str) -> str:
-    """Path of an external tool; skip loudly without it, except in CI where it must exist."""
-    path = shutil.which(name)
-    if path:
-        return path
-    reason = f"{name} is not installed (Debian package; .ci/run installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI: {reason}")
-    pytest.skip(f"SKIPPED LOUDLY: {reason}")
-    raise AssertionError("unreachable")
-
-
-def deliver(store, mailbox_id: str, raw: bytes) -> MessageInfo:  # noqa: ANN001
-    """Store one message as the SMTP ingest would (raw must use CRLF line endings)."""
-    delivery = store.begin_delivery(mailbox_id)
-    delivery.write(raw)
-    return store.commit_deliveries([delivery])[0]
-
-
-def sample_message(number: int, body_lines: int = 3) -> bytes:
-    lines = [
-        f"From: sender{number}@example.org",
-        "To: journal@example.test",
-        f"Subject: message {number}",
-        f"Message-ID: <m{number}@example.org>",
-        "",
-        *(f"body line {i} of message {number}" for i in range(1, body_lines + 1)),
-    ]
-    return ("\r\n".join(lines) + "\r\n").encode()
+from tests.support.mail import deliver
+from tests.support.sockets import BlockingClient
 
 
 @dataclass
@@ -78,25 +46,6 @@ class Pop3Server:
         return [m.id for m in self.store.list_messages(self.mailbox_id)]
 
 
-@pytest.fixture(scope="session")
-def tls_files(tls_ca, tmp_path_factory) -> tuple[Path, Path]:  # noqa: ANN001
-    """Like the root fixture, plus a subject CN: fetchmail 6.4 checks the name there."""
-    cert = tls_ca.issue_cert("localhost", "127.0.0.1", common_name="localhost")
-    directory = tmp_path_factory.mktemp("tls-pop3")
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
-    cert.private_key_pem.write_to_path(str(key_path))
-    return cert_path, key_path
-
-
-@pytest.fixture
-def ca_pem(tls_ca, tmp_path: Path) -> Path:  # noqa: ANN001
-    """The test CA as a PEM file, for clients configured by file (fetchmail, getmail)."""
-    path = tmp_path / "ca.pem"
-    tls_ca.cert_pem.write_to_path(str(path))
-    return path
-
-
 @pytest.fixture
 def settings(settings):  # noqa: ANN001 (extends the root fixture with a POP3S listener)
     return settings.replace(pop3__pop3s_listen="127.0.0.1:0")
@@ -119,20 +68,8 @@ async def pop3(gateway_context, store, data_dir, mailbox):  # noqa: ANN001
 # --- a raw line client, for what poplib will not send ------------------------------------
 
 
-class RawClient:
+class RawClient(BlockingClient):
     """A blocking POP3 client speaking raw lines (run it in a thread)."""
-
-    def __init__(self, port: int, tls: ssl.SSLContext | None = None, source: str = "") -> None:
-        self.sock: socket.socket = socket.create_connection(
-            ("127.0.0.1", port), timeout=30, source_address=(source, 0) if source else None
-        )
-        if tls is not None:
-            self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
-        self.file = self.sock.makefile("rb")
-        self.greeting = self.line()
-
-    def send(self, data: bytes | str) -> None:
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
 
     def line(self) -> str:
         raw = self.file.readline()
@@ -159,24 +96,9 @@ class RawClient:
     def starttls(self, tls: ssl.SSLContext) -> str:
         reply = self.cmd("STLS")
         assert reply.startswith("+OK"), reply
-        self.file.close()
-        self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
-        self.file = self.sock.makefile("rb")
+        self.wrap_tls(tls)
         return reply
 
     def login(self, user: str, passphrase: str) -> str:
         assert self.cmd(f"USER {user}").startswith("+OK")
         return self.cmd(f"PASS {passphrase}")
-
-    def closed_by_server(self) -> bool:
-        """True when the server has closed (reads EOF); consumes any pending data."""
-        try:
-            while self.file.read(65536):
-                pass
-        except (ConnectionResetError, ssl.SSLError):
-            pass
-        return True
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from .conftest import Pop3Server, require_tool, sample_message
+from tests.support.mail import sample_message
+from tests.support.retrievers import as_getmail_delivers
+from tests.support.tools import require_tool
+
+from .conftest import Pop3Server
 from .test_streaming import big_message
-from .tools import as_getmail_delivers, run_fetchmail, run_getmail
+from .tools import run_fetchmail, run_getmail
 
 
 def messages() -> list[bytes]:

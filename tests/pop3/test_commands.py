@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
-from .conftest import Pop3Server, RawClient, sample_message
+from tests.support.mail import sample_message
+
+from .conftest import Pop3Server, RawClient
 
 
 def tls_client(pop3: Pop3Server, client_tls) -> RawClient:  # noqa: ANN001
@@ -194,9 +196,7 @@ async def test_stls_discards_pipelined_plaintext(pop3: Pop3Server, client_tls) -
         client = RawClient(pop3.stls_port)
         client.send(f"STLS\r\nUSER {pop3.mailbox_id}\r\nCAPA\r\n")
         assert client.line() == "+OK begin TLS negotiation"
-        client.file.close()
-        client.sock = client_tls.wrap_socket(client.sock, server_hostname="localhost")
-        client.file = client.sock.makefile("rb")
+        client.wrap_tls(client_tls)
         # the first reply inside TLS answers our first command inside TLS
         assert client.cmd("NOOP") == "-ERR NOOP is not valid in the AUTHORIZATION state"
         assert client.cmd(f"PASS {pop3.passphrase}") == "-ERR send USER first"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from .conftest import Pop3Server, RawClient, sample_message
+from tests.support.mail import sample_message
+
+from .conftest import Pop3Server, RawClient
 from .test_commands import logged_in
 from .test_streaming import big_message, reference_wire
 

@@ -12,19 +12,17 @@ from __future__ import annotations
 import asyncio
 import poplib
 import re
-import smtplib
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.support.mail import SENDER, send_with_smtplib
+from tests.support.retrievers import as_getmail_delivers, unfold_header
+from tests.support.tools import require_tool
 
-from gateway.smtp import start_smtp
-
-from .conftest import Pop3Server, make_server, require_tool
+from .conftest import Pop3Server
 from .test_streaming import big_message
-from .tools import as_getmail_delivers, run_fetchmail, run_getmail, unfold_header
+from .tools import run_fetchmail, run_getmail
 
-SENDER = "journal-sender@example.org"
 TRACE = re.compile(
     rb"Return-Path: <journal-sender@example\.org>\r\n"
     rb"(?:X-Original-To: [^\r\n]+\r\n)*"
@@ -33,27 +31,11 @@ TRACE = re.compile(
 )
 
 
-@pytest.fixture
-async def gateway(gateway_context, store, data_dir, mailbox):  # noqa: ANN001
-    smtp = await start_smtp(gateway_context)
-    pop3 = await make_server(gateway_context, store, data_dir, mailbox)
-    yield smtp.addresses[0][1], pop3
-    await pop3.service.stop(0)
-    await smtp.stop(0)
-
-
 def sent_messages() -> list[bytes]:
     return [
         b"From: a@example.org\r\nTo: journal@example.test\r\nSubject: one\r\n\r\nHello.\r\n",
         b"Subject: dots\r\n\r\n.\r\n..two\r\n.three\r\nFrom the start of a line\r\nend\r\n",
     ]
-
-
-def send_with_smtplib(port: int, to: str, messages: list[bytes], client_tls) -> None:  # noqa: ANN001
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-        client.starttls(context=client_tls)
-        for raw in messages:
-            client.sendmail(SENDER, [to], raw)
 
 
 def send_with_swaks(port: int, to: str, raw: bytes, tmp_path: Path) -> None:
@@ -87,12 +69,11 @@ def check_trace_and_body(uidl: str, retrieved: bytes, sent: bytes) -> None:
 
 
 async def test_smtp_in_pop3_out_with_every_client(
-    gateway, client_tls, ca_pem: Path, tmp_path: Path
+    pop3: Pop3Server, smtp_port: int, client_tls, ca_pem: Path, tmp_path: Path
 ) -> None:
     require_tool("swaks")
     require_tool("fetchmail")
     require_tool("getmail")
-    smtp_port, pop3 = gateway
     sent = [*sent_messages(), big_message(250_000)]
 
     await asyncio.to_thread(send_with_smtplib, smtp_port, pop3.alias, sent[:2], client_tls)

@@ -6,8 +6,9 @@ import asyncio
 import socket
 
 from gateway.pop3.maildrop import IN_USE
+from tests.support.mail import sample_message
 
-from .conftest import Pop3Server, RawClient, make_server, sample_message
+from .conftest import Pop3Server, RawClient, make_server
 from .test_commands import logged_in
 
 

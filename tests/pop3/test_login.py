@@ -8,7 +8,9 @@ import poplib
 
 import pytest
 
-from .conftest import Pop3Server, RawClient, make_server, sample_message
+from tests.support.mail import sample_message
+
+from .conftest import Pop3Server, RawClient, make_server
 from .test_commands import logged_in, tls_client
 
 FAILED = "-ERR [AUTH] authentication failed"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import poplib
 
-from .conftest import Pop3Server, RawClient, sample_message
+from tests.support.mail import sample_message
+
+from .conftest import Pop3Server, RawClient
 
 
 def stls_client(pop3: Pop3Server, client_tls) -> poplib.POP3:  # noqa: ANN001

@@ -6,27 +6,12 @@ directly; blocking ones (smtplib, swaks) run via asyncio.to_thread / subprocesse
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from gateway.smtp import SmtpService, start_smtp
-
-
-def require_tool(name: str) -> str:
-    """Path of an external tool; skip loudly without it, except in CI where it must exist."""
-    path = shutil.which(name)
-    if path:
-        return path
-    reason = f"{name} is not installed (Debian package; .ci/run installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI: {reason}")
-    pytest.skip(f"SKIPPED LOUDLY: {reason}")
-    raise AssertionError("unreachable")
-
 
 StartSmtp = Callable[..., Awaitable[SmtpService]]
 

@@ -93,6 +93,20 @@ class RawClient:
             pass
 
 
+async def client_in_data(
+    address: tuple[str, int], tls: ssl.SSLContext, recipient: str
+) -> RawClient:
+    """A client past EHLO, STARTTLS, MAIL and RCPT TO `recipient`, whose DATA got 354."""
+    client, _ = await RawClient.connect(address)
+    await client.command("EHLO client.example")
+    await client.starttls(tls)
+    await client.command("EHLO client.example")
+    await client.command("MAIL FROM:<a@example.org>")
+    await client.command(f"RCPT TO:<{recipient}>")
+    assert (await client.command("DATA"))[0] == 354
+    return client
+
+
 def stored(store, mailbox, passphrase: str) -> list[bytes]:  # noqa: ANN001
     """Every message of the mailbox, decrypted, oldest first."""
     key = store.unlock(mailbox.id, passphrase)

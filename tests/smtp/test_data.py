@@ -12,6 +12,7 @@ import pytest
 from .helpers import (
     RawClient,
     canonical,
+    client_in_data,
     fixture,
     leftovers,
     split_trace,
@@ -179,13 +180,7 @@ async def test_large_message_streams_through(session, mailbox, store):
 
 async def test_disconnect_mid_data_leaves_nothing(smtp, mailbox, store, data_dir, client_tls):
     mbx, _ = mailbox
-    client, _ = await RawClient.connect(smtp.address())
-    await client.command("EHLO client.example")
-    await client.starttls(client_tls)
-    await client.command("EHLO client.example")
-    await client.command("MAIL FROM:<a@example.org>")
-    await client.command(f"RCPT TO:<{mbx.address}>")
-    assert (await client.command("DATA"))[0] == 354
+    client = await client_in_data(smtp.address(), client_tls, mbx.address)
     await client.send(b"Subject: cut\r\n\r\n")
     for _ in range(100):  # until the server has started writing the encrypted copy
         await client.send(b"data line\r\n" * 100_000)

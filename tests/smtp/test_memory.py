@@ -5,19 +5,13 @@ from __future__ import annotations
 import asyncio
 import tracemalloc
 
-from .helpers import RawClient, split_trace, stored
+from .helpers import client_in_data, split_trace, stored
 
 MiB = 1 << 20
 
 
 async def send_big(service, mbx, client_tls, size: int, line: bytes) -> int:
-    client, _ = await RawClient.connect(service.address())
-    await client.command("EHLO client.example")
-    await client.starttls(client_tls)
-    await client.command("EHLO client.example")
-    await client.command("MAIL FROM:<a@example.org>")
-    await client.command(f"RCPT TO:<{mbx.address}>")
-    assert (await client.command("DATA"))[0] == 354
+    client = await client_in_data(service.address(), client_tls, mbx.address)
     chunk = line * (MiB // len(line))
     await client.send(b"Subject: big\r\n\r\n")
     for _ in range(size // len(chunk)):

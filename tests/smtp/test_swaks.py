@@ -6,15 +6,9 @@ import asyncio
 
 import pytest
 
-from .conftest import require_tool
+from tests.support.tools import require_tool
+
 from .helpers import FIXTURES, fixture, split_trace, stored
-
-
-@pytest.fixture
-def ca_file(tls_ca, tmp_path):
-    path = tmp_path / "ca.pem"
-    tls_ca.cert_pem.write_to_path(str(path))
-    return path
 
 
 async def swaks(*args: str) -> tuple[int, str]:
@@ -30,14 +24,14 @@ async def swaks(*args: str) -> tuple[int, str]:
 
 @pytest.mark.external
 @pytest.mark.parametrize("mode", ["--tls", "--tls-on-connect"])
-async def test_swaks_sends_a_journal_report(mode, start_server, mailbox, store, ca_file):
+async def test_swaks_sends_a_journal_report(mode, start_server, mailbox, store, ca_pem):
     mbx, passphrase = mailbox
     service = await start_server(**{"smtp.smtps_listen": "127.0.0.1:0"})
     host, port = service.address("smtps" if mode == "--tls-on-connect" else "smtp")
     name = "exchange_online_7bit.eml"
     code, output = await swaks(
         "--server", host, "--port", str(port), mode,
-        "--tls-verify", "--tls-ca-path", str(ca_file),
+        "--tls-verify", "--tls-ca-path", str(ca_pem),
         "--ehlo", "exchange.contoso.example",
         "--from", "<>", "--to", "journal@example.test",
         "--data", f"@{FIXTURES / name}",
@@ -51,11 +45,11 @@ async def test_swaks_sends_a_journal_report(mode, start_server, mailbox, store, 
 
 
 @pytest.mark.external
-async def test_swaks_sees_the_refusal_of_an_unknown_recipient(smtp, mailbox, ca_file):
+async def test_swaks_sees_the_refusal_of_an_unknown_recipient(smtp, mailbox, ca_pem):
     host, port = smtp.address()
     code, output = await swaks(
         "--server", host, "--port", str(port), "--tls",
-        "--tls-verify", "--tls-ca-path", str(ca_file),
+        "--tls-verify", "--tls-ca-path", str(ca_pem),
         "--from", "a@example.org", "--to", "nobody@example.test",
     )  # fmt: skip
     assert code != 0

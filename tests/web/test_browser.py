@@ -7,12 +7,13 @@ Screenshots of each main page go to test-artifacts/screenshots/ (desktop and pho
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from pathlib import Path
 
 import pyotp
 import pytest
+
+from tests.support.tools import not_available
 
 from .conftest import PASSPHRASE_RE, PASSWORD, deliver
 
@@ -38,10 +39,7 @@ expect = playwright_api.expect
 def require_chromium() -> None:
     if CHROMIUM.exists():
         return
-    reason = "Debian chromium is not installed at /usr/bin/chromium (.ci/run installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI: {reason}")
-    pytest.skip(f"SKIPPED LOUDLY: {reason}")
+    not_available("Debian chromium is not installed at /usr/bin/chromium (.ci/run installs it)")
 
 
 @pytest.fixture

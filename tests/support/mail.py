@@ -1,0 +1,44 @@
+"""Test mail: sample messages, storing them as the SMTP ingest would, sending them."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+from storage import MessageInfo
+
+SENDER = "journal-sender@example.org"
+
+
+def deliver(store, mailbox_id: str, raw: bytes) -> MessageInfo:  # noqa: ANN001
+    """Store one message as the SMTP ingest would (raw must use CRLF line endings)."""
+    delivery = store.begin_delivery(mailbox_id)
+    delivery.write(raw)
+    return store.commit_deliveries([delivery])[0]
+
+
+def sample_message(
+    number: int, body_lines: int = 3, *, sender_name: str = "", date: str = ""
+) -> bytes:
+    """A small distinct message; `sender_name` and `date` add a display name and a Date."""
+    sender = f"sender{number}@example.org"
+    lines = [
+        f"From: {sender_name} <{sender}>" if sender_name else f"From: {sender}",
+        "To: journal@example.test",
+        f"Subject: message {number}",
+        f"Message-ID: <m{number}@example.org>",
+        *([f"Date: {date}"] if date else []),
+        "",
+        *(f"body line {i} of message {number}" for i in range(1, body_lines + 1)),
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def send_with_smtplib(
+    port: int, to: str, messages: list[bytes], client_tls: ssl.SSLContext
+) -> None:
+    """Send each message from SENDER to `to` over SMTP with STARTTLS (blocking)."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.starttls(context=client_tls)
+        for raw in messages:
+            client.sendmail(SENDER, [to], raw)

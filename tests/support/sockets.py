@@ -1,0 +1,47 @@
+"""A blocking socket client for raw protocol tests (run it in a thread).
+
+The protocol packages subclass it with how their replies are read
+(tests/pop3/conftest.py, tests/imap/conftest.py); it connects, reads the greeting
+with `line()`, sends bytes, switches to TLS and notices the server closing.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+
+class BlockingClient:
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None, source: str = "") -> None:
+        self.sock: socket.socket = socket.create_connection(
+            ("127.0.0.1", port), timeout=30, source_address=(source, 0) if source else None
+        )
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
+        self.file = self.sock.makefile("rb")
+        self.greeting = self.line()
+
+    def line(self):  # noqa: ANN201 (str or bytes, as the protocol's subclass reads it)
+        raise NotImplementedError
+
+    def send(self, data: bytes | str) -> None:
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def wrap_tls(self, tls: ssl.SSLContext) -> None:
+        """Go on over TLS on this connection (after the server agreed to STLS/STARTTLS)."""
+        self.file.close()
+        self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
+        self.file = self.sock.makefile("rb")
+
+    def closed_by_server(self) -> bool:
+        """True when the server has closed (reads EOF); consumes any pending data."""
+        try:
+            while self.file.read(65536):
+                pass
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        return True
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
