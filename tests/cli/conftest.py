@@ -17,12 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gateway.cli.main import main
-
-FAST_ENV = {
-    "GATEWAY_CRYPTO__ARGON2_MEMORY_KIB": "8192",
-    "GATEWAY_CRYPTO__ARGON2_ITERATIONS": "1",
-    "GATEWAY_CRYPTO__ARGON2_LANES": "1",
-}
+from tests.support.argon import FAST_ENV
 
 Run = Callable[..., Result]
 
@@ -89,13 +84,6 @@ def snapshot(data_dir: Path) -> dict:
         if path.is_file():
             state["files"][str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return state
-
-
-def deliver(store, mailbox_id: str, message: bytes) -> None:
-    """Store one message the way the SMTP service does."""
-    delivery = store.begin_delivery(mailbox_id)
-    delivery.write(message)
-    store.commit_deliveries([delivery])
 
 
 def create_mailbox(

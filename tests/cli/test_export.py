@@ -10,8 +10,9 @@ import re
 import pytest
 
 from gateway.cli.export_formats import envelope_sender, unix_lines
+from tests.support.mail import deliver
 
-from .conftest import deliver, failed, ok, secret_file
+from .conftest import failed, ok, secret_file
 
 BIG_BODY = base64.encodebytes(random.Random(7).randbytes(300_000)).replace(b"\n", b"\r\n")
 MESSAGES = [

@@ -8,7 +8,9 @@ import pyrage
 import pytest
 import zstandard
 
-from .conftest import create_mailbox, deliver, failed, ok, secret_file
+from tests.support.mail import deliver
+
+from .conftest import create_mailbox, failed, ok, secret_file
 
 MESSAGE = b"Subject: read me without the gateway\r\n\r\ncanary 4242\r\n"
 

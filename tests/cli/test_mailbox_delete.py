@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .conftest import deliver, failed, ok, snapshot
+from tests.support.mail import deliver
+
+from .conftest import failed, ok, snapshot
 
 
 def test_delete_empty_mailbox_without_yes(run, store, mailbox):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .conftest import as_json, deliver, failed, ok
+from tests.support.mail import deliver
+
+from .conftest import as_json, failed, ok
 
 LIST_KEYS = {
     "id",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from storage import WrongPassphrase
+from tests.support.mail import deliver
 
-from .conftest import as_json, deliver, failed, ok, secret_file, snapshot
+from .conftest import as_json, failed, ok, secret_file, snapshot
 
 MESSAGE = b"Subject: kept\r\n\r\nbody\r\n"
 

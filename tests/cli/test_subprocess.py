@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FAST_ENV, deliver, secret_file
+from tests.support.argon import FAST_ENV
+from tests.support.mail import deliver
+
+from .conftest import secret_file
 
 SCRIPT = Path(sys.executable).parent / "gateway"
 CONTRACT = {"id", "name", "domain", "address", "addresses", "status", "passphrase"}

@@ -22,12 +22,7 @@ from gateway.cli.config_cmd import config
 from gateway.cli.fsck import fsck
 from gateway.cli.main import main
 from gateway.cli.retention import retention
-
-FAST_ENV = {
-    "GATEWAY_CRYPTO__ARGON2_MEMORY_KIB": "8192",
-    "GATEWAY_CRYPTO__ARGON2_ITERATIONS": "1",
-    "GATEWAY_CRYPTO__ARGON2_LANES": "1",
-}
+from tests.support.argon import FAST_ENV
 
 OPS_COMMANDS = (backup, restore, fsck, config, retention)
 
@@ -71,13 +66,6 @@ def message_bytes(n: int, size: int = 300) -> bytes:
         + body[:size]
         + b"\r\n"
     )
-
-
-def deliver(store, mailbox_id: str, raw: bytes):
-    d = store.begin_delivery(mailbox_id)
-    d.write(raw)
-    (info,) = store.commit_deliveries([d])
-    return info
 
 
 def read(store, key, message) -> bytes:

@@ -14,8 +14,9 @@ import pytest
 from storage import open_store
 from storage.maintenance import BackupError, backup, fsck, restore
 from storage.sqlite.reconcile import ReconcileReport
-from tests.conftest import FAST_KDF
-from tests.ops.conftest import deliver, message_bytes, read
+from tests.ops.conftest import message_bytes, read
+from tests.support.argon import FAST_KDF
+from tests.support.mail import deliver
 
 
 class Deliverer(threading.Thread):

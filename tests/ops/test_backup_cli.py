@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from storage import open_store
-from tests.conftest import FAST_KDF
-from tests.ops.conftest import deliver, message_bytes, read
+from tests.ops.conftest import message_bytes, read
+from tests.support.argon import FAST_KDF
+from tests.support.mail import deliver
 
 
 def test_backup_then_restore_through_the_cli(run, store, mailbox, tmp_path):

@@ -11,7 +11,8 @@ import pytest
 
 from storage.ids import new_message_id
 from storage.maintenance import fsck
-from tests.ops.conftest import deliver, message_bytes, read
+from tests.ops.conftest import message_bytes, read
+from tests.support.mail import deliver
 
 OLD = time.time() - 3600  # older than fsck's grace for orphans and temp files
 

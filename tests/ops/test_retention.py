@@ -10,7 +10,8 @@ import pytest
 from storage import InvalidInput
 from storage.maintenance import apply_retention, rules_of, set_rules
 from storage.maintenance.retention import retrieved_times
-from tests.ops.conftest import deliver, message_bytes
+from tests.ops.conftest import message_bytes
+from tests.support.mail import deliver
 
 DAY = 86400.0
 

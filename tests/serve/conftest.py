@@ -15,13 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.argon import FAST_ENV
+
 GATEWAY = [sys.executable, "-m", "gateway.cli.main"]
-FAST_ARGON = {
-    "GATEWAY_CRYPTO__ARGON2_MEMORY_KIB": "8192",
-    "GATEWAY_CRYPTO__ARGON2_ITERATIONS": "1",
-    "GATEWAY_CRYPTO__ARGON2_LANES": "1",
-    "GATEWAY_STORAGE__DISK_RESERVE": "0",
-}
+FAST_ARGON = {**FAST_ENV, "GATEWAY_STORAGE__DISK_RESERVE": "0"}
 
 
 def free_port() -> int:

@@ -27,8 +27,8 @@ from storage.age import (
 )
 from storage.age.armor import dearmor
 from storage.bind import BIND_TYPE
+from tests.support.argon import FAST_KDF
 
-from ..conftest import FAST_KDF
 from .helpers import SPECIAL_SIZES, deliver, message_text, pattern, pieces
 
 

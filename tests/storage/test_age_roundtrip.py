@@ -26,8 +26,8 @@ from storage.age import (
 )
 from storage.age.stream import CHUNK_SIZE, encrypted_size
 from storage.message_file import OUT_CHUNK
+from tests.support.argon import FAST_KDF
 
-from ..conftest import FAST_KDF
 from .helpers import SPECIAL_SIZES, pattern, pieces
 
 IDENTITY_TYPES = {"x25519": X25519Identity, "mlkem768x25519": HybridIdentity}

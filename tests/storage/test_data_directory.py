@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from storage import NotADataDirectory, open_store
-
-from ..conftest import FAST_KDF
+from tests.support.argon import FAST_KDF
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

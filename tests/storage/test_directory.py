@@ -16,8 +16,8 @@ from storage import (
     open_store,
 )
 from storage.models import STATUSES
+from tests.support.argon import FAST_KDF
 
-from ..conftest import FAST_KDF
 from .helpers import blob_files, deliver
 
 MAILBOX_ID = re.compile(r"^mbx-[0-9a-hjkmnp-tv-z]{20}$")

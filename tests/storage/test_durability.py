@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from storage import MessageDamaged, NotFound, open_store
+from tests.support.argon import FAST_KDF
 
-from ..conftest import FAST_KDF
 from .helpers import blob_files, deliver, pattern, read_all, read_until_failure
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ import pytest
 
 from storage import MessageDamaged, NotFound, WrongPassphrase, open_store
 from storage.age import AgeReader, HybridIdentity, X25519Identity, parse_identity
+from tests.support.argon import FAST_KDF
 
-from ..conftest import FAST_KDF
 from .helpers import blob_files, deliver, read_all, read_until_failure
 
 

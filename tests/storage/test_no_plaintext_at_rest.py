@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from storage import open_store
+from tests.support.argon import FAST_KDF
 
-from ..conftest import FAST_KDF
 from .helpers import all_files, deliver, message_text, read_all
 
 

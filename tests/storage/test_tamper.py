@@ -12,8 +12,8 @@ from storage import open_store
 from storage.age import AgeWriter, Stanza, parse_recipient
 from storage.age.stream import CHUNK_CT_SIZE, CHUNK_SIZE, NONCE_SIZE
 from storage.bind import BIND_TYPE, Binding
+from tests.support.argon import FAST_KDF
 
-from ..conftest import FAST_KDF
 from .helpers import deliver, message_text, pattern, read_all, read_until_failure
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from storage import KdfParams, open_store
+from storage import open_store
 from storage.async_store import AsyncStore
+from tests.support import mail
+from tests.support.argon import FAST_KDF
 from web import ConnectInfo, WebOptions, create_app
 
-FAST_KDF = KdfParams(memory_kib=8192, iterations=1, lanes=1)
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 PASSPHRASE_RE = re.compile(r"(?:[0-9A-Z]{5}-){5}[0-9A-Z]{5}")
@@ -168,6 +169,4 @@ def domains(env: Env) -> tuple[str, str]:
 def deliver(store, mailbox_id: str, number: int = 1, size: int = 200) -> None:
     """Store one message as the SMTP ingest would."""
     body = (f"Subject: message {number}\r\n\r\n" + "x" * size + "\r\n").encode()
-    delivery = store.begin_delivery(mailbox_id)
-    delivery.write(body)
-    store.commit_deliveries([delivery])
+    mail.deliver(store, mailbox_id, body)
