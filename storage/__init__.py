@@ -22,7 +22,16 @@ from .errors import (
 )
 from .keys import KdfParams
 from .mailbox_key import MailboxKey
-from .models import Admin, AuditEntry, Domain, EpochInfo, Mailbox, MessageInfo
+from .models import (
+    Admin,
+    AdminSession,
+    ApiToken,
+    AuditEntry,
+    Domain,
+    EpochInfo,
+    Mailbox,
+    MessageInfo,
+)
 
 
 def open_store(data_dir: str | os.PathLike, **options: object):  # -> SqliteStore
@@ -33,7 +42,9 @@ def open_store(data_dir: str | os.PathLike, **options: object):  # -> SqliteStor
 
 __all__ = [
     "Admin",
+    "AdminSession",
     "AlreadyExists",
+    "ApiToken",
     "AuditEntry",
     "Domain",
     "EpochInfo",

@@ -1,4 +1,7 @@
-"""Plain records the store hands out. They hold no secret and no message content."""
+"""Plain records the store hands out. They hold no message content and no passphrase,
+password or token (sessions and tokens are stored as hashes of their secrets); only
+AdminSession.data, the console's own per-session state, may hold what the console put
+there (e.g. a TOTP secret during enrolment)."""
 
 from __future__ import annotations
 
@@ -84,6 +87,30 @@ class Admin:
     totp_enabled: bool
     created: float
     language: str = "en"
+
+
+@dataclass(frozen=True)
+class AdminSession:
+    """A console sign-in; the store keeps only a hash of the cookie's secret."""
+
+    id: str  # public id (a short random label), never the cookie value
+    admin: str
+    created: float
+    last_seen: float
+    source: str
+    user_agent: str
+    data: dict
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A named API token; the secret is shown once and only its hash is stored."""
+
+    id: str  # public id, e.g. "tok-3k9..."; the secret is never stored
+    admin: str
+    name: str
+    created: float
+    last_used: float | None
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
 from storage.async_store import AsyncStore
-from storage.models import Admin
+from storage.models import Admin, AdminSession, ApiToken
 
 from .options import WebOptions
 from .throttle import LoginThrottle
@@ -40,8 +39,7 @@ def state(request: web.Request) -> WebState:
 
 # Per-request values set by the guard middleware (web/app.py, web/session.py).
 ADMIN: web.RequestKey[Admin | None] = web.RequestKey("jgw_admin", Admin)
-# The store's session and API-token records (AdminSession, ApiToken; duck-typed here).
-SESSION: web.RequestKey[Any] = web.RequestKey("jgw_session")
+SESSION: web.RequestKey[AdminSession] = web.RequestKey("jgw_session", AdminSession)
 SESSION_RAW: web.RequestKey[str] = web.RequestKey("jgw_session_raw", str)
-TOKEN: web.RequestKey[Any] = web.RequestKey("jgw_token")
+TOKEN: web.RequestKey[ApiToken] = web.RequestKey("jgw_token", ApiToken)
 PRE_SESSION: web.RequestKey[str] = web.RequestKey("jgw_pre_session", str)

@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 from ..keys import KdfParams, SealedSeed
-from ..models import Admin, AuditEntry, Mailbox, MessageInfo
+from ..models import Admin, AdminSession, ApiToken, AuditEntry, Mailbox, MessageInfo
 
 
 def mailbox(row: sqlite3.Row, addresses: list[str]) -> Mailbox:
@@ -81,6 +81,22 @@ def audit(row: sqlite3.Row) -> AuditEntry:
         detail=row["detail"],
         source=row["source"],
     )
+
+
+def admin_session(row: sqlite3.Row) -> AdminSession:
+    return AdminSession(
+        id=row["id"],
+        admin=row["admin"],
+        created=row["created"],
+        last_seen=row["last_seen"],
+        source=row["source"],
+        user_agent=row["user_agent"],
+        data=json.loads(row["data"]),
+    )
+
+
+def api_token(row: sqlite3.Row) -> ApiToken:
+    return ApiToken(row["id"], row["admin"], row["name"], row["created"], row["last_used"])
 
 
 def flags_text(flags: frozenset[str] | set[str]) -> str:

@@ -12,10 +12,11 @@ import json
 import re
 import secrets
 import time
-from dataclasses import dataclass
 
 from ..errors import InvalidInput, NotFound
 from ..ids import random_base32
+from ..models import AdminSession, ApiToken
+from . import rows
 from .base import StoreBase
 
 TOKEN_PREFIX = "jgw_"  # noqa: S105 (a prefix, not a secret)
@@ -24,42 +25,6 @@ _TOKEN_NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
 
 def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class AdminSession:
-    id: str  # public id (a short random label), never the cookie value
-    admin: str
-    created: float
-    last_seen: float
-    source: str
-    user_agent: str
-    data: dict
-
-
-@dataclass(frozen=True)
-class ApiToken:
-    id: str  # public id, e.g. "tok-3k9..."; the secret is never stored
-    admin: str
-    name: str
-    created: float
-    last_used: float | None
-
-
-def _session(row) -> AdminSession:  # noqa: ANN001
-    return AdminSession(
-        id=row["id"],
-        admin=row["admin"],
-        created=row["created"],
-        last_seen=row["last_seen"],
-        source=row["source"],
-        user_agent=row["user_agent"],
-        data=json.loads(row["data"]),
-    )
-
-
-def _token(row) -> ApiToken:  # noqa: ANN001
-    return ApiToken(row["id"], row["admin"], row["name"], row["created"], row["last_used"])
 
 
 class SessionsMixin(StoreBase):
@@ -87,7 +52,7 @@ class SessionsMixin(StoreBase):
             .execute("SELECT * FROM admin_sessions WHERE hash=?", (_digest(raw),))
             .fetchone()
         )
-        return _session(row) if row is not None else None
+        return rows.admin_session(row) if row is not None else None
 
     def touch_session(self, raw: str, now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -108,7 +73,7 @@ class SessionsMixin(StoreBase):
         cur = self.db.conn().execute(
             "SELECT * FROM admin_sessions WHERE admin=? ORDER BY last_seen DESC", (admin,)
         )
-        return [_session(r) for r in cur]
+        return [rows.admin_session(r) for r in cur]
 
     def delete_admin_sessions(self, admin: str, keep_raw: str | None = None) -> int:
         """End every session of `admin` (but the one whose secret is `keep_raw`)."""
@@ -152,7 +117,7 @@ class SessionsMixin(StoreBase):
         row = self.db.conn().execute("SELECT * FROM api_tokens WHERE id=?", (token_id,)).fetchone()
         if row is None:
             raise NotFound(f"no API token {token_id}")
-        return _token(row)
+        return rows.api_token(row)
 
     def list_api_tokens(self, admin: str | None = None) -> list[ApiToken]:
         if admin is None:
@@ -161,7 +126,7 @@ class SessionsMixin(StoreBase):
             cur = self.db.conn().execute(
                 "SELECT * FROM api_tokens WHERE admin=? ORDER BY created", (admin,)
             )
-        return [_token(r) for r in cur]
+        return [rows.api_token(r) for r in cur]
 
     def verify_api_token(self, raw: str, now: float | None = None) -> ApiToken | None:
         """The token for this secret (its last use recorded), or None."""
@@ -176,7 +141,7 @@ class SessionsMixin(StoreBase):
         if row["last_used"] is None or now - row["last_used"] > 60:
             with self.db.write() as wconn:
                 wconn.execute("UPDATE api_tokens SET last_used=? WHERE hash=?", (now, digest))
-        return _token(row)
+        return rows.api_token(row)
 
     def revoke_api_token(self, token_id: str, admin: str | None = None) -> None:
         """Delete a token; with `admin`, only if that admin owns it."""
