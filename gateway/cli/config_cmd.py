@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from ..config import OPTIONS, ConfigError, Settings, load_settings
-from ..config.loader import parse_hostport
+from ..config.loader import line_of, parse_hostport
 from ..config.schema import BY_KEY
 from .common import CliState, fail, json_option, print_json
 
@@ -178,25 +178,12 @@ def _where(key: str, path: Path | None) -> str | None:
         return option.env
     if path is None:
         return None
-    line = line_of(path, key)
-    return f"{path}:{line}" if line else None
-
-
-def line_of(path: Path, key: str) -> int | None:
-    """The line where `section.name` is set in a TOML file, if it is."""
-    section, name = key.split(".", 1)
-    current = ""
     try:
         text = path.read_text()
     except OSError:
         return None
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            current = stripped.strip("[]").strip()
-        elif current == section and stripped.split("=", 1)[0].strip() == name:
-            return number
-    return None
+    line = line_of(text, *key.split(".", 1))
+    return f"{path}:{line}" if line else None
 
 
 def _file_errors(settings: Settings, path: Path | None) -> list[str]:

@@ -75,7 +75,8 @@ def _coerce(option: Option, value: Any, where: str) -> Any:
         raise ConfigError(f"{option.key} ({where}): {exc}") from None
 
 
-def _line_of(text: str, section: str, name: str) -> int | None:
+def line_of(text: str, section: str, name: str) -> int | None:
+    """The line where `name` is set in the [section] of the TOML `text`, if it is."""
     current = ""
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -101,7 +102,7 @@ def _from_file(path: Path) -> dict[str, tuple[Any, str]]:
             raise ConfigError(f"{path}: top-level key {section!r} must be a [section] table")
         for name, value in table.items():
             key = f"{section}.{name}"
-            line = _line_of(text, section, name)
+            line = line_of(text, section, name)
             where = f"{path}:{line}" if line else str(path)
             if key not in BY_KEY:
                 raise ConfigError(f"{where}: unknown option {key}")
