@@ -51,9 +51,7 @@ class AdminsMixin(StoreBase):
         return self.get_admin(name), password
 
     def get_admin(self, name: str) -> Admin:
-        row = self.db.conn().execute("SELECT * FROM admins WHERE name=?", (name,)).fetchone()
-        if row is None:
-            raise NotFound(f"no admin {name}")
+        row = self._one_row("SELECT * FROM admins WHERE name=?", (name,), f"no admin {name}")
         return rows.admin(row)
 
     def list_admins(self) -> list[Admin]:
@@ -107,13 +105,11 @@ class AdminsMixin(StoreBase):
         self._update_admin(name, totp_secret=secret, recovery_codes=json.dumps(recovery_hashes))
 
     def admin_totp(self, name: str) -> tuple[str | None, list[str]]:
-        row = (
-            self.db.conn()
-            .execute("SELECT totp_secret, recovery_codes FROM admins WHERE name=?", (name,))
-            .fetchone()
+        row = self._one_row(
+            "SELECT totp_secret, recovery_codes FROM admins WHERE name=?",
+            (name,),
+            f"no admin {name}",
         )
-        if row is None:
-            raise NotFound(f"no admin {name}")
         return row[0], json.loads(row[1])
 
     def _update_admin(self, name: str, **fields: object) -> None:

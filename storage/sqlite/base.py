@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from ..blobs import BlobStore
+from ..errors import NotFound
 from ..events import MailboxEvents
 from ..keys import KdfParams
 from .database import Database
@@ -15,3 +18,10 @@ class StoreBase:
     recipient_type: str
     compress: bool
     events: MailboxEvents
+
+    def _one_row(self, sql: str, params: tuple, missing: str) -> sqlite3.Row:
+        """The first row `sql` selects (reading connection); NotFound(missing) if none."""
+        row = self.db.conn().execute(sql, params).fetchone()
+        if row is None:
+            raise NotFound(missing)
+        return row

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from .. import keys
 from .. import passphrase as passphrases
-from ..errors import InvalidInput, NotFound, WrongPassphrase
+from ..errors import InvalidInput, WrongPassphrase
 from ..keys import SealedSeed
 from ..mailbox_key import MailboxKey
 from ..models import EpochInfo
@@ -85,15 +85,11 @@ class KeyringMixin(StoreBase):
         ]
 
     def current_epoch(self, mailbox_id: str) -> SealedSeed:
-        row = (
-            self.db.conn()
-            .execute(
-                "SELECT * FROM epochs WHERE mailbox_id=? ORDER BY epoch DESC LIMIT 1", (mailbox_id,)
-            )
-            .fetchone()
+        row = self._one_row(
+            "SELECT * FROM epochs WHERE mailbox_id=? ORDER BY epoch DESC LIMIT 1",
+            (mailbox_id,),
+            f"mailbox {mailbox_id} has no key",
         )
-        if row is None:
-            raise NotFound(f"mailbox {mailbox_id} has no key")
         return rows.sealed_seed(row)
 
     def sealed_message_count(self, mailbox_id: str) -> int:

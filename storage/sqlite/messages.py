@@ -18,6 +18,39 @@ from . import rows
 from .base import StoreBase
 
 
+def index_message(
+    conn: sqlite3.Connection,
+    message_id: str,
+    mailbox_id: str,
+    *,
+    epoch: int,
+    size: int,
+    stored_size: int,
+    received: float,
+    encoding: str,
+    path: str,
+    sha256: str,
+) -> int:
+    """Index a message file inside the caller's write transaction: the mailbox's next
+    UID, a row without flags, the mailbox's counters. Returns the UID; NotFound when
+    the mailbox is gone (deleted while the file was being written)."""
+    row = conn.execute("SELECT next_uid FROM mailboxes WHERE id=?", (mailbox_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"mailbox {mailbox_id} was deleted during delivery")
+    uid = row[0]
+    conn.execute(
+        "INSERT INTO messages(id, mailbox_id, uid, epoch, size, stored_size, received, flags,"
+        " encoding, path, sha256) VALUES (?,?,?,?,?,?,?,'',?,?,?)",
+        (message_id, mailbox_id, uid, epoch, size, stored_size, received, encoding, path, sha256),
+    )
+    conn.execute(
+        "UPDATE mailboxes SET next_uid=next_uid+1, message_count=message_count+1,"
+        " stored_bytes=stored_bytes+? WHERE id=?",
+        (stored_size, mailbox_id),
+    )
+    return uid
+
+
 class MessagesMixin(StoreBase):
     disk_reserve: int
 
@@ -26,13 +59,11 @@ class MessagesMixin(StoreBase):
         """Raise QuotaExceeded or StorageFull when a new message should be refused (4xx)."""
         if self.blobs.free_bytes() - size_hint < self.disk_reserve:
             raise StorageFull("free disk space is under the reserve")
-        row = (
-            self.db.conn()
-            .execute("SELECT quota, stored_bytes FROM mailboxes WHERE id=?", (mailbox_id,))
-            .fetchone()
+        row = self._one_row(
+            "SELECT quota, stored_bytes FROM mailboxes WHERE id=?",
+            (mailbox_id,),
+            f"no mailbox {mailbox_id}",
         )
-        if row is None:
-            raise NotFound(f"no mailbox {mailbox_id}")
         if row["quota"] and row["stored_bytes"] + size_hint > row["quota"]:
             raise QuotaExceeded(f"mailbox {mailbox_id} is over its quota")
 
@@ -77,30 +108,17 @@ class MessagesMixin(StoreBase):
 
     @staticmethod
     def _insert_message(conn: sqlite3.Connection, p: PublishedFile) -> MessageInfo:
-        row = conn.execute("SELECT next_uid FROM mailboxes WHERE id=?", (p.mailbox_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"mailbox {p.mailbox_id} was deleted during delivery")
-        uid = row[0]
-        conn.execute(
-            "INSERT INTO messages(id, mailbox_id, uid, epoch, size, stored_size, received, flags,"
-            " encoding, path, sha256) VALUES (?,?,?,?,?,?,?,'',?,?,?)",
-            (
-                p.message_id,
-                p.mailbox_id,
-                uid,
-                p.epoch,
-                p.size,
-                p.stored_size,
-                p.received,
-                p.encoding,
-                p.path,
-                p.sha256,
-            ),
-        )
-        conn.execute(
-            "UPDATE mailboxes SET next_uid=next_uid+1, message_count=message_count+1,"
-            " stored_bytes=stored_bytes+? WHERE id=?",
-            (p.stored_size, p.mailbox_id),
+        uid = index_message(
+            conn,
+            p.message_id,
+            p.mailbox_id,
+            epoch=p.epoch,
+            size=p.size,
+            stored_size=p.stored_size,
+            received=p.received,
+            encoding=p.encoding,
+            path=p.path,
+            sha256=p.sha256,
         )
         return MessageInfo(
             p.message_id,
@@ -125,23 +143,17 @@ class MessagesMixin(StoreBase):
 
     def next_uid(self, mailbox_id: str) -> int:
         """The UID the next delivered message will get (IMAP UIDNEXT); never decreases."""
-        row = (
-            self.db.conn()
-            .execute("SELECT next_uid FROM mailboxes WHERE id=?", (mailbox_id,))
-            .fetchone()
+        row = self._one_row(
+            "SELECT next_uid FROM mailboxes WHERE id=?", (mailbox_id,), f"no mailbox {mailbox_id}"
         )
-        if row is None:
-            raise NotFound(f"no mailbox {mailbox_id}")
         return row[0]
 
     def get_message(self, mailbox_id: str, message_id: str) -> MessageInfo:
-        row = (
-            self.db.conn()
-            .execute("SELECT * FROM messages WHERE mailbox_id=? AND id=?", (mailbox_id, message_id))
-            .fetchone()
+        row = self._one_row(
+            "SELECT * FROM messages WHERE mailbox_id=? AND id=?",
+            (mailbox_id, message_id),
+            f"no message {message_id} in {mailbox_id}",
         )
-        if row is None:
-            raise NotFound(f"no message {message_id} in {mailbox_id}")
         return rows.message(row)
 
     def read_message(self, key: MailboxKey, message: MessageInfo) -> Iterator[bytes]:

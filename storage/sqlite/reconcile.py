@@ -11,6 +11,7 @@ from ..bind import BindError
 from ..ids import is_message_id
 from ..message_file import read_file_binding
 from .base import StoreBase
+from .messages import index_message
 
 
 @dataclass
@@ -65,27 +66,16 @@ class ReconcileMixin(StoreBase):
         with open(self.blobs.path(relpath), "rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
         with self.db.write() as conn:
-            uid = conn.execute(
-                "SELECT next_uid FROM mailboxes WHERE id=?", (binding.mailbox_id,)
-            ).fetchone()[0]
-            conn.execute(
-                "INSERT INTO messages(id, mailbox_id, uid, epoch, size, stored_size, received,"
-                " flags, encoding, path, sha256) VALUES (?,?,?,?,-1,?,?,'',?,?,?)",
-                (
-                    message_id,
-                    binding.mailbox_id,
-                    uid,
-                    binding.epoch,
-                    stat.st_size,
-                    stat.st_mtime,
-                    binding.encoding,
-                    relpath,
-                    digest,
-                ),
-            )
-            conn.execute(
-                "UPDATE mailboxes SET next_uid=next_uid+1, message_count=message_count+1,"
-                " stored_bytes=stored_bytes+? WHERE id=?",
-                (stat.st_size, binding.mailbox_id),
+            index_message(
+                conn,
+                message_id,
+                binding.mailbox_id,
+                epoch=binding.epoch,
+                size=-1,  # unknown until a key opens it (fill_unknown_sizes)
+                stored_size=stat.st_size,
+                received=stat.st_mtime,
+                encoding=binding.encoding,
+                path=relpath,
+                sha256=digest,
             )
         return True

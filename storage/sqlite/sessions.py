@@ -114,9 +114,9 @@ class SessionsMixin(StoreBase):
         return self.get_api_token(token_id), raw
 
     def get_api_token(self, token_id: str) -> ApiToken:
-        row = self.db.conn().execute("SELECT * FROM api_tokens WHERE id=?", (token_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"no API token {token_id}")
+        row = self._one_row(
+            "SELECT * FROM api_tokens WHERE id=?", (token_id,), f"no API token {token_id}"
+        )
         return rows.api_token(row)
 
     def list_api_tokens(self, admin: str | None = None) -> list[ApiToken]:
