@@ -251,12 +251,7 @@ class FetchCommands:
         cached = self._trees.get(info.uid) or self._heads.get(info.uid)
         if cached is not None:
             return cached
-        walker = MimeWalker()
-        async with contextlib.aclosing(self._chunks(info)) as chunks:
-            async for chunk in chunks:
-                walker.feed(chunk)
-                if walker.header_done:
-                    break
+        walker = await self._walk(info, header_only=True)
         root = walker.root if walker.header_done else walker.finish()
         _remember(self._heads, info.uid, root)
         return root
@@ -265,15 +260,21 @@ class FetchCommands:
         cached = self._trees.get(info.uid)
         if cached is not None:
             return cached
-        walker = MimeWalker()
-        async with contextlib.aclosing(self._chunks(info)) as chunks:
-            async for chunk in chunks:
-                walker.feed(chunk)
-        root = walker.finish()
+        root = (await self._walk(info, header_only=False)).finish()
         if root.end != info.size:
             raise MessageDamaged(f"message {info.id} does not match its index entry")
         _remember(self._trees, info.uid, root)
         return root
+
+    async def _walk(self, info: MessageInfo, header_only: bool) -> MimeWalker:
+        """Feed the message to a MimeWalker: whole, or until its header is complete."""
+        walker = MimeWalker()
+        async with contextlib.aclosing(self._chunks(info)) as chunks:
+            async for chunk in chunks:
+                walker.feed(chunk)
+                if header_only and walker.header_done:
+                    break
+        return walker
 
     async def message_damaged(self, exc: MessageDamaged) -> None:
         """Log and audit (ids only), then drop the connection: no damaged data is finished.
