@@ -8,7 +8,7 @@ from storage.models import ROLES
 
 from .admin_token import token
 from .common import audit, fail, get_store, json_option, print_json, print_table
-from .views import PASSWORD_WARNING, admin_document, show_secret
+from .views import PASSWORD_WARNING, admin_document, reveal_secret
 
 
 @click.group()
@@ -40,12 +40,14 @@ def create(name: str, role: str, domains: tuple[str, ...], as_json: bool) -> Non
     canonical = [store.get_domain(d).name for d in domains]
     account, password = store.create_admin(name, role=role, domains=canonical)
     audit("admin.create", account.name, f"role={account.role}")
-    if as_json:
-        print_json({"name": account.name, "role": account.role, "password": password})
-        click.secho(f"WARNING: {PASSWORD_WARNING}", err=True, fg="yellow")
-        return
-    click.echo(f"Created admin {account.name} ({account.role})")
-    show_secret("Password", password, PASSWORD_WARNING)
+    reveal_secret(
+        as_json,
+        {"name": account.name, "role": account.role, "password": password},
+        [f"Created admin {account.name} ({account.role})"],
+        "Password",
+        password,
+        PASSWORD_WARNING,
+    )
 
 
 @admin.command("list")
@@ -83,12 +85,14 @@ def reset_password(name: str, as_json: bool) -> None:
     account = store.get_admin(name)
     password = store.set_admin_password(account.name)
     audit("admin.reset_password", account.name)
-    if as_json:
-        print_json({"name": account.name, "password": password})
-        click.secho(f"WARNING: {PASSWORD_WARNING}", err=True, fg="yellow")
-        return
-    click.echo(f"Reset the password of {account.name}")
-    show_secret("New password", password, PASSWORD_WARNING)
+    reveal_secret(
+        as_json,
+        {"name": account.name, "password": password},
+        [f"Reset the password of {account.name}"],
+        "New password",
+        password,
+        PASSWORD_WARNING,
+    )
 
 
 @admin.command("disable-totp")

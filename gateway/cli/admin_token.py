@@ -7,7 +7,7 @@ import time
 import click
 
 from .common import audit, get_store, json_option, print_json, print_table
-from .views import show_secret
+from .views import reveal_secret
 
 TOKEN_WARNING = "This token is shown only once; only its hash is stored."  # noqa: S105
 
@@ -31,14 +31,14 @@ def create(name: str, admin_name: str, as_json: bool) -> None:
     """Create the API token NAME for ADMIN; the secret is printed once."""
     created, secret = get_store().create_api_token(admin_name, name)
     audit("token.create", admin_name, f"token={created.id} name={created.name}")
-    if as_json:
-        print_json(
-            {"id": created.id, "name": created.name, "admin": created.admin, "token": secret}
-        )
-        click.secho(f"WARNING: {TOKEN_WARNING}", err=True, fg="yellow")
-        return
-    click.echo(f"Created API token {created.id} ({created.name}) for {created.admin}")
-    show_secret("Token", secret, TOKEN_WARNING)
+    reveal_secret(
+        as_json,
+        {"id": created.id, "name": created.name, "admin": created.admin, "token": secret},
+        [f"Created API token {created.id} ({created.name}) for {created.admin}"],
+        "Token",
+        secret,
+        TOKEN_WARNING,
+    )
 
 
 @token.command("list")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .common import audit, get_store, json_option, print_json
+from .common import audit, get_store, json_option
 from .params import BYTE_SIZE
-from .views import PASSPHRASE_WARNING, created_document, show_secret
+from .views import PASSPHRASE_WARNING, created_document, reveal_secret
 
 
 @click.command("create")
@@ -39,12 +39,10 @@ def create(
         domain_name, name=name, description=description, aliases=aliases, quota=quota
     )
     audit("mailbox.create", mailbox.id, f"domain={mailbox.domain}")
-    if as_json:
-        print_json(created_document(mailbox, passphrase))
-        click.secho(f"WARNING: {PASSPHRASE_WARNING}", err=True, fg="yellow")
-        return
-    click.echo(f"Created mailbox {mailbox.id} in {mailbox.domain}")
-    click.echo(f"Address:    {mailbox.address}")
-    for alias in mailbox.aliases:
-        click.echo(f"Alias:      {alias}")
-    show_secret("Passphrase", passphrase, PASSPHRASE_WARNING)
+    lines = [
+        f"Created mailbox {mailbox.id} in {mailbox.domain}",
+        f"Address:    {mailbox.address}",
+        *(f"Alias:      {alias}" for alias in mailbox.aliases),
+    ]
+    document = created_document(mailbox, passphrase)
+    reveal_secret(as_json, document, lines, "Passphrase", passphrase, PASSPHRASE_WARNING)

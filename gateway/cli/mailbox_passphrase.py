@@ -21,7 +21,7 @@ from .passphrase_input import (
     read_passphrase,
     read_passphrases,
 )
-from .views import PASSPHRASE_WARNING, show_secret
+from .views import PASSPHRASE_WARNING, reveal_secret
 
 
 @click.command("change-passphrase")
@@ -42,12 +42,14 @@ def change_passphrase(
     )
     new = store.change_passphrase(mailbox.id, current)
     audit("mailbox.change_passphrase", mailbox.id)
-    if as_json:
-        print_json({"id": mailbox.id, "passphrase": new})
-        click.secho(f"WARNING: {PASSPHRASE_WARNING}", err=True, fg="yellow")
-        return
-    click.echo(f"Changed the passphrase of {mailbox.id}; the old one no longer works.")
-    show_secret("New passphrase", new, PASSPHRASE_WARNING)
+    reveal_secret(
+        as_json,
+        {"id": mailbox.id, "passphrase": new},
+        [f"Changed the passphrase of {mailbox.id}; the old one no longer works."],
+        "New passphrase",
+        new,
+        PASSPHRASE_WARNING,
+    )
 
 
 @click.command("reset-passphrase")
@@ -70,13 +72,17 @@ def reset_passphrase(mailbox_ref: str, yes: bool, as_json: bool) -> None:
     new = store.reset_passphrase(mailbox.id)
     sealed = store.sealed_message_count(mailbox.id)
     audit("mailbox.reset_passphrase", mailbox.id, f"sealed={sealed}")
-    if as_json:
-        print_json({"id": mailbox.id, "passphrase": new, "sealed_messages": sealed})
-        click.secho(f"WARNING: {PASSPHRASE_WARNING}", err=True, fg="yellow")
-        return
-    click.echo(f"Reset the passphrase of {mailbox.id}.")
-    click.echo(f"{sealed} messages are sealed under earlier passphrases.")
-    show_secret("New passphrase", new, PASSPHRASE_WARNING)
+    reveal_secret(
+        as_json,
+        {"id": mailbox.id, "passphrase": new, "sealed_messages": sealed},
+        [
+            f"Reset the passphrase of {mailbox.id}.",
+            f"{sealed} messages are sealed under earlier passphrases.",
+        ],
+        "New passphrase",
+        new,
+        PASSPHRASE_WARNING,
+    )
 
 
 @click.command("recover")

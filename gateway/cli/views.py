@@ -8,7 +8,7 @@ import click
 
 from storage import Admin, EpochInfo, Mailbox
 
-from .common import format_bytes, format_time
+from .common import format_bytes, format_time, print_json
 
 # Warning texts, not secrets (ruff's S105 looks at the names).
 ONCE_ONLY = "This passphrase is shown only once and is NOT stored anywhere."
@@ -77,9 +77,17 @@ def quota_text(quota: int) -> str:
     return "unlimited" if quota == 0 else format_bytes(quota)
 
 
-def show_secret(kind: str, value: str, warning: str) -> None:
-    """Print a new passphrase or password once, with its warning."""
-    click.echo(f"{kind}: {value}")
+def reveal_secret(
+    as_json: bool, document: dict[str, Any], lines: list[str], kind: str, secret: str, warning: str
+) -> None:
+    """Print a new passphrase, password or token once: as the JSON `document` (which
+    holds it), or as `lines` followed by "kind: secret". The warning goes to stderr."""
+    if as_json:
+        print_json(document)
+    else:
+        for line in lines:
+            click.echo(line)
+        click.echo(f"{kind}: {secret}")
     click.secho(f"WARNING: {warning}", err=True, fg="yellow")
 
 
