@@ -16,14 +16,21 @@ PASSPHRASE_WARNING = f"{ONCE_ONLY} Without it the mail in this mailbox cannot be
 PASSWORD_WARNING = "This password is shown only once and is not stored in clear."  # noqa: S105
 
 
-def mailbox_document(mailbox: Mailbox, sealed_messages: int) -> dict[str, Any]:
-    """The JSON form of a mailbox (`mailbox list` and `mailbox show`)."""
+def _identity(mailbox: Mailbox) -> dict[str, Any]:
+    """The keys every JSON form of a mailbox starts with."""
     return {
         "id": mailbox.id,
         "name": mailbox.name,
         "domain": mailbox.domain,
         "address": mailbox.address,
         "addresses": list(mailbox.addresses),
+    }
+
+
+def mailbox_document(mailbox: Mailbox, sealed_messages: int) -> dict[str, Any]:
+    """The JSON form of a mailbox (`mailbox list` and `mailbox show`)."""
+    return {
+        **_identity(mailbox),
         "aliases": list(mailbox.aliases),
         "status": mailbox.status,
         "messages": mailbox.messages,
@@ -41,11 +48,7 @@ def mailbox_document(mailbox: Mailbox, sealed_messages: int) -> dict[str, Any]:
 def created_document(mailbox: Mailbox, passphrase: str) -> dict[str, Any]:
     """Exactly the `mailbox create --json` contract (DESIGN §6)."""
     return {
-        "id": mailbox.id,
-        "name": mailbox.name,
-        "domain": mailbox.domain,
-        "address": mailbox.address,
-        "addresses": list(mailbox.addresses),
+        **_identity(mailbox),
         "status": mailbox.status,
         "passphrase": passphrase,
     }
