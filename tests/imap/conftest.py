@@ -1,9 +1,5 @@
-"""IMAP test fixtures: a real server on ephemeral ports, blocking clients run in threads.
-
-As in tests/pop3: the server runs on the test's event loop; each test writes its client
-side as a plain function (imaplib, raw sockets, subprocesses) and runs it with
-`await asyncio.to_thread(...)`, so the loop keeps serving while the client blocks.
-"""
+"""IMAP test fixtures: a real server on ephemeral ports, blocking clients run in threads
+(the pattern is described in tests/support/servers.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +7,12 @@ import imaplib
 import re
 import ssl
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from gateway.context import GatewayContext
 from gateway.imap import ImapService, start_imap
-from storage import MessageInfo
 from tests.support import mail
-from tests.support.mail import deliver
+from tests.support.servers import ServedMailbox
 from tests.support.sockets import BlockingClient
 
 
@@ -65,14 +58,8 @@ MULTIPART = (
 
 
 @dataclass
-class ImapServer:
+class ImapServer(ServedMailbox):
     service: ImapService
-    ctx: GatewayContext
-    store: object  # the synchronous store, for arranging and checking
-    mailbox_id: str
-    alias: str
-    passphrase: str
-    data_dir: Path
     client_tls: ssl.SSLContext
 
     @property
@@ -82,12 +69,6 @@ class ImapServer:
     @property
     def imaps_port(self) -> int:
         return self.service.address("imaps")[1]
-
-    def deliver(self, raw: bytes) -> MessageInfo:
-        return deliver(self.store, self.mailbox_id, raw)
-
-    def messages(self) -> list[MessageInfo]:
-        return self.store.list_messages(self.mailbox_id)
 
     def connect(self, starttls: bool = True) -> imaplib.IMAP4:
         client = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
@@ -116,9 +97,8 @@ def settings(settings):  # noqa: ANN001 (extends the root fixture with an IMAPS 
 @pytest.fixture
 async def imap(gateway_context, store, data_dir, mailbox, client_tls):  # noqa: ANN001
     service = await start_imap(gateway_context)
-    mbx, passphrase = mailbox
-    server = ImapServer(
-        service, gateway_context, store, mbx.id, mbx.aliases[0], passphrase, data_dir, client_tls
+    server = ImapServer.serving(
+        service, gateway_context, store, data_dir, mailbox, client_tls=client_tls
     )
     yield server
     await server.service.stop(0)

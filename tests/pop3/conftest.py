@@ -1,9 +1,5 @@
-"""POP3 test fixtures: a real server on ephemeral ports, blocking clients run in threads.
-
-Pattern used throughout: the server runs on the test's event loop; each test writes its
-client side as a plain function (poplib, sockets, subprocesses) and runs it with
-`await asyncio.to_thread(...)`, so the loop keeps serving while the client blocks.
-"""
+"""POP3 test fixtures: a real server on ephemeral ports, blocking clients run in threads
+(the pattern is described in tests/support/servers.py)."""
 
 from __future__ import annotations
 
@@ -16,20 +12,13 @@ import pytest
 from gateway.context import GatewayContext
 from gateway.pop3 import Pop3Service, start_pop3
 from gateway.pop3.maildrop import IN_USE
-from storage import MessageInfo
-from tests.support.mail import deliver
+from tests.support.servers import ServedMailbox
 from tests.support.sockets import BlockingClient
 
 
 @dataclass
-class Pop3Server:
+class Pop3Server(ServedMailbox):
     service: Pop3Service
-    ctx: GatewayContext
-    store: object  # the synchronous store, for arranging and checking
-    mailbox_id: str
-    alias: str
-    passphrase: str
-    data_dir: Path
 
     @property
     def stls_port(self) -> int:
@@ -39,11 +28,8 @@ class Pop3Server:
     def pop3s_port(self) -> int:
         return self.service.addresses[1][1]
 
-    def deliver(self, raw: bytes) -> MessageInfo:
-        return deliver(self.store, self.mailbox_id, raw)
-
     def message_ids(self) -> list[str]:
-        return [m.id for m in self.store.list_messages(self.mailbox_id)]
+        return [m.id for m in self.messages()]
 
 
 @pytest.fixture
@@ -52,9 +38,7 @@ def settings(settings):  # noqa: ANN001 (extends the root fixture with a POP3S l
 
 
 async def make_server(ctx: GatewayContext, store, data_dir: Path, mailbox) -> Pop3Server:  # noqa: ANN001
-    service = await start_pop3(ctx)
-    mbx, passphrase = mailbox
-    return Pop3Server(service, ctx, store, mbx.id, mbx.aliases[0], passphrase, data_dir)
+    return Pop3Server.serving(await start_pop3(ctx), ctx, store, data_dir, mailbox)
 
 
 @pytest.fixture
