@@ -28,7 +28,8 @@ def markdown_table() -> str:
     for option in OPTIONS:
         kind = f"list of {option.item_type.__name__}" if option.item_type else option.type.__name__
         lines.append(
-            f"| `{option.key}` | {kind} | `{default_text(option)}` | `{option.env}` | {option.doc} |"
+            f"| `{option.key}` | {kind} | `{default_text(option)}` | `{option.env}` |"
+            f" {option.doc} |"
         )
     return "\n".join(lines)
 
