@@ -188,6 +188,16 @@ class GatewaySMTP(SMTP):
             self.end_transaction(" ".join(reply.split()[:2]))
             self._set_post_data_state()
 
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        await super().smtp_STARTTLS(arg)
+        if self.session is not None and self.session.ssl is None and self._tls_protocol:
+            # The handshake never completed: the connection went away during it (closed
+            # by the idle timeout, say). asyncio's SSL layer then tells neither this
+            # protocol nor its reader, so end the session here: otherwise it would wait
+            # for a command forever and keep its connection slot (smtp.max_connections).
+            raise ConnectionResetError("connection lost during the TLS handshake")
+
     @syntax("AUTH <mechanism>")
     async def smtp_AUTH(self, arg: str) -> None:
         await self.push(replies.AUTH_UNSUPPORTED)
