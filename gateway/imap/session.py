@@ -196,7 +196,8 @@ class Session(MailboxCommands, FetchCommands):
         if self.conn.tls_active:
             return "BAD", "TLS is already active"
         await self.tagged(cmd.tag, "OK", "Begin TLS negotiation now")
-        await self.conn.start_tls(self.ctx.tls.context)
+        # A client that never starts the handshake is dropped like an idle one.
+        await self.conn.start_tls(self.ctx.tls.context, self.timeout())
         return None
 
     async def do_noop(self, cmd: Command) -> tuple[str, str]:

@@ -108,7 +108,9 @@ class Pop3Session(TransactionCommands):
         self.username = None
         self.reply("+OK begin TLS negotiation")
         try:
-            await self.conn.start_tls(self.ctx.tls.context, TLS_HANDSHAKE_TIMEOUT)
+            # pop3.login_timeout includes the handshake (as for POP3S), capped at 30 s
+            timeout = min(TLS_HANDSHAKE_TIMEOUT, self.config.login_timeout)
+            await self.conn.start_tls(self.ctx.tls.context, timeout)
         except ConnectionClosed as exc:  # the cause: ssl.SSLError, TimeoutError...
             cause = type(exc.__cause__ or exc).__name__
             log.info("pop3 %s: TLS handshake failed: %s", self.conn.peer_ip, cause)
