@@ -132,7 +132,14 @@ async def _start_web(running: RunningGateway, reuse_port: bool = False) -> None:
 
     ctx = running.ctx
     app = create_app(ctx.store, _web_options(running))
-    runner = aioweb.AppRunner(app, access_log=None, handle_signals=False)
+    # keepalive_timeout also bounds a connection that never finishes a request (slowloris);
+    # aiohttp's own default is an hour.
+    runner = aioweb.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        keepalive_timeout=ctx.settings.web.idle_timeout,
+    )
     await runner.setup()
     host, port = parse_hostport(ctx.settings.web.listen)
     ssl_context = None if ctx.settings.web.plain_http else ctx.tls.context

@@ -213,6 +213,12 @@ OPTIONS: tuple[Option, ...] = (
         1800.0,
         "Seconds of inactivity after which a console session ends.",
     ),
+    _o(
+        "web.idle_timeout",
+        float,
+        60.0,
+        "Seconds a console connection may stay idle or take to send a request before it is closed.",
+    ),
     _o("web.metrics_token", str, "", "Bearer token required for /metrics; empty leaves it open."),
     # --- log -----------------------------------------------------------------------
     _o("log.format", str, "text", "Log format: text or json."),
