@@ -1,0 +1,40 @@
+"""Reliability suite fixtures: a figures recorder (printed at the end, saved as JSON)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability-figures.json"
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.rows: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def record(self, name: str, **values: object) -> None:
+        with self._lock:
+            self.rows[name] = values
+
+
+_FIGURES = Figures()
+
+
+@pytest.fixture
+def figures() -> Figures:
+    return _FIGURES
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    if not _FIGURES.rows:
+        return
+    terminalreporter.section("reliability figures")
+    for name, values in _FIGURES.rows.items():
+        detail = ", ".join(f"{k}={v}" for k, v in values.items())
+        terminalreporter.write_line(f"{name}: {detail}")
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    ARTIFACT.write_text(json.dumps(_FIGURES.rows, indent=2, default=str) + "\n")
