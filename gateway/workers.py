@@ -23,6 +23,7 @@ from .config.loader import parse_hostport
 from .logs import setup_logging
 from .serve import ensure_first_admin, reconcile_store, serve_forever
 from .store_factory import open_configured_store
+from .tls import TlsManager
 
 _LISTEN_KEYS = (
     "smtp.listen",
@@ -51,6 +52,9 @@ def run_workers(settings: Settings, data_dir: Path, count: int) -> int:
     for key in _LISTEN_KEYS:
         if settings[key] and parse_hostport(settings[key], key)[1] == 0:
             raise click.ClickException(f"--workers needs fixed ports: {key} is port 0")
+    # The parent makes the self-signed certificate (when none is configured) so that the
+    # workers do not race to create it.
+    TlsManager(settings.tls.cert, settings.tls.key, data_dir, settings.gateway.hostname)
     store = open_configured_store(data_dir, settings)
     try:
         reconcile_store(store)
