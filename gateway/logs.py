@@ -41,6 +41,20 @@ class TextFormatter(logging.Formatter):
         return f"{text} [conn={conn}]" if conn else text
 
 
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs every malformed HTTP request (which it answers with 400) at ERROR with
+    a traceback. Anyone can send one, so it becomes one INFO line naming only the error's
+    class (its text may quote the request); errors in the console's handlers stay ERROR."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and type(exc).__module__ == "aiohttp.http_exceptions":
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = f"{record.msg}: malformed request ({type(exc).__name__})"
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def setup_logging(fmt: str = "text", level: str = "info") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
@@ -49,3 +63,6 @@ def setup_logging(fmt: str = "text", level: str = "info") -> None:
     root.setLevel(level.upper())
     for noisy in ("mail.log", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedRequestFilter) for f in server.filters):
+        server.addFilter(MalformedRequestFilter())
