@@ -4,7 +4,9 @@ Order of checks, all answered with the same failure reply: throttle state, mailb
 lookup, protocol enabled, status allows login, client network allowed, passphrase
 (Argon2id under a concurrency limit). Failures are counted per client IP and per
 mailbox; each failure adds a growing delay, and too many in the window refuse logins
-for a while, even with the right passphrase, from that IP or for that mailbox.
+for a while, even with the right passphrase, from that IP or for that mailbox. A client
+address that logged in to a mailbox before is throttled by its own failures only, not by
+the mailbox's: an attacker must not be able to lock the mailbox's archiver out.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import ipaddress
 import logging
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage import Mailbox, MailboxKey, StoreError, WrongPassphrase
@@ -23,6 +26,8 @@ log = logging.getLogger("gateway.login")
 
 # Every failure, whatever its cause, gets this text (protocol prefixes added by callers).
 FAILURE_TEXT = "authentication failed"
+REFUSED = "too many failures: temporarily refused"
+KNOWN_CLIENTS = 8  # client addresses remembered per mailbox after a successful login
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class Authenticator:
         self.unlocks_in_flight = 0
         self.throttled_total = 0
         self.results: Counter[tuple[str, str]] = Counter()  # (protocol, ok|failed)
+        self._known: dict[str, deque[str]] = {}  # mailbox id -> addresses that logged in
 
     def _delay_for(self, failures: int) -> float:
         over = failures - self.policy.failures_before_delay
@@ -106,20 +112,29 @@ class Authenticator:
         """Unlock a mailbox or raise LoginFailed (after any throttling delay)."""
         now = time.monotonic()
         ip_key = f"ip:{client_ip}"
-        failures_ip = self._failures.count(ip_key, now)
         mailbox = await self._find(username)
         mbx_key = f"mbx:{mailbox.id}" if mailbox else f"name:{username.lower()}"
-        failures = max(failures_ip, self._failures.count(mbx_key, now))
+
+        known = mailbox is not None and client_ip in self._known.get(mailbox.id, ())
+
+        def count(at: float) -> int:
+            own = self._failures.count(ip_key, at)
+            return own if known else max(own, self._failures.count(mbx_key, at))
+
+        def locked() -> bool:
+            return count(time.monotonic()) >= self.policy.lockout_failures
+
+        failures = count(now)
         if failures >= self.policy.lockout_failures:
             self.throttled_total += 1
             await asyncio.sleep(self._delay_for(failures))
-            refused = LoginFailed("too many failures: temporarily refused")
+            refused = LoginFailed(REFUSED)
             await self._audit(
                 mailbox, username, client_ip, protocol, ok=False, reason=refused.reason
             )
             raise refused
         try:
-            result = await self._attempt(mailbox, passphrase, client_ip, protocol)
+            result = await self._attempt(mailbox, passphrase, client_ip, protocol, locked)
         except LoginFailed as exc:
             self._failures.add(ip_key, now)
             self._failures.add(mbx_key, now)
@@ -130,6 +145,9 @@ class Authenticator:
             await self._audit(mailbox, username, client_ip, protocol, ok=False, reason=exc.reason)
             raise
         self._failures.clear(mbx_key)
+        clients = self._known.setdefault(result.mailbox.id, deque(maxlen=KNOWN_CLIENTS))
+        if client_ip not in clients:
+            clients.append(client_ip)
         await self.store.record_login(result.mailbox.id)
         await self._audit(result.mailbox, username, client_ip, protocol, ok=True, reason="")
         return result
@@ -141,21 +159,27 @@ class Authenticator:
             return None
 
     async def _attempt(
-        self, mailbox: Mailbox | None, passphrase: str, client_ip: str, protocol: str
+        self,
+        mailbox: Mailbox | None,
+        passphrase: str,
+        client_ip: str,
+        protocol: str,
+        locked: Callable[[], bool],
     ) -> LoginResult:
         if mailbox is None:
-            await self._burn_time()
+            await self._burn_time(locked)
             raise LoginFailed("unknown mailbox")
         if protocol not in mailbox.protocols:
-            await self._burn_time()
+            await self._burn_time(locked)
             raise LoginFailed(f"{protocol} disabled for this mailbox")
         if not mailbox.allows_login():
-            await self._burn_time()
+            await self._burn_time(locked)
             raise LoginFailed(f"mailbox status {mailbox.status}")
         if mailbox.allowed_networks and not _ip_allowed(client_ip, mailbox.allowed_networks):
-            await self._burn_time()
+            await self._burn_time(locked)
             raise LoginFailed("client network not allowed")
         async with self._unlocks:
+            _check_not_locked(locked)
             self.unlocks_in_flight += 1
             try:
                 key = await self.store.unlock(mailbox.id, passphrase)
@@ -166,9 +190,10 @@ class Authenticator:
         await self.store.fill_unknown_sizes(key)
         return LoginResult(mailbox, key)
 
-    async def _burn_time(self) -> None:
+    async def _burn_time(self, locked: Callable[[], bool]) -> None:
         """Spend what an unlock would, so a refusal's timing says nothing about its cause."""
         async with self._unlocks:
+            _check_not_locked(locked)
             self.unlocks_in_flight += 1
             try:
                 await self.store.run(_dummy_unlock, self.store.sync.kdf)
@@ -192,6 +217,13 @@ class Authenticator:
             await self.store.audit("retrieval", action, target, reason, ip)
         except StoreError:
             log.warning("audit write failed for %s", action)
+
+
+def _check_not_locked(locked: Callable[[], bool]) -> None:
+    """Checked again once an unlock slot is free: attempts sent in parallel all passed the
+    first check before any of them failed, and must not each get an Argon2 run."""
+    if locked():
+        raise LoginFailed(REFUSED)
 
 
 def _dummy_unlock(kdf) -> None:  # noqa: ANN001
