@@ -45,7 +45,11 @@ class Delivery:
         self._binding = Binding(mailbox_id, self.message_id, epoch, self.encoding)
         self._sealer = MessageSealer(recipient, self._binding)
         self._temp: TempBlob | None = blobs.new_temp(self.message_id)
-        self._temp.write(self._sealer.header())
+        try:
+            self._temp.write(self._sealer.header())
+        except BaseException:  # e.g. ENOSPC: nobody else holds this file to remove it
+            self._temp.discard()
+            raise
         self.size = 0
         self.published: PublishedFile | None = None
 
