@@ -1,4 +1,5 @@
-"""Reliability suite fixtures: a figures recorder (printed at the end, saved as JSON)."""
+"""Reliability suite fixtures: no server process outlives its test; a figures recorder
+(printed at the end of the run, saved to test-artifacts/reliability-figures.json)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
+
+from .support import Gateway
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability-figures.json"
 
@@ -22,6 +25,25 @@ class Figures:
 
 
 _FIGURES = Figures()
+
+
+@pytest.fixture(autouse=True)
+def _kill_leftover_gateways():
+    """Whatever happened in the test, no `gateway serve` it started outlives it."""
+    yield
+    for gateway in list(Gateway.started):
+        if not gateway.shared:
+            if gateway.alive():
+                gateway.kill9()
+            Gateway.started.remove(gateway)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _kill_every_gateway_at_the_end():
+    yield
+    for gateway in Gateway.started:
+        if gateway.alive():
+            gateway.kill9()
 
 
 @pytest.fixture

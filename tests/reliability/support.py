@@ -15,8 +15,6 @@ import poplib
 import random
 import re
 import smtplib
-import socket
-import ssl
 import subprocess
 import threading
 import time
@@ -24,23 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import KdfParams, open_store
-from tests.serve.conftest import FAST_ARGON, GATEWAY, GatewayProcess, free_port, insecure_tls
-
-__all__ = [
-    "FAST_ARGON",
-    "FAST_KDF",
-    "Box",
-    "Gateway",
-    "Ledger",
-    "free_port",
-    "fsck",
-    "imap_fetch_all",
-    "insecure_tls",
-    "make_mailboxes",
-    "make_message",
-    "pop3_fetch_all",
-    "split_trace",
-]
+from tests.serve.conftest import FAST_ARGON, GATEWAY, GatewayProcess, insecure_tls
 
 DOMAIN = "example.test"
 FAST_KDF = KdfParams(memory_kib=8192, iterations=1, lanes=1)
@@ -55,11 +37,19 @@ LOG_PROBLEMS = re.compile(
 
 # --- the server process ------------------------------------------------------------------
 class Gateway(GatewayProcess):
-    """`gateway serve` on free loopback ports; stdout and stderr captured line by line."""
+    """`gateway serve` on free loopback ports; stdout and stderr captured line by line.
+
+    Every instance is registered: conftest.py kills any still running after its test (or,
+    for a module's shared server, after the module), whatever the test did.
+    """
+
+    started: list[Gateway] = []
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         super().__init__(data_dir, env=env)
         self.peak_kib = 0
+        self.shared = False  # True: a module fixture owns it and stops it
+        Gateway.started.append(self)
 
     @property
     def pid(self) -> int:
@@ -352,43 +342,3 @@ def check_retrieved(stored: list[bytes], ledger: Ledger, acked: set[str]) -> set
     lost = acked - seen
     assert not lost, f"{len(lost)} acknowledged messages lost: {sorted(lost)[:5]}"
     return seen
-
-
-# --- raw sockets --------------------------------------------------------------------------------
-def connect(port: int, source: str = "127.0.0.1", timeout: float = TIMEOUT) -> socket.socket:
-    sock = socket.create_connection(
-        ("127.0.0.1", port), timeout=timeout, source_address=(source, 0)
-    )
-    return sock
-
-
-def read_until(sock: socket.socket | ssl.SSLSocket, pattern: bytes, limit: int = 1 << 20) -> bytes:
-    """Read until `pattern` appears (or EOF); a silent server fails via the socket timeout."""
-    data = b""
-    while pattern not in data and len(data) < limit:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def read_all(
-    sock: socket.socket | ssl.SSLSocket, quiet: float = 0.3, limit: int = 1 << 20
-) -> bytes:
-    """Everything the server says until it closes or stays quiet for `quiet` seconds."""
-    data = b""
-    sock.settimeout(quiet)
-    try:
-        while len(data) < limit:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except TimeoutError:
-        pass
-    except (ConnectionResetError, BrokenPipeError):
-        pass
-    finally:
-        sock.settimeout(TIMEOUT)
-    return data

@@ -31,9 +31,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from storage import KdfParams
 
 from .support import Box, Gateway, insecure_tls, make_mailboxes
+
+pytestmark = pytest.mark.timeout(240)  # hang detection, not a speed target
 
 MiB = 1024
 ARGON_MIB = 64  # KdfParams() default memory, per unlock

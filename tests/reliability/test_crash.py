@@ -32,11 +32,14 @@ from .support import (
     sender_loop,
 )
 
+pytestmark = pytest.mark.timeout(120)  # hang detection, not a speed target
+
 SENDERS = 6
 LOAD_LIMIT = 60.0  # seconds: the fault must have fired by then
 RECONCILED = re.compile(
     r"reconciled data directory: (\d+) adopted, (\d+) quarantined, (\d+) temp files removed"
 )
+
 
 # point -> (JGW_TEST_FAULT value, what the restart must show)
 FAULT_POINTS = {

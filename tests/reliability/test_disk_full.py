@@ -32,6 +32,8 @@ from .support import (
     smtp_session,
 )
 
+pytestmark = pytest.mark.timeout(120)  # hang detection, not a speed target
+
 MiB = 1024 * 1024
 IMAGE_SIZE = 48 * MiB
 FILL_LIMIT = 40.0  # seconds of sending into the full disk at most

@@ -25,6 +25,8 @@ from storage.ids import new_message_id
 from storage.keys import RECIPIENT_TYPES, identity_for
 from storage.message_file import MessageSealer, open_plaintext, read_file_binding
 
+pytestmark = pytest.mark.timeout(120)  # hang detection, not a speed target
+
 EXAMPLES = 150
 FUZZ = settings(
     max_examples=EXAMPLES,

@@ -21,6 +21,8 @@ import smtplib
 import threading
 import time
 
+import pytest
+
 from .support import (
     Box,
     Gateway,
@@ -33,6 +35,8 @@ from .support import (
     make_message,
     send_one,
 )
+
+pytestmark = pytest.mark.timeout(240)  # hang detection, not a speed target
 
 DURATION = 20.0
 # source address -> SMTP connections from it (200 in all)

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import random
 import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass
+
+import pytest
 
 from .support import (
     Gateway,
@@ -32,6 +35,8 @@ from .support import (
     send_one,
     smtp_session,
 )
+
+pytestmark = pytest.mark.timeout(120)  # hang detection, not a speed target
 
 IDLE = 5.0  # idle and login timeouts of every listener, for this test
 TRANSACTION = 6.0  # smtp.transaction_timeout: bounds a DATA transfer that trickles
@@ -148,7 +153,7 @@ def normal_clients(gateway: Gateway) -> dict[str, str]:
     box = gateway.box
     ledger = Ledger()
     client = smtp_session(gateway.smtp)
-    message = make_message("normal-1", 5000, __import__("random").Random(1))
+    message = make_message("normal-1", 5000, random.Random(1))
     assert send_one(client, box, "normal-1", message, ledger) == 250
     client.quit()
     check_retrieved(list(pop3_fetch_all(gateway.pop3, box).values()), ledger, {"normal-1"})
@@ -195,7 +200,9 @@ def test_slow_and_idle_clients_time_out_and_block_nobody(tmp_path, figures) -> N
         sockets_during = gateway.open_sockets()
 
         # While all of them hang, ordinary clients get through on every listener.
+        began = time.monotonic()
         outcome = normal_clients(gateway)
+        normal_seconds = time.monotonic() - began
         still_open = sum(s.closed_after is None for s in slows)
         early = [(s.listener, s.kind, s.closed_after) for s in slows if s.closed_after is not None]
         assert still_open == len(slows), f"slow sessions ended before the check could run: {early}"
@@ -227,6 +234,7 @@ def test_slow_and_idle_clients_time_out_and_block_nobody(tmp_path, figures) -> N
         idle_timeout=IDLE,
         transaction_timeout=TRANSACTION,
         normal_clients=outcome,
+        normal_clients_seconds=round(normal_seconds, 2),
         server_sockets_before_during_after=(sockets_before, sockets_during, sockets_after),
         latest_close_seconds=closed,
     )
