@@ -48,6 +48,8 @@ def cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.Comp
 
 
 class GatewayProcess:
+    started: list[GatewayProcess] = []  # every instance, so a failed test cannot leak one
+
     def __init__(
         self, data_dir: Path, extra_args: list[str] | None = None, env: dict[str, str] | None = None
     ) -> None:
@@ -61,6 +63,7 @@ class GatewayProcess:
             text=True,
             env={**os.environ, **FAST_ARGON, **(env or {})},
         )
+        GatewayProcess.started.append(self)
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self._readers = [
@@ -84,6 +87,8 @@ class GatewayProcess:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
+        self.proc.kill()  # never leave a half-started server behind
+        self.proc.wait()
         raise AssertionError(f"gateway did not start: {self.stdout} {self.stderr[-20:]}")
 
     def signal(self, signum: int) -> None:
@@ -98,6 +103,17 @@ class GatewayProcess:
             self.proc.kill()
             self.proc.wait()
             raise
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_gateways():
+    """Kill any gateway a test started and did not stop (e.g. after a failed assert)."""
+    yield
+    while GatewayProcess.started:
+        gateway = GatewayProcess.started.pop()
+        if gateway.proc.poll() is None:
+            gateway.proc.kill()
+            gateway.proc.wait()
 
 
 @pytest.fixture
