@@ -6,10 +6,31 @@ results: never a passphrase, password, session token or message content.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
+import secrets
 import sys
 import time
+
+# The id of the connection whose task is logging; set once per connection task, so
+# every line of a session carries it (`conn=` in text, "conn" in JSON).
+CONNECTION_ID: contextvars.ContextVar[str] = contextvars.ContextVar("connection_id", default="")
+
+
+def bind_connection(protocol: str) -> str:
+    """Give the current task (one connection) a fresh id for its log lines."""
+    conn_id = f"{protocol}-{secrets.token_hex(4)}"
+    CONNECTION_ID.set(conn_id)
+    return conn_id
+
+
+class ConnectionFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "conn", ""):
+            record.conn = CONNECTION_ID.get()
+        return True
+
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -24,7 +45,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and not key.startswith("_") and value != "":
                 entry[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = record.exc_info[0].__name__
@@ -58,6 +79,7 @@ class MalformedRequestFilter(logging.Filter):
 def setup_logging(fmt: str = "text", level: str = "info") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(ConnectionFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

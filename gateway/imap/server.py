@@ -9,6 +9,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..config.loader import parse_hostport
+from ..logs import bind_connection
 from .connection import Connection
 from .session import Session
 
@@ -77,6 +78,7 @@ class ImapService:
         asyncio.get_running_loop().create_task(self._handle(implicit, conn))
 
     async def _handle(self, implicit: bool, conn: Connection) -> None:
+        bind_connection("imap")
         session = Session(self.ctx, conn, implicit)
         task = asyncio.current_task()
         assert task is not None

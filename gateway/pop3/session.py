@@ -15,6 +15,7 @@ from storage import StoreError
 
 from ..context import GatewayContext
 from ..login import FAILURE_TEXT, LoginFailed
+from ..logs import bind_connection
 from ..retrieval import ConnectionClosed, LineConnection
 from .engine import AUTHORIZATION, TRANSACTION, UPDATE, ListenerConfig, SessionEnded, command
 from .maildrop import IN_USE, Maildrop
@@ -42,6 +43,7 @@ class Pop3Session(TransactionCommands):
 
     async def run(self) -> None:
         """Greet, serve commands, and always release the mailbox and the key at the end."""
+        bind_connection("pop3")
         self._count("pop3.sessions")
         try:
             self.reply(f"+OK {self.ctx.hostname} POP3 server ready")

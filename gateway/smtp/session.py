@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, syntax
 
+from ..logs import bind_connection
 from . import replies
 from .hooks import MAIL_COMMAND_LIMIT, Hooks
 from .ingest import MessageIngest
@@ -76,6 +77,7 @@ class GatewaySMTP(SMTP):
         super().connection_lost(error)
 
     async def _handle_client(self) -> None:
+        bind_connection("smtp")
         if not self.service.options.proxy_protocol:  # else handle_PROXY admits the client
             refusal = self.service.admit(self, self.client_ip)
             if refusal:
