@@ -33,7 +33,6 @@ SERVICES = (
     ("pop3", "gateway.pop3", "start_pop3", ("pop3.listen", "pop3.pop3s_listen")),
     ("imap", "gateway.imap", "start_imap", ("imap.listen", "imap.imaps_listen")),
 )
-CERT_POLL_SECONDS = 30.0
 
 
 @dataclass
@@ -219,9 +218,9 @@ def _store_writable(store) -> bool:  # noqa: ANN001
     return True
 
 
-async def _watch_certificates(tls: TlsManager) -> None:
+async def _watch_certificates(tls: TlsManager, interval: float) -> None:
     while True:
-        await asyncio.sleep(CERT_POLL_SECONDS)
+        await asyncio.sleep(interval)
         try:
             if tls.reload():
                 log.info("TLS certificate files changed: reloaded")
@@ -240,7 +239,9 @@ async def serve_forever(
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(running.ctx.tls))
-    watcher = asyncio.create_task(_watch_certificates(running.ctx.tls))
+    watcher = asyncio.create_task(
+        _watch_certificates(running.ctx.tls, settings.tls.reload_interval)
+    )
     try:
         sys.stdout.flush()
         await stop.wait()

@@ -75,6 +75,12 @@ OPTIONS: tuple[Option, ...] = (
         "tls.cert", str, "", "PEM certificate chain; empty means a self-signed one under DATA/tls/."
     ),
     _o("tls.key", str, "", "PEM private key for tls.cert."),
+    _o(
+        "tls.reload_interval",
+        float,
+        30.0,
+        "Seconds between checks for changed certificate files (reloaded when changed).",
+    ),
     # --- smtp ----------------------------------------------------------------------
     _o(
         "smtp.listen",

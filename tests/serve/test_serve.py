@@ -103,37 +103,69 @@ def test_sigterm_during_data_loses_nothing_partial(gateway_data, mailbox_on_disk
         assert stored == []
 
 
-def test_sighup_reloads_the_certificate(gateway_data, mailbox_on_disk, tls_ca, tmp_path):
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+class CertificateFiles:
+    """A trustme certificate written where the gateway's config points."""
 
-    def issue(name: str) -> None:
-        cert = tls_ca.issue_cert(name, "127.0.0.1")
-        cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
-        cert.private_key_pem.write_to_path(str(key_path))
+    def __init__(self, ca, directory) -> None:  # noqa: ANN001
+        self.ca = ca
+        self.cert, self.key = directory / "cert.pem", directory / "key.pem"
 
-    def served_name(port: int) -> str:
+    def issue(self, name: str) -> None:
+        cert = self.ca.issue_cert(name, "127.0.0.1")
+        cert.private_key_and_cert_chain_pem.write_to_path(str(self.cert))
+        cert.private_key_pem.write_to_path(str(self.key))
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"GATEWAY_TLS__CERT": str(self.cert), "GATEWAY_TLS__KEY": str(self.key), **extra}
+
+    def served_name(self, port: int) -> str:
         ctx = ssl.create_default_context()
-        tls_ca.configure_trust(ctx)
+        self.ca.configure_trust(ctx)
         ctx.check_hostname = False
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
             client.starttls(context=ctx)
             cert = client.sock.getpeercert()
-        return dict(x[0] for x in cert["subject"]).get("commonName", "") or str(
-            cert.get("subjectAltName")
-        )
+        return str(cert.get("subjectAltName"))
 
-    issue("first.example.test")
-    env = {"GATEWAY_TLS__CERT": str(cert_path), "GATEWAY_TLS__KEY": str(key_path)}
-    gateway = GatewayProcess(gateway_data, env=env)
-    gateway.wait_ready()
-    try:
-        assert "first.example.test" in served_name(gateway.ports["smtp"])
-        issue("second.example.test")
-        gateway.signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while "second.example.test" not in served_name(gateway.ports["smtp"]):
+    def wait_for(self, name: str, port: int, gateway: GatewayProcess) -> None:
+        deadline = time.monotonic() + 15
+        while name not in self.served_name(port):
             assert time.monotonic() < deadline, gateway.stderr[-5:]
             time.sleep(0.2)
+
+
+def test_sighup_reloads_the_certificate(gateway_data, mailbox_on_disk, tls_ca, tmp_path):
+    files = CertificateFiles(tls_ca, tmp_path)
+    files.issue("first.example.test")
+    gateway = GatewayProcess(gateway_data, env=files.env())
+    gateway.wait_ready()
+    try:
+        assert "first.example.test" in files.served_name(gateway.ports["smtp"])
+        files.issue("second.example.test")
+        gateway.signal(signal.SIGHUP)
+        files.wait_for("second.example.test", gateway.ports["smtp"], gateway)
+    finally:
+        assert gateway.stop() == 0
+
+
+def test_changed_certificate_files_are_reloaded_while_a_client_is_connected(
+    gateway_data, mailbox_on_disk, tls_ca, tmp_path
+):
+    files = CertificateFiles(tls_ca, tmp_path)
+    files.issue("old.example.test")
+    gateway = GatewayProcess(gateway_data, env=files.env(GATEWAY_TLS__RELOAD_INTERVAL="0.3"))
+    gateway.wait_ready()
+    try:
+        ctx = ssl.create_default_context()
+        tls_ca.configure_trust(ctx)
+        ctx.check_hostname = False
+        connected = smtplib.SMTP("127.0.0.1", gateway.ports["smtp"], timeout=30)
+        connected.starttls(context=ctx)
+        files.issue("new.example.test")  # certbot renewing: no signal
+        files.wait_for("new.example.test", gateway.ports["smtp"], gateway)
+        assert connected.noop()[0] == 250  # the session that began before goes on
+        connected.sendmail("sender@example.org", [mailbox_on_disk["address"]], MESSAGE)
+        connected.quit()
     finally:
         assert gateway.stop() == 0
 
