@@ -121,7 +121,9 @@ async def _command(
 
 # --- SMTP / LMTP ---------------------------------------------------------------------------
 @dataclass
-class DeliveryResult:
+class LoadResult:
+    """Messages and bytes moved, wall time, per-message latencies, client CPU."""
+
     messages: int = 0
     bytes: int = 0
     seconds: float = 0.0
@@ -139,6 +141,9 @@ class DeliveryResult:
             "p99_ms": percentile(self.latencies, 99) * 1000,
             "client_cpu_s": round(self.client_cpu, 2),
         }
+
+
+DeliveryResult = LoadResult
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -266,25 +271,7 @@ async def _wait_ready(tasks: list[asyncio.Task], gate: _Gate) -> None:
 
 
 # --- POP3 ----------------------------------------------------------------------------------
-@dataclass
-class RetrievalResult:
-    messages: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    client_cpu: float = 0.0
-
-    def summary(self) -> dict:
-        return {
-            "messages": self.messages,
-            "bytes": self.bytes,
-            "seconds": round(self.seconds, 3),
-            "msgs_per_s": self.messages / self.seconds if self.seconds else 0.0,
-            "mb_per_s": self.bytes / 1e6 / self.seconds if self.seconds else 0.0,
-            "p50_ms": percentile(self.latencies, 50) * 1000,
-            "p99_ms": percentile(self.latencies, 99) * 1000,
-            "client_cpu_s": round(self.client_cpu, 2),
-        }
+RetrievalResult = LoadResult  # the same figures for POP3 retrieval
 
 
 class Pop3:
