@@ -5,11 +5,13 @@ Helpers (not fixtures) shared by the packages are in tests/support/.
 
 from __future__ import annotations
 
+import os
 import ssl
 from pathlib import Path
 
 import pytest
 import trustme
+from hypothesis import settings as hypothesis_settings
 
 from gateway.config import load_settings
 from gateway.context import GatewayContext
@@ -21,6 +23,12 @@ from storage.async_store import AsyncStore
 from tests.support.argon import FAST_KDF
 
 __all__ = ["FAST_KDF"]  # also importable from here, as it was before tests/support
+
+# CI runs the property tests derandomized (same examples every run: a red CI is
+# reproducible); locally they explore new examples each time.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture
