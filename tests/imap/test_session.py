@@ -246,30 +246,25 @@ async def test_status_rules_refuse_receive_only_and_disabled(imap: ImapServer) -
             assert "authentication failed" in result
 
 
+def _refused_login(imap: ImapServer) -> str:
+    """Log in with the right passphrase; return the refusal text (a refusal is expected)."""
+    c = imap.connect()
+    with pytest.raises(imaplib.IMAP4.error) as info:
+        c.login(imap.alias, imap.passphrase)
+    c.logout()
+    return str(info.value)
+
+
 async def test_imap_protocol_disabled_for_mailbox(imap: ImapServer) -> None:
     imap.store.update_mailbox(imap.mailbox_id, protocols=["pop3"])
 
-    def attempt() -> str:
-        c = imap.connect()
-        with pytest.raises(imaplib.IMAP4.error) as info:
-            c.login(imap.alias, imap.passphrase)
-        c.logout()
-        return str(info.value)
-
-    assert "authentication failed" in await asyncio.to_thread(attempt)
+    assert "authentication failed" in await asyncio.to_thread(_refused_login, imap)
 
 
 async def test_allowed_networks_are_enforced(imap: ImapServer) -> None:
     imap.store.update_mailbox(imap.mailbox_id, allowed_networks=["192.0.2.0/24"])
 
-    def attempt() -> str:
-        c = imap.connect()
-        with pytest.raises(imaplib.IMAP4.error) as info:
-            c.login(imap.alias, imap.passphrase)
-        c.logout()
-        return str(info.value)
-
-    assert "authentication failed" in await asyncio.to_thread(attempt)
+    assert "authentication failed" in await asyncio.to_thread(_refused_login, imap)
 
 
 async def test_idle_session_is_logged_out(imap: ImapServer) -> None:
