@@ -26,6 +26,28 @@ class NotEmpty(StoreError):
     pass
 
 
+class OutOfScope(StoreError):
+    """The acting admin may not use this domain: it is not one of theirs (storage/policy.py)."""
+
+    def __init__(self, domain: str, address: str | None = None) -> None:
+        self.domain = domain
+        self.address = address  # None: the domain of a new mailbox (its primary address)
+        reason = f"{domain} is not one of your domains"
+        super().__init__(f"{address}: {reason}" if address else reason)
+
+
+class DomainInUse(NotEmpty):
+    """A domain cannot be removed while any address is in it (also aliases elsewhere)."""
+
+    def __init__(self, domain: str, mailboxes: list[str], listing: str) -> None:
+        self.domain = domain
+        self.mailboxes = tuple(mailboxes)  # ids of the mailboxes holding such addresses
+        super().__init__(
+            f"domain {domain} still has mailboxes or aliases: {listing};"
+            " delete those mailboxes or remove those aliases first"
+        )
+
+
 class QuotaExceeded(StoreError):
     pass
 

@@ -52,7 +52,9 @@ def domain(store) -> str:
 @pytest.fixture
 def mailbox(store, domain):
     """(Mailbox, passphrase) in example.test."""
-    return store.create_mailbox(domain, name="Acme journal", aliases=["journal@example.test"])
+    return store.create_mailbox(
+        domain, name="Acme journal", aliases=["journal@example.test"], actor=None
+    )
 
 
 @pytest.fixture(scope="session")

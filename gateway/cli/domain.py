@@ -50,7 +50,7 @@ def list_(as_json: bool) -> None:
 @domain.command("remove")
 @click.argument("name")
 def remove(name: str) -> None:
-    """Stop accepting mail for NAME (it must have no mailboxes left)."""
+    """Stop accepting mail for NAME (no mailbox or alias may be left in it)."""
     store = get_store()
     canonical = store.get_domain(name).name
     store.remove_domain(canonical)

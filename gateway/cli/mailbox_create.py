@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from storage.policy import OPERATOR
+
 from .common import audit, get_store, json_option
 from .params import BYTE_SIZE
 from .views import PASSPHRASE_WARNING, created_document, reveal_secret
@@ -36,7 +38,12 @@ def create(
     not stored anywhere: write it into the archiving software now.
     """
     mailbox, passphrase = get_store().create_mailbox(
-        domain_name, name=name, description=description, aliases=aliases, quota=quota
+        domain_name,
+        name=name,
+        description=description,
+        aliases=aliases,
+        quota=quota,
+        actor=OPERATOR,  # the CLI acts as a superadmin (storage/policy.py)
     )
     audit("mailbox.create", mailbox.id, f"domain={mailbox.domain}")
     lines = [

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from storage.models import STATUSES
+from storage.policy import OPERATOR
 
 from .common import audit, get_store, json_option, print_json
 from .params import BYTE_SIZE, PROTOCOL_LIST
@@ -88,9 +89,9 @@ def _apply(
     try:
         for address in remove_aliases:
             store.remove_alias(mailbox_id, address)
-            undo.append(lambda a=address: store.add_alias(mailbox_id, a))
+            undo.append(lambda a=address: store.add_alias(mailbox_id, a, actor=OPERATOR))
         for address in add_aliases:
-            store.add_alias(mailbox_id, address)
+            store.add_alias(mailbox_id, address, actor=OPERATOR)
             undo.append(lambda a=address: store.remove_alias(mailbox_id, a))
         if fields:
             store.update_mailbox(mailbox_id, **fields)

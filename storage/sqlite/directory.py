@@ -9,7 +9,8 @@ import time
 from collections.abc import Iterable
 
 from .. import passphrase as passphrases
-from ..errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
+from .. import policy
+from ..errors import AlreadyExists, DomainInUse, InvalidInput, NotEmpty, NotFound
 from ..ids import new_mailbox_id
 from ..models import PROTOCOLS, STATUSES, Domain, Mailbox
 from . import rows
@@ -80,12 +81,12 @@ class DirectoryMixin(StoreBase):
         raise NotFound(f"no domain {name}")
 
     def remove_domain(self, name: str) -> None:
+        """Remove an accepted domain; refused while any address is in it (DomainInUse)."""
         name = normalize_domain(name)
         with self.db.write() as conn:
             if not conn.execute("SELECT 1 FROM domains WHERE name=?", (name,)).fetchone():
                 raise NotFound(f"no domain {name}")
-            if conn.execute("SELECT 1 FROM mailboxes WHERE domain=? LIMIT 1", (name,)).fetchone():
-                raise NotEmpty(f"domain {name} still has mailboxes")
+            _refuse_domain_in_use(conn, name)
             conn.execute("DELETE FROM domains WHERE name=?", (name,))
 
     # --- mailboxes -----------------------------------------------------------------
@@ -97,19 +98,26 @@ class DirectoryMixin(StoreBase):
         aliases: Iterable[str] = (),
         quota: int = 0,
         status: str = "active",
+        *,
+        actor: policy.Actor,
     ) -> tuple[Mailbox, str]:
-        """Create a mailbox; returns it and its passphrase (the only time it exists)."""
+        """Create a mailbox; returns it and its passphrase (the only time it exists).
+
+        `actor` (an Admin, or policy.OPERATOR for the CLI) must be allowed to use the
+        domain and every alias (storage/policy.py); nothing is created otherwise.
+        """
+        policy.check_domain(actor, normalize_domain(domain))
         domain = self.get_domain(domain).name
         self._check_status(status)
         if quota < 0:
             raise InvalidInput("quota must be 0 (unlimited) or a positive number of bytes")
+        alias_list = self._validate_new_addresses(aliases, actor)
         mailbox_id = new_mailbox_id()
         primary = f"{mailbox_id}@{domain}"
-        alias_list = self._validate_new_addresses(aliases)
         passphrase = passphrases.generate()
         first_epoch = self._seal_new_epoch(mailbox_id, 1, passphrase)
         with self.db.write() as conn:
-            self._ensure_addresses_free(conn, alias_list)
+            self._ensure_addresses_free(conn, [primary, *alias_list])
             conn.execute(
                 "INSERT INTO mailboxes(id, domain, name, description, status, quota, uidvalidity,"
                 " created) VALUES (?,?,?,?,?,?,?,?)",
@@ -144,13 +152,13 @@ class DirectoryMixin(StoreBase):
         if status not in STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
 
-    def _validate_new_addresses(self, addresses: Iterable[str]) -> list[str]:
+    def _validate_new_addresses(self, addresses: Iterable[str], actor: policy.Actor) -> list[str]:
+        """Normalized, in the actor's scope, in accepted domains, each given once."""
         out: list[str] = []
-        known = {d.name for d in self.list_domains()}
+        accepted = {d.name for d in self.list_domains()}
         for address in addresses:
             normalized = normalize_address(address)
-            if normalized.rpartition("@")[2] not in known:
-                raise InvalidInput(f"{normalized}: its domain is not an accepted domain")
+            policy.check_address(actor, normalized, accepted)
             if normalized in out:
                 raise AlreadyExists(f"address {normalized} given twice")
             out.append(normalized)
@@ -158,9 +166,14 @@ class DirectoryMixin(StoreBase):
 
     @staticmethod
     def _ensure_addresses_free(conn, addresses: list[str]) -> None:
+        """Inside the write: each address is unused and its domain still accepted (a
+        domain removed since the addresses were validated must not get one)."""
         for address in addresses:
             if conn.execute("SELECT 1 FROM addresses WHERE address=?", (address,)).fetchone():
                 raise AlreadyExists(f"address {address} is already in use")
+            domain = address.rpartition("@")[2]
+            if not conn.execute("SELECT 1 FROM domains WHERE name=?", (domain,)).fetchone():
+                raise InvalidInput(f"{address}: its domain is not an accepted domain")
 
     def _addresses(self, mailbox_id: str) -> list[str]:
         cur = self.db.conn().execute(
@@ -249,9 +262,10 @@ class DirectoryMixin(StoreBase):
                 )
         return self.get_mailbox(mailbox.id)
 
-    def add_alias(self, ref: str, address: str) -> Mailbox:
+    def add_alias(self, ref: str, address: str, *, actor: policy.Actor) -> Mailbox:
+        """Add an alias; `actor` must be allowed to use its domain (storage/policy.py)."""
         mailbox = self.get_mailbox(ref)
-        (alias,) = self._validate_new_addresses([address])
+        (alias,) = self._validate_new_addresses([address], actor)
         with self.db.write() as conn:
             self._ensure_addresses_free(conn, [alias])
             conn.execute(
@@ -292,3 +306,27 @@ class DirectoryMixin(StoreBase):
             self.blobs.remove(path)
         self.events.publish(mailbox.id, "deleted")
         return len(paths)
+
+
+def _refuse_domain_in_use(conn, domain: str) -> None:
+    """Raise DomainInUse naming every mailbox with an address in `domain`."""
+    hits = conn.execute(
+        "SELECT a.mailbox_id, a.address, m.domain FROM addresses a"
+        " JOIN mailboxes m ON m.id = a.mailbox_id"
+        " WHERE m.domain = ? OR substr(a.address, -length(?) - 1) = '@' || ?"
+        " ORDER BY a.mailbox_id, a.address",
+        (domain, domain, domain),
+    ).fetchall()
+    if not hits:
+        return
+    aliases: dict[str, list[str]] = {}
+    for mailbox_id, address, own_domain in hits:
+        found = aliases.setdefault(mailbox_id, [])
+        if own_domain != domain:
+            found.append(address)
+    entries = [
+        f"{mailbox_id} (alias {', '.join(found)})" if found else mailbox_id
+        for mailbox_id, found in aliases.items()
+    ]
+    shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+    raise DomainInUse(domain, list(aliases), shown)

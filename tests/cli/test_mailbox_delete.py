@@ -1,10 +1,20 @@
-"""gateway mailbox delete: --yes needed for a mailbox that holds mail."""
+"""gateway mailbox delete: on hold or disabled only (tests/cli/test_address_scope.py);
+--yes needed for a mailbox that holds mail."""
 
 from __future__ import annotations
+
+import pytest
 
 from tests.support.mail import deliver
 
 from .conftest import failed, ok, snapshot
+
+
+@pytest.fixture
+def mailbox(store, mailbox):
+    """The root fixture's mailbox, on hold: only then may it be deleted."""
+    box, passphrase = mailbox
+    return store.update_mailbox(box.id, status="hold"), passphrase
 
 
 def test_delete_empty_mailbox_without_yes(run, store, mailbox):

@@ -36,7 +36,7 @@ def test_list_json_contract(run, store, mailbox):
 
 def test_list_filters_by_domain(run, store, mailbox):
     store.add_domain("other.test")
-    other, _ = store.create_mailbox("other.test")
+    other, _ = store.create_mailbox("other.test", actor=None)
     assert [
         m["id"] for m in as_json(run("mailbox", "list", "--domain", "Other.test", "--json"))
     ] == [other.id]

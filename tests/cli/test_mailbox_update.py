@@ -79,7 +79,7 @@ def test_clear_networks_and_no_protocols(run, store, mailbox):
 )
 def test_bad_input_changes_nothing(run, store, mailbox, data_dir, args, message):
     box, _ = mailbox
-    store.create_mailbox("example.test", aliases=["taken@example.test"])
+    store.create_mailbox("example.test", aliases=["taken@example.test"], actor=None)
     before = snapshot(data_dir)
     failed(run("mailbox", "update", box.id, *args), message)
     assert snapshot(data_dir) == before

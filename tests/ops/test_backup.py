@@ -49,7 +49,7 @@ def filled(store, mailbox):
     for n in range(40):
         raw = message_bytes(n, size=n * 3000)
         sent[deliver(store, mbx.id, raw).id] = raw
-    store.create_mailbox("example.test", name="second")
+    store.create_mailbox("example.test", name="second", actor=None)
     (store.data_dir / "secrets").mkdir(mode=0o700)
     (store.data_dir / "secrets" / "session.key").write_bytes(b"k" * 32)
     os.chmod(store.data_dir / "secrets" / "session.key", 0o600)

@@ -21,7 +21,7 @@ OLD = time.time() - 3600  # older than fsck's grace for orphans and temp files
 def two_boxes(store, mailbox):
     """Two mailboxes with five messages each; returns (first, passphrase, second)."""
     first, passphrase = mailbox
-    second, _ = store.create_mailbox("example.test", name="other")
+    second, _ = store.create_mailbox("example.test", name="other", actor=None)
     for n in range(5):
         deliver(store, first.id, message_bytes(n, size=n * 40_000))
         deliver(store, second.id, message_bytes(100 + n))

@@ -153,7 +153,7 @@ def make_mailboxes(data_dir: Path, count: int, kdf: KdfParams = FAST_KDF) -> lis
             store.add_domain(DOMAIN)
         boxes = []
         for _ in range(count):
-            mailbox, passphrase = store.create_mailbox(DOMAIN)
+            mailbox, passphrase = store.create_mailbox(DOMAIN, actor=None)
             boxes.append(Box(mailbox.id, mailbox.address, passphrase))
         return boxes
     finally:

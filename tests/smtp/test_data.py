@@ -59,7 +59,7 @@ async def test_fixture_round_trip_with_aiosmtplib(name, smtp, mailbox, store, cl
 
 async def test_smtputf8_alias_and_8bit_body(smtp, mailbox, store, client_tls):
     mbx, passphrase = mailbox
-    store.add_alias(mbx.id, "archiv-größe@example.test")
+    store.add_alias(mbx.id, "archiv-größe@example.test", actor=None)
     raw = fixture("smtputf8_8bit.eml")
     host, port = smtp.address()
     client = aiosmtplib.SMTP(hostname=host, port=port, tls_context=client_tls, start_tls=True)

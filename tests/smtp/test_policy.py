@@ -90,7 +90,7 @@ async def test_storage_error_when_starting_copies_is_451_430(client, mbx, data_d
 
 async def test_commit_failure_is_451_430_and_leaves_nothing(client, store, domain, mbx, data_dir):
     """One broken mailbox directory: no copy at all is kept, for any mailbox."""
-    other, _ = store.create_mailbox(domain, name="Other")
+    other, _ = store.create_mailbox(domain, name="Other", actor=None)
     (data_dir / "blobs" / mbx.id).write_text("in the way")
     await client.command("RSET")
     await client.command("MAIL FROM:<a@example.org>")
@@ -120,7 +120,7 @@ async def test_null_reverse_path_is_accepted(client, store, mailbox):
 
 
 async def test_too_many_recipients_is_452_453(client, store, domain):
-    boxes = [store.create_mailbox(domain)[0] for _ in range(2)]
+    boxes = [store.create_mailbox(domain, actor=None)[0] for _ in range(2)]
     await client.command("RSET")
     await client.command("MAIL FROM:<a@example.org>")
     replies = []

@@ -13,8 +13,10 @@ async def test_copies_per_mailbox_with_their_own_delivered_to(
     smtp, store, domain, mailbox, client_tls
 ):
     first, first_pass = mailbox  # primary + alias journal@example.test
-    second, second_pass = store.create_mailbox(domain, name="B", aliases=["b@example.test"])
-    third, _ = store.create_mailbox(domain, name="C")
+    second, second_pass = store.create_mailbox(
+        domain, name="B", aliases=["b@example.test"], actor=None
+    )
+    third, _ = store.create_mailbox(domain, name="C", actor=None)
     store.update_mailbox(third.id, status="hold")
     host, port = smtp.address()
     client = aiosmtplib.SMTP(hostname=host, port=port, tls_context=client_tls, start_tls=True)

@@ -106,7 +106,7 @@ def pyrage_read_stored(store, info, exported: str) -> bytes:
 
 @pytest.mark.parametrize("size", [0, 1, 70000, 200001])
 def test_stored_messages_decrypt_with_pyrage(x25519_store, size: int) -> None:
-    mailbox, passphrase = x25519_store.create_mailbox("example.test")
+    mailbox, passphrase = x25519_store.create_mailbox("example.test", actor=None)
     body = message_text("Interop", "sender@example.org", "") + pattern(size, b"stored")
     info = deliver(x25519_store, mailbox.id, body, "random")
     raw = (x25519_store.data_dir / info.path).read_bytes()
@@ -120,7 +120,7 @@ def test_stored_messages_decrypt_with_pyrage(x25519_store, size: int) -> None:
 
 def test_all_epochs_exported_decrypt_with_pyrage(x25519_store) -> None:
     store = x25519_store
-    mailbox, first = store.create_mailbox("example.test")
+    mailbox, first = store.create_mailbox("example.test", actor=None)
     old = deliver(store, mailbox.id, b"Subject: epoch one\r\n\r\nold mail\r\n")
     second = store.reset_passphrase(mailbox.id)
     new = deliver(store, mailbox.id, b"Subject: epoch two\r\n\r\nnew mail\r\n")
@@ -140,7 +140,7 @@ def test_all_epochs_exported_decrypt_with_pyrage(x25519_store) -> None:
 
 def test_pyrage_file_for_a_mailbox_decrypts_with_its_exported_identity(x25519_store) -> None:
     store = x25519_store
-    mailbox, passphrase = store.create_mailbox("example.test")
+    mailbox, passphrase = store.create_mailbox("example.test", actor=None)
     (epoch,) = store.list_epochs(mailbox.id)
     ciphertext = pyrage.encrypt(b"from rage", [pyrage.x25519.Recipient.from_str(epoch.recipient)])
     (line,) = identity_lines(store.export_identity(mailbox.id, passphrase))

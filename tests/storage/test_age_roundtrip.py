@@ -183,7 +183,7 @@ def store_roundtrip(store, mailbox_id: str, key, plaintext: bytes, mode, rng=Non
 @pytest.mark.parametrize("size", SPECIAL_SIZES)
 @pytest.mark.parametrize("mode", ["bytes", "random"])
 def test_store_roundtrip_edge_sizes(typed_store, size: int, mode: str) -> None:
-    mailbox, passphrase = typed_store.create_mailbox("example.test")
+    mailbox, passphrase = typed_store.create_mailbox("example.test", actor=None)
     key = typed_store.unlock(mailbox.id, passphrase)
     assert key.kinds[1] == typed_store.recipient_type
     plaintext = pattern(size, b"store")
@@ -206,6 +206,6 @@ def test_store_roundtrip_edge_sizes(typed_store, size: int, mode: str) -> None:
     rng_seed=st.integers(0, 2**32),
 )
 def test_store_roundtrip_property(store, domain, plaintext: bytes, rng_seed: int) -> None:
-    mailbox, passphrase = store.create_mailbox(domain)
+    mailbox, passphrase = store.create_mailbox(domain, actor=None)
     key = store.unlock(mailbox.id, passphrase)
     store_roundtrip(store, mailbox.id, key, plaintext, "random", random.Random(rng_seed))

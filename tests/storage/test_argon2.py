@@ -128,7 +128,7 @@ def test_epoch_sealed_with_real_parameters_unlocks(tmp_path) -> None:
     store = open_store(data)  # default KdfParams: 64 MiB, 3 passes, 4 lanes
     try:
         store.add_domain("example.test")
-        mailbox, passphrase = store.create_mailbox("example.test")
+        mailbox, passphrase = store.create_mailbox("example.test", actor=None)
         sealed = store.current_epoch(mailbox.id)
         assert sealed.kdf == KdfParams()
         assert len(sealed.salt) == 16

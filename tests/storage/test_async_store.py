@@ -40,7 +40,7 @@ async def test_calls_run_on_the_store_threads(astore) -> None:
     name = await astore.run(lambda: threading.current_thread().name)
     assert name.startswith("store") and name != loop_thread
     await astore.add_domain("example.test")
-    box, passphrase = await astore.create_mailbox("example.test")
+    box, passphrase = await astore.create_mailbox("example.test", actor=None)
     assert (await astore.get_mailbox(box.id)).id == box.id
     assert astore.recipient_type == "mlkem768x25519"  # attributes pass through
     with pytest.raises(NotFound):
@@ -51,7 +51,7 @@ async def test_calls_run_on_the_store_threads(astore) -> None:
 
 async def test_loop_stays_responsive_while_argon2_runs(astore) -> None:
     await astore.add_domain("example.test")
-    box, passphrase = await astore.create_mailbox("example.test")
+    box, passphrase = await astore.create_mailbox("example.test", actor=None)
     ticks = 0
 
     async def ticker() -> None:
@@ -70,7 +70,7 @@ async def test_loop_stays_responsive_while_argon2_runs(astore) -> None:
 
 async def test_iter_message_streams_whole_message(astore, store) -> None:
     await astore.add_domain("example.test")
-    box, passphrase = await astore.create_mailbox("example.test")
+    box, passphrase = await astore.create_mailbox("example.test", actor=None)
     body = b"Subject: big\r\n\r\n" + pattern(1_000_000, b"async")
     info = await astore.run(deliver, store, box.id, body, "random")
     key = await astore.unlock(box.id, passphrase)
@@ -81,7 +81,7 @@ async def test_iter_message_streams_whole_message(astore, store) -> None:
 
 async def test_iter_message_raises_on_damage(astore, store) -> None:
     await astore.add_domain("example.test")
-    box, passphrase = await astore.create_mailbox("example.test")
+    box, passphrase = await astore.create_mailbox("example.test", actor=None)
     body = pattern(600_000, b"damaged")
     info = await astore.run(deliver, store, box.id, body)
     path = store.data_dir / info.path
@@ -98,7 +98,7 @@ async def test_iter_message_raises_on_damage(astore, store) -> None:
 
 async def test_iter_message_can_stop_early(astore, store) -> None:
     await astore.add_domain("example.test")
-    box, passphrase = await astore.create_mailbox("example.test")
+    box, passphrase = await astore.create_mailbox("example.test", actor=None)
     info = await astore.run(deliver, store, box.id, pattern(2_000_000, b"early"))
     key = await astore.unlock(box.id, passphrase)
     stream = astore.iter_message(key, info)

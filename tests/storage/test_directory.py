@@ -84,7 +84,7 @@ def test_domain_with_mailboxes_cannot_be_removed(store, mailbox, domain) -> None
 
 
 def test_new_mailbox_defaults(store, domain) -> None:
-    box, passphrase = store.create_mailbox(domain)
+    box, passphrase = store.create_mailbox(domain, actor=None)
     assert MAILBOX_ID.match(box.id)
     assert box.address == f"{box.id}@{domain}" and box.aliases == ()
     assert (box.name, box.description, box.status, box.quota) == (box.id, "", "active", 0)
@@ -98,14 +98,14 @@ def test_new_mailbox_defaults(store, domain) -> None:
 
 
 def test_mailbox_ids_and_passphrases_are_distinct(store, domain) -> None:
-    made = [store.create_mailbox(domain) for _ in range(5)]
+    made = [store.create_mailbox(domain, actor=None) for _ in range(5)]
     assert len({box.id for box, _ in made}) == 5
     assert len({passphrase for _, passphrase in made}) == 5
 
 
 def test_mailbox_in_unknown_domain(store, domain) -> None:
     with pytest.raises(NotFound):
-        store.create_mailbox("nowhere.example")
+        store.create_mailbox("nowhere.example", actor=None)
     assert store.list_mailboxes() == []
 
 
@@ -125,29 +125,29 @@ def test_mailbox_in_unknown_domain(store, domain) -> None:
 )
 def test_invalid_mailbox_input_changes_nothing(store, domain, kwargs) -> None:
     with pytest.raises(InvalidInput):
-        store.create_mailbox(domain, **kwargs)
+        store.create_mailbox(domain, **kwargs, actor=None)
     assert store.list_mailboxes() == []
 
 
 def test_addresses_are_unique_across_the_gateway_case_insensitively(store, domain) -> None:
     store.add_domain("other.example")
-    first, _ = store.create_mailbox(domain, aliases=["Journal@Example.test"])
+    first, _ = store.create_mailbox(domain, aliases=["Journal@Example.test"], actor=None)
     assert first.aliases == ("journal@example.test",)
     with pytest.raises(AlreadyExists):
-        store.create_mailbox("other.example", aliases=["JOURNAL@example.TEST"])
+        store.create_mailbox("other.example", aliases=["JOURNAL@example.TEST"], actor=None)
     with pytest.raises(AlreadyExists):
-        store.create_mailbox(domain, aliases=["a@example.test", "A@example.test"])
+        store.create_mailbox(domain, aliases=["a@example.test", "A@example.test"], actor=None)
     with pytest.raises(AlreadyExists):
-        store.create_mailbox(domain, aliases=[first.address.upper()])
+        store.create_mailbox(domain, aliases=[first.address.upper()], actor=None)
     assert [m.id for m in store.list_mailboxes()] == [first.id]
-    second, _ = store.create_mailbox(domain)
+    second, _ = store.create_mailbox(domain, actor=None)
     with pytest.raises(AlreadyExists):
-        store.add_alias(second.id, "jOuRnAl@example.test")
+        store.add_alias(second.id, "jOuRnAl@example.test", actor=None)
     assert store.get_mailbox(second.id).aliases == ()
 
 
 def test_lookup_by_id_or_any_address(store, domain) -> None:
-    box, _ = store.create_mailbox(domain, aliases=["journal@example.test"])
+    box, _ = store.create_mailbox(domain, aliases=["journal@example.test"], actor=None)
     for ref in (
         box.id,
         box.id.upper(),
@@ -165,9 +165,9 @@ def test_lookup_by_id_or_any_address(store, domain) -> None:
 
 
 def test_aliases_added_and_removed(store, domain) -> None:
-    box, _ = store.create_mailbox(domain)
-    store.add_alias(box.id, "Archive@Example.test")
-    store.add_alias(box.address, "b@example.test")
+    box, _ = store.create_mailbox(domain, actor=None)
+    store.add_alias(box.id, "Archive@Example.test", actor=None)
+    store.add_alias(box.address, "b@example.test", actor=None)
     assert store.get_mailbox(box.id).aliases == ("archive@example.test", "b@example.test")
     assert store.get_mailbox("ARCHIVE@example.test").id == box.id
     store.remove_alias(box.id, "ARCHIVE@example.test")
@@ -176,7 +176,7 @@ def test_aliases_added_and_removed(store, domain) -> None:
     with pytest.raises(NotFound):
         store.remove_alias(box.id, box.address)  # the primary address is not an alias
     with pytest.raises(InvalidInput):
-        store.add_alias(box.id, "x@unknown.example")
+        store.add_alias(box.id, "x@unknown.example", actor=None)
     assert store.get_mailbox(box.id).address == box.address
 
 
@@ -196,11 +196,11 @@ def test_status_table_is_complete() -> None:
 
 @pytest.mark.parametrize("status", list(STATUS_TABLE))
 def test_status_meaning(store, domain, status: str) -> None:
-    box, _ = store.create_mailbox(domain)
+    box, _ = store.create_mailbox(domain, actor=None)
     updated = store.update_mailbox(box.id, status=status)
     assert updated.status == status == store.get_mailbox(box.id).status
     assert (updated.accepts_mail(), updated.allows_login()) == STATUS_TABLE[status]
-    created, _ = store.create_mailbox(domain, status=status)
+    created, _ = store.create_mailbox(domain, status=status, actor=None)
     assert created.status == status
 
 
@@ -265,7 +265,7 @@ def test_disk_reserve(tmp_path) -> None:
     store = open_store(tmp_path / "data", kdf=FAST_KDF, disk_reserve=1 << 60)
     try:
         store.add_domain("example.test")
-        box, _ = store.create_mailbox("example.test")
+        box, _ = store.create_mailbox("example.test", actor=None)
         with pytest.raises(StorageFull):
             store.check_can_receive(box.id)
     finally:
@@ -276,8 +276,8 @@ def test_disk_reserve(tmp_path) -> None:
 
 
 def test_delete_mailbox(store, domain, data_dir) -> None:
-    box, passphrase = store.create_mailbox(domain, aliases=["journal@example.test"])
-    keep, _ = store.create_mailbox(domain)
+    box, passphrase = store.create_mailbox(domain, aliases=["journal@example.test"], actor=None)
+    keep, _ = store.create_mailbox(domain, actor=None)
     kept = deliver(store, keep.id, b"Subject: keep\r\n\r\n")
     for n in range(3):
         deliver(store, box.id, f"Subject: {n}\r\n\r\n".encode())
@@ -291,14 +291,16 @@ def test_delete_mailbox(store, domain, data_dir) -> None:
     with pytest.raises(NotFound):
         store.unlock(box.id, passphrase)
     # Its addresses are free again.
-    again, _ = store.create_mailbox(domain, aliases=["journal@example.test"])
+    again, _ = store.create_mailbox(domain, aliases=["journal@example.test"], actor=None)
     assert again.aliases == ("journal@example.test",)
     with pytest.raises(NotFound):
         store.delete_mailbox(box.id)
 
 
 def test_directory_survives_reopening(store, domain, data_dir) -> None:
-    box, passphrase = store.create_mailbox(domain, name="Acme", aliases=["acme@example.test"])
+    box, passphrase = store.create_mailbox(
+        domain, name="Acme", aliases=["acme@example.test"], actor=None
+    )
     store.update_mailbox(box.id, status="hold", quota=12345, allowed_networks=["10.0.0.0/8"])
     before = store.get_mailbox(box.id)
     store.close()

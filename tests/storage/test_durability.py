@@ -85,8 +85,8 @@ def test_dropped_delivery_is_invisible_and_its_temp_file_reconciled(
 
 
 def test_failed_commit_removes_every_copy(store, domain, data_dir) -> None:
-    live, _ = store.create_mailbox(domain)
-    doomed, _ = store.create_mailbox(domain)
+    live, _ = store.create_mailbox(domain, actor=None)
+    doomed, _ = store.create_mailbox(domain, actor=None)
     copies = [store.begin_delivery(live.id), store.begin_delivery(doomed.id)]
     for copy in copies:
         copy.write(BODY)
@@ -139,8 +139,8 @@ def test_reconcile_adopts_a_valid_orphan(store, mailbox, data_dir) -> None:
 
 
 def test_reconcile_quarantines_damaged_orphans(store, domain, data_dir) -> None:
-    box, _ = store.create_mailbox(domain)
-    other, _ = store.create_mailbox(domain)
+    box, _ = store.create_mailbox(domain, actor=None)
+    other, _ = store.create_mailbox(domain, actor=None)
     truncated = publish_orphan(store, box.id)
     path = data_dir / truncated.path
     path.write_bytes(path.read_bytes()[:40])

@@ -18,7 +18,7 @@ PER_THREAD = 8
 
 
 def test_concurrent_deliveries_all_get_rows_and_increasing_uids(store, domain, data_dir):
-    mailboxes = [store.create_mailbox(domain) for _ in range(3)]
+    mailboxes = [store.create_mailbox(domain, actor=None) for _ in range(3)]
     start = threading.Barrier(THREADS)
     results: dict[int, list] = defaultdict(list)
     errors: list[BaseException] = []
@@ -69,7 +69,7 @@ def test_concurrent_deliveries_all_get_rows_and_increasing_uids(store, domain, d
 
 
 def test_one_transaction_with_copies_for_several_mailboxes(store, domain) -> None:
-    boxes = [store.create_mailbox(domain)[0] for _ in range(3)]
+    boxes = [store.create_mailbox(domain, actor=None)[0] for _ in range(3)]
     copies = [store.begin_delivery(box.id) for box in boxes]
     for copy in copies:
         copy.write(b"Subject: to three\r\n\r\n")
@@ -136,8 +136,8 @@ def test_committer_reports_errors_to_the_right_callers() -> None:
 
 
 def test_a_failing_group_does_not_sink_the_others(store, domain, data_dir) -> None:
-    live, _ = store.create_mailbox(domain)
-    doomed, _ = store.create_mailbox(domain)
+    live, _ = store.create_mailbox(domain, actor=None)
+    doomed, _ = store.create_mailbox(domain, actor=None)
     doomed_copy = store.begin_delivery(doomed.id)
     doomed_copy.write(b"Subject: doomed\r\n\r\n")
     store.delete_mailbox(doomed.id)

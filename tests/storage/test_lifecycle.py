@@ -154,7 +154,7 @@ def test_export_identity_parses_for_each_epoch(tmp_path, kind, identity_type, pr
     store = open_store(tmp_path / "data", kdf=FAST_KDF, recipient_type=kind)
     try:
         store.add_domain("example.test")
-        box, first = store.create_mailbox("example.test")
+        box, first = store.create_mailbox("example.test", actor=None)
         messages = [deliver(store, box.id, mail(1))]
         second = store.reset_passphrase(box.id)
         messages.append(deliver(store, box.id, mail(2)))

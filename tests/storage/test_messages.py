@@ -26,8 +26,8 @@ def test_listing_uids_and_uidnext(store, mailbox) -> None:
 
 
 def test_messages_of_one_mailbox_only(store, domain) -> None:
-    one, _ = store.create_mailbox(domain)
-    two, two_passphrase = store.create_mailbox(domain)
+    one, _ = store.create_mailbox(domain, actor=None)
+    two, two_passphrase = store.create_mailbox(domain, actor=None)
     mine = deliver(store, one.id, b"Subject: one\r\n\r\n")
     deliver(store, two.id, b"Subject: two\r\n\r\n")
     assert [m.id for m in store.list_messages(one.id)] == [mine.id]

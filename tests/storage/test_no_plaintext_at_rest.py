@@ -47,7 +47,7 @@ def test_content_never_at_rest(tmp_path: Path, compress: bool, kind: str) -> Non
     store = open_store(data_dir, kdf=FAST_KDF, recipient_type=kind, compress=compress)
     try:
         store.add_domain("example.test")
-        mailbox, passphrase = store.create_mailbox("example.test", description=control)
+        mailbox, passphrase = store.create_mailbox("example.test", description=control, actor=None)
         message = message_text(subject, sender, f"Body with the {canary} inside.")
         small = deliver(store, mailbox.id, message)
         big = deliver(store, mailbox.id, message * 3000, "random")  # many chunks

@@ -83,7 +83,7 @@ def lookalike_variants(passphrase: str) -> list[str]:
 
 
 def test_store_unlock_accepts_every_spelling(store, domain) -> None:
-    mailbox, passphrase = store.create_mailbox(domain)
+    mailbox, passphrase = store.create_mailbox(domain, actor=None)
     # A lookalike test needs a passphrase that has a 0 and a 1 in it.
     while not ("0" in passphrase and "1" in passphrase):
         passphrase = store.reset_passphrase(mailbox.id)

@@ -59,7 +59,7 @@ class Stored:
 
 
 def new_mailbox(store):
-    mailbox, passphrase = store.create_mailbox("example.test")
+    mailbox, passphrase = store.create_mailbox("example.test", actor=None)
     return mailbox, store.unlock(mailbox.id, passphrase)
 
 

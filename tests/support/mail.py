@@ -42,3 +42,12 @@ def send_with_smtplib(
         client.starttls(context=client_tls)
         for raw in messages:
             client.sendmail(SENDER, [to], raw)
+
+
+def rcpt_reply(port: int, address: str) -> str:
+    """The SMTP server's answer to RCPT TO:<address>, e.g. "550 5.1.1 No such mailbox here"."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.ehlo("client.example")
+        client.mail(SENDER)
+        code, text = client.rcpt(address)
+    return f"{code} {text.decode('utf-8', 'replace')}"

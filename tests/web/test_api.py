@@ -52,7 +52,7 @@ async def test_openapi_matches_the_routes(app, aiohttp_client):
 
 
 async def test_me_and_stats(api, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test")
+    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
     deliver(env.store, mailbox.id)
     status, me = await call(api, "GET", "/api/v1/me")
     assert status == 200 and me["name"] == "robot" and me["role"] == "superadmin"
@@ -79,7 +79,7 @@ async def test_domains(api, env):
     assert status == 400 and body["error"] == "the body must be a JSON object"
     status, body = await call(api, "GET", "/api/v1/domains")
     assert [d["name"] for d in body] == ["alpha.test", "beta.test", "gamma.test"]
-    env.store.create_mailbox("gamma.test")
+    env.store.create_mailbox("gamma.test", actor=None)
     status, _ = await call(api, "DELETE", "/api/v1/domains/gamma.test")
     assert status == 409
     status, _ = await call(api, "DELETE", "/api/v1/domains/beta.test")
@@ -174,7 +174,7 @@ async def test_mailbox_lifecycle(api, env, caplog):
 
 
 async def test_delete_refuses_an_active_mailbox(api, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test")
+    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
     status, body = await call(api, "DELETE", f"/api/v1/mailboxes/{mailbox.id}?confirm={mailbox.id}")
     assert status == 409 and env.store.find_mailbox(mailbox.id)
 
@@ -213,8 +213,8 @@ async def test_api_unknown_path_is_json_404(api):
 async def test_a_domain_admins_token_sees_only_its_domains(aiohttp_client, app, env, domains):
     env.store.create_admin("dom", "domain-admin", ["alpha.test"], PASSWORD)
     _, raw = env.store.create_api_token("dom", "script")
-    inside, _ = env.store.create_mailbox("alpha.test")
-    env.store.create_mailbox("beta.test")
+    inside, _ = env.store.create_mailbox("alpha.test", actor=None)
+    env.store.create_mailbox("beta.test", actor=None)
     client = await aiohttp_client(app)
     headers = {"Authorization": f"Bearer {raw}"}
     listing = await (await client.get("/api/v1/mailboxes", headers=headers)).json()

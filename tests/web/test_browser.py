@@ -231,7 +231,7 @@ async def test_screenshots_of_main_pages_on_desktop_and_phone(browser, base_url,
         ]
     ):
         mailbox, _ = env.store.create_mailbox(
-            domain, name=name, aliases=[f"j{n}@{domain}"], quota=(n + 1) << 30
+            domain, name=name, aliases=[f"j{n}@{domain}"], quota=(n + 1) << 30, actor=None
         )
         for m in range(n + 1):
             deliver(env.store, mailbox.id, m, size=5000)

@@ -8,7 +8,7 @@ from .conftest import PASSWORD, Console
 
 
 async def test_connect_page_for_a_mailbox(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme")
+    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
     page = await superadmin.get(f"/connect?mailbox={mailbox.address}")
     html = page.body_text
     assert "Connection settings for Acme" in html

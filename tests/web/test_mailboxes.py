@@ -98,9 +98,9 @@ async def test_create_needs_a_domain_first(superadmin):
 
 async def test_list_shows_statistics_search_and_sort(superadmin, domains, env):
     a, _ = env.store.create_mailbox(
-        "alpha.test", name="Alpha archive", aliases=["a@alpha.test"], quota=1 << 30
+        "alpha.test", name="Alpha archive", aliases=["a@alpha.test"], quota=1 << 30, actor=None
     )
-    b, _ = env.store.create_mailbox("beta.test", name="Beta archive")
+    b, _ = env.store.create_mailbox("beta.test", name="Beta archive", actor=None)
     for n in range(3):
         deliver(env.store, a.id, n)
     deliver(env.store, b.id)
@@ -129,7 +129,7 @@ async def test_list_shows_statistics_search_and_sort(superadmin, domains, env):
 
 
 async def test_mailbox_page_shows_details_epochs_and_events(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme")
+    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
     deliver(env.store, mailbox.id)
     env.store.reset_passphrase(mailbox.id)
     env.store.audit("retrieval", "pop3.login", mailbox.id, "", "192.0.2.7")
@@ -141,7 +141,7 @@ async def test_mailbox_page_shows_details_epochs_and_events(superadmin, domains,
 
 
 async def test_settings_are_saved_and_validated(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme")
+    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
     page = await superadmin.get(f"/mailboxes/{mailbox.id}/settings")
     for status in ("Active", "Hold", "Receive only", "Disabled"):
         assert status in page.body_text
@@ -181,7 +181,7 @@ async def test_settings_are_saved_and_validated(superadmin, domains, env):
 
 
 async def test_aliases_are_added_and_removed(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test")
+    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
     ok = await superadmin.post(f"/mailboxes/{mailbox.id}/aliases", {"address": "x@alpha.test"})
     assert ok.status == 303
     assert env.store.get_mailbox(mailbox.id).aliases == ("x@alpha.test",)
@@ -200,7 +200,7 @@ async def test_aliases_are_added_and_removed(superadmin, domains, env):
 
 
 async def test_delete_needs_hold_or_disabled_and_the_typed_name(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme")
+    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
     deliver(env.store, mailbox.id)
     deliver(env.store, mailbox.id, 2)
     page = await superadmin.get(f"/mailboxes/{mailbox.id}/delete")

@@ -14,7 +14,7 @@ def once_of(html: str) -> str:
 
 async def test_change_needs_the_current_passphrase(superadmin, domains, env, caplog):
     caplog.set_level(logging.DEBUG)
-    mailbox, current = env.store.create_mailbox("alpha.test", name="Acme")
+    mailbox, current = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
     deliver(env.store, mailbox.id)
     page = await superadmin.get(f"/mailboxes/{mailbox.id}/passphrase")
     once = once_of(page.body_text)
@@ -43,7 +43,7 @@ async def test_change_needs_the_current_passphrase(superadmin, domains, env, cap
 
 
 async def test_reset_warns_with_the_count_then_recover_brings_mail_back(superadmin, domains, env):
-    mailbox, first = env.store.create_mailbox("alpha.test", name="Acme")
+    mailbox, first = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
     for n in range(3):
         deliver(env.store, mailbox.id, n)
     page = await superadmin.get(f"/mailboxes/{mailbox.id}/passphrase")

@@ -97,8 +97,8 @@ def test_static_files_are_the_only_undeclared_public_routes(app):
 @pytest.fixture
 async def world(env, domains, make_console):
     """alpha.test (the domain admin's), beta.test (not), a mailbox in each, tokens."""
-    inside, _ = env.store.create_mailbox("alpha.test", name="in")
-    outside, _ = env.store.create_mailbox("beta.test", name="out")
+    inside, _ = env.store.create_mailbox("alpha.test", name="in", actor=None)
+    outside, _ = env.store.create_mailbox("beta.test", name="out", actor=None)
     env.store.create_admin("other", "viewer", [], "x" * 16)
     token, _ = env.store.create_api_token("other", "t")
     return {"inside": inside, "outside": outside, "token": token}

@@ -26,7 +26,7 @@ def assert_security_headers(response) -> None:
 
 
 async def test_security_headers_on_every_page(superadmin, make_console, domains, env, app):
-    mailbox, _ = env.store.create_mailbox("alpha.test")
+    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
     paths = [
         "/",
         "/login",
@@ -58,7 +58,7 @@ async def test_security_headers_on_every_page(superadmin, make_console, domains,
 
 
 async def test_no_inline_script_or_style_in_pages(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test")
+    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
     for path in ("/mailboxes", f"/mailboxes/{mailbox.id}", "/settings", "/settings/totp"):
         html = (await superadmin.get(path)).body_text
         assert "<script>" not in html and " onclick=" not in html and " style=" not in html
@@ -237,7 +237,7 @@ async def test_next_parameter_stays_local(make_console, env):
 
 async def test_mailbox_name_with_script_is_escaped(superadmin, domains, env):
     evil = "<script>alert(1)</script>"
-    mailbox, _ = env.store.create_mailbox("alpha.test", name=evil, description=evil)
+    mailbox, _ = env.store.create_mailbox("alpha.test", name=evil, description=evil, actor=None)
     for path in (
         "/mailboxes",
         f"/mailboxes/{mailbox.id}",

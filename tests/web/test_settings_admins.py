@@ -101,7 +101,7 @@ async def test_domains_add_and_remove(superadmin, env):
     assert ok.status == 303 and [d.name for d in env.store.list_domains()] == ["example.test"]
     dup = await superadmin.post("/domains", {"name": "example.test"})
     assert dup.status == 409
-    mailbox, _ = env.store.create_mailbox("example.test")
+    mailbox, _ = env.store.create_mailbox("example.test", actor=None)
     full = await superadmin.post("/domains/example.test/remove", {})
     page = await superadmin.get(full.headers["Location"])
     assert "still has mailboxes" in page.body_text

@@ -6,16 +6,16 @@ from typing import Any
 
 from aiohttp import web
 
-from storage.errors import AlreadyExists, InvalidInput, NotFound, WrongPassphrase
+from storage import policy
+from storage.errors import AlreadyExists, InvalidInput, NotFound, OutOfScope, WrongPassphrase
 from storage.models import PROTOCOLS, STATUSES
 
-from ..security import access, require_domain
+from ..security import access
 from ..state import ADMIN, state
 from ..views import audit
 from .api import V1, api_error, api_mailbox, json_body, mailbox_json
 
 routes = web.RouteTableDef()
-DELETABLE = ("hold", "disabled")
 _UPDATABLE = ("name", "description", "status", "quota", "allowed_networks", "protocols")
 
 
@@ -38,7 +38,6 @@ def _quota(body: dict) -> int:
 async def create_mailbox(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
     domain = str(body.get("domain", ""))
-    require_domain(request[ADMIN], domain, write=True)
     status = str(body.get("status", "active"))
     if status not in STATUSES:
         raise api_error(400, f"status must be one of {', '.join(STATUSES)}")
@@ -50,7 +49,10 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
             aliases=_str_list(body, "aliases"),
             quota=_quota(body),
             status=status,
+            actor=request[ADMIN],
         )
+    except OutOfScope as exc:
+        raise api_error(403, str(exc)) from None
     except NotFound as exc:
         raise api_error(404, str(exc)) from None
     except (InvalidInput, AlreadyExists) as exc:
@@ -103,7 +105,7 @@ async def delete_mailbox(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request, write=True)
     if request.query.get("confirm") != mailbox.id:
         raise api_error(400, "pass ?confirm=<mailbox id> to delete it and all its messages")
-    if mailbox.status not in DELETABLE:
+    if not policy.is_deletable(mailbox):
         raise api_error(409, "only a mailbox on hold or disabled can be deleted")
     destroyed = await state(request).store.delete_mailbox(mailbox.id, force=True)
     await audit(request, "mailbox.delete", mailbox.id, f"messages={destroyed}")
@@ -116,7 +118,9 @@ async def add_alias(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request, write=True)
     address = str((await json_body(request)).get("address", ""))
     try:
-        updated = await state(request).store.add_alias(mailbox.id, address)
+        updated = await state(request).store.add_alias(mailbox.id, address, actor=request[ADMIN])
+    except OutOfScope as exc:
+        raise api_error(403, str(exc)) from None
     except InvalidInput as exc:
         raise api_error(400, str(exc)) from None
     except AlreadyExists as exc:

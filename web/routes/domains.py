@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from storage.errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
+from storage.errors import AlreadyExists, DomainInUse, InvalidInput, NotFound
 
 from .. import session
 from ..i18n import _
@@ -14,6 +14,10 @@ from ..state import state
 from ..views import audit, visible_domains
 
 routes = web.RouteTableDef()
+
+
+def _first_few(names: tuple[str, ...], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (", …" if len(names) > shown else "")
 
 
 async def _page(
@@ -60,10 +64,12 @@ async def remove_domain(request: web.Request) -> web.StreamResponse:
         await state(request).store.remove_domain(name)
     except (NotFound, InvalidInput):
         raise web.HTTPNotFound() from None
-    except NotEmpty:
-        await session.flash(
-            request, _("%(name)s still has mailboxes: delete them first.") % {"name": name}, "error"
-        )
+    except DomainInUse as exc:
+        text = _(
+            "%(name)s still has mailboxes or aliases: %(mailboxes)s. Delete those mailboxes"
+            " or remove their aliases in %(name)s first."
+        ) % {"name": exc.domain, "mailboxes": _first_few(exc.mailboxes)}
+        await session.flash(request, text, "error")
         raise redirect("/domains") from None
     await audit(request, "domain.remove", name)
     await session.flash(request, _("Domain %(name)s removed.") % {"name": name})

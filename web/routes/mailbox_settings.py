@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from storage.errors import AlreadyExists, InvalidInput, NotFound
+from storage import policy
+from storage.errors import AlreadyExists, InvalidInput, NotFound, OutOfScope
 from storage.models import PROTOCOLS, STATUSES, Mailbox
 
 from .. import session
@@ -12,11 +13,10 @@ from ..forms import FieldError, parse_networks, parse_size, size_input
 from ..i18n import _, ngettext
 from ..render import form_lines, form_text, redirect, render
 from ..security import access
-from ..state import state
+from ..state import ADMIN, state
 from ..views import audit, scoped_mailbox
 
 routes = web.RouteTableDef()
-DELETABLE = ("hold", "disabled")
 
 
 def _values(mailbox: Mailbox) -> dict:
@@ -115,13 +115,13 @@ async def add_alias(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     address = form_text(form, "address", 320)
     try:
-        updated = await state(request).store.add_alias(mailbox.id, address)
-    except (InvalidInput, AlreadyExists) as exc:
+        updated = await state(request).store.add_alias(mailbox.id, address, actor=request[ADMIN])
+    except (InvalidInput, AlreadyExists, OutOfScope) as exc:
         values = _values(mailbox) | {"address": address}
-        return await _page(request, mailbox, values, {"address": str(exc)}, 400)
-    await audit(
-        request, "mailbox.alias-add", mailbox.id, updated.aliases[-1] if updated.aliases else ""
-    )
+        status = 403 if isinstance(exc, OutOfScope) else 400
+        return await _page(request, mailbox, values, {"address": str(exc)}, status)
+    added = set(updated.aliases) - set(mailbox.aliases)  # aliases are sorted: not the last
+    await audit(request, "mailbox.alias-add", mailbox.id, ",".join(sorted(added)))
     await session.flash(request, _("Alias added."))
     raise redirect(f"/mailboxes/{mailbox.id}/settings")
 
@@ -147,7 +147,7 @@ async def _delete_page(
     context = {
         "nav": "mailboxes",
         "mailbox": mailbox,
-        "deletable": mailbox.status in DELETABLE,
+        "deletable": policy.is_deletable(mailbox),
         "errors": errors or {},
     }
     return await render(request, "mailbox_delete.html", context, status=status)
@@ -164,7 +164,7 @@ async def delete_page(request: web.Request) -> web.StreamResponse:
 async def delete_mailbox(request: web.Request) -> web.StreamResponse:
     mailbox = await scoped_mailbox(request, write=True)
     form = await request.post()
-    if mailbox.status not in DELETABLE:
+    if not policy.is_deletable(mailbox):
         return await _delete_page(request, mailbox, status=409)
     typed = form_text(form, "confirm", 300)
     if typed not in (mailbox.name.strip(), mailbox.id):

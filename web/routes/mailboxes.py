@@ -6,14 +6,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from storage.errors import AlreadyExists, InvalidInput, NotFound
+from storage.errors import AlreadyExists, InvalidInput, NotFound, OutOfScope
 from storage.models import STATUSES
 
 from .. import session
 from ..forms import FieldError, parse_size
 from ..i18n import _
 from ..render import form_lines, form_text, redirect, render
-from ..security import access, require_domain
+from ..security import access
 from ..state import ADMIN, state
 from ..views import (
     SORT_KEYS,
@@ -104,7 +104,6 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
         "quota": form_text(form, "quota", 40) or "0",
         "status": form_text(form, "status", 20) or "active",
     }
-    require_domain(request[ADMIN], values["domain"], write=True)
     errors: dict[str, str] = {}
     try:
         quota = parse_size(values["quota"])
@@ -122,7 +121,11 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
             aliases=form_lines(form, "aliases"),
             quota=quota,
             status=values["status"],
+            actor=request[ADMIN],
         )
+    except OutOfScope as exc:  # the domain, or an alias, is not one of the admin's
+        field = "aliases" if exc.address else "domain"
+        return await _new_page(request, values, {field: str(exc)}, 403)
     except NotFound:
         return await _new_page(request, values, {"domain": _("Choose a domain.")}, 400)
     except (InvalidInput, AlreadyExists) as exc:
