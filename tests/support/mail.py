@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import ssl
 
@@ -42,3 +43,19 @@ def send_with_smtplib(
         client.starttls(context=client_tls)
         for raw in messages:
             client.sendmail(SENDER, [to], raw)
+
+
+def message_bytes(n: int, size: int = 300) -> bytes:
+    """A distinct RFC 5322 message; size varies so some span several 64 KiB chunks."""
+    body = hashlib.sha256(str(n).encode()).hexdigest().encode() * (size // 64 + 1)
+    return (
+        f"From: sender{n}@example.org\r\nTo: journal@example.test\r\n"
+        f"Subject: message {n}\r\n\r\n".encode()
+        + body[:size]
+        + b"\r\n"
+    )
+
+
+def plaintext(store, key, message) -> bytes:
+    """A stored message, decrypted with the mailbox key."""
+    return b"".join(store.read_message(key, message))
