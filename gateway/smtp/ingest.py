@@ -84,7 +84,7 @@ class MessageIngest:
         self._on_input()  # the commit's fsyncs are not client idleness
         try:
             message_ids = await copies.commit()
-        except Exception as exc:  # noqa: BLE001 - never 250 unless every copy is durable
+        except Exception as exc:  # never 250 unless every copy is durable
             log.error("smtp: storing a message failed (%s)", type(exc).__name__, exc_info=exc)
             return replies.STORAGE_ERROR
         tx.message_ids = message_ids

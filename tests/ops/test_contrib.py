@@ -155,7 +155,7 @@ def test_dockerfile_installs_the_locked_runtime_versions_with_hashes():
 
 
 class _Healthz(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200 if self.path == "/healthz" else 404)
         self.end_headers()
         self.wfile.write(b"ok")

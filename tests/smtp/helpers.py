@@ -117,7 +117,7 @@ async def client_in_data(
     return client
 
 
-def stored(store, mailbox, passphrase: str) -> list[bytes]:  # noqa: ANN001
+def stored(store, mailbox, passphrase: str) -> list[bytes]:
     """Every message of the mailbox, decrypted, oldest first."""
     key = store.unlock(mailbox.id, passphrase)
     return [b"".join(store.read_message(key, m)) for m in store.list_messages(mailbox.id)]

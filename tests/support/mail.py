@@ -11,7 +11,7 @@ from storage import MessageInfo
 SENDER = "journal-sender@example.org"
 
 
-def deliver(store, mailbox_id: str, raw: bytes) -> MessageInfo:  # noqa: ANN001
+def deliver(store, mailbox_id: str, raw: bytes) -> MessageInfo:
     """Store one message as the SMTP ingest would (raw must use CRLF line endings)."""
     delivery = store.begin_delivery(mailbox_id)
     delivery.write(raw)

@@ -26,7 +26,7 @@ class BlockingClient:
         self.file = self.sock.makefile("rb")
         self.greeting = self.line()
 
-    def line(self):  # noqa: ANN201 (str or bytes, as the protocol's subclass reads it)
+    def line(self):  # str or bytes, as the protocol's subclass reads it
         raise NotImplementedError
 
     def send(self, data: bytes | str) -> None:
