@@ -21,7 +21,7 @@ class FsyncHandler:
     def __init__(self, outdir: str) -> None:
         self.outdir = outdir
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         path = os.path.join(self.outdir, uuid.uuid4().hex + ".eml")
         await asyncio.get_running_loop().run_in_executor(None, _write, path, envelope.content)
         return "250 OK"

@@ -149,7 +149,7 @@ class Dovecot:
                 mail_gid=mail.pw_gid,
             )
         )
-        log = open(base / "dovecot.stdout", "wb")  # noqa: SIM115
+        log = open(base / "dovecot.stdout", "wb")
         self.proc = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(conf)],
             stdout=log,

@@ -66,7 +66,7 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
 
 
 def start(args: list[str], env: dict | None = None, log: Path | None = None) -> subprocess.Popen:
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log, "ab") if log else subprocess.DEVNULL
     try:
         return subprocess.Popen(
             args,

@@ -211,7 +211,7 @@ async def delivery_phase(
                         ),
                         phase_timeout(conns, count, spec["size"]),
                     )
-            except Exception as exc:  # noqa: BLE001 - one subject failing must not end the run
+            except Exception as exc:  # one subject failing must not end the run
                 done[subject.key] = failure(subject.server, exc)
                 continue
             s = result.summary()
@@ -246,7 +246,7 @@ async def retrieval_phase(
             after[subject.key] = await load.mailbox_counts(
                 "127.0.0.1", subject.port, subject.logins
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             done[subject.key] = failure(subject.server, exc)
     parts: dict[str, list] = {s.key: [] for s in subjects}
     for index in range(rounds):
@@ -266,7 +266,7 @@ async def retrieval_phase(
                 sessions = await load.open_sessions("127.0.0.1", subject.port, subject.logins)
                 with measured(subject.server) as stats:
                     result = await asyncio.wait_for(load.retrieve(sessions, ranges), 3600.0)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 done[subject.key] = failure(subject.server, exc)
                 continue
             log(f"    {result.summary()['mb_per_s']:.1f} MB/s")
@@ -298,7 +298,7 @@ async def big_retr(subject: Subject) -> dict:
         out = {"bytes": size, "seconds": seconds, "mb_per_s": size / 1e6 / seconds, **stats}
         log(f"    {size / MiB:.0f} MiB, peak RSS growth {out['peak_growth_mib']:.1f} MiB")
         return out
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return failure(subject.server, exc)
 
 
@@ -453,7 +453,7 @@ async def run(tmp: Path, scale: float, only: set[str], use_dovecot: bool, rounds
         for server in reversed(started):
             try:
                 server.stop()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log(f"stopping {getattr(server, 'label', server)} failed: {exc}")
     results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     return results
@@ -487,7 +487,7 @@ async def workers_phase(tmp: Path, workloads: dict, phases: dict, started: list)
         multi.setup()
         multi.start()
         started.append(multi)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         phase["gateway_workers"] = {"error": f"not available: {exc}"[:800]}
         log(f"  --workers 2 not available: {str(exc).splitlines()[0]}")
         return
@@ -509,7 +509,7 @@ def _body(spec: dict) -> bytes:
 async def _guard(subject: Any, coro: Any) -> dict:
     try:
         return await asyncio.wait_for(coro, 300.0)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return failure(subject, exc)
 
 
@@ -528,7 +528,7 @@ def main() -> int:
         raise SystemExit("BENCH_ROUNDS must be in 1..20")
     keep = bool(os.environ.get("BENCH_KEEP"))
 
-    def on_term(signum: int, frame: Any) -> None:  # noqa: ARG001
+    def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt  # unwinds through every finally: servers stop, tmp goes
 
     signal.signal(signal.SIGTERM, on_term)

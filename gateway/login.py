@@ -39,7 +39,7 @@ class LoginPolicy:
     window: float = 900.0
 
     @classmethod
-    def from_settings(cls, settings) -> LoginPolicy:  # noqa: ANN001
+    def from_settings(cls, settings) -> LoginPolicy:
         s = settings.login
         return cls(
             s.max_concurrent_unlocks,
@@ -226,7 +226,7 @@ def _check_not_locked(locked: Callable[[], bool]) -> None:
         raise LoginFailed(REFUSED)
 
 
-def _dummy_unlock(kdf) -> None:  # noqa: ANN001
+def _dummy_unlock(kdf) -> None:
     kdf.derive(b"0" * 30, b"\x00" * 16)
 
 

@@ -85,7 +85,7 @@ def _result_class(result: str) -> str:
     return {"2": "accepted", "4": "deferred", "5": "rejected"}.get(result[:1], "other")
 
 
-def _store_snapshot(store) -> dict:  # noqa: ANN001
+def _store_snapshot(store) -> dict:
     return {
         "mailboxes": [(m.id, m.domain, m.messages, m.bytes) for m in store.list_mailboxes()],
         "free_bytes": store.free_bytes(),
@@ -141,7 +141,7 @@ class _ContextCollector:
         )
 
     def _gauges(self) -> Iterator:
-        snapshot = self.metrics._snapshot  # noqa: SLF001
+        snapshot = self.metrics._snapshot
         yield GaugeMetricFamily(
             f"{PREFIX}_disk_free_bytes",
             "Free bytes on the data disk",

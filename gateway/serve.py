@@ -59,7 +59,7 @@ class RunningGateway:
             await self.web_runner.cleanup()  # type: ignore[attr-defined]
 
 
-def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> None:  # noqa: ANN001
+def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> None:
     if store.count_admins():
         return
     _admin, password = store.create_admin("admin", role="superadmin")
@@ -69,7 +69,7 @@ def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> N
     out(f"Sign in at {console_url} and change it.")
 
 
-def reconcile_store(store) -> None:  # noqa: ANN001
+def reconcile_store(store) -> None:
     """Start-up reconciliation. Only one process may do it: a sibling worker's renamed,
     not yet committed file would look like an orphan."""
     report = store.reconcile()
@@ -147,7 +147,7 @@ async def _start_web(running: RunningGateway, reuse_port: bool = False) -> None:
     )
     await site.start()
     running.web_runner = runner
-    for sock in site._server.sockets:  # type: ignore[union-attr]  # noqa: SLF001
+    for sock in site._server.sockets:  # type: ignore[union-attr]
         running.web_addresses.append(sock.getsockname()[:2])
 
 
@@ -156,7 +156,7 @@ def _port(settings: Settings, key: str) -> int | None:
     return parse_hostport(value, key)[1] if value else None
 
 
-def _web_options(running: RunningGateway):  # noqa: ANN202
+def _web_options(running: RunningGateway):
     """Plain values for the console (web/ never imports gateway/)."""
     from importlib.metadata import version
 
@@ -209,10 +209,10 @@ async def readiness(running: RunningGateway) -> dict[str, bool]:
     return checks
 
 
-def _store_writable(store) -> bool:  # noqa: ANN001
+def _store_writable(store) -> bool:
     try:
         store.check_writable()
-    except Exception:  # noqa: BLE001 - any failure means not ready
+    except Exception:  # any failure means not ready
         log.exception("readiness: store is not writable")
         return False
     return True

@@ -27,7 +27,7 @@ class TempBlob:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: BinaryIO | None = open(path, "xb")  # noqa: SIM115 (closed in close_durably)
+        self._fh: BinaryIO | None = open(path, "xb")  # closed in close_durably
         self._hash = hashlib.sha256()
         self.size = 0
 
@@ -98,7 +98,7 @@ class BlobStore:
         return self.root / relpath
 
     def open(self, relpath: str) -> BinaryIO:
-        return open(self.root / relpath, "rb")  # noqa: SIM115
+        return open(self.root / relpath, "rb")
 
     def remove(self, relpath: str) -> None:
         (self.root / relpath).unlink(missing_ok=True)

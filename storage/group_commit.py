@@ -56,7 +56,7 @@ class GroupCommitter:
     def _run(self, batch: list[_Entry]) -> None:
         try:
             outcomes = self._commit_batch([e.item for e in batch])
-        except BaseException as exc:  # noqa: BLE001 - every waiter must learn of it
+        except BaseException as exc:  # every waiter must learn of it
             outcomes = [exc] * len(batch)
         for entry, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):

@@ -22,7 +22,7 @@ ZSTD_LEVEL = 1
 
 
 @functools.lru_cache(maxsize=4096)
-def _recipient(encoded: str):  # noqa: ANN202
+def _recipient(encoded: str):
     """Parsed recipients, cached: decoding a ~1,950-character post-quantum Bech32 key in
     Python costs ~2 ms, more than the key wrap itself. Recipient objects are immutable."""
     return parse_recipient(encoded)

@@ -121,7 +121,7 @@ async def gateway_context(store, settings, tls_files, data_dir):
 
 
 @pytest.fixture
-async def smtp_port(gateway_context) -> int:  # noqa: ANN001
+async def smtp_port(gateway_context) -> int:
     """SMTP on the same context, for tests that send mail in and retrieve it again."""
     smtp = await start_smtp(gateway_context)
     yield smtp.addresses[0][1]

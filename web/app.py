@@ -139,7 +139,7 @@ async def _check_csrf(request: web.Request) -> None:
         raise web.HTTPForbidden(reason="Invalid or missing CSRF token")
 
 
-def _token_owner(store: Any, raw: str, now: float):  # noqa: ANN202
+def _token_owner(store: Any, raw: str, now: float):
     token = store.verify_api_token(raw, now)
     if token is None:
         return None, None

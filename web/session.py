@@ -22,7 +22,7 @@ _TOUCH_EVERY = 30.0  # seconds: last_seen is written at most this often
 _MAX_ONCE = 20
 
 
-def _load(store: Any, raw: str, now: float, idle: float, max_age: float):  # noqa: ANN202
+def _load(store: Any, raw: str, now: float, idle: float, max_age: float):
     """(session, admin) or (None, None); runs on the store's thread pool."""
     session = store.get_session(raw)
     if session is None:

@@ -69,7 +69,7 @@ class MboxWriter:
     """One mbox file in the mboxrd dialect: From_ line, quoted From lines, blank line."""
 
     def __init__(self, path: Path) -> None:
-        self._fh: BinaryIO = open(path, "xb")  # noqa: SIM115 (closed by close())
+        self._fh: BinaryIO = open(path, "xb")  # closed by close()
 
     def add(self, info: MessageInfo, chunks: Iterable[bytes]) -> None:
         start = self._fh.tell()

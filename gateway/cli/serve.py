@@ -23,7 +23,7 @@ LISTEN_FLAGS = {
 }
 
 
-def _listen_option(name: str, key: str):  # noqa: ANN202
+def _listen_option(name: str, key: str):
     return click.option(
         f"--{name}",
         metavar="H:P",

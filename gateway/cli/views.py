@@ -12,7 +12,7 @@ from .common import format_bytes, format_time, print_json
 
 # Warning texts, not secrets (ruff's S105 looks at the names).
 ONCE_ONLY = "This passphrase is shown only once and is NOT stored anywhere."
-PASSPHRASE_WARNING = f"{ONCE_ONLY} Without it the mail in this mailbox cannot be read."  # noqa: S105
+PASSPHRASE_WARNING = f"{ONCE_ONLY} Without it the mail in this mailbox cannot be read."
 PASSWORD_WARNING = "This password is shown only once and is not stored in clear."  # noqa: S105
 
 

@@ -79,7 +79,7 @@ class Cursor:
         if not self.at_end():
             raise ParseError("unexpected characters at the end of the command")
 
-    def _run(self, accept) -> bytes:  # noqa: ANN001
+    def _run(self, accept) -> bytes:
         start = self.pos
         while self.pos < len(self.data) and accept(self.data[self.pos]):
             self.pos += 1

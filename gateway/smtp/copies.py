@@ -90,7 +90,7 @@ class CopySet:
             await asyncio.wrap_future(self._inflight)
         except asyncio.CancelledError:
             raise  # keep _inflight: abort() must wait for it
-        except Exception as exc:  # noqa: BLE001 - reported as a 4xx after DATA
+        except Exception as exc:  # reported as a 4xx after DATA
             log.error("smtp: writing a copy failed (%s)", type(exc).__name__, exc_info=exc)
             self.failed = exc
         self._inflight = None
@@ -103,7 +103,7 @@ class CopySet:
                 await asyncio.shield(future)
             except asyncio.CancelledError:
                 cancelled = True  # let the job finish: a half-done store call is worse
-            except Exception:  # noqa: BLE001 - re-raised by result() below
+            except Exception:  # re-raised by result() below
                 break
         if cancelled:
             raise asyncio.CancelledError
@@ -140,5 +140,5 @@ class CopySet:
         for delivery in self.deliveries:
             try:
                 delivery.abort()
-            except Exception as exc:  # noqa: BLE001 - keep removing the others
+            except Exception as exc:  # keep removing the others
                 log.error("smtp: removing a copy failed (%s)", type(exc).__name__)

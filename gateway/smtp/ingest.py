@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from storage.faults import fault_point
 
 from . import replies
+from .aiosmtpd_seam import unread
 from .copies import CopySet, Target
 from .data_stream import DataParser
 from .journal import HeaderSniffer
@@ -70,7 +71,7 @@ class MessageIngest:
             if (parser.rejected or copies.failed) and not copies.aborted:
                 await copies.abort()  # free the space now; keep reading to the end
         if parser.leftover:
-            _unread(self._reader, parser.leftover)
+            unread(self._reader, parser.leftover)
         tx.journal = sniffer.close()
         return parser
 
@@ -83,7 +84,7 @@ class MessageIngest:
         self._on_input()  # the commit's fsyncs are not client idleness
         try:
             message_ids = await copies.commit()
-        except Exception as exc:  # noqa: BLE001 - never 250 unless every copy is durable
+        except Exception as exc:  # never 250 unless every copy is durable
             log.error("smtp: storing a message failed (%s)", type(exc).__name__, exc_info=exc)
             return replies.STORAGE_ERROR
         tx.message_ids = message_ids
@@ -98,12 +99,3 @@ def _targets(tx: Transaction, arrival: Arrival) -> list[Target]:
         )
         for mailbox_id, mailbox in tx.mailboxes.items()
     ]
-
-
-def _unread(reader: asyncio.StreamReader, data: bytes) -> None:
-    """Give back bytes read past the end of DATA (pipelined commands).
-
-    StreamReader has no public unread; aiosmtpd itself manages `_buffer` the same
-    way (it clears it after STARTTLS). The command loop reads these bytes next.
-    """
-    reader._buffer[0:0] = data  # type: ignore[attr-defined]

@@ -46,7 +46,7 @@ def decide_recipient(store: Any, address: str, size_hint: int) -> RcptDecision:
         return RcptDecision(replies.OVER_QUOTA)
     except StorageFull:
         return RcptDecision(replies.DISK_LOW)
-    except Exception as exc:  # noqa: BLE001 - any storage fault must become a 4xx
+    except Exception as exc:  # any storage fault must become a 4xx
         log.error("smtp: recipient check failed (%s)", type(exc).__name__, exc_info=exc)
         return RcptDecision(replies.STORAGE_ERROR)
     return RcptDecision(replies.RECIPIENT_OK, mailbox)

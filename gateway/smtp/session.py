@@ -4,6 +4,7 @@ aiosmtpd does the command loop, STARTTLS, require_starttls, PROXY protocol and
 command size limits. This subclass adds: admission at connect (allowed networks,
 connection caps), 421 replies on idle and transaction timeouts, a transaction
 record per MAIL, and a DATA command that streams into the store (see ingest.py).
+The aiosmtpd internals it needs are reached through aiosmtpd_seam.SeamSMTP only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aiosmtpd.smtp import SMTP, syntax
 
 from ..logs import bind_connection
 from . import replies
+from .aiosmtpd_seam import SeamSMTP
 from .hooks import MAIL_COMMAND_LIMIT, Hooks
 from .ingest import MessageIngest
 from .trace import Arrival
@@ -32,7 +34,7 @@ READER_LIMIT = 128 * 1024
 PROXY_TIMEOUT = 10.0
 
 
-class GatewaySMTP(SMTP):
+class GatewaySMTP(SeamSMTP):
     def __init__(self, service: SmtpService, *, implicit_tls: bool) -> None:
         options = service.options
         self.service = service
@@ -43,7 +45,7 @@ class GatewaySMTP(SMTP):
         self._tx_timer: asyncio.TimerHandle | None = None
         self._close_after_reply = False
         self._in_data = False
-        self.line_length_limit = READER_LIMIT  # read by SMTP.__init__ for the reader
+        self.line_length_limit = READER_LIMIT  # read by SMTP.__init__ for the reader (seam)
         super().__init__(
             Hooks(),
             data_size_limit=None,  # SIZE is advertised and enforced by the hooks
@@ -57,7 +59,7 @@ class GatewaySMTP(SMTP):
             proxy_protocol_timeout=PROXY_TIMEOUT if options.proxy_protocol else None,
             loop=asyncio.get_running_loop(),
         )
-        # aiosmtpd keeps these limits in a dict shared by every instance; own one.
+        # aiosmtpd keeps these limits in a dict shared by every instance; own one (seam).
         self.command_size_limits = collections.defaultdict(
             lambda: SMTP.command_size_limit, MAIL=MAIL_COMMAND_LIMIT, RCPT=MAIL_COMMAND_LIMIT
         )
@@ -67,16 +69,16 @@ class GatewaySMTP(SMTP):
         first = self.transport is None  # not the STARTTLS re-entry
         super().connection_made(transport)
         if first:
-            assert self.session is not None and self._handler_coroutine is not None
+            assert self.session is not None and self.client_task is not None
             self.client_ip = self.service.normalize_ip(self.session.peer[0])
-            self.service.register(self, self._handler_coroutine)
+            self.service.register(self, self.client_task)
 
     def connection_lost(self, error: Exception | None) -> None:
         if not self._in_data:  # DATA finishes its own transaction
             self.end_transaction("disconnected")
         super().connection_lost(error)
 
-    async def _handle_client(self) -> None:
+    async def serve_client(self) -> None:
         bind_connection("smtp")
         if not self.service.options.proxy_protocol:  # else handle_PROXY admits the client
             refusal = self.service.admit(self, self.client_ip)
@@ -85,7 +87,7 @@ class GatewaySMTP(SMTP):
                 assert self.transport is not None
                 self.transport.close()
                 return
-        await super()._handle_client()
+        await super().serve_client()
 
     async def push(self, status: Any) -> None:
         if isinstance(status, str):
@@ -109,7 +111,7 @@ class GatewaySMTP(SMTP):
         if self.transport is not None:
             self.transport.abort()  # type: ignore[attr-defined]
 
-    def _timeout_cb(self) -> None:
+    def on_idle_timeout(self) -> None:
         self.close_with(replies.idle_timeout(self.hostname))
 
     # --- transactions --------------------------------------------------------------------
@@ -140,9 +142,9 @@ class GatewaySMTP(SMTP):
     def _transaction_expired(self) -> None:
         self.close_with(replies.transaction_timeout(self.hostname))
 
-    def _set_rset_state(self) -> None:  # RSET, HELO, EHLO, STARTTLS, connect
+    def on_reset(self) -> None:  # RSET, HELO, EHLO, STARTTLS, connect
         self.end_transaction("reset")
-        super()._set_rset_state()
+        super().on_reset()
 
     def _arrival(self, tx: Transaction) -> Arrival:
         assert self.session is not None and self.envelope is not None
@@ -173,14 +175,14 @@ class GatewaySMTP(SMTP):
             await self.push(replies.DATA_SYNTAX)
             return
         tx = self.tx
-        ingest = MessageIngest(self.service, self._reader, on_input=self._reset_timeout)
+        ingest = MessageIngest(self.service, self.command_reader, self.restart_idle_timer)
         self._in_data = True
         try:
             reply = await ingest.run(tx, self._arrival(tx), self.push)
         except BaseException as exc:
             gone = isinstance(exc, asyncio.CancelledError | ConnectionError)
             self.end_transaction("disconnected" if gone else "error")
-            self._set_post_data_state()
+            self.reset_envelope()
             raise
         finally:
             self._in_data = False
@@ -188,12 +190,12 @@ class GatewaySMTP(SMTP):
             await self.push(reply)
         finally:
             self.end_transaction(" ".join(reply.split()[:2]))
-            self._set_post_data_state()
+            self.reset_envelope()
 
     @syntax("STARTTLS", when="tls_context")
     async def smtp_STARTTLS(self, arg: str) -> None:
         await super().smtp_STARTTLS(arg)
-        if self.session is not None and self.session.ssl is None and self._tls_protocol:
+        if self.session is not None and self.session.ssl is None and self.tls_started:
             # The handshake never completed: the connection went away during it (closed
             # by the idle timeout, say). asyncio's SSL layer then tells neither this
             # protocol nor its reader, so end the session here: otherwise it would wait

@@ -7,8 +7,8 @@ import re
 import secrets
 import time
 from collections.abc import Iterable
+from functools import cached_property
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ..errors import AlreadyExists, InvalidInput, NotFound
@@ -17,9 +17,6 @@ from . import rows
 from .base import StoreBase
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-_hasher = PasswordHasher()
-# Verified against when the account does not exist, so timing does not reveal names.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def generate_password() -> str:
@@ -27,6 +24,12 @@ def generate_password() -> str:
 
 
 class AdminsMixin(StoreBase):
+    @cached_property
+    def _dummy_password_hash(self) -> str:
+        """Verified against when the account does not exist, so timing does not reveal
+        names; made by this store's hasher, so it costs what a real account's check does."""
+        return self.password_hasher.hash(secrets.token_urlsafe(16))
+
     def create_admin(
         self,
         name: str,
@@ -40,13 +43,14 @@ class AdminsMixin(StoreBase):
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
         password = password or generate_password()
+        password_hash = self.password_hasher.hash(password)
         with self.db.write() as conn:
             if conn.execute("SELECT 1 FROM admins WHERE name=?", (name,)).fetchone():
                 raise AlreadyExists(f"admin {name} already exists")
             conn.execute(
                 "INSERT INTO admins(name, role, password_hash, domains, created)"
                 " VALUES (?,?,?,?,?)",
-                (name, role, _hasher.hash(password), json.dumps(sorted(domains)), time.time()),
+                (name, role, password_hash, json.dumps(sorted(domains)), time.time()),
             )
         return self.get_admin(name), password
 
@@ -62,10 +66,11 @@ class AdminsMixin(StoreBase):
 
     def verify_admin_password(self, name: str, password: str) -> Admin | None:
         """The admin if the password is right and the account enabled; same cost either way."""
+        dummy = self._dummy_password_hash  # made (once) whether the account exists or not
         row = self.db.conn().execute("SELECT * FROM admins WHERE name=?", (name,)).fetchone()
-        stored = row["password_hash"] if row is not None else _DUMMY_HASH
+        stored = row["password_hash"] if row is not None else dummy
         try:
-            _hasher.verify(stored, password)
+            self.password_hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
         if row is None or row["disabled"]:
@@ -74,7 +79,7 @@ class AdminsMixin(StoreBase):
 
     def set_admin_password(self, name: str, password: str | None = None) -> str:
         password = password or generate_password()
-        self._update_admin(name, password_hash=_hasher.hash(password))
+        self._update_admin(name, password_hash=self.password_hasher.hash(password))
         return password
 
     def update_admin(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from argon2 import PasswordHasher
+
 from ..blobs import BlobStore
 from ..errors import NotFound
 from ..events import MailboxEvents
@@ -15,6 +17,7 @@ class StoreBase:
     db: Database
     blobs: BlobStore
     kdf: KdfParams
+    password_hasher: PasswordHasher  # admin console passwords
     recipient_type: str
     compress: bool
     events: MailboxEvents

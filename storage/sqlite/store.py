@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from argon2 import PasswordHasher
+
 from ..blobs import BlobStore
 from ..errors import NotADataDirectory
 from ..events import MailboxEvents
@@ -43,6 +45,7 @@ class SqliteStore(
         *,
         recipient_type: str = "mlkem768x25519",
         kdf: KdfParams | None = None,
+        password_hasher: PasswordHasher | None = None,
         compress: bool = True,
         disk_reserve: int = 256 << 20,
     ) -> None:
@@ -54,6 +57,9 @@ class SqliteStore(
         self._mark_directory()
         self.blobs = BlobStore(self.data_dir)
         self.kdf = kdf or KdfParams()
+        # Admin passwords; argon2-cffi's defaults (RFC 9106's low-memory choice) unless a
+        # caller, such as the test suite, passes lighter parameters, as with `kdf`.
+        self.password_hasher = password_hasher or PasswordHasher()
         self.recipient_type = recipient_type
         self.compress = compress
         self.disk_reserve = disk_reserve

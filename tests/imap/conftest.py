@@ -90,12 +90,12 @@ class ImapServer(ServedMailbox):
 
 
 @pytest.fixture
-def settings(settings):  # noqa: ANN001 (extends the root fixture with an IMAPS listener)
+def settings(settings):  # extends the root fixture with an IMAPS listener
     return settings.replace(imap__imaps_listen="127.0.0.1:0")
 
 
 @pytest.fixture
-async def imap(gateway_context, store, data_dir, mailbox, client_tls):  # noqa: ANN001
+async def imap(gateway_context, store, data_dir, mailbox, client_tls):
     service = await start_imap(gateway_context)
     server = ImapServer.serving(
         service, gateway_context, store, data_dir, mailbox, client_tls=client_tls

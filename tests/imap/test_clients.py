@@ -42,7 +42,7 @@ def fetch_all_with_imaplib(imap: ImapServer) -> list[bytes]:
     return [item[1] for item in data if isinstance(item, tuple)]
 
 
-async def deliver_by_smtp(imap: ImapServer, smtp_port: int, client_tls) -> list[bytes]:  # noqa: ANN001
+async def deliver_by_smtp(imap: ImapServer, smtp_port: int, client_tls) -> list[bytes]:
     sent = sent_messages()
     await asyncio.to_thread(send_with_smtplib, smtp_port, imap.alias, sent, client_tls)
     held = stored(imap)
@@ -58,7 +58,7 @@ async def test_fetchmail_keeps_then_deletes(
     smtp_port: int,
     client_tls,
     ca_pem: Path,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     held = await deliver_by_smtp(imap, smtp_port, client_tls)
     assert await asyncio.to_thread(run_fetchmail, imap, ca_pem, tmp_path, True) == held
@@ -72,7 +72,7 @@ async def test_getmail_over_imaps(
     smtp_port: int,
     client_tls,
     ca_pem: Path,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     held = await deliver_by_smtp(imap, smtp_port, client_tls)
     delivered = await asyncio.to_thread(run_getmail, imap, ca_pem, tmp_path, True)
@@ -86,7 +86,7 @@ async def test_mbsync_sync_pull(
     smtp_port: int,
     client_tls,
     ca_pem: Path,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     held = await deliver_by_smtp(imap, smtp_port, client_tls)
     mirrored = await asyncio.to_thread(run_mbsync, imap, ca_pem, tmp_path)
@@ -103,11 +103,11 @@ async def test_mbsync_sync_pull(
 async def test_idle_sees_an_smtp_delivery(
     imap: ImapServer,
     smtp_port: int,
-    client_tls,  # noqa: ANN001
+    client_tls,
 ) -> None:
     def client() -> list[bytes]:
         c = imap.login()
-        tag = c._new_tag()  # noqa: SLF001
+        tag = c._new_tag()
         c.send(tag + b" IDLE\r\n")
         lines = [c.readline()]
         send_with_smtplib(smtp_port, imap.alias, [sample_message(5)], client_tls)

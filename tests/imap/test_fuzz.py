@@ -38,7 +38,7 @@ _junk = st.binary(max_size=12).map(lambda b: b.replace(b"\r", b"").replace(b"\n"
 
 
 @st.composite
-def tokens(draw) -> bytes:  # noqa: ANN001
+def tokens(draw) -> bytes:
     kind = draw(st.integers(0, 6))
     if kind <= 2:
         return draw(st.sampled_from(WORDS)).encode()
@@ -76,7 +76,7 @@ FLAG_SET = st.lists(
 
 
 @st.composite
-def structured(draw) -> str:  # noqa: ANN001
+def structured(draw) -> str:
     """Mostly well-formed commands, so the fuzz reaches the handlers, not only the parser."""
     kind = draw(st.integers(0, 7))
     uid = "UID " if draw(st.booleans()) else ""
@@ -101,7 +101,7 @@ def structured(draw) -> str:  # noqa: ANN001
 
 
 @st.composite
-def commands(draw) -> bytes:  # noqa: ANN001
+def commands(draw) -> bytes:
     tag = draw(st.sampled_from([b"f1", b"A.2", b"x", b"(", b"", b"+t", b"*"]))
     if draw(st.integers(0, 2)):
         return b"f%d " % draw(st.integers(0, 99)) + draw(structured()).encode()

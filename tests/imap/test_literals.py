@@ -53,7 +53,7 @@ async def test_imaplib_sends_the_passphrase_as_a_literal(imap: ImapServer) -> No
     def client() -> str:
         c = imap.connect()
         c.literal = imap.passphrase.encode()
-        typ, _ = c._simple_command("LOGIN", imap.alias)  # noqa: SLF001
+        typ, _ = c._simple_command("LOGIN", imap.alias)
         c.state = "AUTH"
         c.logout()
         return typ

@@ -155,7 +155,7 @@ async def test_refused_and_malformed_keys(
 ) -> None:
     def client() -> str:
         c = imap.login()
-        tag = c._new_tag().decode()  # noqa: SLF001
+        tag = c._new_tag().decode()
         c.send(f"{tag} SEARCH {query}\r\n".encode())
         while True:
             line = c.readline().decode().rstrip()

@@ -7,7 +7,6 @@ main.py registers them, without changing the shared group object.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -55,18 +54,3 @@ def run(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
         return CliRunner().invoke(group, list(args), env={**base, **(env or {})}, input=input)
 
     return invoke
-
-
-def message_bytes(n: int, size: int = 300) -> bytes:
-    """A distinct RFC 5322 message; size varies so some span several 64 KiB chunks."""
-    body = hashlib.sha256(str(n).encode()).hexdigest().encode() * (size // 64 + 1)
-    return (
-        f"From: sender{n}@example.org\r\nTo: journal@example.test\r\n"
-        f"Subject: message {n}\r\n\r\n".encode()
-        + body[:size]
-        + b"\r\n"
-    )
-
-
-def read(store, key, message) -> bytes:
-    return b"".join(store.read_message(key, message))

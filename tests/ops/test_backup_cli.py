@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 from storage import open_store
-from tests.ops.conftest import message_bytes, read
 from tests.support.argon import FAST_KDF
-from tests.support.mail import deliver
+from tests.support.mail import deliver, message_bytes, plaintext
 
 
 def test_backup_then_restore_through_the_cli(run, store, mailbox, tmp_path):
@@ -28,7 +27,7 @@ def test_backup_then_restore_through_the_cli(run, store, mailbox, tmp_path):
     again = open_store(target, kdf=FAST_KDF)
     try:
         key = again.unlock(mbx.id, passphrase)
-        assert {m.id: read(again, key, m) for m in again.list_messages(mbx.id)} == sent
+        assert {m.id: plaintext(again, key, m) for m in again.list_messages(mbx.id)} == sent
     finally:
         again.close()
     actions = [e.action for e in store.list_audit(actor="cli")]

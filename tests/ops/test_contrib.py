@@ -144,8 +144,18 @@ def test_dockerfile_runs_unprivileged_with_a_data_volume_and_a_health_check():
     assert "GATEWAY_DATA=/data" in env
 
 
+def test_dockerfile_installs_the_locked_runtime_versions_with_hashes():
+    runs = [rest for n, rest in _dockerfile_instructions() if n == "RUN"]
+    copies = [rest for n, rest in _dockerfile_instructions() if n == "COPY"]
+    assert "requirements.lock ./" in copies
+    locked = next(i for i, r in enumerate(runs) if "--require-hashes -r requirements.lock" in r)
+    gateway = next(i for i, r in enumerate(runs) if "pip install --no-deps ." in r)
+    assert locked < gateway  # the gateway itself adds no unlocked dependency
+    assert not [r for r in runs if re.search(r"pip install (?!--require-hashes|--no-deps)", r)]
+
+
 class _Healthz(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200 if self.path == "/healthz" else 404)
         self.end_headers()
         self.wfile.write(b"ok")

@@ -33,16 +33,16 @@ class Pop3Server(ServedMailbox):
 
 
 @pytest.fixture
-def settings(settings):  # noqa: ANN001 (extends the root fixture with a POP3S listener)
+def settings(settings):  # extends the root fixture with a POP3S listener
     return settings.replace(pop3__pop3s_listen="127.0.0.1:0")
 
 
-async def make_server(ctx: GatewayContext, store, data_dir: Path, mailbox) -> Pop3Server:  # noqa: ANN001
+async def make_server(ctx: GatewayContext, store, data_dir: Path, mailbox) -> Pop3Server:
     return Pop3Server.serving(await start_pop3(ctx), ctx, store, data_dir, mailbox)
 
 
 @pytest.fixture
-async def pop3(gateway_context, store, data_dir, mailbox):  # noqa: ANN001
+async def pop3(gateway_context, store, data_dir, mailbox):
     server = await make_server(gateway_context, store, data_dir, mailbox)
     yield server
     await server.service.stop(0)

@@ -11,13 +11,13 @@ from tests.support.mail import sample_message
 from .conftest import Pop3Server, RawClient
 
 
-def tls_client(pop3: Pop3Server, client_tls) -> RawClient:  # noqa: ANN001
+def tls_client(pop3: Pop3Server, client_tls) -> RawClient:
     client = RawClient(pop3.stls_port)
     client.starttls(client_tls)
     return client
 
 
-def logged_in(pop3: Pop3Server, client_tls) -> RawClient:  # noqa: ANN001
+def logged_in(pop3: Pop3Server, client_tls) -> RawClient:
     client = tls_client(pop3, client_tls)
     assert client.login(pop3.mailbox_id, pop3.passphrase).startswith("+OK")
     return client

@@ -12,7 +12,7 @@ from .test_commands import logged_in
 from .test_streaming import big_message, reference_wire
 
 
-def flip_byte(pop3: Pop3Server, message, offset: int) -> None:  # noqa: ANN001
+def flip_byte(pop3: Pop3Server, message, offset: int) -> None:
     path = pop3.data_dir / message.path
     data = bytearray(path.read_bytes())
     data[offset] ^= 0x01
@@ -26,7 +26,7 @@ def read_until_eof(client: RawClient) -> bytes:
     return received
 
 
-def retrieve_damaged(pop3: Pop3Server, client_tls, command: str) -> bytes:  # noqa: ANN001
+def retrieve_damaged(pop3: Pop3Server, client_tls, command: str) -> bytes:
     """Send `command` after marking message 2 deleted; return all bytes until EOF."""
     client = logged_in(pop3, client_tls)
     assert client.cmd("DELE 2").startswith("+OK")
@@ -34,7 +34,7 @@ def retrieve_damaged(pop3: Pop3Server, client_tls, command: str) -> bytes:  # no
     return read_until_eof(client)
 
 
-def next_session_works(pop3: Pop3Server, client_tls, good: bytes) -> None:  # noqa: ANN001
+def next_session_works(pop3: Pop3Server, client_tls, good: bytes) -> None:
     client = logged_in(pop3, client_tls)
     assert client.cmd("STAT").startswith("+OK 2 ")
     assert client.cmd("RETR 2").startswith("+OK")

@@ -50,7 +50,7 @@ def send_with_swaks(port: int, to: str, raw: bytes, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def retrieve_with_poplib(pop3: Pop3Server, client_tls) -> list[tuple[str, bytes]]:  # noqa: ANN001
+def retrieve_with_poplib(pop3: Pop3Server, client_tls) -> list[tuple[str, bytes]]:
     client = poplib.POP3("127.0.0.1", pop3.stls_port, timeout=30)
     client.stls(context=client_tls)
     client.user(pop3.alias)

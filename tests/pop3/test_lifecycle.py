@@ -49,7 +49,7 @@ async def test_port_zero_binds_real_ports(pop3: Pop3Server) -> None:
     assert all(host == "127.0.0.1" and port > 0 for host, port in addresses)
 
 
-async def short_timeouts(gateway_context, store, data_dir, mailbox) -> Pop3Server:  # noqa: ANN001
+async def short_timeouts(gateway_context, store, data_dir, mailbox) -> Pop3Server:
     gateway_context.settings = gateway_context.settings.replace(
         pop3__login_timeout=0.2, pop3__idle_timeout=0.3
     )

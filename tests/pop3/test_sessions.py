@@ -10,7 +10,7 @@ from tests.support.mail import sample_message
 from .conftest import Pop3Server, RawClient
 
 
-def stls_client(pop3: Pop3Server, client_tls) -> poplib.POP3:  # noqa: ANN001
+def stls_client(pop3: Pop3Server, client_tls) -> poplib.POP3:
     client = poplib.POP3("127.0.0.1", pop3.stls_port, timeout=30)
     client.stls(context=client_tls)
     return client

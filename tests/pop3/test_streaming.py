@@ -43,7 +43,7 @@ def reference_top(message: bytes, body_lines: int) -> bytes:
     return message
 
 
-def split_every_way(message: bytes):  # noqa: ANN201
+def split_every_way(message: bytes):
     yield [message]
     for i in range(len(message) + 1):
         yield [message[:i], message[i:]]

@@ -20,7 +20,7 @@ STRICT = LoginPolicy(failures_before_delay=1, max_delay=0.01, lockout_failures=3
 
 
 @pytest.fixture
-async def strict(gateway_context, store, data_dir, mailbox):  # noqa: ANN001
+async def strict(gateway_context, store, data_dir, mailbox):
     ctx = dataclasses.replace(
         gateway_context, authenticator=Authenticator(gateway_context.store, STRICT)
     )
@@ -29,7 +29,7 @@ async def strict(gateway_context, store, data_dir, mailbox):  # noqa: ANN001
     await server.service.stop(0)
 
 
-def attempt(server: Pop3Server, tls, source: str, user: str, passphrase: str) -> str:  # noqa: ANN001
+def attempt(server: Pop3Server, tls, source: str, user: str, passphrase: str) -> str:
     client = RawClient(server.stls_port, source=source)
     client.starttls(tls)
     reply = client.login(user, passphrase)

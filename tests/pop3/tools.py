@@ -24,8 +24,12 @@ def run_fetchmail(pop3: Pop3Server, ca_pem: Path, tmp_path: Path, keep: bool) ->
         "keep" if keep else "nokeep fetchall",
         ca_pem,
     )
-    if keep:
-        assert re.search(r"POP3> TOP \d+ 99999999", result.stdout) or result.returncode == 1
+    log = result.stdout + result.stderr
+    tops, retrs, deles = (re.findall(rf"POP3> {verb} \d+", log) for verb in ("TOP", "RETR", "DELE"))
+    if keep:  # read with TOP, which marks nothing read; none deleted
+        assert (len(tops), retrs, deles) == (len(delivered), [], []), log
+    else:  # each message read with RETR, then deleted
+        assert len(retrs) == len(deles) == len(delivered), log
     return delivered
 
 

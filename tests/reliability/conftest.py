@@ -51,7 +51,7 @@ def figures() -> Figures:
     return _FIGURES
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter) -> None:
     if not _FIGURES.rows:
         return
     terminalreporter.section("reliability figures")

@@ -51,7 +51,7 @@ FAULT_POINTS = {
 }
 
 
-def start_load(gateway: Gateway, boxes, ledger: Ledger, seed: int):  # noqa: ANN001, ANN201
+def start_load(gateway: Gateway, boxes, ledger: Ledger, seed: int):
     stop = threading.Event()
     deadline = time.monotonic() + LOAD_LIMIT
     threads = [
@@ -79,7 +79,7 @@ def reconciled(gateway: Gateway) -> tuple[int, int, int]:
     return tuple(int(g) for g in match.groups()) if match else (0, 0, 0)  # type: ignore[return-value]
 
 
-def verify_after_restart(data, boxes, ledger: Ledger) -> tuple[Gateway, set[str]]:  # noqa: ANN001
+def verify_after_restart(data, boxes, ledger: Ledger) -> tuple[Gateway, set[str]]:
     """Restart, retrieve everything from every mailbox, check it against the ledger."""
     gateway = Gateway(data)
     gateway.wait_ready()

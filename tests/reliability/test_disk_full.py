@@ -101,7 +101,7 @@ def fill(path: Path, leave: int) -> Path:
 
 def send_batch(
     gateway: Gateway,
-    box,  # noqa: ANN001
+    box,
     ledger: Ledger,
     rng: random.Random,
     count: int,

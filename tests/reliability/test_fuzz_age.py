@@ -66,7 +66,7 @@ MUTATIONS = ["flip", "insert", "delete", "truncate", "dup", "line", "tail"]
 
 
 @st.composite
-def mutated(draw, original: bytes) -> bytes:  # noqa: ANN001
+def mutated(draw, original: bytes) -> bytes:
     data = bytearray(original)
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(
@@ -99,13 +99,13 @@ def mutated(draw, original: bytes) -> bytes:  # noqa: ANN001
     return bytes(data)
 
 
-def pieces(draw, data: bytes) -> list[bytes]:  # noqa: ANN001
+def pieces(draw, data: bytes) -> list[bytes]:
     cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=6)))
     bounds = [0, *cuts, len(data)]
     return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-def read_age(data: list[bytes], identity) -> bytes:  # noqa: ANN001
+def read_age(data: list[bytes], identity) -> bytes:
     reader = AgeReader([identity])
     out = b""
     try:
@@ -120,7 +120,7 @@ def read_age(data: list[bytes], identity) -> bytes:  # noqa: ANN001
 @pytest.mark.parametrize("index", range(len(SAMPLES)))
 @FUZZ
 @given(data=st.data())
-def test_age_reader_on_mutated_files(index: int, data) -> None:  # noqa: ANN001
+def test_age_reader_on_mutated_files(index: int, data) -> None:
     sample = SAMPLES[index]
     changed = data.draw(mutated(sample["age"]))
     parts = pieces(data.draw, changed)
@@ -139,7 +139,7 @@ def test_age_reader_on_mutated_files(index: int, data) -> None:  # noqa: ANN001
     body=st.binary(max_size=3000),
     data=st.data(),
 )
-def test_age_reader_on_random_bytes(prefix: bytes, body: bytes, data) -> None:  # noqa: ANN001
+def test_age_reader_on_random_bytes(prefix: bytes, body: bytes, data) -> None:
     sample = SAMPLES[data.draw(st.integers(0, len(SAMPLES) - 1))]
     with pytest.raises(AgeError):
         read_age(pieces(data.draw, prefix + body), sample["identity"])
@@ -148,7 +148,7 @@ def test_age_reader_on_random_bytes(prefix: bytes, body: bytes, data) -> None:  
 @pytest.mark.parametrize("index", range(len(SAMPLES)))
 @FUZZ
 @given(data=st.data())
-def test_stored_message_reader_on_mutated_files(index: int, data) -> None:  # noqa: ANN001
+def test_stored_message_reader_on_mutated_files(index: int, data) -> None:
     """open_plaintext serves POP3 RETR and IMAP FETCH: MessageDamaged is its only failure."""
     sample = SAMPLES[index]
     changed = data.draw(mutated(sample["stored"]))
@@ -166,7 +166,7 @@ def test_stored_message_reader_on_mutated_files(index: int, data) -> None:  # no
 @pytest.mark.parametrize("index", range(len(SAMPLES)))
 @FUZZ
 @given(data=st.data())
-def test_binding_parse_on_mutated_files(index: int, data) -> None:  # noqa: ANN001
+def test_binding_parse_on_mutated_files(index: int, data) -> None:
     """Reconciliation and fsck read the bind stanza without a key: only BindError."""
     changed = data.draw(mutated(SAMPLES[index]["stored"]) | st.binary(max_size=2000))
     try:

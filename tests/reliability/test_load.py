@@ -179,10 +179,10 @@ def test_load_with_connection_caps(tmp_path, figures) -> None:
         deadline = time.monotonic() + DURATION
         threads = []
 
-        def guarded(target, *args) -> None:  # noqa: ANN001
+        def guarded(target, *args) -> None:
             try:
                 target(*args)
-            except BaseException as exc:  # noqa: BLE001 - reported by the test
+            except BaseException as exc:  # reported by the test
                 errors.append(exc)
 
         sources = [source for source, n in SOURCES.items() for _ in range(n)]

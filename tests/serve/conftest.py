@@ -74,7 +74,7 @@ class GatewayProcess:
             reader.start()
 
     @staticmethod
-    def _pump(stream, sink: list[str]) -> None:  # noqa: ANN001
+    def _pump(stream, sink: list[str]) -> None:
         for line in stream:
             sink.append(line.rstrip("\n"))
 

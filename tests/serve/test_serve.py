@@ -106,7 +106,7 @@ def test_sigterm_during_data_loses_nothing_partial(gateway_data, mailbox_on_disk
 class CertificateFiles:
     """A trustme certificate written where the gateway's config points."""
 
-    def __init__(self, ca, directory) -> None:  # noqa: ANN001
+    def __init__(self, ca, directory) -> None:
         self.ca = ca
         self.cert, self.key = directory / "cert.pem", directory / "key.pem"
 

@@ -8,6 +8,7 @@ import ssl
 from pathlib import Path
 
 LINE_END = re.compile(rb"\r\n|\r|\n")
+CLOSE_TIMEOUT = 10.0  # seconds closed_by_server waits for the server to close
 
 
 def canonical(data: bytes) -> bytes:
@@ -78,12 +79,21 @@ class RawClient:
         await self.send(wire_data)
         return (await self.reply())[0]
 
-    async def closed_by_server(self) -> bool:
-        """Whether the server has closed the connection (reads until EOF)."""
+    async def closed_by_server(self, within: float = CLOSE_TIMEOUT) -> bool:
+        """Whether the server closes the connection in `within` seconds.
+
+        Reads (and drops) what the server still sends, such as a last reply, until
+        end of file or a reset: True. False when the connection is still open then.
+        """
         try:
-            return await self.reader.read() == b"" or True
+            async with asyncio.timeout(within):
+                while await self.reader.read(65536):
+                    pass
+        except TimeoutError:
+            return False
         except (ConnectionError, ssl.SSLError):
-            return True
+            pass
+        return True
 
     async def close(self) -> None:
         self.writer.close()
@@ -107,7 +117,7 @@ async def client_in_data(
     return client
 
 
-def stored(store, mailbox, passphrase: str) -> list[bytes]:  # noqa: ANN001
+def stored(store, mailbox, passphrase: str) -> list[bytes]:
     """Every message of the mailbox, decrypted, oldest first."""
     key = store.unlock(mailbox.id, passphrase)
     return [b"".join(store.read_message(key, m)) for m in store.list_messages(mailbox.id)]

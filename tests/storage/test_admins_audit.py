@@ -114,3 +114,35 @@ def test_audit_log_newest_first_with_filters_and_paging(store) -> None:
         "n=0",
         "cli",
     )
+
+
+def test_admin_passwords_use_the_stores_password_hasher(data_dir) -> None:
+    from argon2 import PasswordHasher
+
+    from storage import open_store
+
+    light = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    store = open_store(data_dir, password_hasher=light)
+    try:
+        _, password = store.create_admin("alice")
+        stored = store.db.conn().execute("SELECT password_hash FROM admins").fetchone()[0]
+        assert "$m=1024,t=1,p=1$" in stored
+        assert store.verify_admin_password("alice", password) is not None
+        store.set_admin_password("alice", "a new password entirely")
+        stored = store.db.conn().execute("SELECT password_hash FROM admins").fetchone()[0]
+        assert "$m=1024,t=1,p=1$" in stored
+        assert store.verify_admin_password("alice", "a new password entirely") is not None
+    finally:
+        store.close()
+
+
+def test_the_default_password_hasher_has_the_production_parameters(store) -> None:
+    from argon2 import PasswordHasher
+
+    store.create_admin("alice")
+    stored = store.db.conn().execute("SELECT password_hash FROM admins").fetchone()[0]
+    production = PasswordHasher()
+    assert f"$m={production.memory_cost},t={production.time_cost},p={production.parallelism}$" in (
+        stored
+    )
+    assert not production.check_needs_rehash(stored)

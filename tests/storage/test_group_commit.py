@@ -34,7 +34,7 @@ def test_concurrent_deliveries_all_get_rows_and_increasing_uids(store, domain, d
                 # Committed means visible, from any thread, right now.
                 assert store.get_message(box.id, info.id) == info
                 results[index].append(info)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import ssl
 
@@ -10,7 +11,7 @@ from storage import MessageInfo
 SENDER = "journal-sender@example.org"
 
 
-def deliver(store, mailbox_id: str, raw: bytes) -> MessageInfo:  # noqa: ANN001
+def deliver(store, mailbox_id: str, raw: bytes) -> MessageInfo:
     """Store one message as the SMTP ingest would (raw must use CRLF line endings)."""
     delivery = store.begin_delivery(mailbox_id)
     delivery.write(raw)
@@ -51,3 +52,19 @@ def rcpt_reply(port: int, address: str) -> str:
         client.mail(SENDER)
         code, text = client.rcpt(address)
     return f"{code} {text.decode('utf-8', 'replace')}"
+
+
+def message_bytes(n: int, size: int = 300) -> bytes:
+    """A distinct RFC 5322 message; size varies so some span several 64 KiB chunks."""
+    body = hashlib.sha256(str(n).encode()).hexdigest().encode() * (size // 64 + 1)
+    return (
+        f"From: sender{n}@example.org\r\nTo: journal@example.test\r\n"
+        f"Subject: message {n}\r\n\r\n".encode()
+        + body[:size]
+        + b"\r\n"
+    )
+
+
+def plaintext(store, key, message) -> bytes:
+    """A stored message, decrypted with the mailbox key."""
+    return b"".join(store.read_message(key, message))

@@ -10,18 +10,23 @@ from __future__ import annotations
 import socket
 import ssl
 
+READ_TIMEOUT = 30.0  # seconds any read may wait
+CLOSE_TIMEOUT = 10.0  # seconds closed_by_server waits for the server to close
+
 
 class BlockingClient:
     def __init__(self, port: int, tls: ssl.SSLContext | None = None, source: str = "") -> None:
         self.sock: socket.socket = socket.create_connection(
-            ("127.0.0.1", port), timeout=30, source_address=(source, 0) if source else None
+            ("127.0.0.1", port),
+            timeout=READ_TIMEOUT,
+            source_address=(source, 0) if source else None,
         )
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         self.file = self.sock.makefile("rb")
         self.greeting = self.line()
 
-    def line(self):  # noqa: ANN201 (str or bytes, as the protocol's subclass reads it)
+    def line(self):  # str or bytes, as the protocol's subclass reads it
         raise NotImplementedError
 
     def send(self, data: bytes | str) -> None:
@@ -33,13 +38,25 @@ class BlockingClient:
         self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         self.file = self.sock.makefile("rb")
 
-    def closed_by_server(self) -> bool:
-        """True when the server has closed (reads EOF); consumes any pending data."""
+    def closed_by_server(self, within: float = CLOSE_TIMEOUT) -> bool:
+        """Whether the server closes the connection in `within` seconds.
+
+        Reads (and drops) what the server still sends, such as a last reply, until end
+        of file or a reset: True. False when it is still open then; the client can go on.
+        """
+        self.sock.settimeout(within)
         try:
-            while self.file.read(65536):
+            while self.file.read1(65536):
                 pass
+        except TimeoutError:
+            # A file object that timed out refuses further reads: give the client a new one.
+            self.file.close()
+            self.file = self.sock.makefile("rb")
+            return False
         except (ConnectionResetError, ssl.SSLError):
             pass
+        finally:
+            self.sock.settimeout(READ_TIMEOUT)
         return True
 
     def close(self) -> None:

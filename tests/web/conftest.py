@@ -13,26 +13,13 @@ from aiohttp.test_utils import TestClient
 from storage import open_store
 from storage.async_store import AsyncStore
 from tests.support import mail
-from tests.support.argon import FAST_KDF
+from tests.support.argon import FAST_KDF, FAST_PASSWORDS
 from web import ConnectInfo, WebOptions, create_app
 
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 PASSPHRASE_RE = re.compile(r"(?:[0-9A-Z]{5}-){5}[0-9A-Z]{5}")
 GROUPED_RE = re.compile(r'<p class="secret" id="passphrase"[^>]*>(.*?)</p>', re.S)
-
-
-@pytest.fixture(autouse=True)
-def light_password_hashing(monkeypatch):
-    """Real Argon2id for admin passwords, with light parameters so the suite stays fast
-    (as FAST_KDF does for passphrases). The production parameters are the store's."""
-    from argon2 import PasswordHasher
-
-    import storage.sqlite.admins as admins
-
-    light = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(admins, "_hasher", light)
-    monkeypatch.setattr(admins, "_DUMMY_HASH", light.hash("dummy"))
 
 
 @dataclass
@@ -57,7 +44,9 @@ class Env:
 
 @pytest.fixture
 def web_store(tmp_path: Path):
-    s = open_store(tmp_path / "data", kdf=FAST_KDF)
+    """Real Argon2id for passphrases and admin passwords, with light parameters so the
+    suite stays fast; tests/storage checks the production parameters."""
+    s = open_store(tmp_path / "data", kdf=FAST_KDF, password_hasher=FAST_PASSWORDS)
     yield s
     s.close()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -11,8 +10,7 @@ import pytest
 
 from storage.ids import new_message_id
 from storage.maintenance import fsck
-from tests.ops.conftest import message_bytes, read
-from tests.support.mail import deliver
+from tests.support.mail import deliver, message_bytes, plaintext
 
 OLD = time.time() - 3600  # older than fsck's grace for orphans and temp files
 
@@ -115,32 +113,6 @@ def test_repair_quarantines_adopts_and_fixes_counters(store, two_boxes):
     assert box.bytes == sum(m.stored_size for m in messages)
     key = store.unlock(first.id, passphrase)
     adopted = next(m for m in messages if m.id == a[2].id)
-    assert read(store, key, adopted) == message_bytes(2, size=80_000)
+    assert plaintext(store, key, adopted) == message_bytes(2, size=80_000)
     actions = {e.action for e in store.list_audit(actor="fsck")}
     assert {"fsck.quarantine", "fsck.remove-row", "fsck.adopt", "fsck.fix-counter"} <= actions
-
-
-def test_fsck_cli_exit_status_and_json(run, store, two_boxes):
-    first, _, _ = two_boxes
-    clean = run("fsck")
-    assert clean.exit_code == 0, clean.output
-    assert "Checked 10 messages: all well." in clean.stdout
-    victim = store.list_messages(first.id)[0]
-    store.blobs.path(victim.path).unlink()
-    found = run("fsck", "--json")
-    assert found.exit_code == 1
-    document = json.loads(found.stdout)
-    assert document["ok"] is False
-    assert document["missing"][0]["message_id"] == victim.id
-    repaired = run("fsck", "--repair")
-    assert repaired.exit_code == 1
-    assert "1 index rows removed" in repaired.stdout
-    assert run("fsck").exit_code == 0
-    assert run("fsck", "--bogus").exit_code == 2
-
-
-def test_fsck_cli_refuses_a_directory_without_a_store(run, tmp_path):
-    result = run("fsck", env={"GATEWAY_DATA": str(tmp_path / "nothing")})
-    assert result.exit_code == 1
-    assert "not a Journal Gateway data directory" in result.stderr
-    assert not (tmp_path / "nothing").exists()

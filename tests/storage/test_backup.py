@@ -14,9 +14,8 @@ import pytest
 from storage import open_store
 from storage.maintenance import BackupError, backup, fsck, restore
 from storage.sqlite.reconcile import ReconcileReport
-from tests.ops.conftest import message_bytes, read
 from tests.support.argon import FAST_KDF
-from tests.support.mail import deliver
+from tests.support.mail import deliver, message_bytes, plaintext
 
 
 class Deliverer(threading.Thread):
@@ -83,9 +82,9 @@ def test_backup_during_delivery_restores_every_acknowledged_message(store, fille
         expected = {**sent, **acknowledged_before}
         assert set(expected) <= set(listed)
         for message_id, raw in expected.items():
-            assert read(restored, key, listed[message_id]) == raw
+            assert plaintext(restored, key, listed[message_id]) == raw
         for message in listed.values():  # whatever else got in is whole, too
-            read(restored, key, message)
+            plaintext(restored, key, message)
         box = restored.get_mailbox(mbx.id)
         assert box.messages == len(listed) == report.messages
         assert len(restored.list_mailboxes()) == 2
@@ -222,7 +221,7 @@ def test_a_restored_store_is_a_working_gateway_store(store, filled, tmp_path):
     try:
         info = deliver(restored, mbx.id, message_bytes(999))
         key = restored.unlock(mbx.id, passphrase)
-        assert read(restored, key, info) == message_bytes(999)
+        assert plaintext(restored, key, info) == message_bytes(999)
         assert info.uid == 41  # UIDs continue after the restored ones
         assert restored.get_mailbox("journal@example.test").id == mbx.id
     finally:

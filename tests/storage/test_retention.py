@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -10,8 +9,7 @@ import pytest
 from storage import InvalidInput
 from storage.maintenance import apply_retention, rules_of, set_rules
 from storage.maintenance.retention import retrieved_times
-from tests.ops.conftest import message_bytes
-from tests.support.mail import deliver
+from tests.support.mail import deliver, message_bytes
 
 DAY = 86400.0
 
@@ -108,29 +106,3 @@ def test_rules_live_in_the_mailbox_settings_next_to_other_settings(store, box):
     assert store.get_mailbox(mbx.id).settings == {"note": "kept"}
     with pytest.raises(InvalidInput):
         set_rules(store, mbx.id, retrieved_days=-1)
-
-
-def test_retention_cli(run, store, box):
-    mbx, ids = box
-    assert "No mailbox has retention rules" in run("retention", "show").stdout
-    result = run("retention", "set", "journal@example.test", "--unretrieved-days", "0")
-    assert result.exit_code == 0
-    result = run("retention", "set", mbx.id, "--retrieved-days", "30")
-    assert result.exit_code == 0, result.output
-    assert "after 30 days" in result.stdout
-    assert run("retention", "set", mbx.id).exit_code == 2
-    assert run("retention", "set", mbx.id, "--retrieved-days", "-3").exit_code == 2
-    shown = json.loads(run("retention", "show", "--json").stdout)
-    assert shown == [
-        {
-            "id": mbx.id,
-            "address": mbx.address,
-            "delete_retrieved_after_days": 30,
-            "delete_unretrieved_after_days": 0,
-        }
-    ]
-    dry = run("retention", "run", "--dry-run", "--json")
-    assert json.loads(dry.stdout)["deleted"] == 0  # nothing is 30 days old yet
-    done = run("retention", "run")
-    assert done.exit_code == 0 and "deleted 0 messages in 1 mailboxes" in done.stdout
-    assert len(store.list_messages(mbx.id)) == 4
