@@ -12,7 +12,8 @@ from storage.models import Admin
 
 from .. import session, totp
 from ..i18n import _, ngettext
-from ..render import form_text, redirect, render, safe_next
+from ..redirects import safe_next
+from ..render import form_text, redirect, render
 from ..security import access
 from ..state import ADMIN, WebState, state
 from ..views import audit
