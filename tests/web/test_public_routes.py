@@ -22,7 +22,7 @@ TOKEN = "metrics-token-for-the-test-0123456789"  # noqa: S105
 
 @pytest.fixture
 def tenants(env) -> dict:
-    """Two customers with mailboxes, aliases and mail: every name a leak would show."""
+    """Two customers with a mailbox and an alias each: every name a leak would show."""
     names: set[str] = set()
     for domain in ("customer-alpha.example", "customer-beta.example"):
         env.store.add_domain(domain)
