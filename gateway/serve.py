@@ -22,6 +22,7 @@ from .config import Settings
 from .config.loader import parse_hostport
 from .context import GatewayContext, Service
 from .login import Authenticator, LoginPolicy
+from .metrics_token import MetricsToken, metrics_token
 from .store_factory import open_configured_store
 from .tls import TlsManager
 
@@ -42,6 +43,7 @@ class RunningGateway:
     web_runner: object | None = None
     web_addresses: list[tuple[str, int]] = field(default_factory=list)
     metrics_handler: object | None = None
+    metrics_token: MetricsToken | None = None
 
     def describe(self) -> list[str]:
         lines = []
@@ -90,6 +92,8 @@ async def start_gateway(
     `worker`: one of several processes sharing the ports (--workers): bind with
     SO_REUSEPORT and leave reconciliation and the first admin to the parent.
     """
+    # Before anything starts: an unusable web.metrics_token_file stops the start here.
+    token = metrics_token(settings, data_dir) if settings.web.listen else None
     store = open_configured_store(data_dir, settings)
     if not worker:
         reconcile_store(store)
@@ -106,6 +110,7 @@ async def start_gateway(
     ctx.metrics.attach(ctx)
     running = RunningGateway(ctx)
     running.metrics_handler = functools.partial(ctx.metrics.handler, ctx)
+    running.metrics_token = token
     try:
         for _name, module, function, keys in SERVICES:
             if any(settings[k] for k in keys):
@@ -189,7 +194,8 @@ def _web_options(running: RunningGateway):
         data_dir=ctx.data_dir,
         secure_cookies=not s.web.plain_http,
         session_idle_timeout=s.web.session_idle_timeout,
-        metrics_token=s.web.metrics_token,
+        metrics_token=running.metrics_token.value if running.metrics_token else "",
+        metrics_token_source=running.metrics_token.source if running.metrics_token else "",
         metrics_handler=running.metrics_handler,
         readiness_check=functools.partial(readiness, running),
         connect=connect,

@@ -21,6 +21,7 @@ import click
 from .config import Settings
 from .config.loader import parse_hostport
 from .logs import setup_logging
+from .metrics_token import metrics_token
 from .serve import ensure_first_admin, reconcile_store, serve_forever
 from .store_factory import open_configured_store
 from .tls import TlsManager
@@ -52,9 +53,11 @@ def run_workers(settings: Settings, data_dir: Path, count: int) -> int:
     for key in _LISTEN_KEYS:
         if settings[key] and parse_hostport(settings[key], key)[1] == 0:
             raise click.ClickException(f"--workers needs fixed ports: {key} is port 0")
-    # The parent makes the self-signed certificate (when none is configured) so that the
-    # workers do not race to create it.
+    # The parent makes the self-signed certificate (when none is configured) and the
+    # /metrics token (when none is configured) so that the workers do not race to create them.
     TlsManager(settings.tls.cert, settings.tls.key, data_dir, settings.gateway.hostname)
+    if settings.web.listen:
+        metrics_token(settings, data_dir)
     store = open_configured_store(data_dir, settings)
     try:
         reconcile_store(store)

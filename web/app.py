@@ -18,6 +18,7 @@ from storage.errors import NotFound
 
 from . import i18n, session
 from .options import WebOptions
+from .redirects import login_url
 from .render import render, setup_templates
 from .routes import ROUTE_TABLES
 from .security import UNSAFE, add_headers, allowed, cross_site, csrf_valid, load_key, route_level
@@ -122,7 +123,7 @@ def _unauthenticated(request: web.Request) -> web.HTTPException:
     if is_api(request):
         return web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="gateway"'})
     if request.method == "GET":
-        return web.HTTPFound(f"/login?next={request.rel_url.path}")
+        return web.HTTPFound(login_url(request.rel_url.path))
     return web.HTTPSeeOther("/login")
 
 

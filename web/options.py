@@ -43,7 +43,11 @@ class WebOptions:
       data_dir/secrets/web-csrf.key (mode 0600, created on first start).
     secure_cookies: False only when serving plain HTTP (behind a TLS-terminating proxy).
     session_idle_timeout / session_max_age: seconds.
-    metrics_token: when set, /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: /metrics needs `Authorization: Bearer <token>`; when empty, /metrics
+      refuses every request (`gateway serve` always passes one). Superadmins can read it
+      on the Connect page.
+    metrics_token_source: where the token comes from (a config key or a file path),
+      shown to superadmins next to it.
     metrics_handler: serves /metrics (the caller plugs Prometheus in); None → 404.
     readiness_check: backs /readyz (store writable, listeners up); None → 404.
     login_max_failures / login_window: sign-in throttling per client IP and per name.
@@ -55,6 +59,7 @@ class WebOptions:
     session_idle_timeout: float = 1800.0
     session_max_age: float = 12 * 3600.0
     metrics_token: str = ""
+    metrics_token_source: str = ""
     metrics_handler: MetricsHandler | None = None
     readiness_check: ReadinessCheck | None = None
     connect: ConnectInfo = field(default_factory=ConnectInfo)

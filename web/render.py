@@ -82,10 +82,3 @@ def form_lines(form: Any, name: str) -> list[str]:
                 if line.strip():
                     out.append(line.strip())
     return out
-
-
-def safe_next(target: str) -> str:
-    """A local path to go to after sign-in; anything else becomes "/"."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"

@@ -49,6 +49,9 @@ HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
+# One year, this host only: includeSubDomains would also force HTTPS on every other
+# service under the gateway's domain, which the gateway cannot know about.
+HSTS = "max-age=31536000"
 
 Handler = Callable[..., Any]
 
@@ -156,6 +159,8 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
     """on_response_prepare: security headers on every response, errors included."""
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.secure:  # TLS on this connection; never over plain HTTP (web.plain_http)
+        response.headers["Strict-Transport-Security"] = HSTS
     if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Pragma", "no-cache")

@@ -19,6 +19,7 @@ import click
 from ..config import OPTIONS, ConfigError, Settings, load_settings
 from ..config.loader import line_of, parse_hostport
 from ..config.schema import BY_KEY
+from ..metrics_token import metrics_token
 from .common import CliState, fail, json_option, print_json
 
 SECRET_WORDS = ("token", "password", "secret")
@@ -120,7 +121,8 @@ def _type_name(option: Any) -> str:
 
 
 def _display(key: str, value: Any) -> Any:
-    if value and any(word in key for word in SECRET_WORDS):
+    """The value, or a mask for a secret (a *_file key holds a path, not the secret)."""
+    if value and not key.endswith("_file") and any(word in key for word in SECRET_WORDS):
         return MASK
     return value
 
@@ -187,13 +189,20 @@ def _where(key: str, path: Path | None) -> str | None:
 
 
 def _file_errors(settings: Settings, path: Path | None) -> list[str]:
-    """Problems load_settings cannot see: certificate files that are not there."""
+    """Problems load_settings cannot see: certificate files that are not there, a
+    /metrics token (or token file) that `serve` would refuse."""
     errors = []
     for key in ("tls.cert", "tls.key"):
         value = settings[key]
         if value and not os.access(value, os.R_OK):
             where = settings.sources[key]
             errors.append(f"{key} ({where}): cannot read {value}")
+    configured = [k for k in ("web.metrics_token", "web.metrics_token_file") if settings[k]]
+    if configured:
+        try:
+            metrics_token(settings, Path())  # configured: nothing is generated or written
+        except ConfigError as exc:
+            errors.append(f"{exc} (set at {settings.sources[configured[0]]})")
     return errors
 
 

@@ -26,6 +26,7 @@ from .common import CliState, GatewayGroup, get_store, open_configured_store
 from .config_cmd import config
 from .domain import domain
 from .fsck import fsck
+from .metrics import metrics
 from .retention import retention
 from .serve import serve
 
@@ -84,7 +85,7 @@ main.add_command(serve)
 main.add_command(domain)
 main.add_command(mailbox)
 main.add_command(admin)
-for command in (backup, restore, fsck, config, retention):
+for command in (backup, restore, fsck, config, retention, metrics):
     main.add_command(command)
 
 

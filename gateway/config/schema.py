@@ -225,7 +225,20 @@ OPTIONS: tuple[Option, ...] = (
         60.0,
         "Seconds a console connection may stay idle or take to send a request before it is closed.",
     ),
-    _o("web.metrics_token", str, "", "Bearer token required for /metrics; empty leaves it open."),
+    _o(
+        "web.metrics_token",
+        str,
+        "",
+        "Bearer token /metrics requires; empty: web.metrics_token_file, else one generated"
+        " in DATA/secrets/metrics-token on first start.",
+    ),
+    _o(
+        "web.metrics_token_file",
+        str,
+        "",
+        "File whose content is the /metrics bearer token (one token for several nodes);"
+        " used when web.metrics_token is empty.",
+    ),
     # --- log -----------------------------------------------------------------------
     _o("log.format", str, "text", "Log format: text or json."),
     _o("log.level", str, "info", "Log level: debug, info, warning or error."),

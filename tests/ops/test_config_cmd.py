@@ -96,7 +96,11 @@ def test_check_warns_about_risky_choices(run):
 
 def test_show_prints_valid_toml_with_the_source_of_each_value(run, tmp_path):
     path = write_config(tmp_path, '[smtp]\n# comment\nlisten = "0.0.0.0:25"\n')
-    env = {"GATEWAY_WEB__METRICS_TOKEN": "s3cret-token", "GATEWAY_LOG__FORMAT": "json"}
+    env = {
+        "GATEWAY_WEB__METRICS_TOKEN": "s3cret-token",
+        "GATEWAY_WEB__METRICS_TOKEN_FILE": "/etc/jgw/metrics.token",
+        "GATEWAY_LOG__FORMAT": "json",
+    }
     result = run("--config", path, "config", "show", env=env)
     assert result.exit_code == 0, result.output
     parsed = tomllib.loads(result.stdout)
@@ -106,6 +110,7 @@ def test_show_prints_valid_toml_with_the_source_of_each_value(run, tmp_path):
     assert lines["listen"].endswith(f"# {path}:3") or f"# {path}:3" in result.stdout
     assert "# GATEWAY_LOG__FORMAT" in result.stdout
     assert "s3cret-token" not in result.stdout and parsed["web"]["metrics_token"] == "********"
+    assert parsed["web"]["metrics_token_file"] == "/etc/jgw/metrics.token"  # a path, not a secret
     assert sum(len(v) for v in parsed.values()) == len(OPTIONS)
 
 
@@ -128,3 +133,14 @@ def test_show_refuses_an_invalid_configuration(run, tmp_path):
     path = write_config(tmp_path, "[smtp]\nmax_message_size = -\n")
     result = run("--config", path, "config", "show")
     assert result.exit_code == 1 and "gateway.toml" in result.stderr
+
+
+def test_check_reports_an_unusable_metrics_token_file(run, tmp_path):
+    empty = tmp_path / "empty-token"
+    empty.write_text("\n")
+    for token_file, reason in (("/nonexistent/token", "cannot read"), (empty, "is empty")):
+        path = write_config(tmp_path, f'[web]\nmetrics_token_file = "{token_file}"\n')
+        result = run("--config", path, "config", "check")
+        assert result.exit_code == 1, result.output
+        assert f"web.metrics_token_file ({token_file})" in result.stderr
+        assert reason in result.stderr and f"{path}:2" in result.stderr

@@ -31,13 +31,15 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
     return found
 
 
-def test_metrics_count_a_delivery_and_a_login(running_gateway, mailbox_on_disk):
+def test_metrics_count_a_delivery_and_a_login(running_gateway, mailbox_on_disk, gateway_data):
     web = running_gateway.ports["web"]
     send(running_gateway.ports["smtp"], mailbox_on_disk["address"], MESSAGE)
     retrieve_all(
         running_gateway.ports["pop3"], mailbox_on_disk["address"], mailbox_on_disk["passphrase"]
     )
-    status, text = fetch(web, "/metrics")
+    assert fetch(web, "/metrics")[0] == 401  # the token made on first start is required
+    token = (gateway_data / "secrets" / "metrics-token").read_text().strip()
+    status, text = fetch(web, "/metrics", token=token)
     assert status == 200
     got = samples(text)
     assert got[("journal_gateway_smtp_messages_total", (("result", "accepted"),))] == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import pyotp
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from tests.support.tools import not_available
 
 from .conftest import PASSPHRASE_RE, PASSWORD, deliver
+from .test_redirects import HOSTILE
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -263,4 +265,30 @@ async def test_screenshots_of_main_pages_on_desktop_and_phone(browser, base_url,
         if label == "phone":  # nothing wider than the screen
             width = await tab.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], width
+        await context.close()
+
+
+async def test_a_hostile_next_keeps_the_browser_on_the_gateway(browser, base_url, env):
+    """Sign in through the real form with each known bypass in `next`. CSP is switched
+    off (bypass_csp): the server alone must keep the browser on its own origin."""
+    env.store.create_admin("paul", "superadmin", [], PASSWORD)
+    origin = urlsplit(base_url).netloc
+    for target in HOSTILE:
+        context = await browser.new_context(base_url=base_url, bypass_csp=True)
+        foreign: list[str] = []
+        context.on(
+            "request",
+            lambda request: (
+                foreign.append(request.url) if urlsplit(request.url).netloc != origin else None
+            ),
+        )
+        tab = await context.new_page()
+        await tab.goto(f"/login?next={quote(target, safe='')}")
+        await tab.get_by_label("Name", exact=True).fill("paul")
+        await tab.get_by_label("Password", exact=True).fill(PASSWORD)
+        await tab.get_by_role("button", name="Sign in").click()
+        await tab.wait_for_url(lambda url: urlsplit(url).path != "/login")
+        assert tab.url == f"{base_url}/mailboxes", (target, tab.url)
+        assert not foreign, (target, foreign)
+        await expect(tab.get_by_role("heading", name="Mailboxes")).to_be_visible()
         await context.close()

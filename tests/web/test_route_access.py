@@ -33,6 +33,7 @@ EXPECTED = {
     ("POST", "/mailboxes/{mailbox_id}/passphrase/reset"): "domain-admin",
     ("POST", "/mailboxes/{mailbox_id}/passphrase/recover"): "domain-admin",
     ("GET", "/connect"): "viewer",
+    ("POST", "/connect/metrics-token"): "superadmin",
     ("GET", "/settings"): "viewer",
     ("POST", "/settings/language"): "self",
     ("POST", "/settings/password"): "self",

@@ -12,7 +12,8 @@ from storage.models import Admin
 
 from .. import session, totp
 from ..i18n import _, ngettext
-from ..render import form_text, redirect, render, safe_next
+from ..redirects import safe_next
+from ..render import form_text, redirect, render
 from ..security import access
 from ..state import ADMIN, WebState, state
 from ..views import audit
@@ -141,12 +142,15 @@ async def readyz(request: web.Request) -> web.StreamResponse:
 @routes.get("/metrics")
 @access("public")
 async def metrics(request: web.Request) -> web.StreamResponse:
-    """Extension point: the caller passes `WebOptions.metrics_handler` (Prometheus)."""
+    """Extension point: the caller passes `WebOptions.metrics_handler` (Prometheus).
+
+    Per-mailbox series name every mailbox, so the bearer token is always required;
+    with no token configured nothing is served (fail closed)."""
     options = state(request).options
-    if options.metrics_token and not _bearer_matches(request, options.metrics_token):
-        raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     if options.metrics_handler is None:
         raise web.HTTPNotFound()
+    if not options.metrics_token or not _bearer_matches(request, options.metrics_token):
+        raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     return await options.metrics_handler(request)
 
 

@@ -7,6 +7,7 @@ from aiohttp import web
 from ..render import render
 from ..security import access, require_domain
 from ..state import ADMIN, state
+from ..views import audit
 
 routes = web.RouteTableDef()
 
@@ -31,8 +32,33 @@ async def connect(request: web.Request) -> web.StreamResponse:
         "username": mailbox.id if mailbox else "mbx-…",
         "pop3": _choice(info.pop3s_port, info.pop3_port),
         "imap": _choice(info.imaps_port, info.imap_port),
+        "metrics": _metrics_facts(request) if request[ADMIN].role == "superadmin" else None,
     }
     return await render(request, "connect.html", context)
+
+
+@routes.post("/connect/metrics-token")
+@access("superadmin")
+async def reveal_metrics_token(request: web.Request) -> web.StreamResponse:
+    """The /metrics bearer token, on request: a POST, so no page shows it by itself."""
+    facts = _metrics_facts(request)
+    if not facts["enabled"]:
+        raise web.HTTPNotFound()
+    await audit(request, "metrics.token-reveal", "metrics", f"source={facts['source']}")
+    context = {"nav": "connect", "metrics": facts, "token": state(request).options.metrics_token}
+    return await render(request, "metrics_token.html", context)
+
+
+def _metrics_facts(request: web.Request) -> dict:
+    """What a superadmin needs to point Prometheus at /metrics, except the token."""
+    options = state(request).options
+    return {
+        "enabled": bool(options.metrics_token),
+        "source": options.metrics_token_source,
+        "scheme": request.scheme,
+        "target": request.host,
+        "self_signed": options.connect.certificate_self_signed,
+    }
 
 
 def _choice(implicit: int | None, starttls: int | None) -> dict | None:
