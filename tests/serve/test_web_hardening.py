@@ -16,7 +16,7 @@ from .conftest import GatewayProcess, insecure_tls
 HSTS = "max-age=31536000"
 
 
-def request(base: str, path: str, token: str = "", method: str = "GET", headers=None):  # noqa: ANN001, ANN201
+def request(base: str, path: str, token: str = "", method: str = "GET", headers=None):
     """(status, headers, body) of one request on a new connection; redirects not followed."""
     req = urllib.request.Request(f"{base}{path}", method=method, headers=headers or {})
     if token:
@@ -32,7 +32,7 @@ def request(base: str, path: str, token: str = "", method: str = "GET", headers=
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def redirect_request(self, *args, **kwargs):
         return None
 
 

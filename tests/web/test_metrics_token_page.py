@@ -8,7 +8,7 @@ import pytest
 
 from web import create_app
 
-TOKEN = "Zq3-metrics-token-shown-to-superadmins-only"  # noqa: S105
+TOKEN = "Zq3-metrics-token-shown-to-superadmins-only"
 SOURCE = "/var/lib/journal-gateway/secrets/metrics-token"
 REVEAL = "/connect/metrics-token"
 

@@ -17,7 +17,7 @@ from web.app import STATIC_DIR
 
 from .conftest import PASSWORD
 
-TOKEN = "metrics-token-for-the-test-0123456789"  # noqa: S105
+TOKEN = "metrics-token-for-the-test-0123456789"
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def tenants(env) -> dict:
         env.store.add_domain(domain)
         names.add(domain)
         mailbox, _ = env.store.create_mailbox(
-            domain, name=f"Journal of {domain}", aliases=[f"journal@{domain}"]
+            domain, name=f"Journal of {domain}", aliases=[f"journal@{domain}"], actor=None
         )
         names.update([mailbox.id, mailbox.address, *mailbox.addresses])
     env.store.create_admin("root", "superadmin", [], PASSWORD)
@@ -135,7 +135,7 @@ async def test_metrics_without_a_token_is_closed_not_open(aiohttp_client, env):
         assert (await client.get("/metrics", headers=headers)).status == 401, headers
 
 
-def _options(env, token: str):  # noqa: ANN202
+def _options(env, token: str):
     async def handler(request: web.Request) -> web.Response:
         return web.Response(text="jgw_up 1\n")
 
