@@ -190,6 +190,7 @@ def _web_options(running: RunningGateway):  # noqa: ANN202
         secure_cookies=not s.web.plain_http,
         session_idle_timeout=s.web.session_idle_timeout,
         metrics_token=s.web.metrics_token,
+        require_totp=tuple(s.web.require_totp),
         metrics_handler=running.metrics_handler,
         readiness_check=functools.partial(readiness, running),
         connect=connect,

@@ -30,10 +30,12 @@ RESET_LOCK_KEY = "reset_locked"
 MAX_AGE_CHOICES: dict[str, int | None] = {"none": None, "3m": 90, "6m": 180, "12m": 365}
 MAX_AGE_DAYS = tuple(d for d in MAX_AGE_CHOICES.values() if d is not None)
 TOTP_ALL = "all"
+CLI_ROLE = "superadmin"  # whoever runs the `gateway` CLI on the server acts as a superadmin
 
 # Audit action names, the same whichever face acts.
 AUDIT_LOCK_SET = "mailbox.reset-lock-set"
 AUDIT_LOCK_CLEAR = "mailbox.reset-lock-clear"
+AUDIT_LOCK_CLEAR_REFUSED = "mailbox.reset-lock-clear-refused"
 AUDIT_MAX_AGE = "mailbox.passphrase-max-age"
 AUDIT_RESET_REFUSED = "mailbox.passphrase-reset-refused"
 AUDIT_TOTP_ENROLMENT = "admin.totp-required-enrolment"

@@ -226,6 +226,14 @@ OPTIONS: tuple[Option, ...] = (
         "Seconds a console connection may stay idle or take to send a request before it is closed.",
     ),
     _o("web.metrics_token", str, "", "Bearer token required for /metrics; empty leaves it open."),
+    _o(
+        "web.require_totp",
+        list,
+        [],
+        "Roles that must use two-factor sign-in (superadmin, domain-admin, viewer), or"
+        ' ["all"]; until they enrol, such admins can only enrol or sign out.',
+        str,
+    ),
     # --- log -----------------------------------------------------------------------
     _o("log.format", str, "text", "Log format: text or json."),
     _o("log.level", str, "info", "Log level: debug, info, warning or error."),
