@@ -129,7 +129,7 @@ def print_mailbox(mailbox: Mailbox, sealed: int, epochs: list[EpochInfo]) -> Non
         *_policy_lines(mailbox),
     ]
     for label, value in lines:
-        click.echo(f"{label + ':':<18}{value}")
+        click.echo(f"{label + ':':<20}{value}")
     click.echo("key epochs:")
     for epoch in epochs:
         click.echo(

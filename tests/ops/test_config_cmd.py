@@ -128,3 +128,34 @@ def test_show_refuses_an_invalid_configuration(run, tmp_path):
     path = write_config(tmp_path, "[smtp]\nmax_message_size = -\n")
     result = run("--config", path, "config", "show")
     assert result.exit_code == 1 and "gateway.toml" in result.stderr
+
+
+@pytest.mark.parametrize("value", ['["all"]', '["superadmin", "domain-admin"]', '["viewer"]', "[]"])
+def test_check_accepts_the_totp_requirements(run, tmp_path, value):
+    path = write_config(tmp_path, f"[web]\nrequire_totp = {value}\n")
+    result = run("--config", path, "config", "check")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ('["admins"]', "unknown role 'admins'"),
+        ('["all", "viewer"]', 'use ["all"] alone, or a list of roles'),
+        ("true", "unknown role 'True'"),
+        ('"everyone"', "unknown role 'everyone'"),
+    ],
+)
+def test_check_refuses_other_totp_requirements(run, tmp_path, value, fragment):
+    path = write_config(tmp_path, f"[web]\nrequire_totp = {value}\n")
+    result = run("--config", path, "config", "check")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    for expected in ("web.require_totp", fragment, "gateway.toml:2"):
+        assert expected in result.stderr, (expected, result.stderr)
+
+
+def test_check_refuses_a_bad_totp_requirement_from_the_environment(run, tmp_path):
+    result = run("config", "check", env={"GATEWAY_WEB__REQUIRE_TOTP": "superadmin,root"})
+    assert result.exit_code == 1
+    assert "web.require_totp" in result.stderr and "unknown role 'root'" in result.stderr
+    assert "GATEWAY_WEB__REQUIRE_TOTP" in result.stderr
