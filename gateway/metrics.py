@@ -3,9 +3,9 @@
 Counters kept by the services in `GatewayContext.counters` (plain dict, "area.name"
 keys) are exported at scrape time; the SMTP delivery-latency histogram and login
 results are recorded as they happen. Gauges (disk free, certificate expiry, Argon2
-unlocks in flight, per-mailbox messages and bytes) are read at scrape time, off the
-event loop. No label ever carries an address, a subject or a secret: mailbox labels are
-the opaque mailbox ids.
+unlocks in flight, per-mailbox messages, bytes and overdue passphrases) are read at
+scrape time, off the event loop. No label ever carries an address, a subject or a
+secret: mailbox labels are the opaque mailbox ids.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from storage.policy import passphrase_age
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -86,8 +88,12 @@ def _result_class(result: str) -> str:
 
 
 def _store_snapshot(store) -> dict:
+    now = time.time()
     return {
-        "mailboxes": [(m.id, m.domain, m.messages, m.bytes) for m in store.list_mailboxes()],
+        "mailboxes": [
+            (m.id, m.domain, m.messages, m.bytes, passphrase_age(m, now).overdue)
+            for m in store.list_mailboxes()
+        ],
         "free_bytes": store.free_bytes(),
     }
 
@@ -168,8 +174,21 @@ class _ContextCollector:
             "Encrypted bytes stored per mailbox",
             labels=["mailbox", "domain"],
         )
-        for mailbox_id, domain, count, size in snapshot.get("mailboxes", []):
+        overdue = GaugeMetricFamily(
+            f"{PREFIX}_mailbox_passphrase_overdue",
+            "1 when the mailbox passphrase is older than its maximum age, else 0",
+            labels=["mailbox", "domain"],
+        )
+        mailboxes = snapshot.get("mailboxes", [])
+        for mailbox_id, domain, count, size, is_overdue in mailboxes:
             messages.add_metric([mailbox_id, domain], count)
             stored.add_metric([mailbox_id, domain], size)
+            overdue.add_metric([mailbox_id, domain], 1 if is_overdue else 0)
         yield messages
         yield stored
+        yield overdue
+        yield GaugeMetricFamily(
+            f"{PREFIX}_mailboxes_passphrase_overdue",
+            "Mailboxes whose passphrase is older than their maximum age",
+            value=sum(1 for *_, is_overdue in mailboxes if is_overdue),
+        )

@@ -196,6 +196,7 @@ def _web_options(running: RunningGateway):
         session_idle_timeout=s.web.session_idle_timeout,
         metrics_token=running.metrics_token.value if running.metrics_token else "",
         metrics_token_source=running.metrics_token.source if running.metrics_token else "",
+        require_totp=tuple(s.web.require_totp),
         metrics_handler=running.metrics_handler,
         readiness_check=functools.partial(readiness, running),
         connect=connect,

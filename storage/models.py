@@ -37,6 +37,8 @@ class Mailbox:
     messages: int
     bytes: int  # stored (encrypted) bytes, what the quota counts
     settings: dict = field(default_factory=dict, compare=False, hash=False)
+    # When the current passphrase was set: the last create, change, reset or recover.
+    passphrase_set_at: float | None = None
 
     @property
     def address(self) -> str:

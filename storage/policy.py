@@ -1,21 +1,37 @@
-"""Who may give a mailbox which address, and which mailboxes may be deleted.
+"""Policy rules kept once here for the console, the API and the CLI (web cannot import
+gateway, so they live in storage).
 
-These rules are the same for the console, the API and the CLI, so they live once, here
-(web cannot import gateway). The store applies the address rule itself on every way an
-address is added (`create_mailbox(..., actor=...)`, `add_alias(..., actor=...)`), so no
-face can forget it; the faces call `is_deletable` before deleting.
+Tenant scope: who may give a mailbox which address, and which mailboxes may be deleted.
+The store applies the address rule itself on every way an address is added
+(`create_mailbox(..., actor=...)`, `add_alias(..., actor=...)`), so no face can forget
+it; the faces call `is_deletable` before deleting. An actor is the `Admin` acting (signed
+in to the console, or owning the API token), or `OPERATOR` (None): the CLI, run by
+whoever can read the data directory. The operator could change the index directly
+anyway, so it acts as a superadmin.
 
-An actor is the `Admin` acting (signed in to the console, or owning the API token), or
-`OPERATOR` (None): the CLI, run by whoever can read the data directory. The operator
-could change the index directly anyway, so it acts as a superadmin.
+Account security:
+- Forced two-factor sign-in (`web.require_totp`): which admins must enrol TOTP before
+  they may do anything else.
+- Passphrase maximum age per mailbox (none, 3, 6 or 12 months): an overdue passphrase is
+  reported (console, API, metrics) and never blocks retrieval.
+- The per-mailbox "no reset" lock: who may set and clear it, and whether a passphrase
+  reset may go ahead. A reset starts a key epoch whose passphrase the resetting admin
+  sees, so the lock protects a customer from a domain admin quietly reading new mail.
+
+Per-mailbox values live in the mailbox `settings` document under MAX_AGE_KEY and
+RESET_LOCK_KEY; faces change them with `store.update_mailbox(id, settings_update=...)`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import enum
+import time
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from .errors import InvalidInput, OutOfScope
-from .models import Admin, Mailbox
+from .models import ROLES, Admin, Mailbox
 
 Actor = Admin | None
 OPERATOR: Actor = None
@@ -53,3 +69,154 @@ def check_address(actor: Actor, address: str, accepted: Collection[str]) -> None
 def is_deletable(mailbox: Mailbox) -> bool:
     """Only a mailbox that takes no mail now (on hold or disabled) may be deleted."""
     return mailbox.status in DELETABLE_STATUSES
+
+
+# --- account security ---------------------------------------------------------------
+DAY = 86400.0
+MAX_AGE_KEY = "passphrase_max_age_days"
+RESET_LOCK_KEY = "reset_locked"
+# What an admin chooses → days stored (None: no maximum age).
+MAX_AGE_CHOICES: dict[str, int | None] = {"none": None, "3m": 90, "6m": 180, "12m": 365}
+MAX_AGE_DAYS = tuple(d for d in MAX_AGE_CHOICES.values() if d is not None)
+TOTP_ALL = "all"
+CLI_ROLE = "superadmin"  # whoever runs the `gateway` CLI on the server acts as a superadmin
+
+# Audit action names, the same whichever face acts.
+AUDIT_LOCK_SET = "mailbox.reset-lock-set"
+AUDIT_LOCK_CLEAR = "mailbox.reset-lock-clear"
+AUDIT_LOCK_CLEAR_REFUSED = "mailbox.reset-lock-clear-refused"
+AUDIT_MAX_AGE = "mailbox.passphrase-max-age"
+AUDIT_RESET_REFUSED = "mailbox.passphrase-reset-refused"
+AUDIT_TOTP_ENROLMENT = "admin.totp-required-enrolment"
+AUDIT_TOTP_REFUSED = "admin.totp-required-refused"
+
+
+# --- forced two-factor sign-in ------------------------------------------------------
+def check_totp_requirement(values: Iterable[str]) -> tuple[str, ...]:
+    """`web.require_totp` validated: ("all",), some roles, or (); ValueError otherwise."""
+    chosen = tuple(dict.fromkeys(v.strip() for v in values))
+    if TOTP_ALL in chosen and len(chosen) > 1:
+        raise ValueError('use ["all"] alone, or a list of roles')
+    unknown = [v for v in chosen if v != TOTP_ALL and v not in ROLES]
+    if unknown:
+        raise ValueError(
+            f'unknown role {unknown[0]!r}; use a list of {", ".join(ROLES)}, or ["all"]'
+        )
+    return chosen
+
+
+def totp_required(role: str, required: Iterable[str]) -> bool:
+    wanted = tuple(required)
+    return TOTP_ALL in wanted or role in wanted
+
+
+def must_enrol(admin: Admin, required: Iterable[str]) -> bool:
+    """True when `admin` may do nothing but enrol TOTP (or sign out)."""
+    return not admin.totp_enabled and totp_required(admin.role, required)
+
+
+# --- passphrase maximum age ---------------------------------------------------------
+def parse_max_age(text: str) -> int | None:
+    """ "3m", "6m", "12m" or "none" → days (None: no maximum age)."""
+    key = text.strip().lower()
+    if key not in MAX_AGE_CHOICES:
+        raise InvalidInput(f"maximum passphrase age must be one of {', '.join(MAX_AGE_CHOICES)}")
+    return MAX_AGE_CHOICES[key]
+
+
+def check_max_age_days(value: object) -> int | None:
+    """A number of days as the API takes it: null or 0 (none), 90, 180 or 365."""
+    if value is None or (value == 0 and not isinstance(value, bool)):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value not in MAX_AGE_DAYS:
+        choices = ", ".join(str(d) for d in MAX_AGE_DAYS)
+        raise InvalidInput(f"passphrase_max_age_days must be null (none) or one of {choices}")
+    return value
+
+
+def max_age_days(mailbox: Mailbox) -> int | None:
+    value = (mailbox.settings or {}).get(MAX_AGE_KEY)
+    return value if isinstance(value, int) and value in MAX_AGE_DAYS else None
+
+
+def max_age_choice(days: int | None) -> str:
+    """The choice ("6m", "none"...) that stores `days`."""
+    return next((k for k, v in MAX_AGE_CHOICES.items() if v == days), "none")
+
+
+def max_age_update(days: int | None) -> dict[str, Any]:
+    return {MAX_AGE_KEY: days}
+
+
+def iso8601(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+@dataclass(frozen=True)
+class PassphraseAge:
+    max_age_days: int | None
+    changed: float  # when the current passphrase was set (Unix time)
+    overdue: bool
+
+    @property
+    def due(self) -> float | None:
+        """When the passphrase becomes overdue; None without a maximum age."""
+        return None if self.max_age_days is None else self.changed + self.max_age_days * DAY
+
+    def document(self) -> dict[str, Any]:
+        """The keys the API and `--json` show."""
+        return {
+            "passphrase_max_age_days": self.max_age_days,
+            "passphrase_changed": iso8601(self.changed),
+            "passphrase_overdue": self.overdue,
+        }
+
+
+def passphrase_age(mailbox: Mailbox, now: float) -> PassphraseAge:
+    """How old the passphrase is against the mailbox's maximum age. Never blocks anything."""
+    changed = mailbox.passphrase_set_at
+    if changed is None:  # a store that does not record it: the mailbox's creation
+        changed = mailbox.created
+    days = max_age_days(mailbox)
+    overdue = days is not None and now - changed > days * DAY
+    return PassphraseAge(days, changed, overdue)
+
+
+# --- the "no reset" lock ------------------------------------------------------------
+def reset_locked(mailbox: Mailbox) -> bool:
+    return (mailbox.settings or {}).get(RESET_LOCK_KEY) is True
+
+
+def may_change_reset_lock(role: str, mailbox: Mailbox, lock: bool) -> bool:
+    """A domain admin of the mailbox (the face checks the domain) or a superadmin may set
+    the lock; only a superadmin may clear it, or a domain admin could defeat it."""
+    if not lock and reset_locked(mailbox):
+        return role == "superadmin"
+    return role in ("superadmin", "domain-admin")
+
+
+def reset_lock_update(lock: bool) -> dict[str, Any]:
+    return {RESET_LOCK_KEY: True if lock else None}
+
+
+def reset_lock_audit(lock: bool) -> str:
+    return AUDIT_LOCK_SET if lock else AUDIT_LOCK_CLEAR
+
+
+class ResetDecision(enum.Enum):
+    ALLOWED = "allowed"
+    LOCKED = "locked"  # refused: only a superadmin may reset this mailbox
+    UNCONFIRMED = "unconfirmed"  # a superadmin must type the mailbox id to confirm
+
+
+def reset_decision(mailbox: Mailbox, role: str, confirm: str | None) -> ResetDecision:
+    """May `role` reset the passphrase of `mailbox` now? (The CLI acts as a superadmin.)"""
+    if not reset_locked(mailbox):
+        return ResetDecision.ALLOWED
+    if role != "superadmin":
+        return ResetDecision.LOCKED
+    if (confirm or "").strip().lower() != mailbox.id:
+        return ResetDecision.UNCONFIRMED
+    return ResetDecision.ALLOWED

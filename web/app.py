@@ -16,7 +16,7 @@ from aiohttp import web
 from storage.async_store import AsyncStore
 from storage.errors import NotFound
 
-from . import i18n, session
+from . import enrolment, i18n, session
 from .options import WebOptions
 from .redirects import login_url
 from .render import render, setup_templates
@@ -107,6 +107,9 @@ async def guard_middleware(request: web.Request, handler: Any) -> web.StreamResp
     if level != "public":
         if admin is None:
             raise _unauthenticated(request)
+        refusal = await enrolment.gate(request)
+        if refusal is not None:
+            return refusal
         if not allowed(admin, level, request.method):
             raise web.HTTPForbidden()
     if request.method in UNSAFE and not is_api(request):

@@ -46,10 +46,21 @@ def role_help() -> dict[str, str]:
     }
 
 
+def max_age_names() -> dict[str, str]:
+    """The choices of storage.policy.MAX_AGE_CHOICES."""
+    return {
+        "none": _("No maximum age"),
+        "3m": _("3 months"),
+        "6m": _("6 months"),
+        "12m": _("12 months"),
+    }
+
+
 def common() -> dict[str, object]:
     return {
         "status_names": status_names(),
         "status_help": status_help(),
         "role_names": role_names(),
         "role_help": role_help(),
+        "max_age_names": max_age_names(),
     }

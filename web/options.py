@@ -51,6 +51,8 @@ class WebOptions:
     metrics_handler: serves /metrics (the caller plugs Prometheus in); None → 404.
     readiness_check: backs /readyz (store writable, listeners up); None → 404.
     login_max_failures / login_window: sign-in throttling per client IP and per name.
+    require_totp: roles that must enrol two-factor sign-in before doing anything else,
+      or ("all",) (storage.policy.totp_required reads it).
     clock: the time source (tests pass a fake one to cross timeouts without sleeping).
     """
 
@@ -65,5 +67,6 @@ class WebOptions:
     connect: ConnectInfo = field(default_factory=ConnectInfo)
     login_max_failures: int = 5
     login_window: float = 900.0
+    require_totp: tuple[str, ...] = ()
     version: str = ""
     clock: Callable[[], float] = time.time

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from storage.models import Admin, Domain, Mailbox
+from storage.policy import passphrase_age
 
 from .security import can_see, can_write, require_domain
 from .state import ADMIN, TOKEN, state
@@ -21,11 +22,18 @@ class MailboxRow:
     mailbox: Mailbox
     received_24h: int
     sealed: int
+    passphrase_overdue: bool = False
 
 
-def _rows(store: Any, mailboxes: list[Mailbox], since: float) -> list[MailboxRow]:
+def _rows(store: Any, mailboxes: list[Mailbox], now: float) -> list[MailboxRow]:
+    since = now - DAY
     return [
-        MailboxRow(m, store.received_since(m.id, since), store.sealed_message_count(m.id))
+        MailboxRow(
+            m,
+            store.received_since(m.id, since),
+            store.sealed_message_count(m.id),
+            passphrase_age(m, now).overdue,
+        )
         for m in mailboxes
     ]
 
@@ -64,8 +72,7 @@ async def mailbox_rows(
         require_domain(admin, domain)
     mailboxes = await st.store.list_mailboxes(domain)
     visible = [m for m in mailboxes if can_see(admin, m.domain) and matches(m, query)]
-    since = st.options.clock() - DAY
-    rows = await st.store.run(_rows, st.store.sync, visible, since)
+    rows = await st.store.run(_rows, st.store.sync, visible, st.options.clock())
     key = sort if sort in SORT_KEYS else "name"
     return sorted(rows, key=lambda r: _sort_value(r, key), reverse=descending)
 

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import click
 
-from .common import audit, confirm, get_store, json_option, print_json
+from storage import policy
+from storage.policy import ResetDecision
+
+from .common import audit, confirm, fail, get_store, json_option, print_json
 from .passphrase_input import (
     Wanted,
     old_passphrase_file_option,
@@ -55,8 +58,14 @@ def change_passphrase(
 @click.command("reset-passphrase")
 @click.argument("mailbox_ref", metavar="ID")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--confirm",
+    "typed_id",
+    metavar="ID",
+    help="The mailbox id, required when its passphrase resets are locked (--reset-lock on).",
+)
 @json_option
-def reset_passphrase(mailbox_ref: str, yes: bool, as_json: bool) -> None:
+def reset_passphrase(mailbox_ref: str, yes: bool, typed_id: str | None, as_json: bool) -> None:
     """Give ID a new passphrase when the current one is lost.
 
     New mail is readable with the new passphrase. Mail already stored stays sealed
@@ -64,6 +73,12 @@ def reset_passphrase(mailbox_ref: str, yes: bool, as_json: bool) -> None:
     """
     store = get_store()
     mailbox = store.get_mailbox(mailbox_ref)
+    if policy.reset_decision(mailbox, policy.CLI_ROLE, typed_id) is not ResetDecision.ALLOWED:
+        audit(policy.AUDIT_RESET_REFUSED, mailbox.id, "unconfirmed")
+        raise fail(
+            f"passphrase resets of {mailbox.id} are locked: give --confirm {mailbox.id}"
+            " to reset it anyway"
+        )
     confirm(
         f"Reset the passphrase of {mailbox.id}? Its {mailbox.messages} stored messages stay"
         " sealed under the old passphrase until it is recovered.",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
 
 from storage import Admin, EpochInfo, Mailbox
+from storage.policy import max_age_choice, passphrase_age, reset_locked
 
 from .common import format_bytes, format_time, print_json
 
@@ -42,6 +44,8 @@ def mailbox_document(mailbox: Mailbox, sealed_messages: int) -> dict[str, Any]:
         "protocols": list(mailbox.protocols),
         "created": format_time(mailbox.created),
         "last_login": format_time(mailbox.last_login),
+        **passphrase_age(mailbox, time.time()).document(),
+        "reset_locked": reset_locked(mailbox),
     }
 
 
@@ -94,6 +98,17 @@ def reveal_secret(
     click.secho(f"WARNING: {warning}", err=True, fg="yellow")
 
 
+def _policy_lines(mailbox: Mailbox) -> list[tuple[str, str]]:
+    age = passphrase_age(mailbox, time.time())
+    max_age = max_age_choice(age.max_age_days)
+    overdue = " (OVERDUE: change the passphrase)" if age.overdue else ""
+    return [
+        ("passphrase set", (format_time(age.changed) or "-") + overdue),
+        ("max passphrase age", max_age),
+        ("reset lock", "on" if reset_locked(mailbox) else "off"),
+    ]
+
+
 def print_mailbox(mailbox: Mailbox, sealed: int, epochs: list[EpochInfo]) -> None:
     lines = [
         ("id", mailbox.id),
@@ -111,9 +126,10 @@ def print_mailbox(mailbox: Mailbox, sealed: int, epochs: list[EpochInfo]) -> Non
         ("protocols", ", ".join(mailbox.protocols) or "none"),
         ("created", format_time(mailbox.created) or "-"),
         ("last login", format_time(mailbox.last_login) or "never"),
+        *_policy_lines(mailbox),
     ]
     for label, value in lines:
-        click.echo(f"{label + ':':<18}{value}")
+        click.echo(f"{label + ':':<20}{value}")
     click.echo("key epochs:")
     for epoch in epochs:
         click.echo(

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from storage.policy import check_totp_requirement
+
 from .schema import BY_KEY, OPTIONS, Option
 
 
@@ -150,6 +152,10 @@ def _validate(values: dict[str, Any]) -> None:
             parse_hostport(value, key)
     if bool(values["tls.cert"]) != bool(values["tls.key"]):
         raise ConfigError("tls.cert and tls.key must be given together")
+    try:
+        values["web.require_totp"] = list(check_totp_requirement(values["web.require_totp"]))
+    except ValueError as exc:
+        raise ConfigError(f"web.require_totp: {exc}") from None
 
 
 def parse_hostport(value: str, key: str = "listen") -> tuple[str, int]:

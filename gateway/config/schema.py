@@ -239,6 +239,14 @@ OPTIONS: tuple[Option, ...] = (
         "File whose content is the /metrics bearer token (one token for several nodes);"
         " used when web.metrics_token is empty.",
     ),
+    _o(
+        "web.require_totp",
+        list,
+        [],
+        "Roles that must use two-factor sign-in (superadmin, domain-admin, viewer), or"
+        ' ["all"]; until they enrol, such admins can only enrol or sign out.',
+        str,
+    ),
     # --- log -----------------------------------------------------------------------
     _o("log.format", str, "text", "Log format: text or json."),
     _o("log.level", str, "info", "Log level: debug, info, warning or error."),

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import NotADataDirectory
-from .schema import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, TRIGGERS
+from .schema import ADDED_COLUMNS, APPLICATION_ID, BACKFILL, SCHEMA, SCHEMA_VERSION, TRIGGERS
 
 
 class Database:
@@ -55,11 +55,29 @@ class Database:
                 conn.execute(statement)
         for trigger in TRIGGERS:
             conn.execute(trigger)
+        self._add_columns(conn)
         conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
         conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
         )
+
+    @staticmethod
+    def _add_columns(conn: sqlite3.Connection) -> None:
+        """Idempotent migration of an older index, in one transaction (several processes
+        may open the same index at once: the second finds the columns already there)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table, column, declaration in ADDED_COLUMNS:
+                present = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            for statement in BACKFILL:
+                conn.execute(statement)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

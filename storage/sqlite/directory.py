@@ -6,7 +6,7 @@ import ipaddress
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from .. import passphrase as passphrases
 from .. import policy
@@ -116,11 +116,12 @@ class DirectoryMixin(StoreBase):
         primary = f"{mailbox_id}@{domain}"
         passphrase = passphrases.generate()
         first_epoch = self._seal_new_epoch(mailbox_id, 1, passphrase)
+        now = time.time()
         with self.db.write() as conn:
             self._ensure_addresses_free(conn, [primary, *alias_list])
             conn.execute(
                 "INSERT INTO mailboxes(id, domain, name, description, status, quota, uidvalidity,"
-                " created) VALUES (?,?,?,?,?,?,?,?)",
+                " created, passphrase_set_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     mailbox_id,
                     domain,
@@ -129,7 +130,8 @@ class DirectoryMixin(StoreBase):
                     status,
                     quota,
                     self._new_uidvalidity(),
-                    time.time(),
+                    now,
+                    now,
                 ),
             )
             conn.execute(
@@ -230,7 +232,11 @@ class DirectoryMixin(StoreBase):
         allowed_networks: Iterable[str] | None = None,
         protocols: Iterable[str] | None = None,
         settings: dict | None = None,
+        settings_update: Mapping[str, object] | None = None,
     ) -> Mailbox:
+        """Change the given fields in one transaction. `settings` replaces the settings
+        document; `settings_update` changes only its keys (None removes a key), read and
+        written in the same transaction so that concurrent changes of other keys survive."""
         mailbox = self.get_mailbox(ref)
         fields: dict[str, object] = {}
         if name is not None:
@@ -253,14 +259,29 @@ class DirectoryMixin(StoreBase):
             fields["protocols"] = json.dumps(chosen)
         if settings is not None:
             fields["settings"] = json.dumps(settings)
-        if fields:
-            assignments = ", ".join(f"{column}=?" for column in fields)
+        if fields or settings_update:
             with self.db.write() as conn:
+                if settings_update:
+                    fields["settings"] = self._merged_settings(conn, mailbox.id, settings_update)
+                assignments = ", ".join(f"{column}=?" for column in fields)
                 conn.execute(
                     f"UPDATE mailboxes SET {assignments} WHERE id=?",  # noqa: S608 (fixed names)
                     (*fields.values(), mailbox.id),
                 )
         return self.get_mailbox(mailbox.id)
+
+    @staticmethod
+    def _merged_settings(conn, mailbox_id: str, changes: Mapping[str, object]) -> str:
+        row = conn.execute("SELECT settings FROM mailboxes WHERE id=?", (mailbox_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no mailbox {mailbox_id}")
+        merged = json.loads(row[0])
+        for key, value in changes.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return json.dumps(merged)
 
     def add_alias(self, ref: str, address: str, *, actor: policy.Actor) -> Mailbox:
         """Add an alias; `actor` must be allowed to use its domain (storage/policy.py)."""

@@ -49,6 +49,13 @@ class KeyringMixin(StoreBase):
             ),
         )
 
+    @staticmethod
+    def _passphrase_set_now(conn, mailbox_id: str) -> None:
+        """Record when the passphrase was set (for the maximum-age policy)."""
+        conn.execute(
+            "UPDATE mailboxes SET passphrase_set_at=? WHERE id=?", (time.time(), mailbox_id)
+        )
+
     def _sealed_epochs(self, mailbox_id: str, state: str | None = None) -> list[SealedSeed]:
         sql = "SELECT * FROM epochs WHERE mailbox_id=?"
         args: tuple = (mailbox_id,)
@@ -175,6 +182,7 @@ class KeyringMixin(StoreBase):
         with self.db.write() as conn:
             for sealed in resealed:
                 self._insert_epoch(conn, sealed, "current")
+            self._passphrase_set_now(conn, key.mailbox_id)
         return new_passphrase
 
     def reset_passphrase(self, ref: str) -> str:
@@ -186,6 +194,7 @@ class KeyringMixin(StoreBase):
         with self.db.write() as conn:
             conn.execute("UPDATE epochs SET state='sealed' WHERE mailbox_id=?", (mailbox_id,))
             self._insert_epoch(conn, sealed, "current")
+            self._passphrase_set_now(conn, mailbox_id)
         return new_passphrase
 
     def recover(self, ref: str, old: str, current: str) -> int:
@@ -215,6 +224,7 @@ class KeyringMixin(StoreBase):
                     anchor.kdf,
                 )
                 self._insert_epoch(conn, resealed, "current")
+            self._passphrase_set_now(conn, key.mailbox_id)
         return len(found)
 
     def purge_sealed(self, ref: str) -> int:

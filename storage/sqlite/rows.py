@@ -26,6 +26,7 @@ def mailbox(row: sqlite3.Row, addresses: list[str]) -> Mailbox:
         messages=row["message_count"],
         bytes=row["stored_bytes"],
         settings=json.loads(row["settings"]),
+        passphrase_set_at=row["passphrase_set_at"],
     )
 
 

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS mailboxes (
     message_count INTEGER NOT NULL DEFAULT 0,
     stored_bytes INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL,
-    last_login REAL
+    last_login REAL,
+    passphrase_set_at REAL
 );
 CREATE TABLE IF NOT EXISTS addresses (
     address TEXT PRIMARY KEY,
@@ -107,6 +108,16 @@ CREATE TABLE IF NOT EXISTS message_seen (
     seen_at REAL NOT NULL
 );
 """
+
+# Columns added to existing tables after release: (table, column, declaration). An index
+# made by an older version gains them at open (ALTER TABLE ... ADD COLUMN), then BACKFILL
+# gives existing rows a value. New indexes have them from SCHEMA already.
+ADDED_COLUMNS = (("mailboxes", "passphrase_set_at", "REAL"),)
+BACKFILL = (
+    # The passphrase's age of a mailbox made before it was recorded: its newest key epoch.
+    "UPDATE mailboxes SET passphrase_set_at = (SELECT max(created) FROM epochs"
+    " WHERE epochs.mailbox_id = mailboxes.id) WHERE passphrase_set_at IS NULL",
+)
 
 # When a message was retrieved (its \Seen flag set), for retention rules. Triggers record
 # it whatever code path changes the flags. They hold ";" inside BEGIN…END, so they are

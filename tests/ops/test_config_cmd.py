@@ -144,3 +144,34 @@ def test_check_reports_an_unusable_metrics_token_file(run, tmp_path):
         assert result.exit_code == 1, result.output
         assert f"web.metrics_token_file ({token_file})" in result.stderr
         assert reason in result.stderr and f"{path}:2" in result.stderr
+
+
+@pytest.mark.parametrize("value", ['["all"]', '["superadmin", "domain-admin"]', '["viewer"]', "[]"])
+def test_check_accepts_the_totp_requirements(run, tmp_path, value):
+    path = write_config(tmp_path, f"[web]\nrequire_totp = {value}\n")
+    result = run("--config", path, "config", "check")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ('["admins"]', "unknown role 'admins'"),
+        ('["all", "viewer"]', 'use ["all"] alone, or a list of roles'),
+        ("true", "unknown role 'True'"),
+        ('"everyone"', "unknown role 'everyone'"),
+    ],
+)
+def test_check_refuses_other_totp_requirements(run, tmp_path, value, fragment):
+    path = write_config(tmp_path, f"[web]\nrequire_totp = {value}\n")
+    result = run("--config", path, "config", "check")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    for expected in ("web.require_totp", fragment, "gateway.toml:2"):
+        assert expected in result.stderr, (expected, result.stderr)
+
+
+def test_check_refuses_a_bad_totp_requirement_from_the_environment(run, tmp_path):
+    result = run("config", "check", env={"GATEWAY_WEB__REQUIRE_TOTP": "superadmin,root"})
+    assert result.exit_code == 1
+    assert "web.require_totp" in result.stderr and "unknown role 'root'" in result.stderr
+    assert "GATEWAY_WEB__REQUIRE_TOTP" in result.stderr

@@ -32,6 +32,8 @@ EXPECTED = {
     ("POST", "/mailboxes/{mailbox_id}/passphrase/change"): "domain-admin",
     ("POST", "/mailboxes/{mailbox_id}/passphrase/reset"): "domain-admin",
     ("POST", "/mailboxes/{mailbox_id}/passphrase/recover"): "domain-admin",
+    ("POST", "/mailboxes/{mailbox_id}/passphrase-policy"): "domain-admin",
+    ("POST", "/mailboxes/{mailbox_id}/reset-lock"): "domain-admin",
     ("GET", "/connect"): "viewer",
     ("POST", "/connect/metrics-token"): "superadmin",
     ("GET", "/settings"): "viewer",
@@ -174,7 +176,7 @@ async def test_domain_admin_is_refused_outside_its_domains(make_console, world, 
         response = await call(console, method, fill(path, world, "outside"), raw)
         assert response.status == 403, (method, path, response.status)
         checked += 1
-    assert checked == 19
+    assert checked == 21
     # and query parameters naming a foreign domain or mailbox
     for path in ("/mailboxes?domain=beta.test", f"/connect?mailbox={world['outside'].id}"):
         assert (await console.client.get(path)).status == 403, path

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from storage.errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
 from storage.models import Mailbox
+from storage.policy import passphrase_age, reset_locked
 
 from ..security import access, can_see, require_domain
 from ..state import ADMIN, TOKEN, state
@@ -45,7 +46,8 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def mailbox_json(m: Mailbox, **extra: Any) -> dict[str, Any]:
+def mailbox_json(m: Mailbox, now: float, **extra: Any) -> dict[str, Any]:
+    """A mailbox as the API shows it; `now` decides whether its passphrase is overdue."""
     return {
         "id": m.id,
         "name": m.name,
@@ -62,6 +64,8 @@ def mailbox_json(m: Mailbox, **extra: Any) -> dict[str, Any]:
         "bytes": m.bytes,
         "created": m.created,
         "last_login": m.last_login,
+        **passphrase_age(m, now).document(),
+        "reset_locked": reset_locked(m),
         **extra,
     }
 
@@ -156,7 +160,8 @@ async def list_mailboxes(request: web.Request) -> web.StreamResponse:
         mailboxes = await state(request).store.list_mailboxes(domain)
     except InvalidInput as exc:
         raise api_error(400, str(exc)) from None
-    return web.json_response([mailbox_json(m) for m in mailboxes if can_see(admin, m.domain)])
+    now = state(request).options.clock()
+    return web.json_response([mailbox_json(m, now) for m in mailboxes if can_see(admin, m.domain)])
 
 
 @routes.get(V1 + "/mailboxes/{mailbox_id}")
@@ -165,8 +170,11 @@ async def get_mailbox(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request)
     st = state(request)
     sealed = await st.store.sealed_message_count(mailbox.id)
-    received = await st.store.received_since(mailbox.id, st.options.clock() - DAY)
-    return web.json_response(mailbox_json(mailbox, sealed_messages=sealed, received_24h=received))
+    now = st.options.clock()
+    received = await st.store.received_since(mailbox.id, now - DAY)
+    return web.json_response(
+        mailbox_json(mailbox, now, sealed_messages=sealed, received_24h=received)
+    )
 
 
 async def api_mailbox(request: web.Request, write: bool = False) -> Mailbox:

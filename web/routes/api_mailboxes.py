@@ -8,7 +8,8 @@ from aiohttp import web
 
 from storage import policy
 from storage.errors import AlreadyExists, InvalidInput, NotFound, OutOfScope, WrongPassphrase
-from storage.models import PROTOCOLS, STATUSES
+from storage.models import PROTOCOLS, STATUSES, Mailbox
+from storage.policy import ResetDecision
 
 from ..security import access
 from ..state import ADMIN, state
@@ -17,6 +18,7 @@ from .api import V1, api_error, api_mailbox, json_body, mailbox_json
 
 routes = web.RouteTableDef()
 _UPDATABLE = ("name", "description", "status", "quota", "allowed_networks", "protocols")
+_POLICY = ("passphrase_max_age_days", "reset_locked")
 
 
 def _str_list(body: dict, key: str) -> list[str]:
@@ -58,11 +60,13 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
     except (InvalidInput, AlreadyExists) as exc:
         raise api_error(400, str(exc)) from None
     await audit(request, "mailbox.create", mailbox.id, f"domain={mailbox.domain}")
-    return web.json_response(mailbox_json(mailbox, passphrase=passphrase), status=201)
+    return web.json_response(
+        mailbox_json(mailbox, _now(request), passphrase=passphrase), status=201
+    )
 
 
 def _changes(body: dict) -> dict[str, Any]:
-    unknown = set(body) - set(_UPDATABLE)
+    unknown = set(body) - set(_UPDATABLE) - set(_POLICY)
     if unknown:
         raise api_error(400, f"unknown fields: {', '.join(sorted(unknown))}")
     changes: dict[str, Any] = {}
@@ -85,18 +89,57 @@ def _changes(body: dict) -> dict[str, Any]:
     return changes
 
 
+def _policy_changes(body: dict, mailbox: Mailbox) -> dict[str, Any]:
+    """The settings keys a PATCH changes (storage/policy.py), validated."""
+    changes: dict[str, Any] = {}
+    if "passphrase_max_age_days" in body:
+        try:
+            days = policy.check_max_age_days(body["passphrase_max_age_days"])
+        except InvalidInput as exc:
+            raise api_error(400, str(exc)) from None
+        if days != policy.max_age_days(mailbox):
+            changes |= policy.max_age_update(days)
+    if "reset_locked" in body:
+        lock = body["reset_locked"]
+        if not isinstance(lock, bool):
+            raise api_error(400, "reset_locked must be true or false")
+        if lock != policy.reset_locked(mailbox):
+            changes |= policy.reset_lock_update(lock)
+    return changes
+
+
+async def _audit_policy(request: web.Request, mailbox: Mailbox, changes: dict) -> None:
+    if policy.MAX_AGE_KEY in changes:
+        days = changes[policy.MAX_AGE_KEY]
+        await audit(request, policy.AUDIT_MAX_AGE, mailbox.id, f"days={days or 'none'}")
+    if policy.RESET_LOCK_KEY in changes:
+        lock = bool(changes[policy.RESET_LOCK_KEY])
+        await audit(request, policy.reset_lock_audit(lock), mailbox.id)
+
+
 @routes.patch(V1 + "/mailboxes/{mailbox_id}")
 @access("domain-admin")
 async def update_mailbox(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request, write=True)
-    changes = _changes(await json_body(request))
+    body = await json_body(request)
+    changes = _changes(body)
+    settings = _policy_changes(body, mailbox)
+    if policy.RESET_LOCK_KEY in settings and not policy.may_change_reset_lock(
+        request[ADMIN].role, mailbox, bool(settings[policy.RESET_LOCK_KEY])
+    ):
+        await audit(request, policy.AUDIT_LOCK_CLEAR_REFUSED, mailbox.id)
+        raise api_error(403, "only a superadmin can clear the reset lock")
     try:
-        updated = await state(request).store.update_mailbox(mailbox.id, **changes)
+        updated = await state(request).store.update_mailbox(
+            mailbox.id, **changes, settings_update=settings or None
+        )
     except InvalidInput as exc:
         raise api_error(400, str(exc)) from None
-    detail = " ".join(f"{k}={v}" for k, v in changes.items() if k != "description")
-    await audit(request, "mailbox.update", mailbox.id, detail[:500])
-    return web.json_response(mailbox_json(updated))
+    if changes or not settings:
+        detail = " ".join(f"{k}={v}" for k, v in changes.items() if k != "description")
+        await audit(request, "mailbox.update", mailbox.id, detail[:500])
+    await _audit_policy(request, mailbox, settings)
+    return web.json_response(mailbox_json(updated, _now(request)))
 
 
 @routes.delete(V1 + "/mailboxes/{mailbox_id}")
@@ -126,7 +169,7 @@ async def add_alias(request: web.Request) -> web.StreamResponse:
     except AlreadyExists as exc:
         raise api_error(409, str(exc)) from None
     await audit(request, "mailbox.alias-add", mailbox.id, address[:320])
-    return web.json_response(mailbox_json(updated), status=201)
+    return web.json_response(mailbox_json(updated, _now(request)), status=201)
 
 
 @routes.delete(V1 + "/mailboxes/{mailbox_id}/aliases/{address}")
@@ -139,13 +182,14 @@ async def remove_alias(request: web.Request) -> web.StreamResponse:
     except (NotFound, InvalidInput):
         raise api_error(404, "no such alias") from None
     await audit(request, "mailbox.alias-remove", mailbox.id, address[:320])
-    return web.json_response(mailbox_json(updated))
+    return web.json_response(mailbox_json(updated, _now(request)))
 
 
 @routes.post(V1 + "/mailboxes/{mailbox_id}/reset-passphrase")
 @access("domain-admin")
 async def reset_passphrase(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request, write=True)
+    await _check_reset_allowed(request, mailbox)
     st = state(request)
     becoming_sealed = mailbox.messages - await st.store.sealed_message_count(mailbox.id)
     passphrase = await st.store.reset_passphrase(mailbox.id)
@@ -154,6 +198,32 @@ async def reset_passphrase(request: web.Request) -> web.StreamResponse:
     return web.json_response(
         {"id": mailbox.id, "passphrase": passphrase, "sealed_messages": sealed}
     )
+
+
+async def _check_reset_allowed(request: web.Request, mailbox: Mailbox) -> None:
+    """Refuse a reset the "no reset" lock forbids; the body may be {"confirm": "<id>"}."""
+    confirm = None
+    if request.can_read_body:
+        confirm = (await json_body(request)).get("confirm")
+        if confirm is not None and not isinstance(confirm, str):
+            raise api_error(400, "confirm must be the mailbox id, as a string")
+    decision = policy.reset_decision(mailbox, request[ADMIN].role, confirm)
+    if decision is ResetDecision.ALLOWED:
+        return
+    await audit(request, policy.AUDIT_RESET_REFUSED, mailbox.id, decision.value)
+    if decision is ResetDecision.LOCKED:
+        raise api_error(
+            403, "passphrase resets of this mailbox are locked: only a superadmin can reset it"
+        )
+    raise api_error(
+        400,
+        'passphrase resets of this mailbox are locked: send {"confirm": "<mailbox id>"}'
+        " to reset it anyway",
+    )
+
+
+def _now(request: web.Request) -> float:
+    return state(request).options.clock()
 
 
 @routes.post(V1 + "/mailboxes/{mailbox_id}/change-passphrase")

@@ -9,8 +9,10 @@ from aiohttp import web
 
 from storage.errors import NotFound
 from storage.models import Admin
+from storage.policy import AUDIT_TOTP_ENROLMENT, must_enrol
 
 from .. import session, totp
+from ..enrolment import ENROL_PATH, while_enrolling
 from ..i18n import _, ngettext
 from ..redirects import safe_next
 from ..render import form_text, redirect, render
@@ -69,10 +71,13 @@ async def login(request: web.Request) -> web.StreamResponse:
         message = _("Wrong name, password or authentication code.")
         return await _login_error(request, message, name, target, 401)
     st.throttle.success([f"name:{name.lower()}"])
-    response = web.HTTPSeeOther(target)
+    forced = must_enrol(admin, st.options.require_totp)
+    response = web.HTTPSeeOther(ENROL_PATH if forced else target)
     await session.start(request, response, admin.name)
     request[ADMIN] = admin
     await audit(request, "admin.login", admin.name)
+    if forced:
+        await audit(request, AUDIT_TOTP_ENROLMENT, admin.name, f"role={admin.role}")
     raise response
 
 
@@ -114,6 +119,7 @@ async def check_second_factor(st: WebState, name: str, code: str) -> bool:
 
 @routes.post("/logout")
 @access("self")
+@while_enrolling
 async def logout(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/login")
     await audit(request, "admin.logout", request[ADMIN].name)

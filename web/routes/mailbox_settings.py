@@ -11,6 +11,7 @@ from storage.models import PROTOCOLS, STATUSES, Mailbox
 from .. import session
 from ..forms import FieldError, parse_networks, parse_size, size_input
 from ..i18n import _, ngettext
+from ..labels import max_age_names
 from ..render import form_lines, form_text, redirect, render
 from ..security import access
 from ..state import ADMIN, state
@@ -44,6 +45,10 @@ async def _page(
         "errors": errors or {},
         "statuses": STATUSES,
         "protocols": PROTOCOLS,
+        "max_age_options": list(max_age_names().items()),
+        "max_age": values.get("max_age") or policy.max_age_choice(policy.max_age_days(mailbox)),
+        "reset_locked": policy.reset_locked(mailbox),
+        "may_clear_lock": policy.may_change_reset_lock(request[ADMIN].role, mailbox, False),
     }
     return await render(request, "mailbox_settings.html", context, status=status)
 

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from storage.errors import AlreadyExists, InvalidInput, NotFound, OutOfScope
 from storage.models import STATUSES
+from storage.policy import max_age_choice, max_age_days, passphrase_age, reset_locked
 
 from .. import session
 from ..forms import FieldError, parse_size
@@ -130,7 +131,7 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
         return await _new_page(request, values, {"domain": _("Choose a domain.")}, 400)
     except (InvalidInput, AlreadyExists) as exc:
         return await _new_page(request, values, {"aliases": str(exc)}, 400)
-    await state(request).store.update_mailbox(mailbox.id, settings={UNCONFIRMED: True})
+    await state(request).store.update_mailbox(mailbox.id, settings_update={UNCONFIRMED: True})
     await audit(request, "mailbox.create", mailbox.id, f"domain={mailbox.domain}")
     await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")
     return await show_passphrase(request, mailbox, passphrase, "created")
@@ -157,8 +158,7 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
             "error",
         )
         raise redirect(target)
-    settings = {k: v for k, v in mailbox.settings.items() if k != UNCONFIRMED}
-    await state(request).store.update_mailbox(mailbox.id, settings=settings)
+    await state(request).store.update_mailbox(mailbox.id, settings_update={UNCONFIRMED: None})
     await audit(request, "mailbox.passphrase-stored", mailbox.id)
     await session.flash(request, _("Done. The passphrase is no longer shown anywhere."))
     raise redirect(target)
@@ -178,5 +178,8 @@ async def mailbox_page(request: web.Request) -> web.StreamResponse:
         "received_24h": await st.store.received_since(mailbox.id, since),
         "events": await st.store.list_audit(target=mailbox.id, limit=20),
         "unconfirmed": bool(mailbox.settings.get(UNCONFIRMED)),
+        "passphrase": passphrase_age(mailbox, st.options.clock()),
+        "max_age_choice": max_age_choice(max_age_days(mailbox)),
+        "reset_locked": reset_locked(mailbox),
     }
     return await render(request, "mailbox.html", context)

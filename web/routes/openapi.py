@@ -7,6 +7,11 @@ from typing import Any
 _STATUS = {"type": "string", "enum": ["active", "hold", "receive-only", "disabled"]}
 _PROTOCOLS = {"type": "array", "items": {"type": "string", "enum": ["pop3", "imap"]}}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+_MAX_AGE = {
+    "type": ["integer", "null"],
+    "enum": [None, 0, 90, 180, 365],
+    "description": "Maximum passphrase age in days; null or 0 means none",
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
@@ -36,6 +41,21 @@ SCHEMAS: dict[str, Any] = {
             "bytes": {"type": "integer"},
             "created": {"type": "number"},
             "last_login": {"type": ["number", "null"]},
+            "passphrase_max_age_days": _MAX_AGE,
+            "passphrase_changed": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the current passphrase was set (create, change, reset,"
+                " recover)",
+            },
+            "passphrase_overdue": {
+                "type": "boolean",
+                "description": "Older than passphrase_max_age_days; retrieval still works",
+            },
+            "reset_locked": {
+                "type": "boolean",
+                "description": "Passphrase resets need a superadmin and a typed confirmation",
+            },
             "sealed_messages": {"type": "integer"},
             "received_24h": {"type": "integer"},
             "passphrase": {
@@ -65,6 +85,20 @@ SCHEMAS: dict[str, Any] = {
             "quota": {"type": "integer"},
             "allowed_networks": _STRINGS,
             "protocols": _PROTOCOLS,
+            "passphrase_max_age_days": _MAX_AGE,
+            "reset_locked": {
+                "type": "boolean",
+                "description": "true: lock passphrase resets; false (superadmin only): clear",
+            },
+        },
+    },
+    "ResetConfirm": {
+        "type": "object",
+        "properties": {
+            "confirm": {
+                "type": "string",
+                "description": "The mailbox id; required when passphrase resets are locked",
+            }
         },
     },
 }
@@ -161,10 +195,17 @@ def document() -> dict[str, Any]:
         },
         "/api/v1/mailboxes/{mailbox_id}/reset-passphrase": {
             "parameters": _MBX,
-            "post": _op(
-                "New key epoch and passphrase (returned once); older mail becomes sealed",
-                _json(_OBJ),
-            ),
+            "post": {
+                **_op(
+                    "New key epoch and passphrase (returned once); older mail becomes sealed."
+                    ' When resets are locked: superadmin only, with {"confirm": "<id>"}',
+                    _json(_OBJ),
+                ),
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("ResetConfirm")}},
+                },
+            },
         },
         "/api/v1/mailboxes/{mailbox_id}/change-passphrase": {
             "parameters": _MBX,

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from storage import policy
 from storage.errors import WrongPassphrase
 from storage.models import Mailbox
+from storage.policy import ResetDecision
 
 from .. import session
 from ..i18n import _, ngettext
 from ..render import form_text, redirect, render
 from ..security import access
-from ..state import state
+from ..state import ADMIN, state
 from ..views import audit, scoped_mailbox
 from .mailboxes import UNCONFIRMED, show_passphrase
 
@@ -34,6 +36,7 @@ async def _page(
         "sealed": sealed,
         "becoming_sealed": mailbox.messages - sealed,
         "once": session.new_once(),
+        "reset_locked": policy.reset_locked(mailbox),
     }
     return await render(request, "passphrase.html", context, status=status)
 
@@ -54,9 +57,7 @@ async def _already_done(request: web.Request, form: object) -> None:
 
 
 async def _mark_unconfirmed(request: web.Request, mailbox: Mailbox) -> None:
-    await state(request).store.update_mailbox(
-        mailbox.id, settings={**mailbox.settings, UNCONFIRMED: True}
-    )
+    await state(request).store.update_mailbox(mailbox.id, settings_update={UNCONFIRMED: True})
 
 
 @routes.post("/mailboxes/{mailbox_id}/passphrase/change")
@@ -84,6 +85,9 @@ async def reset(request: web.Request) -> web.StreamResponse:
     mailbox = await scoped_mailbox(request, write=True)
     form = await request.post()
     await _already_done(request, form)
+    refusal = await _reset_refusal(request, mailbox, form_text(form, "confirm", 100))
+    if refusal is not None:
+        return refusal
     if form.get("understood") != "yes":
         errors = {"understood": _("Tick the box to confirm that you understand.")}
         return await _page(request, mailbox, errors, 400)
@@ -94,6 +98,27 @@ async def reset(request: web.Request) -> web.StreamResponse:
     await audit(request, "mailbox.passphrase-reset", mailbox.id, f"sealed={becoming_sealed}")
     await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")
     return await show_passphrase(request, mailbox, new, "reset")
+
+
+async def _reset_refusal(
+    request: web.Request, mailbox: Mailbox, confirm: str
+) -> web.Response | None:
+    """The page refusing a reset the "no reset" lock forbids, or None to go on."""
+    decision = policy.reset_decision(mailbox, request[ADMIN].role, confirm)
+    if decision is ResetDecision.ALLOWED:
+        return None
+    await audit(request, policy.AUDIT_RESET_REFUSED, mailbox.id, decision.value)
+    if decision is ResetDecision.LOCKED:
+        errors = {
+            "reset": _(
+                "Passphrase resets of this mailbox are locked: only a superadmin can reset it."
+            )
+        }
+        return await _page(request, mailbox, errors, 403)
+    message = _("Resets of this mailbox are locked. Type its id, %(id)s, to confirm.") % {
+        "id": mailbox.id
+    }
+    return await _page(request, mailbox, {"confirm": message}, 400)
 
 
 @routes.post("/mailboxes/{mailbox_id}/passphrase/recover")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from storage.policy import totp_required
+
 from .. import session, totp
+from ..enrolment import while_enrolling
 from ..i18n import _
 from ..render import form_text, redirect, render
 from ..security import access
@@ -26,7 +29,11 @@ async def _enrol_page(
         secret = totp.new_secret()
         values[PENDING] = secret
         await session.save(request, values)
-    context = {"nav": "settings", "errors": errors or {}}
+    context = {
+        "nav": "settings",
+        "errors": errors or {},
+        "required": totp_required(admin.role, state(request).options.require_totp),
+    }
     if not admin.totp_enabled:
         uri = totp.provisioning_uri(secret, admin.name)
         context |= {"secret": secret, "qr": totp.qr_data_uri(uri)}
@@ -35,12 +42,14 @@ async def _enrol_page(
 
 @routes.get("/settings/totp")
 @access("viewer")
+@while_enrolling
 async def totp_page(request: web.Request) -> web.StreamResponse:
     return await _enrol_page(request)
 
 
 @routes.post("/settings/totp")
 @access("self")
+@while_enrolling
 async def enrol(request: web.Request) -> web.StreamResponse:
     admin = request[ADMIN]
     if admin.totp_enabled:
@@ -74,6 +83,10 @@ async def disable(request: web.Request) -> web.StreamResponse:
     admin = request[ADMIN]
     form = await request.post()
     st = state(request)
+    if totp_required(admin.role, st.options.require_totp):
+        message = _("Your account must use two-factor sign-in: it cannot be turned off.")
+        await session.flash(request, message, "error")
+        raise redirect("/settings/totp")
     password = str(form.get("password", ""))[:256]
     if await st.store.verify_admin_password(admin.name, password) is None:
         return await _enrol_page(
