@@ -19,6 +19,7 @@ import click
 from ..config import OPTIONS, ConfigError, Settings, load_settings
 from ..config.loader import line_of, parse_hostport
 from ..config.schema import BY_KEY
+from ..store_factory import configured_sealer
 from .common import CliState, fail, json_option, print_json
 
 SECRET_WORDS = ("token", "password", "secret")
@@ -187,13 +188,18 @@ def _where(key: str, path: Path | None) -> str | None:
 
 
 def _file_errors(settings: Settings, path: Path | None) -> list[str]:
-    """Problems load_settings cannot see: certificate files that are not there."""
+    """Problems load_settings cannot see: certificate or seal key files that are not
+    there, a seal key that is not one."""
     errors = []
     for key in ("tls.cert", "tls.key"):
         value = settings[key]
         if value and not os.access(value, os.R_OK):
             where = settings.sources[key]
             errors.append(f"{key} ({where}): cannot read {value}")
+    try:
+        configured_sealer(settings, data_dir=None)
+    except ConfigError as exc:
+        errors.append(str(exc))
     return errors
 
 

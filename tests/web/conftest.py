@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from storage import open_store
 from storage.async_store import AsyncStore
+from storage.sealing import default_sealer
 from tests.support import mail
 from tests.support.argon import FAST_KDF
 from web import ConnectInfo, WebOptions, create_app
@@ -57,7 +58,7 @@ class Env:
 
 @pytest.fixture
 def web_store(tmp_path: Path):
-    s = open_store(tmp_path / "data", kdf=FAST_KDF)
+    s = open_store(tmp_path / "data", kdf=FAST_KDF, sealer=default_sealer(tmp_path / "data"))
     yield s
     s.close()
 
