@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .file_modes import create_private_file, make_private_dirs
+from .file_modes import FILE_MODE, create_private_file, make_private_dirs
 
 TEMP_SUFFIX = ".part"
 
@@ -110,6 +110,7 @@ class BlobStore:
         source = self.root / relpath
         target = self.quarantine_dir / relpath.replace("/", "_")
         shutil.move(source, target)
+        os.chmod(target, FILE_MODE)  # a stray file may have come with any mode
         return target.relative_to(self.root).as_posix()
 
     def clean_temp(self) -> int:
