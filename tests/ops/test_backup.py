@@ -93,9 +93,7 @@ def test_backup_during_delivery_restores_every_acknowledged_message(store, fille
         restored.close()
 
 
-def test_backup_copies_secrets_only_when_asked_0600_and_writes_a_manifest(
-    store, filled, tmp_path
-):
+def test_backup_copies_secrets_only_when_asked_0600_and_writes_a_manifest(store, filled, tmp_path):
     backup(store, tmp_path / "plain")
     assert not (tmp_path / "plain" / "secrets").exists()
     plain_manifest = json.loads((tmp_path / "plain" / "backup-manifest.json").read_text())
