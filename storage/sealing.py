@@ -6,6 +6,11 @@ One 32-byte gateway key seals each value with ChaCha20-Poly1305 under a fresh ra
 for another purpose, fails to unseal. A sealed value is stored as text:
 ``sealed:v1:`` + base64(nonce || ciphertext || tag).
 
+Values that are only ever compared, never read back (the hashes of recovery codes),
+are keyed instead: ``mac:v1:`` + hex HMAC-SHA256 under a subkey of the gateway key,
+over the same purpose and owner binding. A copy of the index alone then offers
+nothing to guess offline against.
+
 The key never sits beside what it seals: it comes from the node's own configuration
 (a key file, or the key itself in an environment variable), by default
 DATA/secrets/seal.key, and never from the index or the object store. So a copy of
@@ -19,6 +24,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -36,12 +43,17 @@ log = logging.getLogger("storage.sealing")
 KEY_BYTES = 32
 NONCE_BYTES = 12
 PREFIX = "sealed:v1:"
+MAC_PREFIX = "mac:v1:"
 _AAD = b"jgw-seal-v1|"
 DEFAULT_KEY_FILE = Path("secrets") / "seal.key"
 
 
 def is_sealed(value: str | None) -> bool:
     return value is not None and value.startswith(PREFIX)
+
+
+def is_keyed(value: str) -> bool:
+    return value.startswith(MAC_PREFIX)
 
 
 class Sealer:
@@ -55,6 +67,7 @@ class Sealer:
         if len(key) != KEY_BYTES:
             raise SealError(f"{origin}: a seal key is {KEY_BYTES} bytes, not {len(key)}")
         self._aead = ChaCha20Poly1305(key)
+        self._mac_key = hmac.new(key, _AAD + b"mac-key", hashlib.sha256).digest()
         self.origin = origin
 
     def __repr__(self) -> str:
@@ -70,6 +83,11 @@ class Sealer:
         nonce = secrets.token_bytes(NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, plaintext.encode(), self._aad(purpose, owner))
         return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+    def keyed_digest(self, purpose: str, owner: str, value: str) -> str:
+        """A keyed digest of `value` for (purpose, owner), to compare with hmac.compare_digest."""
+        mac = hmac.new(self._mac_key, self._aad(purpose, owner) + b"|" + value.encode(), "sha256")
+        return MAC_PREFIX + mac.hexdigest()
 
     def unseal(self, purpose: str, owner: str, value: str) -> str:
         """The plaintext; SealError when the key is another one or the value was altered."""

@@ -107,15 +107,18 @@ class AdminsMixin(SealedSecretsMixin, StoreBase):
         return self.get_admin(name)
 
     def set_admin_totp(self, name: str, secret: str | None, recovery_hashes: list[str]) -> None:
-        """Store (or clear, with None) the TOTP secret, sealed, and hashed recovery codes.
+        """Store (or clear, with None) the TOTP secret, sealed, and the recovery codes'
+        SHA-256 hashes, keyed (hashes from admin_totp() pass through unchanged).
 
         Clearing needs no seal key; storing one raises SealError without a usable key.
         """
         stored = None if secret is None else self.seal_secret(TOTP, name, secret)
-        self._update_admin(name, totp_secret=stored, recovery_codes=json.dumps(recovery_hashes))
+        keyed = self._keyed_recovery_hashes(name, recovery_hashes)
+        self._update_admin(name, totp_secret=stored, recovery_codes=json.dumps(keyed))
 
     def admin_totp(self, name: str) -> tuple[str | None, list[str]]:
-        """(TOTP secret or None, recovery code hashes); SealError when it cannot be unsealed."""
+        """(TOTP secret or None, keyed recovery code hashes: see recovery_code_digest);
+        SealError when the secret cannot be unsealed."""
         row = self._one_row(
             "SELECT totp_secret, recovery_codes FROM admins WHERE name=?",
             (name,),

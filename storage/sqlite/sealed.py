@@ -12,11 +12,12 @@ index holds nothing sealed any more is adopted.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 
 from ..errors import SealError
-from ..sealing import Sealer, is_sealed
+from ..sealing import Sealer, is_keyed, is_sealed
 from .base import StoreBase
 
 log = logging.getLogger("storage.sealing")
@@ -24,6 +25,7 @@ log = logging.getLogger("storage.sealing")
 CHECK_KEY = "seal_check"
 _CHECK = ("check", "index", "journal-gateway seal key check")
 TOTP = "totp"
+RECOVERY = "recovery"
 
 NO_SEALER = (
     "two-factor (TOTP) secrets are sealed with the gateway's seal key, and none is"
@@ -70,6 +72,14 @@ class SealedSecretsMixin(StoreBase):
     def unseal_secret(self, purpose: str, owner: str, sealed: str) -> str:
         return self._sealer_or_raise().unseal(purpose, owner, sealed)
 
+    def recovery_code_digest(self, admin: str, code_hash: str) -> str:
+        """The form a recovery code's hash is stored in: keyed with the gateway key."""
+        return self._sealer_or_raise().keyed_digest(RECOVERY, admin, code_hash)
+
+    def _keyed_recovery_hashes(self, admin: str, hashes: list[str]) -> list[str]:
+        """Hashes as stored: those not keyed yet (new codes, older versions) are keyed."""
+        return [h if is_keyed(h) else self.recovery_code_digest(admin, h) for h in hashes]
+
     # --- open ------------------------------------------------------------------------
     def _key_matches(self, sealer: Sealer) -> bool:
         with self.db.write() as conn:
@@ -93,25 +103,32 @@ class SealedSecretsMixin(StoreBase):
             return True
 
     def _seal_plaintext_totp(self, sealer: Sealer) -> None:
+        """Seal TOTP secrets and key recovery code hashes left in clear by older versions."""
         conn = self.db.conn()
-        plain = conn.execute(
-            "SELECT name, totp_secret FROM admins"
-            " WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'sealed:%'"
-        ).fetchall()
-        if not plain:
+        changes = []
+        for name, secret, codes in conn.execute(
+            "SELECT name, totp_secret, recovery_codes FROM admins"
+        ).fetchall():
+            hashes = json.loads(codes)
+            sealed = secret
+            if secret is not None and not is_sealed(secret):
+                sealed = sealer.seal(TOTP, name, secret)
+            keyed = [h if is_keyed(h) else sealer.keyed_digest(RECOVERY, name, h) for h in hashes]
+            if sealed != secret or keyed != hashes:
+                changes.append((sealed, json.dumps(keyed), name, secret, codes))
+        if not changes:
             return
         conn.execute("PRAGMA secure_delete=ON")
         try:
             with self.db.write() as tx:
-                for name, secret in plain:
-                    if not is_sealed(secret):
-                        tx.execute(
-                            "UPDATE admins SET totp_secret=? WHERE name=? AND totp_secret=?",
-                            (sealer.seal(TOTP, name, secret), name, secret),
-                        )
+                tx.executemany(
+                    "UPDATE admins SET totp_secret=?, recovery_codes=?"
+                    " WHERE name=? AND totp_secret IS ? AND recovery_codes=?",
+                    changes,
+                )
         finally:
             conn.execute("PRAGMA secure_delete=FAST")
-        log.info("sealed %d TOTP secrets stored in plaintext by an older version", len(plain))
+        log.info("sealed the two-factor secrets of %d admins (left in clear before)", len(changes))
         try:
             # Once: rewrite the file so no free page keeps an older plaintext copy, then
             # move the new pages into gateway.db and empty the WAL, which held the old ones.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import secrets
 import sqlite3
 import stat
@@ -21,6 +23,7 @@ from storage.sealing import (
 from tests.support.argon import FAST_KDF
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+CODE_HASH = hashlib.sha256(b"k7mq2xrd9tnb").hexdigest()  # as web/totp.py hashes a code
 
 
 def index_bytes(data_dir) -> bytes:
@@ -95,9 +98,11 @@ def test_the_default_key_file_is_made_once_0600_and_shared_by_racing_processes(t
 def test_a_copy_of_gateway_db_alone_does_not_contain_the_totp_secret(tmp_path):
     data = tmp_path / "data"
     store = open_store(data, kdf=FAST_KDF, sealer=new_sealer())
+    code_hash = CODE_HASH
     try:
         store.create_admin("alice")
-        store.set_admin_totp("alice", SECRET, ["hash"])
+        store.set_admin_totp("alice", SECRET, [code_hash])
+        assert code_hash.encode() not in index_bytes(data)  # nothing to guess codes against
         store.set_admin_totp("alice", SECRET, [])  # a recovery code used: sealed again
         assert store.admin_totp("alice") == (SECRET, [])
         assert store.get_admin("alice").totp_enabled
@@ -109,29 +114,38 @@ def test_a_copy_of_gateway_db_alone_does_not_contain_the_totp_secret(tmp_path):
         store.close()
 
 
-def _old_version_index(data, secret: str) -> None:
-    """An index as an older version left it: the TOTP secret in plaintext."""
+def _old_version_index(data, secret: str, code_hash: str) -> None:
+    """An index as an older version left it: the TOTP secret in plaintext, the recovery
+    codes as bare SHA-256 hashes."""
     store = open_store(data, kdf=FAST_KDF)
     store.create_admin("alice")
     store.create_admin("bob")
     store.close()
     conn = sqlite3.connect(data / "gateway.db")
-    conn.execute("UPDATE admins SET totp_secret=? WHERE name='alice'", (secret,))
+    conn.execute(
+        "UPDATE admins SET totp_secret=?, recovery_codes=? WHERE name='alice'",
+        (secret, json.dumps([code_hash])),
+    )
     conn.commit()
     conn.close()
-    assert secret.encode() in index_bytes(data)
+    assert secret.encode() in index_bytes(data) and code_hash.encode() in index_bytes(data)
 
 
 def test_plaintext_secrets_of_an_older_version_are_sealed_on_first_open(tmp_path):
+    """Also the recovery codes' bare SHA-256 hashes (12 characters of a 30-letter
+    alphabet, ~59 bits: within reach of offline guessing), keyed from then on."""
     data = tmp_path / "data"
-    _old_version_index(data, SECRET)
+    code_hash = CODE_HASH
+    _old_version_index(data, SECRET, code_hash)
     sealer = new_sealer()
     for _ in range(2):  # idempotent: the second open finds nothing to seal
         store = open_store(data, kdf=FAST_KDF, sealer=sealer)
         try:
-            assert store.admin_totp("alice") == (SECRET, [])
+            keyed = store.recovery_code_digest("alice", code_hash)
+            assert store.admin_totp("alice") == (SECRET, [keyed])  # the code still works
             assert store.admin_totp("bob") == (None, [])
             assert SECRET.encode() not in index_bytes(data)
+            assert code_hash.encode() not in index_bytes(data)
         finally:
             store.close()
     conn = sqlite3.connect(data / "gateway.db")
@@ -179,7 +193,7 @@ def test_a_wrong_key_is_a_clear_error_and_loses_nothing(tmp_path):
     again = open_store(data, kdf=FAST_KDF, sealer=right)
     try:
         assert again.sealing_problem() is None
-        assert again.admin_totp("alice") == (SECRET, ["h1"])
+        assert again.admin_totp("alice") == (SECRET, [again.recovery_code_digest("alice", "h1")])
     finally:
         again.close()
 

@@ -118,7 +118,10 @@ async def check_second_factor(st: WebState, name: str, code: str) -> bool:
     if step is not None:
         st.totp_last_step[name] = step
         return True
-    remaining = totp.use_recovery_code(code, hashes) if len(code) >= 12 else None
+    remaining = None
+    if len(code) >= 12:
+        digest = await st.store.recovery_code_digest(name, totp.hash_recovery_code(code))
+        remaining = totp.use_recovery_code(digest, hashes)
     if remaining is None:
         return False
     await st.store.set_admin_totp(name, secret, remaining)
