@@ -9,37 +9,38 @@ from __future__ import annotations
 import os
 import stat
 
-from storage import open_store
+import pytest
+
 from storage.file_modes import find_loose_modes, tighten
-from storage.sealing import default_sealer
-from tests.support.argon import FAST_KDF
 from tests.support.mail import deliver, sample_message
 from tests.support.modes import not_private, umask, walked
 
 
-def test_a_store_made_under_umask_022_is_private_down_to_every_file(tmp_path):
-    data = tmp_path / "data"
+@pytest.fixture
+def umask_022():
     with umask(0o022):
-        store = open_store(data, kdf=FAST_KDF, sealer=default_sealer(data))
-        try:
-            store.add_domain("example.test")
-            mbx, _ = store.create_mailbox("example.test", name="Acme")
-            store.create_admin("alice")
-            store.set_admin_totp("alice", "JBSWY3DPEHPK3PXP", ["h"])
-            deliver(store, mbx.id, sample_message(1))
-            (data / "blobs" / "stray.age").write_bytes(b"not an age file")
-            store.reconcile()  # quarantines the stray file
-            unfinished = store.begin_delivery(mbx.id)
-            unfinished.write(sample_message(2))  # a delivery in flight: its file in tmp/
-            paths = walked(data)
-            # The index and its WAL files, while the store has them open.
-            assert {"gateway.db", "gateway.db-wal", "gateway.db-shm"} <= paths
-            assert {"secrets/seal.key", "quarantine/blobs_stray.age"} <= paths
-            assert any(p.startswith(f"blobs/{mbx.id}/") and p.endswith(".age") for p in paths)
-            assert any(p.startswith("tmp/") for p in paths)
-            assert not_private(data) == {}
-        finally:
-            store.close()
+        yield
+
+
+@pytest.mark.usefixtures("umask_022")  # before the store is opened
+def test_a_store_made_under_umask_022_is_private_down_to_every_file(store, mailbox):
+    mbx, _ = mailbox
+    data = store.data_dir
+    store.create_admin("alice")
+    store.set_admin_totp("alice", "JBSWY3DPEHPK3PXP", ["h"])
+    deliver(store, mbx.id, sample_message(1))
+    (data / "blobs" / "stray.age").write_bytes(b"not an age file")
+    store.reconcile()  # quarantines the stray file
+    unfinished = store.begin_delivery(mbx.id)
+    unfinished.write(sample_message(2))  # a delivery in flight: its file in tmp/
+    paths = walked(data)
+    # The index and its WAL files, while the store has them open.
+    assert {"gateway.db", "gateway.db-wal", "gateway.db-shm"} <= paths
+    assert {"secrets/seal.key", "quarantine/blobs_stray.age"} <= paths
+    assert any(p.startswith(f"blobs/{mbx.id}/") and p.endswith(".age") for p in paths)
+    assert any(p.startswith("tmp/") for p in paths)
+    assert os.umask(0o022) == 0o022  # the test really ran under 022
+    assert not_private(data) == {}
 
 
 def test_an_existing_wider_file_is_found_and_tightened_never_loosened(store, mailbox):

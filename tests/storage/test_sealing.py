@@ -158,8 +158,9 @@ def test_without_a_sealer_everything_but_totp_secrets_works(tmp_path):
     store = open_store(tmp_path / "data", kdf=FAST_KDF)
     try:
         store.add_domain("example.test")
-        store.create_mailbox("example.test", name="Acme")
-        store.create_admin("alice")
+        store.create_admin("alice", password="a password")
+        assert store.verify_admin_password("alice", "a password") is not None
+        store.audit("cli", "admin.create", "alice")
         with pytest.raises(SealError, match="sealed with the gateway's seal key, and none"):
             store.set_admin_totp("alice", SECRET, [])
         assert not store.get_admin("alice").totp_enabled  # nothing half-written
