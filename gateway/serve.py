@@ -27,6 +27,7 @@ from .store_factory import open_configured_store
 from .tls import TlsManager
 
 log = logging.getLogger("gateway.serve")
+LOOSE_MODES_LOGGED = 20
 
 # (name, module, start function, settings keys whose value turns the service on)
 SERVICES = (
@@ -82,6 +83,21 @@ def reconcile_store(store) -> None:
             len(report.quarantined),
             report.temp_removed,
         )
+    warn_about_store(store)
+
+
+def warn_about_store(store) -> None:
+    """Start-up warnings: files at rest others may read, TOTP secrets out of reach."""
+    loose = store.loose_file_modes()
+    for item in loose[:LOOSE_MODES_LOGGED]:
+        log.warning("data directory: %s (others may read it)", item.describe())
+    if len(loose) > LOOSE_MODES_LOGGED:
+        log.warning("data directory: %d more paths too open", len(loose) - LOOSE_MODES_LOGGED)
+    if loose:
+        log.warning("run `gateway fsck --repair` to make files 0600 and directories 0700")
+    problem = store.sealing_problem()
+    if problem is not None and store.count_totp_admins():
+        log.error("two-factor sign-in will fail: %s", problem)
 
 
 async def start_gateway(

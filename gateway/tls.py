@@ -19,10 +19,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from storage.file_modes import DIR_MODE, FILE_MODE, make_private_dirs
+
 
 def create_self_signed(tls_dir: Path, hostname: str) -> tuple[Path, Path]:
-    tls_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(tls_dir, 0o700)
+    make_private_dirs(tls_dir)
+    os.chmod(tls_dir, DIR_MODE)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
     now = datetime.datetime.now(datetime.UTC)
@@ -48,8 +50,10 @@ def create_self_signed(tls_dir: Path, hostname: str) -> tuple[Path, Path]:
     # Each file is written under a temporary name and renamed, key first: a concurrent
     # reader (another worker starting) never sees a half-written file, and a cert.pem
     # present means its key is already in place.
-    _write_atomically(key_path, key_bytes, 0o600)
-    _write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    # Both 0600: everything under DATA is private (the certificate is public, but a file
+    # readable by others there would be reported by fsck and at start-up).
+    _write_atomically(key_path, key_bytes, FILE_MODE)
+    _write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), FILE_MODE)
     return cert_path, key_path
 
 

@@ -38,6 +38,7 @@ _LISTEN_KEYS = (
 
 
 def _worker_main(settings: Settings, data_dir: Path, index: int) -> None:
+    os.umask(0o077)  # inherited from the parent already; files at rest stay private
     setup_logging(settings.log.format, settings.log.level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     prefix = f"worker {index}: "

@@ -1,4 +1,7 @@
-"""Message files on disk, written durably: temp file, fsync, rename, fsync directory."""
+"""Message files on disk, written durably: temp file, fsync, rename, fsync directory.
+
+Files are created 0600 and directories 0700 (storage/file_modes.py).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from .file_modes import FILE_MODE, create_private_file, make_private_dirs
 
 TEMP_SUFFIX = ".part"
 
@@ -27,7 +32,7 @@ class TempBlob:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: BinaryIO | None = open(path, "xb")  # closed in close_durably
+        self._fh: BinaryIO | None = os.fdopen(create_private_file(path), "wb")
         self._hash = hashlib.sha256()
         self.size = 0
 
@@ -65,7 +70,7 @@ class BlobStore:
         self.blobs = data_dir / "blobs"
         self.quarantine_dir = data_dir / "quarantine"
         for path in (self.tmp, self.blobs, self.quarantine_dir):
-            path.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(path)
 
     @staticmethod
     def relative_path(mailbox_id: str, received: float, message_id: str) -> str:
@@ -85,13 +90,7 @@ class BlobStore:
     def _make_dirs_durably(self, directory: Path) -> None:
         if directory.is_dir():
             return
-        missing = []
-        probe = directory
-        while not probe.exists():
-            missing.append(probe)
-            probe = probe.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        for created in reversed(missing):
+        for created in make_private_dirs(directory):
             fsync_dir(created.parent)
 
     def path(self, relpath: str) -> Path:
@@ -111,6 +110,7 @@ class BlobStore:
         source = self.root / relpath
         target = self.quarantine_dir / relpath.replace("/", "_")
         shutil.move(source, target)
+        os.chmod(target, FILE_MODE)  # a stray file may have come with any mode
         return target.relative_to(self.root).as_posix()
 
     def clean_temp(self) -> int:

@@ -62,3 +62,8 @@ class MessageDamaged(StoreError):
 
 class NotADataDirectory(StoreError):
     """The directory exists, is not empty, and was not made by this software."""
+
+
+class SealError(StoreError):
+    """A gateway secret (e.g. a TOTP seed) cannot be sealed or unsealed: no seal key,
+    another key than the one it was sealed with, or a damaged sealed value."""

@@ -20,6 +20,7 @@ from gateway.smtp import start_smtp
 from gateway.tls import TlsManager
 from storage import open_store
 from storage.async_store import AsyncStore
+from storage.sealing import default_sealer
 from tests.support.argon import FAST_KDF
 
 __all__ = ["FAST_KDF"]  # also importable from here, as it was before tests/support
@@ -38,7 +39,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(data_dir: Path):
-    s = open_store(data_dir, kdf=FAST_KDF)
+    """With the seal key the CLI uses by default (DATA/secrets/seal.key)."""
+    s = open_store(data_dir, kdf=FAST_KDF, sealer=default_sealer(data_dir))
     yield s
     s.close()
 

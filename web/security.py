@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from storage import policy
+from storage.file_modes import make_private_dirs
 from storage.models import Admin
 
 LEVELS = ("public", "viewer", "self", "domain-admin", "superadmin")
@@ -109,7 +110,7 @@ def require_domain(admin: Admin, domain: str, write: bool = False) -> None:
 def load_key(data_dir: Path, name: str = "web-csrf.key") -> bytes:
     """A 32-byte secret in data_dir/secrets/ (mode 0600), created atomically once."""
     folder = Path(data_dir) / "secrets"
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(folder)
     os.chmod(folder, 0o700)
     path = folder / name
     if not path.exists():

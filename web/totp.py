@@ -1,4 +1,5 @@
-"""TOTP (RFC 6238) second factor and recovery codes (stored as SHA-256 hashes)."""
+"""TOTP (RFC 6238) second factor and recovery codes (stored as SHA-256 hashes, which
+the store keys with the gateway's seal key)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def matching_step(secret: str, code: str, now: float, last_step: int = -1) -> in
 
 
 def new_recovery_codes() -> list[str]:
-    """Ten codes like "k7mq-2xrd-9tnb" (about 70 bits each)."""
+    """Ten codes like "k7mq-2xrd-9tnb" (12 of 30 characters: about 59 bits each)."""
     codes = []
     for _ in range(RECOVERY_CODES):
         raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(12))
@@ -57,9 +58,9 @@ def hash_recovery_code(code: str) -> str:
     return hashlib.sha256(cleaned.encode()).hexdigest()
 
 
-def use_recovery_code(code: str, hashes: list[str]) -> list[str] | None:
-    """The remaining hashes when `code` is one of them, else None."""
-    digest = hash_recovery_code(code)
+def use_recovery_code(digest: str, hashes: list[str]) -> list[str] | None:
+    """The remaining hashes when `digest` (the store's recovery_code_digest of
+    hash_recovery_code(code)) is one of them, else None."""
     for stored in hashes:
         if hmac.compare_digest(stored, digest):
             return [h for h in hashes if h != stored]

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from storage.maintenance import backup as make_backup
 from storage.maintenance import require_data_directory
 from storage.maintenance import restore as restore_backup
+from storage.sealing import read_key_file
 
-from .common import audit, fail, format_bytes, json_option, print_json
+from .common import CliState, audit, fail, format_bytes, json_option, print_json
 from .config_cmd import cli_state
 
 
 @click.command("backup")
 @click.argument("dest", type=click.Path(file_okay=False))
+@click.option(
+    "--include-secrets",
+    is_flag=True,
+    help="Also copy DATA/secrets/ (the seal key of the TOTP secrets, the console's CSRF key).",
+)
 @json_option
-def backup(dest: str, as_json: bool) -> None:
+def backup(dest: str, include_secrets: bool, as_json: bool) -> None:
     """Copy the data directory to DEST (new or empty) while the gateway keeps running.
 
     The index is copied with SQLite's online backup API, then every message file it
-    lists, each checked against its SHA-256; tls/ and secrets/ are included. Exit
-    status 1 when the live store has missing or damaged files (run gateway fsck).
+    lists, each checked against its SHA-256; tls/ is included, secrets/ only with
+    --include-secrets (keep the seal key apart from the backups; restore takes it
+    with --seal-key-file). DEST is made 0700, its files 0600. Exit status 1 when the
+    live store has missing or damaged files (run gateway fsck).
     """
     state = cli_state()
     require_data_directory(state.data_dir)
-    report = make_backup(state.store, dest)
-    audit("backup", dest, f"{report.messages} messages")
+    report = make_backup(state.store, dest, include_secrets=include_secrets)
+    audit("backup", dest, f"{report.messages} messages" + (", secrets" if include_secrets else ""))
     if as_json:
         print_json(report.manifest())
     else:
@@ -38,6 +48,12 @@ def backup(dest: str, as_json: bool) -> None:
                 f"{len(report.deleted_during_backup)} messages deleted by clients during"
                 " the backup are not in it."
             )
+        if not include_secrets:
+            click.echo(
+                "The seal key of the TOTP secrets is not in the backup: keep a copy of it"
+                " apart (DATA/secrets/seal.key unless secrets.seal_key or"
+                " secrets.seal_key_file is set); restore takes it with --seal-key-file."
+            )
     if not report.clean:
         raise fail(
             f"the live store has {len(report.missing)} missing and {len(report.damaged)}"
@@ -47,15 +63,24 @@ def backup(dest: str, as_json: bool) -> None:
 
 @click.command("restore")
 @click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--seal-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The backed-up gateway's seal key, for a backup made without --include-secrets;"
+    " checked, then written to DATA/secrets/seal.key.",
+)
 @json_option
-def restore(src: str, as_json: bool) -> None:
+def restore(src: str, seal_key_file: Path | None, as_json: bool) -> None:
     """Restore the backup in SRC into the data directory (--data), which must be empty.
 
     Every file is checked against the backup's manifest and index before anything is
-    put in place; a damaged or altered backup is refused and leaves --data empty.
+    put in place; a damaged or altered backup, or a seal key that is not the one its
+    TOTP secrets were sealed with, is refused and leaves --data empty.
     """
-    data_dir = cli_state().data_dir
-    report = restore_backup(src, data_dir)
+    state = cli_state()
+    data_dir = state.data_dir
+    key = read_key_file(seal_key_file) if seal_key_file is not None else None
+    report = restore_backup(src, data_dir, seal_key=key)
     if as_json:
         print_json(
             {
@@ -66,6 +91,8 @@ def restore(src: str, as_json: bool) -> None:
                 "missing": report.missing,
                 "damaged": report.damaged,
                 "backup_created": report.manifest.get("created"),
+                "sealed_secrets": report.sealed_secrets,
+                "seal_key": report.seal_key or None,
             }
         )
     else:
@@ -74,9 +101,21 @@ def restore(src: str, as_json: bool) -> None:
             f" backup of {report.manifest.get('created')} into {data_dir}."
         )
         click.echo(f"Start the gateway with: gateway --data {data_dir} serve")
+    if report.sealed_secrets and not report.seal_key and not _key_configured(state):
+        click.echo(
+            f"warning: {report.sealed_secrets} TOTP secret(s) in the backup are sealed with a"
+            " seal key that is not in it: copy that key to DATA/secrets/seal.key (mode 0600)"
+            " or set secrets.seal_key or secrets.seal_key_file before starting; until then"
+            " those admins cannot sign in (gateway admin disable-totp NAME turns it off).",
+            err=True,
+        )
     if report.missing or report.damaged:
         click.echo(
             f"warning: the backup recorded {len(report.missing)} missing and"
             f" {len(report.damaged)} damaged files of the original store; run: gateway fsck",
             err=True,
         )
+
+
+def _key_configured(state: CliState) -> bool:
+    return bool(state.settings["secrets.seal_key"] or state.settings["secrets.seal_key_file"])

@@ -20,6 +20,7 @@ from ..config import OPTIONS, ConfigError, Settings, load_settings
 from ..config.loader import line_of, parse_hostport
 from ..config.schema import BY_KEY
 from ..metrics_token import metrics_token
+from ..store_factory import configured_sealer
 from .common import CliState, fail, json_option, print_json
 
 SECRET_WORDS = ("token", "password", "secret")
@@ -189,8 +190,9 @@ def _where(key: str, path: Path | None) -> str | None:
 
 
 def _file_errors(settings: Settings, path: Path | None) -> list[str]:
-    """Problems load_settings cannot see: certificate files that are not there, a
-    /metrics token (or token file) that `serve` would refuse."""
+    """Problems load_settings cannot see: certificate or seal key files that are not
+    there, a seal key that is not one, a /metrics token (or token file) that `serve`
+    would refuse."""
     errors = []
     for key in ("tls.cert", "tls.key"):
         value = settings[key]
@@ -203,6 +205,10 @@ def _file_errors(settings: Settings, path: Path | None) -> list[str]:
             metrics_token(settings, Path())  # configured: nothing is generated or written
         except ConfigError as exc:
             errors.append(f"{exc} (set at {settings.sources[configured[0]]})")
+    try:
+        configured_sealer(settings, data_dir=None)
+    except ConfigError as exc:
+        errors.append(str(exc))
     return errors
 
 

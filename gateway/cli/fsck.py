@@ -16,16 +16,17 @@ from .config_cmd import cli_state
     "--repair",
     is_flag=True,
     help="Quarantine damaged and invalid orphan files, adopt valid orphans, drop rows"
-    " whose file is gone, fix mailbox counters.",
+    " whose file is gone, fix mailbox counters, make files 0600 and directories 0700.",
 )
 @json_option
 @click.pass_context
 def fsck(ctx: click.Context, repair: bool, as_json: bool) -> None:
     """Check the store without any passphrase: every index row has its file with the
     recorded SHA-256 and a matching bind stanza; no orphan files; counters right.
+    Warns about files and directories under DATA that group or others may use.
 
-    Exit status: 0 all well, 1 problems found (with --repair: found and repaired),
-    2 usage error.
+    Exit status: 0 all well (warnings aside), 1 problems found (with --repair: found
+    and repaired), 2 usage error.
     """
     state = cli_state()
     require_data_directory(state.data_dir)
@@ -52,6 +53,7 @@ def _print_report(report: FsckReport) -> None:
         )
     for path in report.stale_temp:
         click.echo(f"stale    {path}: unfinished delivery left behind")
+    _print_modes(report)
     if report.ok:
         click.echo(f"Checked {report.checked} messages: all well.")
         return
@@ -71,3 +73,12 @@ def _print_report(report: FsckReport) -> None:
         )
     else:
         click.echo("Run `gateway fsck --repair` to quarantine damaged files and fix the index.")
+
+
+def _print_modes(report: FsckReport) -> None:
+    for loose in report.loose_modes:
+        click.echo(f"warning  {loose.describe()}")
+    if report.tightened:
+        click.echo(f"Tightened the mode of {len(report.tightened)} path(s).")
+    elif report.loose_modes:
+        click.echo("Run `gateway fsck --repair` to make files 0600 and directories 0700.")

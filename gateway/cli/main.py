@@ -5,6 +5,7 @@ Exit status: 0 success, 1 the operation failed (one line on stderr), 2 usage err
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -32,6 +33,8 @@ from .serve import serve
 
 __all__ = ["get_store", "main", "open_configured_store"]
 
+PRIVATE_UMASK = 0o077
+
 
 @click.group(
     name="gateway", cls=GatewayGroup, context_settings={"help_option_names": ["-h", "--help"]}
@@ -56,6 +59,11 @@ __all__ = ["get_store", "main", "open_configured_store"]
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path, config_file: Path | None) -> None:
     """Journal Gateway: encrypted journal-archive mailboxes (SMTP in, POP3/IMAP out)."""
+    # Defence in depth: the store makes its files private itself, and so is everything
+    # else this process writes (exports, passphrase lists, backups). Restored on close
+    # for callers that run commands in-process.
+    previous_umask = os.umask(PRIVATE_UMASK)
+    ctx.call_on_close(lambda: os.umask(previous_umask))
     cli_state = CliState(data_dir, config_file)
     ctx.obj = cli_state
     ctx.call_on_close(cli_state.close)

@@ -70,6 +70,21 @@ OPTIONS: tuple[Option, ...] = (
     _o("crypto.argon2_memory_kib", int, 65536, "Argon2id memory (KiB) for sealing new epoch keys."),
     _o("crypto.argon2_iterations", int, 3, "Argon2id iterations for sealing new epoch keys."),
     _o("crypto.argon2_lanes", int, 4, "Argon2id lanes (parallelism) for sealing new epoch keys."),
+    # --- secrets -------------------------------------------------------------------
+    _o(
+        "secrets.seal_key",
+        str,
+        "",
+        "The key that seals TOTP secrets in the index: 32 bytes as base64 or hex, best"
+        " given as GATEWAY_SECRETS__SEAL_KEY; set this or seal_key_file, not both.",
+    ),
+    _o(
+        "secrets.seal_key_file",
+        str,
+        "",
+        "File holding the seal key (base64 or hex text, mode 0600); empty (and no"
+        " seal_key) means DATA/secrets/seal.key, made on first start.",
+    ),
     # --- tls -----------------------------------------------------------------------
     _o(
         "tls.cert", str, "", "PEM certificate chain; empty means a self-signed one under DATA/tls/."

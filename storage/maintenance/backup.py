@@ -24,8 +24,12 @@ Consistency while mail keeps arriving and being deleted
 4. Every copied file is hashed as it is copied and compared with the SHA-256 in the
    index; a mismatch means the live file is damaged: it is copied as it is and listed
    under `damaged`.
-5. tls/, secrets/ and the marker file are copied; everything is fsynced; the manifest
-   is written last, so a directory without one is an unfinished backup.
+5. tls/ and the marker file are copied, and secrets/ (the seal key of the TOTP
+   secrets, the console's CSRF key) only when asked (`include_secrets`): by default a
+   backup that leaks does not carry the key to what is sealed in its index; restore
+   then takes the key separately. Everything is fsynced; the manifest is written last,
+   so a directory without one is an unfinished backup. Every directory is made 0700
+   and every file 0600, whatever the umask.
 
 Every message acknowledged before the backup started is therefore in the backup unless
 it was deleted by a client before the copy finished.
@@ -38,6 +42,7 @@ forger who rewrites both (message files are in any case authenticated by age).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -47,6 +52,7 @@ from typing import Any
 
 from ..blobs import fsync_dir
 from ..errors import StoreError
+from ..file_modes import DIR_MODE, touch_private
 from .files import (
     copy_durably,
     is_empty_or_missing,
@@ -64,6 +70,7 @@ FORMAT_VERSION = 1
 INDEX = "gateway.db"
 MARKER = ".journal-gateway"
 EXTRA_DIRS = ("tls", "secrets")
+SECRETS_DIR = "secrets"
 
 
 class BackupError(StoreError):
@@ -83,6 +90,7 @@ class BackupReport:
     damaged: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    secrets_included: bool = False
 
     @property
     def clean(self) -> bool:
@@ -103,25 +111,33 @@ class BackupReport:
             "missing": self.missing,
             "damaged": self.damaged,
             "files": self.files,
+            "secrets_included": self.secrets_included,
             "seconds": round(self.seconds, 3),
         }
 
 
 def backup(
-    store: Any, dest: str | Path, progress: Callable[[str], None] | None = None
+    store: Any,
+    dest: str | Path,
+    progress: Callable[[str], None] | None = None,
+    *,
+    include_secrets: bool = False,
 ) -> BackupReport:
     """Copy the store's data directory to `dest` (new or empty) while it stays in use.
 
     `progress`, if given, is called with "index" once the snapshot is taken and with
-    "blobs" once the message files are copied.
+    "blobs" once the message files are copied. `include_secrets` adds DATA/secrets/.
     """
     progress = progress or (lambda phase: None)
     dest = Path(dest)
     data_dir = Path(store.data_dir).resolve()
     _check_destination(dest, data_dir)
     make_dirs_durably(dest)
+    os.chmod(dest, DIR_MODE)  # also when it existed (empty) with a wider mode
     started = time.monotonic()
-    report = BackupReport(str(dest), time.time(), schema_version=0)
+    report = BackupReport(
+        str(dest), time.time(), schema_version=0, secrets_included=include_secrets
+    )
     index_copy = dest / INDEX
     _snapshot_index(Path(store.db.path), index_copy)
     progress("index")
@@ -139,7 +155,7 @@ def backup(
     finally:
         conn.close()
     report.files[INDEX] = sha256_file(index_copy)
-    _copy_small_files(data_dir, dest, report)
+    _copy_small_files(data_dir, dest, report, include_secrets)
     fsync_dir(dest)
     report.seconds = time.monotonic() - started
     write_json_durably(dest / MANIFEST, report.manifest())
@@ -167,6 +183,7 @@ def _snapshot_index(source: Path, target: Path) -> None:
     """sqlite3 online backup in one step: one read transaction, writers keep going."""
     src = sqlite3.connect(source, timeout=30)
     try:
+        touch_private(target)  # SQLite gives its journal files the same mode
         dst = sqlite3.connect(target)
         try:
             src.backup(dst, pages=-1)
@@ -231,11 +248,14 @@ def _drop_rows(conn: sqlite3.Connection, message_ids: list[str]) -> None:
     conn.execute("COMMIT")
 
 
-def _copy_small_files(data_dir: Path, dest: Path, report: BackupReport) -> None:
-    """The marker, tls/ and secrets/ (modes kept: secrets stay 0600)."""
+def _copy_small_files(
+    data_dir: Path, dest: Path, report: BackupReport, include_secrets: bool
+) -> None:
+    """The marker, tls/, and secrets/ when asked (all copied 0600)."""
     sources = [data_dir / MARKER] if (data_dir / MARKER).is_file() else []
     for name in EXTRA_DIRS:
-        sources.extend(walk_files(data_dir / name))
+        if name != SECRETS_DIR or include_secrets:
+            sources.extend(walk_files(data_dir / name))
     for source in sources:
         relpath = source.relative_to(data_dir).as_posix()
         target = dest / relpath

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from ..blobs import fsync_dir
+from ..file_modes import DIR_MODE, create_private_file
 
 COPY_CHUNK = 1 << 20
 
@@ -18,7 +19,7 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def make_dirs_durably(directory: Path, mode: int = 0o700) -> None:
+def make_dirs_durably(directory: Path, mode: int = DIR_MODE) -> None:
     """mkdir -p, fsyncing the parent of every directory it creates."""
     missing = []
     probe = directory
@@ -31,7 +32,7 @@ def make_dirs_durably(directory: Path, mode: int = 0o700) -> None:
 
 
 def copy_durably(source: Path, target: Path) -> tuple[str, int]:
-    """Copy one file (mode bits kept), fsync it; returns (SHA-256 of what was written, size).
+    """Copy one file (mode 0600), fsync it; returns (SHA-256 of what was written, size).
 
     The hash is taken from the bytes read, i.e. the bytes written, so the caller can
     compare it with the index. The target's directory must exist; the caller fsyncs it.
@@ -40,9 +41,7 @@ def copy_durably(source: Path, target: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     with open(source, "rb") as src:
-        mode = os.fstat(src.fileno()).st_mode & 0o777
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        with os.fdopen(fd, "wb") as dst:
+        with os.fdopen(create_private_file(target), "wb") as dst:
             while chunk := src.read(COPY_CHUNK):
                 digest.update(chunk)
                 dst.write(chunk)
@@ -55,7 +54,8 @@ def copy_durably(source: Path, target: Path) -> tuple[str, int]:
 def write_json_durably(path: Path, document: object) -> None:
     """Write a JSON document under a temporary name, fsync, rename, fsync the directory."""
     temp = path.with_name(path.name + ".tmp")
-    with open(temp, "w", encoding="utf-8") as fh:
+    temp.unlink(missing_ok=True)
+    with os.fdopen(create_private_file(temp, exclusive=False), "w", encoding="utf-8") as fh:
         json.dump(document, fh, indent=2, sort_keys=True)
         fh.write("\n")
         fh.flush()

@@ -15,7 +15,9 @@ Repair (`repair=True`):
   orphan is a file whose commit did not happen, so its sender got no 250 and has
   probably retried; adopting it risks a duplicate, quarantining a valid one would hide
   mail from its owner. A duplicate is the smaller harm (same rule as DESIGN §3);
-- mailbox counters (message_count, stored_bytes) and next_uid recomputed.
+- mailbox counters (message_count, stored_bytes) and next_uid recomputed;
+- paths under DATA that group or others may use (files at rest must be 0600,
+  directories 0700): reported as warnings, tightened on repair.
 Every repair is written to the audit log (actor "fsck"; paths and ids only).
 
 fsck may run while the gateway serves: a file renamed into place but not yet committed
@@ -35,6 +37,7 @@ from typing import Any
 
 from ..bind import BindError, Binding
 from ..blobs import TEMP_SUFFIX
+from ..file_modes import LooseMode, find_loose_modes, tighten
 from ..message_file import read_file_binding
 from .files import sha256_file
 
@@ -75,6 +78,8 @@ class FsckReport:
     quarantined: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
     rows_removed: list[str] = field(default_factory=list)
+    loose_modes: list[LooseMode] = field(default_factory=list)  # warnings, not problems
+    tightened: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -95,6 +100,8 @@ class FsckReport:
             "quarantined": self.quarantined,
             "adopted": self.adopted,
             "rows_removed": self.rows_removed,
+            "loose_modes": [loose.as_dict() for loose in self.loose_modes],
+            "tightened": self.tightened,
         }
 
 
@@ -107,17 +114,21 @@ def fsck(
     _check_rows(store, report)
     _find_orphans(store, report, now - grace)
     _find_stale_temp(store, report, now - grace)
+    report.loose_modes = find_loose_modes(store.data_dir)
     if repair:
         _repair_files(store, report)
+        _tighten_modes(store, report)
     _check_counters(store, report, fix=repair)
     report.repaired = repair
     log.info(
-        "fsck: %d rows checked, %d missing, %d damaged, %d orphans, %d counter fixes%s",
+        "fsck: %d rows checked, %d missing, %d damaged, %d orphans, %d counter fixes,"
+        " %d paths open to group or others%s",
         report.checked,
         len(report.missing),
         len(report.damaged),
         len(report.orphans),
         len(report.counters),
+        len(report.loose_modes),
         " (repaired)" if repair else "",
     )
     return report
@@ -225,6 +236,14 @@ def _repair_files(store: Any, report: FsckReport) -> None:
             store.audit(ACTOR, "fsck.quarantine", problem.path, "invalid orphan")
     for relpath in report.stale_temp:
         (Path(store.data_dir) / relpath).unlink(missing_ok=True)
+
+
+def _tighten_modes(store: Any, report: FsckReport) -> None:
+    for loose in tighten(store.data_dir, report.loose_modes):
+        report.tightened.append(loose.path)
+        store.audit(
+            ACTOR, "fsck.tighten-mode", loose.path, f"{loose.mode:04o} -> {loose.wanted:04o}"
+        )
 
 
 def _remove_row(store: Any, problem: Problem, report: FsckReport) -> None:

@@ -6,7 +6,13 @@ SHA-256 of the index copy and of every small file (manifest), and of every messa
 absolute paths). Everything is written under DATA/.restore-partial first, fsynced, and
 only then renamed into place, the marker file last; on any failure the partial copy is
 removed and DATA is left empty. Renames inside DATA (not a rename of DATA itself) keep
-this working when DATA is a mount point, e.g. a Docker volume.
+this working when DATA is a mount point, e.g. a Docker volume. DATA and everything in
+it is made private (directories 0700, files 0600).
+
+TOTP secrets in the index are sealed with the gateway's seal key, which a backup holds
+only when made with --include-secrets. Otherwise the key is given to restore
+(`seal_key`), checked against the index before anything is put in place, and written
+to DATA/secrets/seal.key; or the restored gateway gets it from its configuration.
 """
 
 from __future__ import annotations
@@ -20,13 +26,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..blobs import fsync_dir
+from ..file_modes import DIR_MODE
+from ..sealing import DEFAULT_KEY_FILE, Sealer, write_new_key_file
 from ..sqlite.schema import APPLICATION_ID, SCHEMA_VERSION
+from ..sqlite.sealed import seal_state
 from .backup import EXTRA_DIRS, FORMAT, INDEX, MANIFEST, MARKER, BackupError
 from .files import copy_durably, is_empty_or_missing, make_dirs_durably, remove_tree
 
 log = logging.getLogger("storage.restore")
 
 STAGING = ".restore-partial"
+SEAL_KEY_FILE = DEFAULT_KEY_FILE.as_posix()
 
 
 @dataclass
@@ -38,20 +48,31 @@ class RestoreReport:
     missing: list[str] = field(default_factory=list)  # already missing when backed up
     damaged: list[str] = field(default_factory=list)  # already damaged when backed up
     manifest: dict[str, Any] = field(default_factory=dict)
+    sealed_secrets: int = 0  # TOTP secrets sealed in the index
+    seal_key: str = ""  # "backup", "given", or "" (not restored: configure it)
 
 
-def restore(src: str | Path, data_dir: str | Path) -> RestoreReport:
-    """Verify the backup in `src` and copy it into `data_dir` (which must be empty)."""
+def restore(src: str | Path, data_dir: str | Path, seal_key: bytes | None = None) -> RestoreReport:
+    """Verify the backup in `src` and copy it into `data_dir` (which must be empty).
+
+    `seal_key`: the seal key of the backed-up gateway, for a backup without secrets/.
+    """
     src, data_dir = Path(src), Path(data_dir)
     manifest = read_manifest(src)
     if not is_empty_or_missing(data_dir):
         raise BackupError(f"{data_dir} is not empty; restore only into a new or empty directory")
+    if seal_key is not None and SEAL_KEY_FILE in manifest["files"]:
+        raise BackupError(
+            f"this backup holds its own seal key ({SEAL_KEY_FILE}): restore it without one"
+        )
     make_dirs_durably(data_dir)
+    os.chmod(data_dir, DIR_MODE)  # also when it existed (empty) with a wider mode
     staging = data_dir / STAGING
-    staging.mkdir(mode=0o700)
+    staging.mkdir(mode=DIR_MODE)
     report = RestoreReport(str(data_dir), manifest=manifest)
     try:
         _restore_index(src, staging, manifest)
+        _restore_seal_key(staging, manifest, seal_key, report)
         _restore_blobs(src, staging, manifest, report)
         _restore_small_files(src, staging, manifest, report)
         _publish(staging, data_dir)
@@ -120,6 +141,28 @@ def _restore_index(src: Path, staging: Path, manifest: dict[str, Any]) -> None:
             raise BackupError(f"{INDEX} in the backup fails SQLite's integrity check")
     finally:
         conn.close()
+
+
+def _restore_seal_key(
+    staging: Path, manifest: dict[str, Any], seal_key: bytes | None, report: RestoreReport
+) -> None:
+    """Check a given seal key against the index copy, and put it in secrets/."""
+    sealer = Sealer(seal_key, "the seal key given") if seal_key is not None else None
+    conn = sqlite3.connect(f"file:{staging / INDEX}?mode=ro", uri=True)
+    try:
+        report.sealed_secrets, matches = seal_state(conn, sealer)
+    finally:
+        conn.close()
+    if SEAL_KEY_FILE in manifest["files"]:
+        report.seal_key = "backup"
+    if sealer is None:
+        return
+    if matches is False and report.sealed_secrets:
+        raise BackupError(
+            "the seal key given is not the one this backup's TOTP secrets were sealed with"
+        )
+    write_new_key_file(staging / SEAL_KEY_FILE, seal_key)  # type: ignore[arg-type]
+    report.seal_key = "given"
 
 
 def _restore_blobs(

@@ -15,6 +15,7 @@ from ..errors import AlreadyExists, InvalidInput, NotFound
 from ..models import ROLES, Admin, AuditEntry
 from . import rows
 from .base import StoreBase
+from .sealed import TOTP, SealedSecretsMixin
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
@@ -23,7 +24,7 @@ def generate_password() -> str:
     return secrets.token_urlsafe(18)
 
 
-class AdminsMixin(StoreBase):
+class AdminsMixin(SealedSecretsMixin, StoreBase):
     @cached_property
     def _dummy_password_hash(self) -> str:
         """Verified against when the account does not exist, so timing does not reveal
@@ -63,6 +64,11 @@ class AdminsMixin(StoreBase):
 
     def count_admins(self) -> int:
         return self.db.conn().execute("SELECT count(*) FROM admins").fetchone()[0]
+
+    def count_totp_admins(self) -> int:
+        """Admins with two-factor sign-in on."""
+        sql = "SELECT count(*) FROM admins WHERE totp_secret IS NOT NULL"
+        return self.db.conn().execute(sql).fetchone()[0]
 
     def verify_admin_password(self, name: str, password: str) -> Admin | None:
         """The admin if the password is right and the account enabled; same cost either way."""
@@ -106,16 +112,25 @@ class AdminsMixin(StoreBase):
         return self.get_admin(name)
 
     def set_admin_totp(self, name: str, secret: str | None, recovery_hashes: list[str]) -> None:
-        """Store (or clear, with None) the TOTP secret and hashed recovery codes."""
-        self._update_admin(name, totp_secret=secret, recovery_codes=json.dumps(recovery_hashes))
+        """Store (or clear, with None) the TOTP secret, sealed, and the recovery codes'
+        SHA-256 hashes, keyed (hashes from admin_totp() pass through unchanged).
+
+        Clearing needs no seal key; storing one raises SealError without a usable key.
+        """
+        stored = None if secret is None else self.seal_secret(TOTP, name, secret)
+        keyed = self._keyed_recovery_hashes(name, recovery_hashes)
+        self._update_admin(name, totp_secret=stored, recovery_codes=json.dumps(keyed))
 
     def admin_totp(self, name: str) -> tuple[str | None, list[str]]:
+        """(TOTP secret or None, keyed recovery code hashes: see recovery_code_digest);
+        SealError when the secret cannot be unsealed."""
         row = self._one_row(
             "SELECT totp_secret, recovery_codes FROM admins WHERE name=?",
             (name,),
             f"no admin {name}",
         )
-        return row[0], json.loads(row[1])
+        secret = None if row[0] is None else self.unseal_secret(TOTP, name, row[0])
+        return secret, json.loads(row[1])
 
     def _update_admin(self, name: str, **fields: object) -> None:
         if not fields:

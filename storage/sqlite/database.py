@@ -1,4 +1,9 @@
-"""SQLite connections: one per thread, WAL, synchronous=FULL, foreign keys on."""
+"""SQLite connections: one per thread, WAL, synchronous=FULL, foreign keys on.
+
+The index file is created 0600 before SQLite first opens it: SQLite gives the -wal and
+-shm files the database file's mode, whatever the umask. secure_delete=FAST zeroes
+deleted row content inside pages, so an overwritten value does not linger in the file.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import NotADataDirectory
+from ..file_modes import touch_private
 from .schema import ADDED_COLUMNS, APPLICATION_ID, BACKFILL, SCHEMA, SCHEMA_VERSION, TRIGGERS
 
 
@@ -19,6 +25,7 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._refuse_foreign()
+        touch_private(self.path)
         self._initialize()
 
     def _refuse_foreign(self) -> None:
@@ -44,6 +51,7 @@ class Database:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA secure_delete=FAST")
         with self._lock:
             self._all.append(conn)
         return conn

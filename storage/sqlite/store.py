@@ -8,10 +8,12 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from ..blobs import BlobStore
-from ..errors import NotADataDirectory
+from ..data_dir import claim_data_directory, mark_data_directory
 from ..events import MailboxEvents
+from ..file_modes import LooseMode, create_private_file, find_loose_modes
 from ..group_commit import GroupCommitter
 from ..keys import RECIPIENT_TYPES, KdfParams
+from ..sealing import Sealer
 from .admins import AdminsMixin
 from .database import Database
 from .directory import DirectoryMixin
@@ -20,24 +22,20 @@ from .messages import MessagesMixin
 from .reconcile import ReconcileMixin
 from .sessions import SessionsMixin
 
-MARKER = ".journal-gateway"
-_OWN_ENTRIES = {
-    MARKER,
-    "gateway.db",
-    "gateway.db-wal",
-    "gateway.db-shm",
-    "blobs",
-    "tmp",
-    "quarantine",
-    "tls",
-    "secrets",
-}
-
 
 class SqliteStore(
-    DirectoryMixin, KeyringMixin, MessagesMixin, AdminsMixin, ReconcileMixin, SessionsMixin
+    DirectoryMixin,
+    KeyringMixin,
+    MessagesMixin,
+    AdminsMixin,
+    ReconcileMixin,
+    SessionsMixin,
 ):
-    """One data directory: gateway.db, blobs/, tmp/, quarantine/ (DESIGN §3)."""
+    """One data directory: gateway.db, blobs/, tmp/, quarantine/ (DESIGN §3).
+
+    Everything it creates is private (directories 0700, files 0600). `sealer` seals
+    TOTP secrets; without one, everything but reading and writing them works.
+    """
 
     def __init__(
         self,
@@ -48,13 +46,14 @@ class SqliteStore(
         password_hasher: PasswordHasher | None = None,
         compress: bool = True,
         disk_reserve: int = 256 << 20,
+        sealer: Sealer | None = None,
     ) -> None:
         if recipient_type not in RECIPIENT_TYPES:
             raise ValueError(f"recipient type must be one of {RECIPIENT_TYPES}")
         self.data_dir = Path(data_dir)
-        self._claim_directory()
+        claim_data_directory(self.data_dir)
         self.db = Database(self.data_dir / "gateway.db")
-        self._mark_directory()
+        mark_data_directory(self.data_dir)
         self.blobs = BlobStore(self.data_dir)
         self.kdf = kdf or KdfParams()
         # Admin passwords; argon2-cffi's defaults (RFC 9106's low-memory choice) unless a
@@ -65,34 +64,20 @@ class SqliteStore(
         self.disk_reserve = disk_reserve
         self.events = MailboxEvents()
         self._committer = GroupCommitter(self._commit_batch)
-
-    def _claim_directory(self) -> None:
-        """Refuse a directory that holds someone else's files; create a missing one."""
-        marker = self.data_dir / MARKER
-        if self.data_dir.exists() and not self.data_dir.is_dir():
-            raise NotADataDirectory(f"{self.data_dir} is not a directory")
-        if self.data_dir.is_dir() and not marker.exists():
-            foreign = [p.name for p in self.data_dir.iterdir() if p.name not in _OWN_ENTRIES]
-            if foreign:
-                raise NotADataDirectory(
-                    f"{self.data_dir} is not a Journal Gateway data directory"
-                    f" (it holds {', '.join(sorted(foreign)[:3])})"
-                )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-
-    def _mark_directory(self) -> None:
-        """Mark the directory as ours, once its index was accepted (never a refused one)."""
-        marker = self.data_dir / MARKER
-        if not marker.exists():
-            marker.write_text("Journal Gateway data directory. Do not edit files here.\n")
+        self._open_sealing(sealer)
 
     def check_writable(self) -> None:
         """Raise unless a write transaction commits and a file can be created in tmp/."""
         with self.db.write() as conn:
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('ready_check', '1')")
         probe = self.blobs.tmp / ".ready-probe"
-        probe.write_bytes(b"ok")
+        with os.fdopen(create_private_file(probe, exclusive=False), "wb") as fh:
+            fh.write(b"ok")
         probe.unlink()
+
+    def loose_file_modes(self) -> list[LooseMode]:
+        """Paths under DATA that group or others may use (see storage/file_modes.py)."""
+        return find_loose_modes(self.data_dir)
 
     def free_bytes(self) -> int:
         """Free bytes where messages are stored (for the disk reserve and metrics)."""

@@ -49,7 +49,7 @@ def filled(store, mailbox):
         raw = message_bytes(n, size=n * 3000)
         sent[deliver(store, mbx.id, raw).id] = raw
     store.create_mailbox("example.test", name="second", actor=None)
-    (store.data_dir / "secrets").mkdir(mode=0o700)
+    (store.data_dir / "secrets").mkdir(mode=0o700, exist_ok=True)  # holds seal.key
     (store.data_dir / "secrets" / "session.key").write_bytes(b"k" * 32)
     os.chmod(store.data_dir / "secrets" / "session.key", 0o600)
     return mbx, passphrase, sent
@@ -92,8 +92,13 @@ def test_backup_during_delivery_restores_every_acknowledged_message(store, fille
         restored.close()
 
 
-def test_backup_copies_secrets_with_their_mode_and_writes_a_manifest(store, filled, tmp_path):
-    backup(store, tmp_path / "b")
+def test_backup_copies_secrets_only_when_asked_0600_and_writes_a_manifest(store, filled, tmp_path):
+    backup(store, tmp_path / "plain")
+    assert not (tmp_path / "plain" / "secrets").exists()
+    plain_manifest = json.loads((tmp_path / "plain" / "backup-manifest.json").read_text())
+    assert plain_manifest["secrets_included"] is False
+    assert set(plain_manifest["files"]) == {"gateway.db", ".journal-gateway"}
+    backup(store, tmp_path / "b", include_secrets=True)
     secret = tmp_path / "b" / "secrets" / "session.key"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     manifest = json.loads((tmp_path / "b" / "backup-manifest.json").read_text())
@@ -103,7 +108,13 @@ def test_backup_copies_secrets_with_their_mode_and_writes_a_manifest(store, fill
     assert manifest["blob_bytes"] == sum(
         p.stat().st_size for p in (tmp_path / "b" / "blobs").rglob("*.age")
     )
-    assert set(manifest["files"]) == {"gateway.db", ".journal-gateway", "secrets/session.key"}
+    assert manifest["secrets_included"] is True
+    assert set(manifest["files"]) == {
+        "gateway.db",
+        ".journal-gateway",
+        "secrets/session.key",
+        "secrets/seal.key",
+    }
     restore(tmp_path / "b", tmp_path / "r")
     restored_secret = tmp_path / "r" / "secrets" / "session.key"
     assert restored_secret.read_bytes() == b"k" * 32
@@ -182,7 +193,7 @@ def test_restore_refuses_a_tampered_backup_and_leaves_the_target_empty(
     store, filled, tmp_path, what
 ):
     mbx, _, _ = filled
-    backup(store, tmp_path / "b")
+    backup(store, tmp_path / "b", include_secrets=what == "secret")
     manifest_path = tmp_path / "b" / "backup-manifest.json"
     if what == "blob":
         _flip_byte(tmp_path / "b" / store.list_messages(mbx.id)[7].path)

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from storage import open_store
 from storage.async_store import AsyncStore
+from storage.sealing import default_sealer
 from tests.support import mail
 from tests.support.argon import FAST_KDF, FAST_PASSWORDS
 from web import ConnectInfo, WebOptions, create_app
@@ -46,7 +47,12 @@ class Env:
 def web_store(tmp_path: Path):
     """Real Argon2id for passphrases and admin passwords, with light parameters so the
     suite stays fast; tests/storage checks the production parameters."""
-    s = open_store(tmp_path / "data", kdf=FAST_KDF, password_hasher=FAST_PASSWORDS)
+    s = open_store(
+        tmp_path / "data",
+        kdf=FAST_KDF,
+        password_hasher=FAST_PASSWORDS,
+        sealer=default_sealer(tmp_path / "data"),
+    )
     yield s
     s.close()
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 
 from aiohttp import web
 
-from storage.errors import NotFound
+from storage.errors import NotFound, SealError
 from storage.models import Admin
 from storage.policy import AUDIT_TOTP_ENROLMENT, must_enrol
 
@@ -21,7 +22,16 @@ from ..state import ADMIN, WebState, state
 from ..views import audit
 
 routes = web.RouteTableDef()
+log = logging.getLogger("web.auth")
 _MAX_FIELD = 256
+
+
+def seal_key_problem() -> str:
+    """What an admin sees when TOTP secrets cannot be unsealed (the log says why)."""
+    return _(
+        "Two-factor sign-in is unavailable: the gateway's seal key is missing or wrong."
+        " Ask its operator to look at the gateway log."
+    )
 
 
 @routes.get("/")
@@ -62,7 +72,12 @@ async def login(request: web.Request) -> web.StreamResponse:
             name or "anonymous", "admin.login-throttled", name, "", request.remote or ""
         )
         return await _login_error(request, message, name, target, 429)
-    admin = await _check_credentials(st, name, password, code)
+    try:
+        admin = await _check_credentials(st, name, password, code)
+    except SealError as exc:
+        # Only after the right password: the second factor cannot be checked at all.
+        log.error("sign-in of %s: %s", name, exc)
+        return await _login_error(request, seal_key_problem(), name, target, 503)
     if admin is None:
         st.throttle.failure(keys)
         await st.store.audit(
@@ -109,7 +124,10 @@ async def check_second_factor(st: WebState, name: str, code: str) -> bool:
     if step is not None:
         st.totp_last_step[name] = step
         return True
-    remaining = totp.use_recovery_code(code, hashes) if len(code) >= 12 else None
+    remaining = None
+    if len(code) >= 12:
+        digest = await st.store.recovery_code_digest(name, totp.hash_recovery_code(code))
+        remaining = totp.use_recovery_code(digest, hashes)
     if remaining is None:
         return False
     await st.store.set_admin_totp(name, secret, remaining)

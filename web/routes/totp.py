@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
+from storage.errors import SealError
 from storage.policy import totp_required
 
 from .. import session, totp
@@ -13,28 +16,49 @@ from ..render import form_text, redirect, render
 from ..security import access
 from ..state import ADMIN, state
 from ..views import audit
+from .auth import seal_key_problem
 from .settings import show_once
 
+log = logging.getLogger("web.totp")
 routes = web.RouteTableDef()
 PENDING = "totp_pending"
+
+
+async def _pending_secret(request: web.Request) -> str | None:
+    """The secret being enrolled, kept sealed in the session row (never in plaintext)."""
+    sealed = session.data(request).get(PENDING)
+    if not sealed:
+        return None
+    try:
+        return await state(request).store.unseal_secret(PENDING, request[ADMIN].name, sealed)
+    except SealError:
+        return None  # sealed under another key, or by an older version: start again
+
+
+async def _new_pending_secret(request: web.Request) -> str:
+    secret = totp.new_secret()
+    values = session.data(request)
+    values[PENDING] = await state(request).store.seal_secret(PENDING, request[ADMIN].name, secret)
+    await session.save(request, values)
+    return secret
 
 
 async def _enrol_page(
     request: web.Request, errors: dict | None = None, status: int = 200
 ) -> web.Response:
     admin = request[ADMIN]
-    values = session.data(request)
-    secret = values.get(PENDING)
-    if not admin.totp_enabled and not secret:
-        secret = totp.new_secret()
-        values[PENDING] = secret
-        await session.save(request, values)
-    context = {
+    context: dict = {
         "nav": "settings",
         "errors": errors or {},
         "required": totp_required(admin.role, state(request).options.require_totp),
     }
     if not admin.totp_enabled:
+        try:
+            secret = await _pending_secret(request) or await _new_pending_secret(request)
+        except SealError as exc:
+            log.error("two-factor enrolment of %s: %s", admin.name, exc)
+            context |= {"unavailable": seal_key_problem()}
+            return await render(request, "totp.html", context, status=503)
         uri = totp.provisioning_uri(secret, admin.name)
         context |= {"secret": secret, "qr": totp.qr_data_uri(uri)}
     return await render(request, "totp.html", context, status=status)
@@ -55,8 +79,7 @@ async def enrol(request: web.Request) -> web.StreamResponse:
     if admin.totp_enabled:
         raise redirect("/settings/totp")
     form = await request.post()
-    values = session.data(request)
-    secret = values.get(PENDING)
+    secret = await _pending_secret(request)
     st = state(request)
     step = (
         totp.matching_step(secret, form_text(form, "code", 16), st.options.clock())
@@ -71,6 +94,7 @@ async def enrol(request: web.Request) -> web.StreamResponse:
     codes = totp.new_recovery_codes()
     await st.store.set_admin_totp(admin.name, secret, [totp.hash_recovery_code(c) for c in codes])
     st.totp_last_step[admin.name] = step
+    values = session.data(request)
     values.pop(PENDING, None)
     await session.save(request, values)
     await audit(request, "admin.totp-enable", admin.name)
