@@ -14,6 +14,7 @@ from .admins import AdminsMixin
 from .database import Database
 from .directory import DirectoryMixin
 from .keyring import KeyringMixin
+from .login_clients import LoginClientsMixin
 from .messages import MessagesMixin
 from .reconcile import ReconcileMixin
 from .sessions import SessionsMixin
@@ -33,7 +34,13 @@ _OWN_ENTRIES = {
 
 
 class SqliteStore(
-    DirectoryMixin, KeyringMixin, MessagesMixin, AdminsMixin, ReconcileMixin, SessionsMixin
+    DirectoryMixin,
+    KeyringMixin,
+    MessagesMixin,
+    AdminsMixin,
+    ReconcileMixin,
+    SessionsMixin,
+    LoginClientsMixin,
 ):
     """One data directory: gateway.db, blobs/, tmp/, quarantine/ (DESIGN §3)."""
 
