@@ -150,6 +150,17 @@ def _validate(values: dict[str, Any]) -> None:
             parse_hostport(value, key)
     if bool(values["tls.cert"]) != bool(values["tls.key"]):
         raise ConfigError("tls.cert and tls.key must be given together")
+    _validate_login(values)
+
+
+def _validate_login(values: dict[str, Any]) -> None:
+    """Zero slots or zero room would refuse every login, the right passphrase too."""
+    for key in ("max_concurrent_unlocks", "max_waiting", "max_waiting_per_address"):
+        if values[f"login.{key}"] < 1:
+            raise ConfigError(f"login.{key} must be at least 1")
+    for key in ("max_delay", "window"):
+        if values[f"login.{key}"] < 0:
+            raise ConfigError(f"login.{key} must not be negative")
 
 
 def parse_hostport(value: str, key: str = "listen") -> tuple[str, int]:
