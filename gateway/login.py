@@ -45,7 +45,7 @@ class LoginPolicy:
     max_waiting_per_address: int = 8
 
     @classmethod
-    def from_settings(cls, settings) -> LoginPolicy:  # noqa: ANN001
+    def from_settings(cls, settings) -> LoginPolicy:
         s = settings.login  # login.lockout_failures is deprecated and ignored
         return cls(
             max_concurrent_unlocks=s.max_concurrent_unlocks,
@@ -263,7 +263,7 @@ def _refusal(mailbox: Mailbox | None, protocol: str, client: Client) -> str:
     return ""
 
 
-def _dummy_unlock(kdf) -> None:  # noqa: ANN001
+def _dummy_unlock(kdf) -> None:
     kdf.derive(b"0" * 30, b"\x00" * 16)
 
 

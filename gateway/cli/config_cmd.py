@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from ..config import OPTIONS, ConfigError, Settings, load_settings
+from ..config import DEPRECATED, OPTIONS, ConfigError, Settings, load_settings
 from ..config.loader import line_of, parse_hostport
-from ..config.schema import BY_KEY, DEPRECATED
+from ..config.schema import BY_KEY
 from .common import CliState, fail, json_option, print_json
 
 SECRET_WORDS = ("token", "password", "secret")

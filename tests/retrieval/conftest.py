@@ -108,7 +108,7 @@ Serve = Callable[..., Awaitable[Retrieval]]
 
 
 @pytest.fixture
-async def serve(gateway_context, data_dir, mailbox, client_tls) -> AsyncIterator[Serve]:  # noqa: ANN001
+async def serve(gateway_context, data_dir, mailbox, client_tls) -> AsyncIterator[Serve]:
     """`await serve(policy, astore=None)`: POP3 + IMAP with a fresh Authenticator(policy)
     on `astore` (default: the test's store), stopped at the end of the test."""
     running: list[Retrieval] = []
