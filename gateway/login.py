@@ -1,12 +1,17 @@
 """Retrieval login for POP3 and IMAP: one code path for credentials, policy and throttling.
 
-Order of checks, all answered with the same failure reply: throttle state, mailbox
-lookup, protocol enabled, status allows login, client network allowed, passphrase
-(Argon2id under a concurrency limit). Failures are counted per client IP and per
-mailbox; each failure adds a growing delay, and too many in the window refuse logins
-for a while, even with the right passphrase, from that IP or for that mailbox. A client
-address that logged in to a mailbox before is throttled by its own failures only, not by
-the mailbox's: an attacker must not be able to lock the mailbox's archiver out.
+Order of checks, all answered with the same failure reply: mailbox lookup, protocol
+enabled, status allows login, client network allowed, passphrase. Every attempt, the
+refused ones included, runs one Argon2id unlock (a stand-in for refusals) under an
+unlock slot from the fair scheduler (gateway/login_scheduler.py), so every failure
+costs the same time and Argon2 memory and CPU stay bounded.
+
+There is no lockout. A passphrase carries 150 bits, so online guessing cannot succeed
+at any rate, and a state that refused the *correct* passphrase would protect nothing
+and hand attackers a denial of service. What is kept: each failure delays the answer
+to that client address (growing, capped at login.max_delay); addresses that logged in
+to the mailbox before (remembered in the store, so by every process and across
+restarts) are served first; one address or network cannot monopolise the slots.
 """
 
 from __future__ import annotations
@@ -15,19 +20,19 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections import Counter, defaultdict, deque
-from collections.abc import Callable
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 
 from storage import Mailbox, MailboxKey, StoreError, WrongPassphrase
 from storage.async_store import AsyncStore
 
+from .login_scheduler import Client, QueueFull, UnlockScheduler, client_of
+
 log = logging.getLogger("gateway.login")
 
 # Every failure, whatever its cause, gets this text (protocol prefixes added by callers).
 FAILURE_TEXT = "authentication failed"
-REFUSED = "too many failures: temporarily refused"
-KNOWN_CLIENTS = 8  # client addresses remembered per mailbox after a successful login
+NOT_RUN = "too many logins waiting"  # audit reason: refused before any unlock ran
 
 
 @dataclass(frozen=True)
@@ -35,18 +40,20 @@ class LoginPolicy:
     max_concurrent_unlocks: int = 4
     failures_before_delay: int = 3
     max_delay: float = 30.0
-    lockout_failures: int = 20
     window: float = 900.0
+    max_waiting: int = 256
+    max_waiting_per_address: int = 8
 
     @classmethod
     def from_settings(cls, settings) -> LoginPolicy:
-        s = settings.login
+        s = settings.login  # login.lockout_failures is deprecated and ignored
         return cls(
-            s.max_concurrent_unlocks,
-            s.failures_before_delay,
-            s.max_delay,
-            s.lockout_failures,
-            s.window,
+            max_concurrent_unlocks=s.max_concurrent_unlocks,
+            failures_before_delay=s.failures_before_delay,
+            max_delay=s.max_delay,
+            window=s.window,
+            max_waiting=s.max_waiting,
+            max_waiting_per_address=s.max_waiting_per_address,
         )
 
 
@@ -57,17 +64,31 @@ class LoginResult:
 
 
 class LoginFailed(Exception):
-    """The login did not succeed; str() is the uniform text, `reason` is for logs only."""
+    """The login did not succeed; str() is the uniform text, `reason` is for logs only.
 
-    def __init__(self, reason: str) -> None:
+    `counted`: a failure of the client's (it tried and was wrong or refused), which adds
+    to its delay; False when it was only refused room to wait.
+    """
+
+    def __init__(self, reason: str, counted: bool = True) -> None:
         super().__init__(FAILURE_TEXT)
         self.reason = reason
+        self.counted = counted
 
 
 class FailureCounter:
-    def __init__(self, window: float) -> None:
+    """Failures per key within a sliding window, in bounded memory.
+
+    At most `per_key` events are kept per key (the delay is capped long before) and at
+    most `max_keys` keys, the least recently failing dropped first, so a flood from
+    ever new addresses cannot grow it without end.
+    """
+
+    def __init__(self, window: float, per_key: int = 32, max_keys: int = 20_000) -> None:
         self.window = window
-        self._events: dict[str, deque[float]] = defaultdict(deque)
+        self.per_key = per_key
+        self.max_keys = max_keys
+        self._events: OrderedDict[str, deque[float]] = OrderedDict()
 
     def count(self, key: str, now: float) -> int:
         events = self._events.get(key)
@@ -81,10 +102,25 @@ class FailureCounter:
         return len(events)
 
     def add(self, key: str, now: float) -> None:
-        self._events[key].append(now)
+        events = self._events.get(key)
+        if events is None:
+            events = self._events[key] = deque(maxlen=self.per_key)
+        events.append(now)
+        self._events.move_to_end(key)
+        while len(self._events) > self.max_keys:
+            self._events.popitem(last=False)
+        self._drop_expired(now)
 
-    def clear(self, key: str) -> None:
-        self._events.pop(key, None)
+    def _drop_expired(self, now: float) -> None:
+        """Forget keys whose newest failure left the window (oldest first, amortised)."""
+        while self._events:
+            key, events = next(iter(self._events.items()))
+            if events and events[-1] >= now - self.window:
+                return
+            del self._events[key]
+
+    def __len__(self) -> int:
+        return len(self._events)
 
 
 class Authenticator:
@@ -93,12 +129,24 @@ class Authenticator:
     def __init__(self, store: AsyncStore, policy: LoginPolicy | None = None) -> None:
         self.store = store
         self.policy = policy or LoginPolicy()
-        self._unlocks = asyncio.Semaphore(self.policy.max_concurrent_unlocks)
         self._failures = FailureCounter(self.policy.window)
-        self.unlocks_in_flight = 0
+        self.scheduler = UnlockScheduler(
+            self.policy.max_concurrent_unlocks,
+            self.policy.max_waiting,
+            self.policy.max_waiting_per_address,
+            self._failures_of,
+        )
         self.throttled_total = 0
         self.results: Counter[tuple[str, str]] = Counter()  # (protocol, ok|failed)
-        self._known: dict[str, deque[str]] = {}  # mailbox id -> addresses that logged in
+
+    @property
+    def unlocks_in_flight(self) -> int:
+        return self.scheduler.running
+
+    def _failures_of(self, client: Client) -> tuple[int, int]:
+        now = time.monotonic()
+        network = self._failures.count(f"net:{client.network}", now)
+        return network, self._failures.count(f"ip:{client.address}", now)
 
     def _delay_for(self, failures: int) -> float:
         over = failures - self.policy.failures_before_delay
@@ -109,48 +157,36 @@ class Authenticator:
     async def login(
         self, username: str, passphrase: str, client_ip: str, protocol: str
     ) -> LoginResult:
-        """Unlock a mailbox or raise LoginFailed (after any throttling delay)."""
-        now = time.monotonic()
-        ip_key = f"ip:{client_ip}"
+        """Unlock a mailbox or raise LoginFailed (after the client address's delay)."""
+        client = client_of(client_ip)
         mailbox = await self._find(username)
-        mbx_key = f"mbx:{mailbox.id}" if mailbox else f"name:{username.lower()}"
-
-        known = mailbox is not None and client_ip in self._known.get(mailbox.id, ())
-
-        def count(at: float) -> int:
-            own = self._failures.count(ip_key, at)
-            return own if known else max(own, self._failures.count(mbx_key, at))
-
-        def locked() -> bool:
-            return count(time.monotonic()) >= self.policy.lockout_failures
-
-        failures = count(now)
-        if failures >= self.policy.lockout_failures:
-            self.throttled_total += 1
-            await asyncio.sleep(self._delay_for(failures))
-            refused = LoginFailed(REFUSED)
-            await self._audit(
-                mailbox, username, client_ip, protocol, ok=False, reason=refused.reason
-            )
-            raise refused
+        known = await self._is_known(mailbox, client)
         try:
-            result = await self._attempt(mailbox, passphrase, client_ip, protocol, locked)
+            result = await self._attempt(mailbox, passphrase, client, known, protocol)
         except LoginFailed as exc:
-            self._failures.add(ip_key, now)
-            self._failures.add(mbx_key, now)
-            delay = self._delay_for(failures + 1)
-            if delay:
-                self.throttled_total += 1
-                await asyncio.sleep(delay)
-            await self._audit(mailbox, username, client_ip, protocol, ok=False, reason=exc.reason)
+            await self._failed(exc, client)
+            await self._audit(mailbox, username, client, protocol, ok=False, reason=exc.reason)
             raise
-        self._failures.clear(mbx_key)
-        clients = self._known.setdefault(result.mailbox.id, deque(maxlen=KNOWN_CLIENTS))
-        if client_ip not in clients:
-            clients.append(client_ip)
-        await self.store.record_login(result.mailbox.id)
-        await self._audit(result.mailbox, username, client_ip, protocol, ok=True, reason="")
+        try:
+            await self.store.record_login(result.mailbox.id, client.address)
+        except StoreError:
+            log.warning("could not record the login to %s", result.mailbox.id)
+        await self._audit(result.mailbox, username, client, protocol, ok=True, reason="")
         return result
+
+    async def _failed(self, exc: LoginFailed, client: Client) -> None:
+        """Count the failure against the client, then hold the answer for its delay."""
+        now = time.monotonic()
+        failures = self._failures.count(f"ip:{client.address}", now)
+        if exc.counted:
+            failures += 1
+            self._failures.add(f"ip:{client.address}", now)
+            self._failures.add(f"net:{client.network}", now)
+        delay = self._delay_for(failures)
+        if delay or not exc.counted:
+            self.throttled_total += 1
+        if delay:
+            await asyncio.sleep(delay)
 
     async def _find(self, username: str) -> Mailbox | None:
         try:
@@ -158,50 +194,45 @@ class Authenticator:
         except StoreError:
             return None
 
+    async def _is_known(self, mailbox: Mailbox | None, client: Client) -> bool:
+        """Asked of the store for unknown names too, so the lookup costs the same."""
+        mailbox_id = mailbox.id if mailbox else ""
+        try:
+            return bool(await self.store.is_known_login_client(mailbox_id, client.address))
+        except StoreError:
+            return False
+
     async def _attempt(
         self,
         mailbox: Mailbox | None,
         passphrase: str,
-        client_ip: str,
+        client: Client,
+        known: bool,
         protocol: str,
-        locked: Callable[[], bool],
     ) -> LoginResult:
-        if mailbox is None:
-            await self._burn_time(locked)
-            raise LoginFailed("unknown mailbox")
-        if protocol not in mailbox.protocols:
-            await self._burn_time(locked)
-            raise LoginFailed(f"{protocol} disabled for this mailbox")
-        if not mailbox.allows_login():
-            await self._burn_time(locked)
-            raise LoginFailed(f"mailbox status {mailbox.status}")
-        if mailbox.allowed_networks and not _ip_allowed(client_ip, mailbox.allowed_networks):
-            await self._burn_time(locked)
-            raise LoginFailed("client network not allowed")
-        async with self._unlocks:
-            _check_not_locked(locked)
-            self.unlocks_in_flight += 1
-            try:
-                key = await self.store.unlock(mailbox.id, passphrase)
-            except WrongPassphrase:
-                raise LoginFailed("wrong passphrase") from None
-            finally:
-                self.unlocks_in_flight -= 1
+        refusal = _refusal(mailbox, protocol, client)
+        try:
+            async with self.scheduler.slot(client, known):
+                if refusal or mailbox is None:
+                    await self.store.run(_dummy_unlock, self.store.sync.kdf)
+                    raise LoginFailed(refusal)
+                try:
+                    key = await self.store.unlock(mailbox.id, passphrase)
+                except WrongPassphrase:
+                    raise LoginFailed("wrong passphrase") from None
+        except QueueFull:
+            raise LoginFailed(NOT_RUN, counted=False) from None
         await self.store.fill_unknown_sizes(key)
         return LoginResult(mailbox, key)
 
-    async def _burn_time(self, locked: Callable[[], bool]) -> None:
-        """Spend what an unlock would, so a refusal's timing says nothing about its cause."""
-        async with self._unlocks:
-            _check_not_locked(locked)
-            self.unlocks_in_flight += 1
-            try:
-                await self.store.run(_dummy_unlock, self.store.sync.kdf)
-            finally:
-                self.unlocks_in_flight -= 1
-
     async def _audit(
-        self, mailbox: Mailbox | None, username: str, ip: str, protocol: str, ok: bool, reason: str
+        self,
+        mailbox: Mailbox | None,
+        username: str,
+        client: Client,
+        protocol: str,
+        ok: bool,
+        reason: str,
     ) -> None:
         target = mailbox.id if mailbox else ""
         action = f"{protocol}.login" if ok else f"{protocol}.login-failed"
@@ -210,20 +241,26 @@ class Authenticator:
             "%s %s from %s%s",
             action,
             target or "(unknown mailbox)",
-            ip,
+            client.address,
             f": {reason}" if reason else "",
         )
         try:
-            await self.store.audit("retrieval", action, target, reason, ip)
+            await self.store.audit("retrieval", action, target, reason, client.address)
         except StoreError:
             log.warning("audit write failed for %s", action)
 
 
-def _check_not_locked(locked: Callable[[], bool]) -> None:
-    """Checked again once an unlock slot is free: attempts sent in parallel all passed the
-    first check before any of them failed, and must not each get an Argon2 run."""
-    if locked():
-        raise LoginFailed(REFUSED)
+def _refusal(mailbox: Mailbox | None, protocol: str, client: Client) -> str:
+    """Why the attempt fails whatever its passphrase, or "" (then the unlock decides)."""
+    if mailbox is None:
+        return "unknown mailbox"
+    if protocol not in mailbox.protocols:
+        return f"{protocol} disabled for this mailbox"
+    if not mailbox.allows_login():
+        return f"mailbox status {mailbox.status}"
+    if mailbox.allowed_networks and not _ip_allowed(client.address, mailbox.allowed_networks):
+        return "client network not allowed"
+    return ""
 
 
 def _dummy_unlock(kdf) -> None:
@@ -235,6 +272,4 @@ def _ip_allowed(ip: str, networks: tuple[str, ...]) -> bool:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
     return any(address in ipaddress.ip_network(n, strict=False) for n in networks)

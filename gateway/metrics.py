@@ -137,8 +137,13 @@ class _ContextCollector:
         auth = self.ctx.authenticator
         yield CounterMetricFamily(
             f"{PREFIX}_login_throttled",
-            "Logins delayed or refused by throttling",
+            "Failed logins delayed, or refused because too many were waiting",
             value=auth.throttled_total,
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_login_waiting",
+            "Login attempts waiting for an Argon2id unlock slot",
+            value=auth.scheduler.waiting,
         )
         yield GaugeMetricFamily(
             f"{PREFIX}_argon2_unlocks_in_flight",

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from ..config import OPTIONS, ConfigError, Settings, load_settings
+from ..config import DEPRECATED, OPTIONS, ConfigError, Settings, load_settings
 from ..config.loader import line_of, parse_hostport
 from ..config.schema import BY_KEY
 from ..metrics_token import metrics_token
@@ -247,4 +247,7 @@ def _warnings(settings: Settings) -> list[str]:
     for key in ("pop3.allow_plaintext_login", "imap.allow_plaintext_login"):
         if settings[key]:
             out.append(f"{key} accepts passphrases before TLS")
+    for key, why in DEPRECATED.items():
+        if settings.sources[key] != "default":
+            out.append(f"{key} ({settings.sources[key]}) is deprecated and ignored: {why}")
     return out

@@ -1,6 +1,6 @@
 """Configuration: one schema (schema.py) holds every option, its type, default and doc."""
 
 from .loader import ConfigError, Settings, load_settings
-from .schema import OPTIONS, Option
+from .schema import DEPRECATED, OPTIONS, Option
 
-__all__ = ["OPTIONS", "ConfigError", "Option", "Settings", "load_settings"]
+__all__ = ["DEPRECATED", "OPTIONS", "ConfigError", "Option", "Settings", "load_settings"]

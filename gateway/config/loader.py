@@ -156,6 +156,17 @@ def _validate(values: dict[str, Any]) -> None:
         values["web.require_totp"] = list(check_totp_requirement(values["web.require_totp"]))
     except ValueError as exc:
         raise ConfigError(f"web.require_totp: {exc}") from None
+    _validate_login(values)
+
+
+def _validate_login(values: dict[str, Any]) -> None:
+    """Zero slots or zero room would refuse every login, the right passphrase too."""
+    for key in ("max_concurrent_unlocks", "max_waiting", "max_waiting_per_address"):
+        if values[f"login.{key}"] < 1:
+            raise ConfigError(f"login.{key} must be at least 1")
+    for key in ("max_delay", "window"):
+        if values[f"login.{key}"] < 0:
+            raise ConfigError(f"login.{key} must not be negative")
 
 
 def parse_hostport(value: str, key: str = "listen") -> tuple[str, int]:

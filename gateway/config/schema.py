@@ -194,27 +194,48 @@ OPTIONS: tuple[Option, ...] = (
         "login.max_concurrent_unlocks",
         int,
         4,
-        "Argon2id unlocks running at once (each needs 64 MiB).",
+        "Argon2id unlocks running at once, per process (each needs 64 MiB); attempts"
+        " beyond wait their turn, known client addresses first, then fairly by network.",
     ),
     _o(
         "login.failures_before_delay",
         int,
         3,
-        "Failed logins per IP or mailbox before delays start.",
+        "Failed logins from one client address before its answers are delayed.",
     ),
     _o(
         "login.max_delay",
         float,
         30.0,
-        "Longest delay (seconds) added before answering a throttled login.",
+        "Longest delay (seconds) added before answering a client address's failed login.",
+    ),
+    _o(
+        "login.max_waiting",
+        int,
+        256,
+        "Login attempts waiting for an unlock slot, in all; when full, the stranger with"
+        " the most failures gives up its place (or the newcomer gets the failure reply).",
+    ),
+    _o(
+        "login.max_waiting_per_address",
+        int,
+        8,
+        "Login attempts of one client address waiting or unlocking at once; more get the"
+        " failure reply.",
     ),
     _o(
         "login.lockout_failures",
         int,
         20,
-        "Failures per IP or mailbox within the window that refuse logins temporarily.",
+        "Deprecated and ignored: logins are never locked out (README, Security). Old"
+        " files that set it still load; `gateway config check` warns.",
     ),
-    _o("login.window", float, 900.0, "Seconds over which failed logins are counted."),
+    _o(
+        "login.window",
+        float,
+        900.0,
+        "Seconds over which a client address's failed logins are counted.",
+    ),
     # --- web -----------------------------------------------------------------------
     _o(
         "web.listen",
@@ -268,3 +289,9 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
+
+# Options that still load, so old files keep working, but do nothing: the reason is
+# what `gateway config check` warns with when a file or the environment sets one.
+DEPRECATED: dict[str, str] = {
+    "login.lockout_failures": "logins are never locked out (README: Security)",
+}

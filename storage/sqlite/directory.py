@@ -303,10 +303,6 @@ class DirectoryMixin(StoreBase):
             conn.execute("DELETE FROM addresses WHERE address=? AND is_primary=0", (alias,))
         return self.get_mailbox(mailbox.id)
 
-    def record_login(self, mailbox_id: str) -> None:
-        with self.db.write() as conn:
-            conn.execute("UPDATE mailboxes SET last_login=? WHERE id=?", (time.time(), mailbox_id))
-
     def delete_mailbox(self, ref: str, force: bool = False) -> int:
         """Delete a mailbox, its keys and its messages; returns the number of messages destroyed."""
         mailbox = self.get_mailbox(ref)
@@ -322,6 +318,7 @@ class DirectoryMixin(StoreBase):
             conn.execute("DELETE FROM messages WHERE mailbox_id=?", (mailbox.id,))
             conn.execute("DELETE FROM epochs WHERE mailbox_id=?", (mailbox.id,))
             conn.execute("DELETE FROM addresses WHERE mailbox_id=?", (mailbox.id,))
+            self._forget_login_clients(conn, mailbox.id)  # type: ignore[attr-defined]
             conn.execute("DELETE FROM mailboxes WHERE id=?", (mailbox.id,))
         for path in paths:
             self.blobs.remove(path)

@@ -195,6 +195,7 @@ class KeyringMixin(StoreBase):
             conn.execute("UPDATE epochs SET state='sealed' WHERE mailbox_id=?", (mailbox_id,))
             self._insert_epoch(conn, sealed, "current")
             self._passphrase_set_now(conn, mailbox_id)
+            self._forget_login_clients(conn, mailbox_id)  # type: ignore[attr-defined]
         return new_passphrase
 
     def recover(self, ref: str, old: str, current: str) -> int:

@@ -107,6 +107,12 @@ CREATE TABLE IF NOT EXISTS message_seen (
     message_id TEXT PRIMARY KEY,
     seen_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS login_clients (
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    last_ok REAL NOT NULL,
+    PRIMARY KEY (mailbox_id, address)
+);
 """
 
 # Columns added to existing tables after release: (table, column, declaration). An index

@@ -18,6 +18,7 @@ from .admins import AdminsMixin
 from .database import Database
 from .directory import DirectoryMixin
 from .keyring import KeyringMixin
+from .login_clients import LoginClientsMixin
 from .messages import MessagesMixin
 from .reconcile import ReconcileMixin
 from .sessions import SessionsMixin
@@ -30,6 +31,7 @@ class SqliteStore(
     AdminsMixin,
     ReconcileMixin,
     SessionsMixin,
+    LoginClientsMixin,
 ):
     """One data directory: gateway.db, blobs/, tmp/, quarantine/ (DESIGN §3).
 

@@ -47,8 +47,24 @@ def test_check_accepts_a_valid_file_and_counts_sources(run, tmp_path):
             ["tls.cert and tls.key", "tls.cert is set at", "gateway.toml:2"],
         ),
         ("[smtp\nlisten = 1\n", ["gateway.toml", "line 1"]),
+        (
+            "[login]\nmax_waiting = 0\n",
+            ["login.max_waiting must be at least 1", "login.max_waiting is set at", ":2"],
+        ),
+        (
+            "[login]\n\nmax_concurrent_unlocks = 0\n",
+            ["login.max_concurrent_unlocks must be at least 1", "gateway.toml:3"],
+        ),
     ],
-    ids=["bad-type", "unknown-key", "bad-listen", "cert-without-key", "toml-syntax"],
+    ids=[
+        "bad-type",
+        "unknown-key",
+        "bad-listen",
+        "cert-without-key",
+        "toml-syntax",
+        "no-login-room",
+        "no-unlock-slot",
+    ],
 )
 def test_check_names_the_key_and_the_line(run, tmp_path, text, fragments):
     path = write_config(tmp_path, text)
@@ -57,6 +73,19 @@ def test_check_names_the_key_and_the_line(run, tmp_path, text, fragments):
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in result.stderr, (fragment, result.stderr)
+
+
+def test_an_old_file_with_lockout_failures_loads_and_check_warns_it_is_ignored(run, tmp_path):
+    path = write_config(tmp_path, "[login]\nmax_delay = 10.0\nlockout_failures = 5\n")
+    result = run("--config", path, "config", "check")
+    assert result.exit_code == 0, result.output
+    assert f"OK: {path} is valid: 2 options from the file" in result.stdout
+    assert (
+        f"warning: login.lockout_failures ({path}:3) is deprecated and ignored:"
+        " logins are never locked out" in result.stderr
+    )
+    quiet = run("config", "check")  # not set: no warning
+    assert "lockout_failures" not in quiet.stderr
 
 
 def test_check_names_a_bad_environment_variable(run, tmp_path):

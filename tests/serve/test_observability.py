@@ -45,6 +45,7 @@ def test_metrics_count_a_delivery_and_a_login(running_gateway, mailbox_on_disk, 
     assert got[("journal_gateway_smtp_messages_total", (("result", "accepted"),))] == 1
     assert got[("journal_gateway_smtp_transaction_seconds_count", (("result", "accepted"),))] == 1
     assert got[("journal_gateway_logins_total", (("protocol", "pop3"), ("result", "ok")))] == 1
+    assert got[("journal_gateway_login_waiting", ())] == 0
     mailbox_label = (("domain", "example.test"), ("mailbox", mailbox_on_disk["id"]))
     assert got[("journal_gateway_mailbox_messages", mailbox_label)] == 1
     assert got[("journal_gateway_disk_free_bytes", ())] > 0
