@@ -77,6 +77,17 @@ def fail(message: str) -> click.ClickException:
     return click.ClickException(message)
 
 
+def config_failure(exc: ConfigError) -> click.ClickException:
+    """Print one `error:` line per configuration problem; the exit-1 error to raise after.
+
+    `config check`, `serve` and every other command report a bad configuration this way.
+    """
+    for problem in exc.problems:
+        click.echo(f"error: {problem}", err=True)
+    count = len(exc.problems)
+    return fail(f"configuration is not valid ({count} error{'s' if count != 1 else ''})")
+
+
 def confirm(question: str, yes: bool) -> None:
     """Ask on the terminal unless --yes was given; anything but yes aborts (exit 1)."""
     if not yes:
@@ -97,7 +108,9 @@ class GatewayGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (StoreError, ConfigError, OSError) as exc:
+        except ConfigError as exc:
+            raise config_failure(exc) from None
+        except (StoreError, OSError) as exc:
             raise fail(error_message(exc)) from None
 
 

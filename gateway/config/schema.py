@@ -19,6 +19,9 @@ class Option:
     default: Any
     doc: str
     item_type: type | None = None  # for lists
+    choices: tuple[str, ...] = ()  # the only values allowed, when not empty
+    minimum: float | None = None  # smallest number allowed
+    check: str = ""  # a value check in gateway/config/validate.py CHECKS
 
     @property
     def section(self) -> str:
@@ -33,8 +36,23 @@ class Option:
         return "GATEWAY_" + self.key.upper().replace(".", "__").replace("-", "_")
 
 
-def _o(key: str, type_: type, default: Any, doc: str, item_type: type | None = None) -> Option:
-    return Option(key, type_, default, doc, item_type)
+def _o(
+    key: str,
+    type_: type,
+    default: Any,
+    doc: str,
+    item_type: type | None = None,
+    *,
+    choices: tuple[str, ...] = (),
+    minimum: float | None = None,
+    check: str = "",
+) -> Option:
+    """An option; numbers default to a minimum of 0 and `*listen` keys to a host:port check."""
+    if minimum is None and type_ in (int, float):
+        minimum = 0
+    if not check and key.endswith("listen"):
+        check = "hostport"
+    return Option(key, type_, default, doc, item_type, choices, minimum, check)
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -59,22 +77,45 @@ OPTIONS: tuple[Option, ...] = (
         "Free bytes kept on the data disk; below this SMTP answers 452 4.3.1.",
     ),
     _o("storage.compress", bool, True, "Compress messages with zstd before encryption."),
-    _o("storage.threads", int, 8, "Size of the thread pool running SQLite, file and crypto work."),
+    _o(
+        "storage.threads",
+        int,
+        8,
+        "Size of the thread pool running SQLite, file and crypto work.",
+        minimum=1,
+    ),
     # --- crypto --------------------------------------------------------------------
     _o(
         "crypto.recipient",
         str,
         "mlkem768x25519",
         "age recipient type for new key epochs: mlkem768x25519 (post-quantum hybrid) or x25519.",
+        choices=("mlkem768x25519", "x25519"),
     ),
     _o("crypto.argon2_memory_kib", int, 65536, "Argon2id memory (KiB) for sealing new epoch keys."),
-    _o("crypto.argon2_iterations", int, 3, "Argon2id iterations for sealing new epoch keys."),
-    _o("crypto.argon2_lanes", int, 4, "Argon2id lanes (parallelism) for sealing new epoch keys."),
+    _o(
+        "crypto.argon2_iterations",
+        int,
+        3,
+        "Argon2id iterations for sealing new epoch keys.",
+        minimum=1,
+    ),
+    _o(
+        "crypto.argon2_lanes",
+        int,
+        4,
+        "Argon2id lanes (parallelism) for sealing new epoch keys.",
+        minimum=1,
+    ),
     # --- tls -----------------------------------------------------------------------
     _o(
-        "tls.cert", str, "", "PEM certificate chain; empty means a self-signed one under DATA/tls/."
+        "tls.cert",
+        str,
+        "",
+        "PEM certificate chain; empty means a self-signed one under DATA/tls/.",
+        check="readable_file",
     ),
-    _o("tls.key", str, "", "PEM private key for tls.cert."),
+    _o("tls.key", str, "", "PEM private key for tls.cert.", check="readable_file"),
     _o(
         "tls.reload_interval",
         float,
@@ -96,6 +137,7 @@ OPTIONS: tuple[Option, ...] = (
         int,
         200 * MiB,
         "Largest message accepted, in bytes (advertised in SIZE).",
+        minimum=1,
     ),
     _o(
         "smtp.allowed_networks",
@@ -103,14 +145,22 @@ OPTIONS: tuple[Option, ...] = (
         [],
         "Client networks (CIDR) allowed to connect; empty allows all.",
         str,
+        check="networks",
     ),
     _o("smtp.require_tls", bool, False, "Refuse MAIL before STARTTLS with 530."),
-    _o("smtp.max_connections", int, 400, "Total concurrent SMTP connections; more get 421 4.7.0."),
+    _o(
+        "smtp.max_connections",
+        int,
+        400,
+        "Total concurrent SMTP connections; more get 421 4.7.0.",
+        minimum=1,
+    ),
     _o(
         "smtp.max_connections_per_ip",
         int,
         50,
         "Concurrent SMTP connections per client IP; more get 421 4.7.0.",
+        minimum=1,
     ),
     _o(
         "smtp.idle_timeout",
@@ -136,6 +186,7 @@ OPTIONS: tuple[Option, ...] = (
         int,
         65536,
         "Longest accepted line in DATA, in bytes; longer gets 500 5.5.2.",
+        minimum=1000,
     ),
     # --- pop3 ----------------------------------------------------------------------
     _o("pop3.listen", str, "127.0.0.1:1110", "POP3 (STLS) listener, host:port; empty disables it."),
@@ -180,6 +231,7 @@ OPTIONS: tuple[Option, ...] = (
         int,
         4,
         "Argon2id unlocks running at once (each needs 64 MiB).",
+        minimum=1,
     ),
     _o(
         "login.failures_before_delay",
@@ -198,6 +250,7 @@ OPTIONS: tuple[Option, ...] = (
         int,
         20,
         "Failures per IP or mailbox within the window that refuse logins temporarily.",
+        minimum=1,
     ),
     _o("login.window", float, 900.0, "Seconds over which failed logins are counted."),
     # --- web -----------------------------------------------------------------------
@@ -227,8 +280,14 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _o("web.metrics_token", str, "", "Bearer token required for /metrics; empty leaves it open."),
     # --- log -----------------------------------------------------------------------
-    _o("log.format", str, "text", "Log format: text or json."),
-    _o("log.level", str, "info", "Log level: debug, info, warning or error."),
+    _o("log.format", str, "text", "Log format: text or json.", choices=("text", "json")),
+    _o(
+        "log.level",
+        str,
+        "info",
+        "Log level: debug, info, warning or error.",
+        choices=("debug", "info", "warning", "error"),
+    ),
 )
 
 BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}

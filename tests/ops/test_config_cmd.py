@@ -36,15 +36,20 @@ def test_check_accepts_a_valid_file_and_counts_sources(run, tmp_path):
         (
             "[smtp]\n\nmax_conections = 10\n",
             [
+                "smtp.max_conections (",
                 "gateway.toml:3",
-                "unknown option smtp.max_conections",
+                "unknown option",
                 "did you mean smtp.max_connections?",
             ],
         ),
         ('[web]\nlisten = "8450"\n', ["web.listen", "expected host:port", "gateway.toml:2"]),
         (
             '[tls]\ncert = "/etc/ssl/x.pem"\n',
-            ["tls.cert and tls.key", "tls.cert is set at", "gateway.toml:2"],
+            [
+                "tls.cert (",
+                "gateway.toml:2",
+                "tls.cert and tls.key must be given together (tls.key is empty)",
+            ],
         ),
         ("[smtp\nlisten = 1\n", ["gateway.toml", "line 1"]),
     ],
@@ -128,3 +133,100 @@ def test_show_refuses_an_invalid_configuration(run, tmp_path):
     path = write_config(tmp_path, "[smtp]\nmax_message_size = -\n")
     result = run("--config", path, "config", "show")
     assert result.exit_code == 1 and "gateway.toml" in result.stderr
+
+
+SEVERAL_PROBLEMS = """\
+[smtp]
+allowed_networks = ["10.0.0.0/33", "198.51.100.0/24"]
+max_conections = 10
+max_connections = "lots"
+listen = "0.0.0.0"
+
+[log]
+level = "verbose"
+
+[crypto]
+recipient = "rsa"
+argon2_lanes = 0
+
+[tls]
+cert = "/nonexistent/c.pem"
+key = "/nonexistent/k.pem"
+"""
+
+EVERY_PROBLEM = [
+    "smtp.allowed_networks ({path}:2): not a network in CIDR notation",
+    "smtp.max_conections ({path}:3): unknown option (did you mean smtp.max_connections?)",
+    "smtp.max_connections ({path}:4): expected a whole number, got 'lots'",
+    "smtp.listen ({path}:5): expected host:port, got '0.0.0.0'",
+    "log.level ({path}:8): expected one of debug, info, warning, error, got 'verbose'",
+    "crypto.recipient ({path}:11): expected one of mlkem768x25519, x25519, got 'rsa'",
+    "crypto.argon2_lanes ({path}:12): must be at least 1, got 0",
+    "tls.cert ({path}:15): cannot read /nonexistent/c.pem",
+    "tls.key ({path}:16): cannot read /nonexistent/k.pem",
+]
+
+
+def test_check_reports_every_problem_of_a_file_in_one_run(run, tmp_path):
+    path = write_config(tmp_path, SEVERAL_PROBLEMS)
+    result = run("--config", path, "config", "check")
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == len(EVERY_PROBLEM), result.stderr
+    for line, expected in zip(errors, EVERY_PROBLEM, strict=True):
+        assert line.startswith(f"error: {expected.format(path=path)}"), (line, expected)
+    assert "'10.0.0.0/33'" in result.stderr and "198.51.100.0/24" not in result.stderr
+    assert f"Error: configuration is not valid ({len(EVERY_PROBLEM)} errors)" in result.stderr
+    assert "OK:" not in result.stdout
+
+
+@pytest.mark.parametrize("command", [["serve"], ["mailbox", "list"], ["config", "show"]])
+def test_every_command_reports_the_same_problems_as_check(run, tmp_path, command):
+    """`serve` (the unit's ExecStart after ExecStartPre=config check) and the rest of the
+    CLI refuse the file with exactly the lines `config check` printed."""
+    path = write_config(tmp_path, SEVERAL_PROBLEMS)
+    checked = run("--config", path, "config", "check")
+    args = [*command, "--web", "", "--pop3", "", "--imap", ""] if command == ["serve"] else command
+    result = run("--config", path, *args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "listening" not in result.output
+    assert result.stderr == checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('[smtp]\nallowed_networks = ["10.0.0.0/33"]\n', "smtp.allowed_networks"),
+        ('[smtp]\nallowed_networks = "10.0.0.0/8"\n', "smtp.allowed_networks"),
+        ("[storage]\nthreads = 0\n", "storage.threads"),
+        ("[smtp]\nmax_message_size = 2.5\n", "smtp.max_message_size"),
+        ("[smtp]\nlisten = 25\n", "smtp.listen"),
+        ("[log]\nlevel = true\n", "log.level"),
+        ('[web]\nidle_timeout = "nan"\n', "web.idle_timeout"),
+        ('listen = "127.0.0.1:25"\n', "listen"),
+    ],
+    ids=[
+        "cidr",
+        "list-as-string",
+        "zero-threads",
+        "fraction",
+        "port-as-number",
+        "bool-as-level",
+        "nan",
+        "top-level-key",
+    ],
+)
+def test_check_refuses_what_serve_would_trip_on(run, tmp_path, text, fragment):
+    path = write_config(tmp_path, text)
+    result = run("--config", path, "config", "check")
+    assert result.exit_code == 1, result.output
+    assert f"error: {fragment} ({path}:" in result.stderr
+
+
+def test_check_refuses_a_certificate_that_does_not_go_with_its_key(run, tmp_path, tls_files):
+    other_key = tmp_path / "other.pem"
+    other_key.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    path = write_config(tmp_path, f'[tls]\ncert = "{tls_files[0]}"\nkey = "{other_key}"\n')
+    result = run("--config", path, "config", "check")
+    assert result.exit_code == 1
+    assert f"tls.cert ({path}:2): cannot load this certificate with tls.key" in result.stderr
