@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,10 +89,21 @@ def config_failure(exc: ConfigError) -> click.ClickException:
     return fail(f"configuration is not valid ({count} error{'s' if count != 1 else ''})")
 
 
-def confirm(question: str, yes: bool) -> None:
-    """Ask on the terminal unless --yes was given; anything but yes aborts (exit 1)."""
-    if not yes:
-        click.confirm(question, abort=True, err=True)
+def confirm(question: str, yes: bool, action: str) -> None:
+    """Ask on the terminal unless --yes was given; anything but yes fails (exit 1).
+
+    Without a terminal (a script, cron, a pipe) there is no one to ask: a usage error
+    (exit 2) naming --yes, whatever standard input holds. `action` completes
+    "refusing to … without confirmation".
+    """
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            f"refusing to {action} without confirmation: no terminal to ask on; pass --yes"
+        )
+    if not click.confirm(question, default=False, err=True):
+        raise fail("not confirmed; nothing was changed")
 
 
 def error_message(exc: BaseException) -> str:
