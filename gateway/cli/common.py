@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from storage import StoreError
+from storage.timefmt import iso_utc
 
 from ..config import ConfigError, Settings, load_settings
 from ..store_factory import open_configured_store
@@ -126,11 +126,7 @@ class GatewayGroup(click.Group):
             raise fail(error_message(exc)) from None
 
 
-def format_time(value: float | None) -> str | None:
-    """ISO 8601 in UTC, or None."""
-    if value is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
+format_time = iso_utc  # times in --json documents: the one formatter the API uses too
 
 
 def format_bytes(value: int) -> str:

@@ -7,6 +7,11 @@ from typing import Any
 _STATUS = {"type": "string", "enum": ["active", "hold", "receive-only", "disabled"]}
 _PROTOCOLS = {"type": "array", "items": {"type": "string", "enum": ["pop3", "imap"]}}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+_TIME = {
+    "type": "string",
+    "format": "date-time",
+    "description": "ISO 8601 UTC, e.g. 2025-01-31T12:00:00Z",
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
@@ -15,7 +20,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {"type": "string"},
             "mailboxes": {"type": "integer"},
-            "created": {"type": "number", "description": "Unix time"},
+            "created": _TIME,
         },
     },
     "Mailbox": {
@@ -34,8 +39,8 @@ SCHEMAS: dict[str, Any] = {
             "protocols": _PROTOCOLS,
             "messages": {"type": "integer"},
             "bytes": {"type": "integer"},
-            "created": {"type": "number"},
-            "last_login": {"type": ["number", "null"]},
+            "created": _TIME,
+            "last_login": {**_TIME, "type": ["string", "null"], "description": "null: never"},
             "sealed_messages": {"type": "integer"},
             "received_24h": {"type": "integer"},
             "passphrase": {
