@@ -1,8 +1,23 @@
-"""Store errors. Messages are safe to show to an admin: never a secret, never content."""
+"""Store errors. Messages are safe to show to an admin: never a secret, never content.
+
+An error may be raised with a message template and its values,
+`AlreadyExists("address {address} is already in use", address=address)`: str(exc) is the
+English sentence the CLI and the API show, and the console translates `exc.template`
+(the German catalogue holds these templates) before filling in `exc.params`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 
 class StoreError(Exception):
     """Base class for every error the store reports."""
+
+    def __init__(self, template: str = "", /, **params: Any) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template.format(**params) if params else template)
 
 
 class NotFound(StoreError):
@@ -18,8 +33,8 @@ class InvalidInput(StoreError):
 
 
 class WrongPassphrase(StoreError):
-    def __init__(self, message: str = "wrong passphrase") -> None:
-        super().__init__(message)
+    def __init__(self, template: str = "wrong passphrase", /, **params: Any) -> None:
+        super().__init__(template, **params)
 
 
 class NotEmpty(StoreError):

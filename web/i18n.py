@@ -21,6 +21,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
+from storage.errors import StoreError
+
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 DEFAULT = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -73,6 +75,34 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def store_error_keywords() -> dict[str, None]:
+    """Babel keywords that find store error templates: the StoreError class names.
+
+    `raise AlreadyExists("address {address} is already in use", address=...)` in
+    storage/ puts its template in the catalogue (see `python -m web.i18n extract`)."""
+    found: dict[str, None] = {}
+    pending = [StoreError]
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = None
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def error_text(exc: StoreError) -> str:
+    """A store error in the console's language: its template translated, then filled in.
+
+    str(exc), the English sentence, is what the CLI and the API show; it is also the
+    fallback for an error raised without a template or a translation that does not fit.
+    """
+    if not exc.template:
+        return str(exc)
+    try:
+        return gettext(exc.template).format(**exc.params)
+    except (KeyError, IndexError, ValueError):
+        return str(exc)
+
+
 def negotiate(accept_language: str) -> str:
     """Pick en or de from an Accept-Language header."""
     wanted = []
@@ -110,6 +140,7 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - developer tool
     import subprocess
 
     if argv[:1] == ["extract"]:
+        keywords = [f"-k{name}" for name in store_error_keywords()]
         subprocess.run(
             [
                 sys.executable,
@@ -118,11 +149,13 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - developer tool
                 "extract",
                 "-F",
                 str(LOCALE_DIR / "babel.cfg"),
+                *keywords,
                 "-o",
                 str(LOCALE_DIR / "messages.pot"),
                 "--no-location",
                 "--sort-output",
                 str(LOCALE_DIR.parent),
+                str(LOCALE_DIR.parent.parent / "storage"),  # store error templates
             ],
             check=True,
         )

@@ -64,13 +64,14 @@ class SqliteStore(
         """Refuse a directory that holds someone else's files; create a missing one."""
         marker = self.data_dir / MARKER
         if self.data_dir.exists() and not self.data_dir.is_dir():
-            raise NotADataDirectory(f"{self.data_dir} is not a directory")
+            raise NotADataDirectory("{path} is not a directory", path=self.data_dir)
         if self.data_dir.is_dir() and not marker.exists():
             foreign = [p.name for p in self.data_dir.iterdir() if p.name not in _OWN_ENTRIES]
             if foreign:
                 raise NotADataDirectory(
-                    f"{self.data_dir} is not a Journal Gateway data directory"
-                    f" (it holds {', '.join(sorted(foreign)[:3])})"
+                    "{path} is not a Journal Gateway data directory (it holds {files})",
+                    path=self.data_dir,
+                    files=", ".join(sorted(foreign)[:3]),
                 )
         self.data_dir.mkdir(parents=True, exist_ok=True)
 

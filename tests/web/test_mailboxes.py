@@ -216,3 +216,26 @@ async def test_delete_needs_hold_or_disabled_and_the_typed_name(superadmin, doma
     page = await superadmin.get(done.headers["Location"])
     assert "Mailbox Acme deleted with 2 messages." in page.body_text
     assert env.store.list_audit(action="mailbox.delete")[0].detail == "messages=2"
+
+
+async def test_store_errors_are_shown_in_the_admins_language(superadmin, domains, env):
+    """The store's English sentence is translated in the console, values filled in;
+    the API and the CLI keep the English str(exc)."""
+    other, _ = env.store.create_mailbox("alpha.test", aliases=["taken@alpha.test"])
+    mailbox, _ = env.store.create_mailbox("alpha.test")
+    await superadmin.post("/settings/language", {"language": "de"})
+    await superadmin.get(f"/mailboxes/{mailbox.id}/settings")
+    path = f"/mailboxes/{mailbox.id}/aliases"
+    taken = await superadmin.post(path, {"address": "Taken@alpha.test"})
+    assert taken.status == 400
+    assert "Adresse taken@alpha.test ist bereits vergeben" in taken.body_text
+    assert "already in use" not in taken.body_text
+    bad = await superadmin.post(path, {"address": "no-at-sign"})
+    assert bad.status == 400 and "Ungültige Adresse: &#39;no-at-sign&#39;" in bad.body_text
+    created = await superadmin.post(
+        "/mailboxes/new", {"domain": "alpha.test", "aliases": "x@unknown.test"}
+    )
+    assert created.status == 400
+    assert "x@unknown.test: Ihre Domain ist keine angenommene Domain" in created.body_text
+    assert env.store.get_mailbox(mailbox.id).aliases == ()
+    assert env.store.get_mailbox(other.id).aliases == ("taken@alpha.test",)

@@ -9,7 +9,7 @@ from storage.models import PROTOCOLS, STATUSES, Mailbox
 
 from .. import session
 from ..forms import FieldError, parse_networks, parse_size, size_input
-from ..i18n import _, ngettext
+from ..i18n import _, error_text, ngettext
 from ..render import form_lines, form_text, redirect, render
 from ..security import access
 from ..state import state
@@ -118,7 +118,7 @@ async def add_alias(request: web.Request) -> web.StreamResponse:
         updated = await state(request).store.add_alias(mailbox.id, address)
     except (InvalidInput, AlreadyExists) as exc:
         values = _values(mailbox) | {"address": address}
-        return await _page(request, mailbox, values, {"address": str(exc)}, 400)
+        return await _page(request, mailbox, values, {"address": error_text(exc)}, 400)
     await audit(
         request, "mailbox.alias-add", mailbox.id, updated.aliases[-1] if updated.aliases else ""
     )

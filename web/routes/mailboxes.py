@@ -11,7 +11,7 @@ from storage.models import STATUSES
 
 from .. import session
 from ..forms import FieldError, parse_size
-from ..i18n import _
+from ..i18n import _, error_text
 from ..render import form_lines, form_text, redirect, render
 from ..security import access, require_domain
 from ..state import ADMIN, state
@@ -126,7 +126,7 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
     except NotFound:
         return await _new_page(request, values, {"domain": _("Choose a domain.")}, 400)
     except (InvalidInput, AlreadyExists) as exc:
-        return await _new_page(request, values, {"aliases": str(exc)}, 400)
+        return await _new_page(request, values, {"aliases": error_text(exc)}, 400)
     await state(request).store.update_mailbox(mailbox.id, settings={UNCONFIRMED: True})
     await audit(request, "mailbox.create", mailbox.id, f"domain={mailbox.domain}")
     await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")
