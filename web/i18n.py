@@ -21,6 +21,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
+from storage import sizes
 from storage.errors import StoreError
 
 LANGUAGES = {"en": "English", "de": "Deutsch"}
@@ -122,14 +123,9 @@ def format_time(ts: float | None) -> str:
 
 
 def format_bytes(size: int) -> str:
-    units = ("B", "KiB", "MiB", "GiB", "TiB")
-    value = float(size)
-    unit = 0
-    while value >= 1024 and unit < len(units) - 1:
-        value /= 1024
-        unit += 1
-    pattern = "#,##0" if unit == 0 else "#,##0.0"
-    return f"{format_decimal(value, pattern, locale=_current.get())} {units[unit]}"
+    """ "1.5 GiB", "1 GiB", "512 B" (storage/sizes.py), in the current language's digits."""
+    number, unit = sizes.scaled(size)
+    return f"{format_decimal(number, '0.##', locale=_current.get())} {unit}"  # < 1024: no grouping
 
 
 def format_number(n: int) -> str:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from storage import StoreError
+from storage import StoreError, sizes
 from storage.timefmt import iso_utc
 
 from ..config import ConfigError, Settings, load_settings
@@ -130,12 +130,8 @@ format_time = iso_utc  # times in --json documents: the one formatter the API us
 
 
 def format_bytes(value: int) -> str:
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{value} B"  # pragma: no cover
+    """ "1.5 GiB", "1 GiB", "300 B": the units the console and `--quota` use."""
+    return sizes.size_text(value)
 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:
