@@ -22,6 +22,9 @@ class Service(Protocol):
     @property
     def addresses(self) -> list[tuple[str, int]]: ...
 
+    def endpoints(self) -> list[tuple[str, tuple[str, int]]]:
+        """(listener kind such as "smtp" or "smtps", (host, port)) for every bound socket."""
+
     async def stop(self, grace: float) -> None:
         """Stop accepting; let in-flight work finish for at most `grace` seconds."""
 

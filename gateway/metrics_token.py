@@ -40,7 +40,7 @@ def metrics_token(settings: Settings, data_dir: Path) -> MetricsToken:
         )
     if settings.web.metrics_token_file:
         path = Path(settings.web.metrics_token_file)
-        return MetricsToken(_read(path, f"web.metrics_token_file ({path})"), str(path))
+        return MetricsToken(_read(path, f"web.metrics_token_file {path}"), str(path))
     path = Path(data_dir).absolute() / GENERATED  # absolute: shown to admins as the source
     if not path.exists():
         _create(path)

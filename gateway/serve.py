@@ -47,14 +47,17 @@ class RunningGateway:
     metrics_token: MetricsToken | None = None
 
     def describe(self) -> list[str]:
+        """One line per bound socket, named by listener kind (smtp, smtps, pop3s...)."""
         lines = []
         for service in self.services:
-            for host, port in service.addresses:
-                lines.append(f"{service.name} listening on {host}:{port}")
-        scheme = "http" if self.ctx.settings.web.plain_http else "https"
-        for host, port in self.web_addresses:
-            lines.append(f"web console on {scheme}://{host}:{port}/")
+            for kind, (host, port) in service.endpoints():
+                lines.append(f"{kind} listening on {_host(host)}:{port}")
+        lines.extend(f"web console on {url}" for url in self.console_urls())
         return lines
+
+    def console_urls(self) -> list[str]:
+        scheme = "http" if self.ctx.settings.web.plain_http else "https"
+        return [f"{scheme}://{_host(host)}:{port}/" for host, port in self.web_addresses]
 
     async def stop(self, grace: float) -> None:
         await asyncio.gather(*(s.stop(grace) for s in self.services), return_exceptions=True)
@@ -62,14 +65,30 @@ class RunningGateway:
             await self.web_runner.cleanup()  # type: ignore[attr-defined]
 
 
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> None:
+    """Create 'admin' on a fresh data directory and print its password once.
+
+    `console_url` is empty when the web console is off (web.listen = ""): then say how
+    to turn it on rather than print an empty address.
+    """
     if store.count_admins():
         return
     _admin, password = store.create_admin("admin", role="superadmin")
     store.audit("gateway", "admin.create", "admin", "first start", "")
     out("No admin account existed: created 'admin'. Its password is shown once, now:")
     out(f"    {password}")
-    out(f"Sign in at {console_url} and change it.")
+    if console_url:
+        out(f"Sign in at {console_url} and change it.")
+        return
+    out(
+        "Sign-in needs the web console, and the web console is off (web.listen is empty):"
+        " set web.listen, or run `gateway serve --web 127.0.0.1:8450`, then sign in and"
+        " change the password."
+    )
 
 
 def reconcile_store(store) -> None:
@@ -139,9 +158,7 @@ async def start_gateway(
         astore.close()
         raise
     if not worker:
-        console = next(iter(running.describe()[-1:]), "")
-        url = console.rsplit(" ", 1)[-1] if "web console" in console else ""
-        ensure_first_admin(store, out, url)
+        ensure_first_admin(store, out, next(iter(running.console_urls()), ""))
     return running
 
 

@@ -32,13 +32,14 @@ def claim_data_directory(data_dir: str | os.PathLike) -> Path:
     path = Path(data_dir)
     marker = path / MARKER
     if path.exists() and not path.is_dir():
-        raise NotADataDirectory(f"{path} is not a directory")
+        raise NotADataDirectory("{path} is not a directory", path=path)
     if path.is_dir() and not marker.exists():
         foreign = [p.name for p in path.iterdir() if p.name not in OWN_ENTRIES]
         if foreign:
             raise NotADataDirectory(
-                f"{path} is not a Journal Gateway data directory"
-                f" (it holds {', '.join(sorted(foreign)[:3])})"
+                "{path} is not a Journal Gateway data directory (it holds {files})",
+                path=path,
+                files=", ".join(sorted(foreign)[:3]),
             )
     if not path.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)

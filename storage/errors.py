@@ -1,8 +1,23 @@
-"""Store errors. Messages are safe to show to an admin: never a secret, never content."""
+"""Store errors. Messages are safe to show to an admin: never a secret, never content.
+
+An error may be raised with a message template and its values,
+`AlreadyExists("address {address} is already in use", address=address)`: str(exc) is the
+English sentence the CLI and the API show, and the console translates `exc.template`
+(the German catalogue holds these templates) before filling in `exc.params`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 
 class StoreError(Exception):
     """Base class for every error the store reports."""
+
+    def __init__(self, template: str = "", /, **params: Any) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template.format(**params) if params else template)
 
 
 class NotFound(StoreError):
@@ -18,8 +33,8 @@ class InvalidInput(StoreError):
 
 
 class WrongPassphrase(StoreError):
-    def __init__(self, message: str = "wrong passphrase") -> None:
-        super().__init__(message)
+    def __init__(self, template: str = "wrong passphrase", /, **params: Any) -> None:
+        super().__init__(template, **params)
 
 
 class NotEmpty(StoreError):
@@ -27,25 +42,27 @@ class NotEmpty(StoreError):
 
 
 class OutOfScope(StoreError):
-    """The acting admin may not use this domain: it is not one of theirs (storage/policy.py)."""
+    """The acting admin may not use this domain: it is not one of theirs (storage/policy.py).
 
-    def __init__(self, domain: str, address: str | None = None) -> None:
+    `address` is None for the domain of a new mailbox (its primary address).
+    """
+
+    def __init__(self, template: str, /, *, domain: str, address: str | None = None) -> None:
         self.domain = domain
-        self.address = address  # None: the domain of a new mailbox (its primary address)
-        reason = f"{domain} is not one of your domains"
-        super().__init__(f"{address}: {reason}" if address else reason)
+        self.address = address
+        extra = {"address": address} if address else {}
+        super().__init__(template, domain=domain, **extra)
 
 
 class DomainInUse(NotEmpty):
     """A domain cannot be removed while any address is in it (also aliases elsewhere)."""
 
-    def __init__(self, domain: str, mailboxes: list[str], listing: str) -> None:
+    def __init__(
+        self, template: str, /, *, domain: str, listing: str, mailboxes: list[str]
+    ) -> None:
         self.domain = domain
         self.mailboxes = tuple(mailboxes)  # ids of the mailboxes holding such addresses
-        super().__init__(
-            f"domain {domain} still has mailboxes or aliases: {listing};"
-            " delete those mailboxes or remove those aliases first"
-        )
+        super().__init__(template, domain=domain, listing=listing)
 
 
 class QuotaExceeded(StoreError):
@@ -66,4 +83,7 @@ class NotADataDirectory(StoreError):
 
 class SealError(StoreError):
     """A gateway secret (e.g. a TOTP seed) cannot be sealed or unsealed: no seal key,
-    another key than the one it was sealed with, or a damaged sealed value."""
+    another key than the one it was sealed with, or a damaged sealed value.
+
+    Its messages go to the log and the CLI (the console shows its own text), so they are
+    f-strings, not templates for translation."""

@@ -101,7 +101,7 @@ def _decrypt_pieces(fh: BinaryIO, reader: AgeReader) -> Iterator[bytes]:
         if out:
             yield out
     except (AgeError, BindError) as exc:
-        raise MessageDamaged(f"stored message failed authentication: {exc}") from None
+        raise MessageDamaged("stored message failed authentication: {error}", error=exc) from None
 
 
 def open_plaintext(fh: BinaryIO, identities: list[Identity], expected: Binding) -> Iterator[bytes]:
@@ -127,7 +127,7 @@ def open_plaintext(fh: BinaryIO, identities: list[Identity], expected: Binding) 
             while chunk := zr.read(OUT_CHUNK):
                 yield chunk
     except zstandard.ZstdError as exc:
-        raise MessageDamaged(f"stored message does not decompress: {exc}") from None
+        raise MessageDamaged("stored message does not decompress: {error}", error=exc) from None
 
 
 def _check_binding(header: Header, expected: Binding) -> None:

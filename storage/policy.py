@@ -25,13 +25,13 @@ RESET_LOCK_KEY; faces change them with `store.update_mailbox(id, settings_update
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidInput, OutOfScope
 from .models import ROLES, Admin, Mailbox
+from .timefmt import iso_utc
 
 Actor = Admin | None
 OPERATOR: Actor = None
@@ -48,7 +48,7 @@ def may_write_domain(actor: Actor, domain: str) -> bool:
 def check_domain(actor: Actor, domain: str) -> None:
     """Raise OutOfScope unless `actor` may create a mailbox in (normalized) `domain`."""
     if not may_write_domain(actor, domain):
-        raise OutOfScope(domain)
+        raise OutOfScope("{domain} is not one of your domains", domain=domain)
 
 
 def check_address(actor: Actor, address: str, accepted: Collection[str]) -> None:
@@ -61,9 +61,11 @@ def check_address(actor: Actor, address: str, accepted: Collection[str]) -> None
     """
     domain = address.rpartition("@")[2]
     if not may_write_domain(actor, domain):
-        raise OutOfScope(domain, address)
+        raise OutOfScope(
+            "{address}: {domain} is not one of your domains", domain=domain, address=address
+        )
     if domain not in accepted:
-        raise InvalidInput(f"{address}: its domain is not an accepted domain")
+        raise InvalidInput("{address}: its domain is not an accepted domain", address=address)
 
 
 def is_deletable(mailbox: Mailbox) -> bool:
@@ -120,7 +122,9 @@ def parse_max_age(text: str) -> int | None:
     """ "3m", "6m", "12m" or "none" → days (None: no maximum age)."""
     key = text.strip().lower()
     if key not in MAX_AGE_CHOICES:
-        raise InvalidInput(f"maximum passphrase age must be one of {', '.join(MAX_AGE_CHOICES)}")
+        raise InvalidInput(
+            "maximum passphrase age must be one of {choices}", choices=", ".join(MAX_AGE_CHOICES)
+        )
     return MAX_AGE_CHOICES[key]
 
 
@@ -130,7 +134,9 @@ def check_max_age_days(value: object) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value not in MAX_AGE_DAYS:
         choices = ", ".join(str(d) for d in MAX_AGE_DAYS)
-        raise InvalidInput(f"passphrase_max_age_days must be null (none) or one of {choices}")
+        raise InvalidInput(
+            "passphrase_max_age_days must be null (none) or one of {choices}", choices=choices
+        )
     return value
 
 
@@ -148,12 +154,6 @@ def max_age_update(days: int | None) -> dict[str, Any]:
     return {MAX_AGE_KEY: days}
 
 
-def iso8601(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
-
-
 @dataclass(frozen=True)
 class PassphraseAge:
     max_age_days: int | None
@@ -169,7 +169,7 @@ class PassphraseAge:
         """The keys the API and `--json` show."""
         return {
             "passphrase_max_age_days": self.max_age_days,
-            "passphrase_changed": iso8601(self.changed),
+            "passphrase_changed": iso_utc(self.changed),
             "passphrase_overdue": self.overdue,
         }
 

@@ -103,10 +103,11 @@ class Sealer:
             nonce, sealed = raw[:NONCE_BYTES], raw[NONCE_BYTES:]
             plain = self._aead.decrypt(nonce, sealed, self._aad(purpose, owner))
         except InvalidTag:
-            raise SealError(
+            message = (  # not inline: the extraction of console strings would take its tail
                 f"the sealed {purpose} secret of {owner} does not open with {self.origin}"
                 " (another key, or a damaged or moved value)"
-            ) from None
+            )
+            raise SealError(message) from None
         return plain.decode()
 
 
@@ -132,10 +133,11 @@ def parse_key(text: str | bytes, origin: str) -> bytes:
     for key in candidates:
         if len(key) == KEY_BYTES:
             return key
-    raise SealError(
+    message = (  # not inline: the extraction of console strings would take its tail
         f"{origin}: not a seal key (expected {KEY_BYTES} bytes as base64 or hex,"
         " e.g. from `openssl rand -base64 32`)"
     )
+    raise SealError(message)
 
 
 def read_key_file(path: Path) -> bytes:

@@ -3,40 +3,40 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 
-from .i18n import _
+from babel.numbers import format_decimal
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
-_FACTORS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+from storage import sizes
+
+from .i18n import _, current_language
 
 
 class FieldError(ValueError):
     """A value the admin typed is wrong; str() is a translated message for the field."""
 
 
+def size_help() -> str:
+    return _("Binary units: KiB, MiB, GiB, TiB (GB is read as GiB).")
+
+
 def parse_size(text: str) -> int:
-    """Bytes from "0", "500 MB", "10G", "1.5 GiB" (binary units; 0 = unlimited)."""
+    """Bytes from "0", "500 MiB", "10G", "1,5 GiB" (storage/sizes.py; 0 = unlimited)."""
     if not text.strip():
         return 0
-    match = _SIZE_RE.match(text)
-    if not match:
-        raise FieldError(_("Enter a size such as 500 MB or 10 GB (0 for unlimited)."))
-    number = float(match.group(1).replace(",", "."))
-    unit = match.group(2).lower()
-    if not unit and match.group(3).lower() not in ("", "b"):
-        raise FieldError(_("Enter a size such as 500 MB or 10 GB (0 for unlimited)."))
-    return int(number * _FACTORS[unit])
+    try:
+        return sizes.parse_size(text)
+    except ValueError:
+        raise FieldError(
+            _("Enter a size such as 500 MiB or 10 GiB (0 for unlimited).") + " " + size_help()
+        ) from None
 
 
 def size_input(size: int) -> str:
-    """A quota as the admin would type it back."""
+    """A quota as the admin would type it back, in the units the lists show."""
     if size == 0:
         return "0"
-    for unit, factor in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if size % factor == 0:
-            return f"{size // factor} {unit}"
-    return str(size)
+    number, unit = sizes.exact(size)
+    return f"{format_decimal(number, '0.##', locale=current_language())} {unit}"
 
 
 def parse_networks(lines: list[str]) -> list[str]:

@@ -21,6 +21,9 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
+from storage import sizes
+from storage.errors import StoreError
+
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 DEFAULT = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -73,6 +76,34 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def store_error_keywords() -> dict[str, None]:
+    """Babel keywords that find store error templates: the StoreError class names.
+
+    `raise AlreadyExists("address {address} is already in use", address=...)` in
+    storage/ puts its template in the catalogue (see `python -m web.i18n extract`)."""
+    found: dict[str, None] = {}
+    pending = [StoreError]
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = None
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def error_text(exc: StoreError) -> str:
+    """A store error in the console's language: its template translated, then filled in.
+
+    str(exc), the English sentence, is what the CLI and the API show; it is also the
+    fallback for an error raised without a template or a translation that does not fit.
+    """
+    if not exc.template:
+        return str(exc)
+    try:
+        return gettext(exc.template).format(**exc.params)
+    except (KeyError, IndexError, ValueError):
+        return str(exc)
+
+
 def negotiate(accept_language: str) -> str:
     """Pick en or de from an Accept-Language header."""
     wanted = []
@@ -92,14 +123,9 @@ def format_time(ts: float | None) -> str:
 
 
 def format_bytes(size: int) -> str:
-    units = ("B", "KiB", "MiB", "GiB", "TiB")
-    value = float(size)
-    unit = 0
-    while value >= 1024 and unit < len(units) - 1:
-        value /= 1024
-        unit += 1
-    pattern = "#,##0" if unit == 0 else "#,##0.0"
-    return f"{format_decimal(value, pattern, locale=_current.get())} {units[unit]}"
+    """ "1.5 GiB", "1 GiB", "512 B" (storage/sizes.py), in the current language's digits."""
+    number, unit = sizes.scaled(size)
+    return f"{format_decimal(number, '0.##', locale=_current.get())} {unit}"  # < 1024: no grouping
 
 
 def format_number(n: int) -> str:
@@ -110,6 +136,7 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - developer tool
     import subprocess
 
     if argv[:1] == ["extract"]:
+        keywords = [f"-k{name}" for name in store_error_keywords()]
         subprocess.run(
             [
                 sys.executable,
@@ -118,11 +145,13 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - developer tool
                 "extract",
                 "-F",
                 str(LOCALE_DIR / "babel.cfg"),
+                *keywords,
                 "-o",
                 str(LOCALE_DIR / "messages.pot"),
                 "--no-location",
                 "--sort-output",
                 str(LOCALE_DIR.parent),
+                str(LOCALE_DIR.parent.parent / "storage"),  # store error templates
             ],
             check=True,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import time
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from storage import StoreError
+from storage import StoreError, sizes
+from storage.timefmt import iso_utc
 
 from ..config import ConfigError, Settings, load_settings
 from ..store_factory import open_configured_store
@@ -77,10 +78,32 @@ def fail(message: str) -> click.ClickException:
     return click.ClickException(message)
 
 
-def confirm(question: str, yes: bool) -> None:
-    """Ask on the terminal unless --yes was given; anything but yes aborts (exit 1)."""
-    if not yes:
-        click.confirm(question, abort=True, err=True)
+def config_failure(exc: ConfigError) -> click.ClickException:
+    """Print one `error:` line per configuration problem; the exit-1 error to raise after.
+
+    `config check`, `serve` and every other command report a bad configuration this way.
+    """
+    for problem in exc.problems:
+        click.echo(f"error: {problem}", err=True)
+    count = len(exc.problems)
+    return fail(f"configuration is not valid ({count} error{'s' if count != 1 else ''})")
+
+
+def confirm(question: str, yes: bool, action: str) -> None:
+    """Ask on the terminal unless --yes was given; anything but yes fails (exit 1).
+
+    Without a terminal (a script, cron, a pipe) there is no one to ask: a usage error
+    (exit 2) naming --yes, whatever standard input holds. `action` completes
+    "refusing to … without confirmation".
+    """
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            f"refusing to {action} without confirmation: no terminal to ask on; pass --yes"
+        )
+    if not click.confirm(question, default=False, err=True):
+        raise fail("not confirmed; nothing was changed")
 
 
 def error_message(exc: BaseException) -> str:
@@ -97,24 +120,18 @@ class GatewayGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (StoreError, ConfigError, OSError) as exc:
+        except ConfigError as exc:
+            raise config_failure(exc) from None
+        except (StoreError, OSError) as exc:
             raise fail(error_message(exc)) from None
 
 
-def format_time(value: float | None) -> str | None:
-    """ISO 8601 in UTC, or None."""
-    if value is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
+format_time = iso_utc  # times in --json documents: the one formatter the API uses too
 
 
 def format_bytes(value: int) -> str:
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{value} B"  # pragma: no cover
+    """ "1.5 GiB", "1 GiB", "300 B": the units the console and `--quota` use."""
+    return sizes.size_text(value)
 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:

@@ -6,22 +6,17 @@ the TOML file (--config / GATEWAY_CONFIG), the defaults in gateway/config/schema
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..config import DEPRECATED, OPTIONS, ConfigError, Settings, load_settings
-from ..config.loader import line_of, parse_hostport
-from ..config.schema import BY_KEY
-from ..metrics_token import metrics_token
-from ..store_factory import configured_sealer
-from .common import CliState, fail, json_option, print_json
+from ..config.loader import parse_hostport
+from .common import CliState, config_failure, json_option, print_json
 
 SECRET_WORDS = ("token", "password", "secret")
 MASK = "********"
@@ -49,17 +44,13 @@ def config() -> None:
 
 @config.command("check")
 def check() -> None:
-    """Validate the configuration file and GATEWAY_* variables; explain any error.
+    """Validate the configuration file and GATEWAY_* variables; list every problem.
 
-    Exit status 0 when valid (warnings may be printed), 1 when not.
+    Checks exactly what `serve` checks (the same loader). Exit status 0 when valid
+    (warnings may be printed), 1 when not, with every problem named by key and line.
     """
     path = cli_state().config_file
     settings = _load_or_fail(path)
-    errors = _file_errors(settings, path)
-    for message in errors:
-        click.echo(f"error: {message}", err=True)
-    if errors:
-        raise fail(f"configuration is not valid ({len(errors)} error(s))")
     origin = f"{path}" if path else "no configuration file (defaults and environment)"
     counts = _source_counts(settings)
     click.echo(
@@ -140,76 +131,11 @@ def toml_value(value: Any) -> str:
 
 
 def _load_or_fail(path: Path | None) -> Settings:
+    """The settings, or exit 1 after one `error:` line per problem found."""
     try:
         return load_settings(path)
     except ConfigError as exc:
-        raise fail(explain(exc, path)) from None
-
-
-_PYTHON_WORDING = (
-    (r"invalid literal for int\(\) with base 10: (.*)$", r"expected a whole number, got \1"),
-    (r"could not convert string to float: (.*)$", r"expected a number, got \1"),
-)
-
-
-def explain(exc: ConfigError, path: Path | None) -> str:
-    """The loader's message, plus where a named option is set and a spelling hint."""
-    message = str(exc)
-    for pattern, plain in _PYTHON_WORDING:
-        message = re.sub(pattern, plain, message)
-    keys = [k for k in re.findall(r"[a-z0-9_]+\.[a-z0-9_]+", message) if k in BY_KEY]
-    notes = []
-    for key in dict.fromkeys(keys):
-        where = _where(key, path)
-        if where and where not in message:
-            notes.append(f"{key} is set at {where}")
-    unknown = re.search(r"unknown option (?:in environment variable )?(\S+)", message)
-    if unknown:
-        name = unknown.group(1)
-        candidates = list(BY_KEY) + [o.env for o in OPTIONS]
-        close = difflib.get_close_matches(name, candidates, n=1)
-        if close:
-            notes.append(f"did you mean {close[0]}?")
-        else:
-            notes.append("see `gateway config show --defaults` for every option")
-    return message + (" (" + "; ".join(notes) + ")" if notes else "")
-
-
-def _where(key: str, path: Path | None) -> str | None:
-    option = BY_KEY[key]
-    if option.env in os.environ:
-        return option.env
-    if path is None:
-        return None
-    try:
-        text = path.read_text()
-    except OSError:
-        return None
-    line = line_of(text, *key.split(".", 1))
-    return f"{path}:{line}" if line else None
-
-
-def _file_errors(settings: Settings, path: Path | None) -> list[str]:
-    """Problems load_settings cannot see: certificate or seal key files that are not
-    there, a seal key that is not one, a /metrics token (or token file) that `serve`
-    would refuse."""
-    errors = []
-    for key in ("tls.cert", "tls.key"):
-        value = settings[key]
-        if value and not os.access(value, os.R_OK):
-            where = settings.sources[key]
-            errors.append(f"{key} ({where}): cannot read {value}")
-    configured = [k for k in ("web.metrics_token", "web.metrics_token_file") if settings[k]]
-    if configured:
-        try:
-            metrics_token(settings, Path())  # configured: nothing is generated or written
-        except ConfigError as exc:
-            errors.append(f"{exc} (set at {settings.sources[configured[0]]})")
-    try:
-        configured_sealer(settings, data_dir=None)
-    except ConfigError as exc:
-        errors.append(str(exc))
-    return errors
+        raise config_failure(exc) from None
 
 
 def _source_counts(settings: Settings) -> dict[str, int]:

@@ -60,9 +60,26 @@ def _rewrite(lines: bytes, quote_from: bool) -> bytes:
 
 
 def envelope_sender(head: bytes) -> str:
-    """The Return-Path address in the message head, or MAILER-DAEMON."""
+    """The Return-Path address in the message head for the From_ line, or MAILER-DAEMON."""
     match = _RETURN_PATH.search(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
-    return match.group(1).decode("ascii", "replace") if match else "MAILER-DAEMON"
+    return _ascii_address(match.group(1)) if match else "MAILER-DAEMON"
+
+
+def _ascii_address(raw: bytes) -> str:
+    """`raw` as printable ASCII, which mbox readers (Python's mailbox, mutt) require of
+    the From_ line: an internationalized domain becomes its IDNA A-label; a UTF-8 local
+    part has no ASCII form, so that sender is MAILER-DAEMON. The message keeps its
+    Return-Path header byte for byte either way."""
+    try:
+        local, at, domain = raw.decode("utf-8").rpartition("@")
+        if at and not domain.isascii():
+            domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "MAILER-DAEMON"
+    address = f"{local}@{domain}" if at else domain
+    if not address.isascii() or not address.isprintable():
+        return "MAILER-DAEMON"
+    return address
 
 
 class MboxWriter:

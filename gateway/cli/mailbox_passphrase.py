@@ -83,6 +83,7 @@ def reset_passphrase(mailbox_ref: str, yes: bool, typed_id: str | None, as_json:
         f"Reset the passphrase of {mailbox.id}? Its {mailbox.messages} stored messages stay"
         " sealed under the old passphrase until it is recovered.",
         yes,
+        "reset the passphrase",
     )
     new = store.reset_passphrase(mailbox.id)
     sealed = store.sealed_message_count(mailbox.id)

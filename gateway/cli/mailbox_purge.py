@@ -27,6 +27,7 @@ def purge_sealed(mailbox_ref: str, yes: bool, as_json: bool) -> None:
     confirm(
         f"Irreversibly destroy {count} messages of {mailbox.id} sealed under earlier passphrases?",
         yes,
+        "purge sealed mail",
     )
     purged = store.purge_sealed(mailbox.id)
     audit("mailbox.purge_sealed", mailbox.id, f"messages={purged}")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 import click
 
+from storage import sizes
 from storage.models import PROTOCOLS
-
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 class ByteSize(click.ParamType):
-    """A byte count: 1048576, 512K, 100M, 10G, 2T (binary units); 0 means unlimited."""
+    """A byte count: 1048576, 512K, 100MiB, 1.5G, 2TiB (binary units, storage/sizes.py)."""
 
     name = "BYTES"
 
@@ -22,10 +18,10 @@ class ByteSize(click.ParamType):
     ) -> int:
         if isinstance(value, int):
             return value
-        match = _SIZE_RE.match(str(value))
-        if not match:
-            self.fail(f"{value!r} is not a size (examples: 0, 1048576, 500M, 10G)", param, ctx)
-        return int(match.group(1)) * _UNITS[match.group(2).upper()]
+        try:
+            return sizes.parse_size(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a size (examples: 0, 1048576, 500M, 10GiB)", param, ctx)
 
 
 class ProtocolList(click.ParamType):

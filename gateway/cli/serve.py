@@ -9,7 +9,7 @@ import click
 from ..config import ConfigError, load_settings
 from ..logs import setup_logging
 from ..serve import serve_forever
-from .common import state
+from .common import config_failure, state
 
 # flag → configuration key it overrides (flags win over the file and the environment)
 LISTEN_FLAGS = {
@@ -66,7 +66,7 @@ def serve(workers: int, log_format: str | None, **listen: str | None) -> None:
     try:
         settings = load_settings(cli.config_file, overrides=overrides)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise config_failure(exc) from None
     setup_logging(settings.log.format, settings.log.level)
     if workers > 1:
         from ..workers import run_workers

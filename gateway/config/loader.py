@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from storage.policy import check_totp_requirement
-
+from . import validate
 from .schema import BY_KEY, OPTIONS, Option
+from .validate import Problem, cross_checks, option_problem
 
 
 class ConfigError(ValueError):
-    """A configuration problem, naming the key (and the file line when known)."""
+    """Configuration problems, every one naming its key and where it is set (file:line).
+
+    `problems` lists them all; str() is one line for one problem, else a header and a
+    line per problem.
+    """
+
+    def __init__(self, problems: str | list[Problem]) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("", "configuration", problems)]
+        self.problems = list(problems)
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"configuration is not valid ({len(self.problems)} problems):"]
+        return "\n".join(lines + [f"  {problem}" for problem in self.problems])
 
 
 class _Section:
@@ -54,27 +72,52 @@ class Settings:
 
 def _coerce(option: Option, value: Any, where: str) -> Any:
     try:
-        if option.type is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
-            raise ValueError("expected true or false")
-        if option.type is list:
-            items = (
-                value
-                if isinstance(value, list)
-                else [v for v in str(value).split(",") if v.strip()]
-            )
-            return [option.item_type(v.strip() if isinstance(v, str) else v) for v in items]
-        if option.type in (int, float) and isinstance(value, bool):
-            raise ValueError("expected a number")
-        return option.type(value)
+        return _typed(option, value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{option.key} ({where}): {exc}") from None
+        raise ConfigError([Problem(option.key, where, str(exc))]) from None
+
+
+def _typed(option: Option, value: Any, text_layer: bool = True) -> Any:
+    """`value` as the option's type. Only a text layer (environment, flags) may give a list
+    as one comma-separated string; TOML has arrays for that."""
+    if option.type is list:
+        if not isinstance(value, list) and not (text_layer and isinstance(value, str)):
+            raise ValueError(f'expected a list (e.g. ["a", "b"]), got {value!r}')
+        items = value if isinstance(value, list) else value.split(",")
+        return [_scalar(option.item_type or str, v) for v in items if str(v).strip()]
+    typed = _scalar(option.type, value)
+    return typed.lower() if option.choices else typed
+
+
+def _scalar(kind: type, value: Any) -> Any:
+    text = value.strip() if isinstance(value, str) else value
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if str(text).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(text).lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {value!r}")
+    if kind is str:
+        if isinstance(value, str | os.PathLike):
+            return str(value)
+        raise ValueError(f"expected a string, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {value!r}")
+    if kind is int:
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if isinstance(value, str) and not text.lstrip("+-").isdigit():
+            raise ValueError(f"expected a whole number, got {value!r}")
+        return int(value if not isinstance(value, str) else text)
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
 
 
 def line_of(text: str, section: str, name: str) -> int | None:
@@ -84,32 +127,78 @@ def line_of(text: str, section: str, name: str) -> int | None:
         stripped = line.strip()
         if stripped.startswith("[") and stripped.endswith("]"):
             current = stripped.strip("[]").strip()
-        elif current == section and stripped.split("=", 1)[0].strip() == name:
+        elif current == section and stripped.split("=", 1)[0].strip().strip("\"'") == name:
             return number
     return None
 
 
-def _from_file(path: Path) -> dict[str, tuple[Any, str]]:
+class _Layers:
+    """Values and their sources as each layer is read, and every problem met on the way."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {o.key: o.default for o in OPTIONS}
+        self.sources: dict[str, str] = {o.key: "default" for o in OPTIONS}
+        self.problems: list[Problem] = []
+
+    def set(self, option: Option, raw: Any, where: str, text_layer: bool = True) -> None:
+        """Type and check one value; a bad one is a problem and leaves the key unset."""
+        try:
+            value = _typed(option, raw, text_layer)
+        except (TypeError, ValueError) as exc:
+            message = str(exc)
+        else:
+            message = option_problem(option, value)
+            if not message:
+                self.values[option.key], self.sources[option.key] = value, where
+                return
+        self.problems.append(Problem(option.key, where, message))
+        self.values.pop(option.key, None)
+
+    def unknown(self, name: str, where: str, candidates: list[str]) -> None:
+        close = difflib.get_close_matches(name, candidates, n=1)
+        hint = f"did you mean {close[0]}?" if close else "see `gateway config show --defaults`"
+        self.problems.append(Problem(name, where, f"unknown option ({hint})"))
+
+
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     try:
         text = path.read_text()
+        return text, tomllib.loads(text)
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
+        raise ConfigError([Problem("", str(path), f"cannot read: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([Problem("", str(path), "not UTF-8 text")]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    found: dict[str, tuple[Any, str]] = {}
+        raise ConfigError([Problem("", str(path), str(exc))]) from None
+
+
+def _from_file(path: Path, layers: _Layers) -> None:
+    text, data = _read_toml(path)
     for section, table in data.items():
         if not isinstance(table, dict):
-            raise ConfigError(f"{path}: top-level key {section!r} must be a [section] table")
+            message = "must be in a [section] table, not at the top level"
+            layers.problems.append(Problem(section, _where(path, text, "", section), message))
+            continue
         for name, value in table.items():
-            key = f"{section}.{name}"
-            line = line_of(text, section, name)
-            where = f"{path}:{line}" if line else str(path)
-            if key not in BY_KEY:
-                raise ConfigError(f"{where}: unknown option {key}")
-            found[key] = (_coerce(BY_KEY[key], value, where), where)
-    return found
+            key, where = f"{section}.{name}", _where(path, text, section, name)
+            if key in BY_KEY:
+                layers.set(BY_KEY[key], value, where, text_layer=False)
+            else:
+                layers.unknown(key, where, list(BY_KEY))
+
+
+def _where(path: Path, text: str, section: str, name: str) -> str:
+    line = line_of(text, section, name)
+    return f"{path}:{line}" if line else str(path)
+
+
+def _from_environment(environ: Mapping[str, str], layers: _Layers) -> None:
+    known = {o.env: o for o in OPTIONS}
+    for name, value in environ.items():
+        if name in known:
+            layers.set(known[name], value, name)
+        elif name.startswith("GATEWAY_") and "__" in name:
+            layers.unknown(name, "environment", list(known))
 
 
 def load_settings(
@@ -117,60 +206,43 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
+    """Defaults < file < environment < `overrides`, typed and checked.
+
+    Raises ConfigError listing every problem found (unknown keys, wrong types, invalid
+    values, unreadable certificate files), each with its key and where it is set; a bad
+    value is reported even when a later layer overrides it. Every command loads its
+    settings here, so `config check` accepts exactly what `serve` does.
+    """
     environ = os.environ if environ is None else environ
-    values = {o.key: o.default for o in OPTIONS}
-    sources = {o.key: "default" for o in OPTIONS}
+    layers = _Layers()
     if config_file:
-        for key, (value, where) in _from_file(Path(config_file)).items():
-            values[key], sources[key] = value, where
-    for option in OPTIONS:
-        if option.env in environ:
-            values[option.key] = _coerce(option, environ[option.env], option.env)
-            sources[option.key] = option.env
-    known_env = {o.env for o in OPTIONS}
-    for name in environ:
-        if name.startswith("GATEWAY_") and "__" in name and name not in known_env:
-            raise ConfigError(f"unknown option in environment variable {name}")
+        _from_file(Path(config_file), layers)
+    _from_environment(environ, layers)
     for key, value in (overrides or {}).items():
         if value is None:
             continue
-        if key not in BY_KEY:
-            raise ConfigError(f"unknown option {key}")
-        values[key] = _coerce(BY_KEY[key], value, "command line")
-        sources[key] = "command line"
-    _validate(values)
-    return Settings(values, sources)
+        if key in BY_KEY:
+            layers.set(BY_KEY[key], value, "command line")
+        else:
+            layers.unknown(key, "command line", list(BY_KEY))
+    problems = layers.problems + cross_checks(layers.values, layers.sources)
+    if problems:
+        path = str(config_file or "")
+        raise ConfigError(sorted(problems, key=lambda p: _in_file_order(p, path)))
+    return Settings(layers.values, layers.sources)
 
 
-def _validate(values: dict[str, Any]) -> None:
-    if values["crypto.recipient"] not in ("mlkem768x25519", "x25519"):
-        raise ConfigError("crypto.recipient must be mlkem768x25519 or x25519")
-    if values["log.format"] not in ("text", "json"):
-        raise ConfigError("log.format must be text or json")
-    for key, value in values.items():
-        if key.endswith("listen") and value:
-            parse_hostport(value, key)
-    if bool(values["tls.cert"]) != bool(values["tls.key"]):
-        raise ConfigError("tls.cert and tls.key must be given together")
-    try:
-        values["web.require_totp"] = list(check_totp_requirement(values["web.require_totp"]))
-    except ValueError as exc:
-        raise ConfigError(f"web.require_totp: {exc}") from None
-    _validate_login(values)
-
-
-def _validate_login(values: dict[str, Any]) -> None:
-    """Zero slots or zero room would refuse every login, the right passphrase too."""
-    for key in ("max_concurrent_unlocks", "max_waiting", "max_waiting_per_address"):
-        if values[f"login.{key}"] < 1:
-            raise ConfigError(f"login.{key} must be at least 1")
-    for key in ("max_delay", "window"):
-        if values[f"login.{key}"] < 0:
-            raise ConfigError(f"login.{key} must not be negative")
+def _in_file_order(problem: Problem, path: str) -> tuple[int, int]:
+    """File problems first, by line; then those of the environment and the command line."""
+    if not path or not problem.where.startswith(path):
+        return (1, 0)
+    line = problem.where[len(path) :].lstrip(":")
+    return (0, int(line) if line.isdigit() else 0)
 
 
 def parse_hostport(value: str, key: str = "listen") -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ConfigError(f"{key}: expected host:port, got {value!r}")
-    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 (explicit ":port" means all)
+    """("host", port) of a `*listen` value; ":port" means every address."""
+    try:
+        return validate.parse_hostport(value)
+    except ValueError as exc:
+        raise ConfigError([Problem(key, "", str(exc))]) from None

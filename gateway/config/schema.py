@@ -19,6 +19,9 @@ class Option:
     default: Any
     doc: str
     item_type: type | None = None  # for lists
+    choices: tuple[str, ...] = ()  # the only values allowed, when not empty
+    minimum: float | None = None  # smallest number allowed
+    check: str = ""  # a value check in gateway/config/validate.py CHECKS
 
     @property
     def section(self) -> str:
@@ -33,8 +36,23 @@ class Option:
         return "GATEWAY_" + self.key.upper().replace(".", "__").replace("-", "_")
 
 
-def _o(key: str, type_: type, default: Any, doc: str, item_type: type | None = None) -> Option:
-    return Option(key, type_, default, doc, item_type)
+def _o(
+    key: str,
+    type_: type,
+    default: Any,
+    doc: str,
+    item_type: type | None = None,
+    *,
+    choices: tuple[str, ...] = (),
+    minimum: float | None = None,
+    check: str = "",
+) -> Option:
+    """An option; numbers default to a minimum of 0 and `*listen` keys to a host:port check."""
+    if minimum is None and type_ in (int, float):
+        minimum = 0
+    if not check and key.endswith("listen"):
+        check = "hostport"
+    return Option(key, type_, default, doc, item_type, choices, minimum, check)
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -59,17 +77,36 @@ OPTIONS: tuple[Option, ...] = (
         "Free bytes kept on the data disk; below this SMTP answers 452 4.3.1.",
     ),
     _o("storage.compress", bool, True, "Compress messages with zstd before encryption."),
-    _o("storage.threads", int, 8, "Size of the thread pool running SQLite, file and crypto work."),
+    _o(
+        "storage.threads",
+        int,
+        8,
+        "Size of the thread pool running SQLite, file and crypto work.",
+        minimum=1,
+    ),
     # --- crypto --------------------------------------------------------------------
     _o(
         "crypto.recipient",
         str,
         "mlkem768x25519",
         "age recipient type for new key epochs: mlkem768x25519 (post-quantum hybrid) or x25519.",
+        choices=("mlkem768x25519", "x25519"),
     ),
     _o("crypto.argon2_memory_kib", int, 65536, "Argon2id memory (KiB) for sealing new epoch keys."),
-    _o("crypto.argon2_iterations", int, 3, "Argon2id iterations for sealing new epoch keys."),
-    _o("crypto.argon2_lanes", int, 4, "Argon2id lanes (parallelism) for sealing new epoch keys."),
+    _o(
+        "crypto.argon2_iterations",
+        int,
+        3,
+        "Argon2id iterations for sealing new epoch keys.",
+        minimum=1,
+    ),
+    _o(
+        "crypto.argon2_lanes",
+        int,
+        4,
+        "Argon2id lanes (parallelism) for sealing new epoch keys.",
+        minimum=1,
+    ),
     # --- secrets -------------------------------------------------------------------
     _o(
         "secrets.seal_key",
@@ -87,9 +124,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     # --- tls -----------------------------------------------------------------------
     _o(
-        "tls.cert", str, "", "PEM certificate chain; empty means a self-signed one under DATA/tls/."
+        "tls.cert",
+        str,
+        "",
+        "PEM certificate chain; empty means a self-signed one under DATA/tls/.",
+        check="readable_file",
     ),
-    _o("tls.key", str, "", "PEM private key for tls.cert."),
+    _o("tls.key", str, "", "PEM private key for tls.cert.", check="readable_file"),
     _o(
         "tls.reload_interval",
         float,
@@ -111,6 +152,7 @@ OPTIONS: tuple[Option, ...] = (
         int,
         200 * MiB,
         "Largest message accepted, in bytes (advertised in SIZE).",
+        minimum=1,
     ),
     _o(
         "smtp.allowed_networks",
@@ -118,14 +160,22 @@ OPTIONS: tuple[Option, ...] = (
         [],
         "Client networks (CIDR) allowed to connect; empty allows all.",
         str,
+        check="networks",
     ),
     _o("smtp.require_tls", bool, False, "Refuse MAIL before STARTTLS with 530."),
-    _o("smtp.max_connections", int, 400, "Total concurrent SMTP connections; more get 421 4.7.0."),
+    _o(
+        "smtp.max_connections",
+        int,
+        400,
+        "Total concurrent SMTP connections; more get 421 4.7.0.",
+        minimum=1,
+    ),
     _o(
         "smtp.max_connections_per_ip",
         int,
         50,
         "Concurrent SMTP connections per client IP; more get 421 4.7.0.",
+        minimum=1,
     ),
     _o(
         "smtp.idle_timeout",
@@ -151,6 +201,7 @@ OPTIONS: tuple[Option, ...] = (
         int,
         65536,
         "Longest accepted line in DATA, in bytes; longer gets 500 5.5.2.",
+        minimum=1000,
     ),
     # --- pop3 ----------------------------------------------------------------------
     _o("pop3.listen", str, "127.0.0.1:1110", "POP3 (STLS) listener, host:port; empty disables it."),
@@ -196,6 +247,7 @@ OPTIONS: tuple[Option, ...] = (
         4,
         "Argon2id unlocks running at once, per process (each needs 64 MiB); attempts"
         " beyond wait their turn, known client addresses first, then fairly by network.",
+        minimum=1,
     ),
     _o(
         "login.failures_before_delay",
@@ -215,6 +267,7 @@ OPTIONS: tuple[Option, ...] = (
         256,
         "Login attempts waiting for an unlock slot, in all; when full, the stranger with"
         " the most failures gives up its place (or the newcomer gets the failure reply).",
+        minimum=1,
     ),
     _o(
         "login.max_waiting_per_address",
@@ -222,6 +275,7 @@ OPTIONS: tuple[Option, ...] = (
         8,
         "Login attempts of one client address waiting or unlocking at once; more get the"
         " failure reply.",
+        minimum=1,
     ),
     _o(
         "login.lockout_failures",
@@ -282,10 +336,17 @@ OPTIONS: tuple[Option, ...] = (
         "Roles that must use two-factor sign-in (superadmin, domain-admin, viewer), or"
         ' ["all"]; until they enrol, such admins can only enrol or sign out.',
         str,
+        check="totp_roles",
     ),
     # --- log -----------------------------------------------------------------------
-    _o("log.format", str, "text", "Log format: text or json."),
-    _o("log.level", str, "info", "Log level: debug, info, warning or error."),
+    _o("log.format", str, "text", "Log format: text or json.", choices=("text", "json")),
+    _o(
+        "log.level",
+        str,
+        "info",
+        "Log level: debug, info, warning or error.",
+        choices=("debug", "info", "warning", "error"),
+    ),
 )
 
 BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}

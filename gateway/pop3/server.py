@@ -22,14 +22,19 @@ class Pop3Service:
     def __init__(self, ctx: GatewayContext) -> None:
         self.ctx = ctx
         self.servers: list[asyncio.Server] = []
+        self._kinds: list[str] = []  # "pop3" or "pop3s", parallel to servers
         self.sessions: dict[asyncio.Task[None], Pop3Session] = {}
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
         """Every bound (host, port), with the real port when 0 was configured."""
+        return [address for _, address in self.endpoints()]
+
+    def endpoints(self) -> list[tuple[str, tuple[str, int]]]:
+        """("pop3" | "pop3s", (host, port)) for every bound socket (real ports)."""
         return [
-            tuple(sock.getsockname()[:2])  # type: ignore[misc]
-            for server in self.servers
+            (kind, tuple(sock.getsockname()[:2]))  # type: ignore[misc]
+            for kind, server in zip(self._kinds, self.servers, strict=True)
             for sock in server.sockets
         ]
 
@@ -48,6 +53,7 @@ class Pop3Service:
             reuse_port=reuse_port or None,
         )
         self.servers.append(server)
+        self._kinds.append("pop3s" if config.implicit_tls else "pop3")
 
     def _start_session(self, conn: LineConnection, config: ListenerConfig) -> None:
         session = Pop3Session(self.ctx, conn, config)

@@ -7,6 +7,8 @@ Online bounces a 5xx journal report into the undeliverable-reports mailbox, so a
 
 from __future__ import annotations
 
+import re
+
 SENDER_OK = "250 2.1.0 Sender OK"
 RECIPIENT_OK = "250 2.1.5 Recipient OK"
 START_DATA = "354 End data with <CR><LF>.<CR><LF>"
@@ -72,3 +74,35 @@ ENHANCED = {
     "503 Error: send HELO first": "503 5.5.1 Error: send HELO first",
     "503 Error: send EHLO first": "503 5.5.1 Error: send EHLO first",
 }
+
+# The enhanced code for an error reply that has none (aiosmtpd's own), by reply code.
+_DEFAULT_ENHANCED = {
+    "500": "5.5.2",  # syntax error, command unrecognised, command line too long
+    "501": "5.5.4",  # syntax error in parameters
+    "502": "5.5.1",
+    "503": "5.5.1",
+    "504": "5.5.4",
+    "530": "5.7.0",
+    "552": "5.3.4",
+    "553": "5.1.3",
+    "555": "5.5.4",
+}
+# Success replies that take 2.0.0: HELP and VRFY (the EHLO/HELO reply, 220 greeting and
+# 334/354 intermediate replies take none, RFC 2034 §3).
+_PLAIN_SUCCESS = ("250 Supported commands:", "250 Syntax:", "252 ")
+_HAS_ENHANCED = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}( |$)")
+
+
+def enhanced(status: str) -> str:
+    """`status` with an RFC 3463 enhanced status code if it lacks one."""
+    status = ENHANCED.get(status, status)
+    if _HAS_ENHANCED.match(status) or len(status) < 4 or status[3] not in " -":
+        return status
+    code = status[:3]
+    if code[0] in "45":
+        extra = _DEFAULT_ENHANCED.get(code, f"{code[0]}.0.0")
+    elif status.startswith(_PLAIN_SUCCESS):
+        extra = "2.0.0"
+    else:
+        return status
+    return f"{status[:4]}{extra} {status[4:]}"

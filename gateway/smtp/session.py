@@ -91,7 +91,7 @@ class GatewaySMTP(SeamSMTP):
 
     async def push(self, status: Any) -> None:
         if isinstance(status, str):
-            status = replies.ENHANCED.get(status, status)
+            status = replies.enhanced(status)
         await super().push(status)
         if self._close_after_reply and self.transport is not None:
             self.transport.close()

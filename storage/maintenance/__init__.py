@@ -24,7 +24,9 @@ def require_data_directory(data_dir: str | Path) -> Path:
     """
     path = Path(data_dir)
     if not (path / MARKER).is_file():
-        raise NotADataDirectory(f"{path} is not a Journal Gateway data directory (no store there)")
+        raise NotADataDirectory(
+            "{path} is not a Journal Gateway data directory (no store there)", path=path
+        )
     return path
 
 

@@ -42,12 +42,12 @@ class AdminsMixin(SealedSecretsMixin, StoreBase):
         if not _NAME_RE.match(name):
             raise InvalidInput("admin names are 1-64 letters, digits, '.', '_', '@' or '-'")
         if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+            raise InvalidInput("role must be one of {choices}", choices=", ".join(ROLES))
         password = password or generate_password()
         password_hash = self.password_hasher.hash(password)
         with self.db.write() as conn:
             if conn.execute("SELECT 1 FROM admins WHERE name=?", (name,)).fetchone():
-                raise AlreadyExists(f"admin {name} already exists")
+                raise AlreadyExists("admin {name} already exists", name=name)
             conn.execute(
                 "INSERT INTO admins(name, role, password_hash, domains, created)"
                 " VALUES (?,?,?,?,?)",
@@ -100,7 +100,7 @@ class AdminsMixin(SealedSecretsMixin, StoreBase):
         fields: dict[str, object] = {}
         if role is not None:
             if role not in ROLES:
-                raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+                raise InvalidInput("role must be one of {choices}", choices=", ".join(ROLES))
             fields["role"] = role
         if domains is not None:
             fields["domains"] = json.dumps(sorted(domains))
@@ -142,12 +142,12 @@ class AdminsMixin(SealedSecretsMixin, StoreBase):
                 (*fields.values(), name),
             )
             if cur.rowcount == 0:
-                raise NotFound(f"no admin {name}")
+                raise NotFound("no admin {name}", name=name)
 
     def delete_admin(self, name: str) -> None:
         with self.db.write() as conn:
             if conn.execute("DELETE FROM admins WHERE name=?", (name,)).rowcount == 0:
-                raise NotFound(f"no admin {name}")
+                raise NotFound("no admin {name}", name=name)
 
     # --- audit ---------------------------------------------------------------------
     def audit(

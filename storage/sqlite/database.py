@@ -40,9 +40,11 @@ class Database:
             finally:
                 probe.close()
         except sqlite3.DatabaseError:
-            raise NotADataDirectory(f"{self.path} is not a Journal Gateway index") from None
+            raise NotADataDirectory(
+                "{path} is not a Journal Gateway index", path=self.path
+            ) from None
         if app_id != APPLICATION_ID and tables:
-            raise NotADataDirectory(f"{self.path} is not a Journal Gateway index")
+            raise NotADataDirectory("{path} is not a Journal Gateway index", path=self.path)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)

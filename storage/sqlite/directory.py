@@ -26,9 +26,9 @@ def normalize_domain(name: str) -> str:
     try:
         cleaned = name.strip().rstrip(".").encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise InvalidInput(f"invalid domain name: {name!r}") from None
+        raise InvalidInput("invalid domain name: {name!r}", name=name) from None
     if not _DOMAIN_RE.match(cleaned) or "." not in cleaned:
-        raise InvalidInput(f"invalid domain name: {name!r}")
+        raise InvalidInput("invalid domain name: {name!r}", name=name)
     return cleaned
 
 
@@ -39,9 +39,9 @@ def normalize_address(address: str) -> str:
         text = text[1:-1]
     local, sep, domain = text.rpartition("@")
     if not sep or not local or len(local) > 64 or any(c in _LOCAL_FORBIDDEN for c in local):
-        raise InvalidInput(f"invalid address: {address!r}")
+        raise InvalidInput("invalid address: {address!r}", address=address)
     if local.startswith(".") or local.endswith(".") or ".." in local:
-        raise InvalidInput(f"invalid address: {address!r}")
+        raise InvalidInput("invalid address: {address!r}", address=address)
     return f"{local.lower()}@{normalize_domain(domain)}"
 
 
@@ -51,7 +51,7 @@ def _networks(values: Iterable[str]) -> list[str]:
         try:
             out.append(str(ipaddress.ip_network(value.strip(), strict=False)))
         except ValueError:
-            raise InvalidInput(f"invalid network: {value!r}") from None
+            raise InvalidInput("invalid network: {value!r}", value=value) from None
     return out
 
 
@@ -62,7 +62,7 @@ class DirectoryMixin(StoreBase):
         now = time.time()
         with self.db.write() as conn:
             if conn.execute("SELECT 1 FROM domains WHERE name=?", (name,)).fetchone():
-                raise AlreadyExists(f"domain {name} already exists")
+                raise AlreadyExists("domain {name} already exists", name=name)
             conn.execute("INSERT INTO domains(name, created) VALUES (?, ?)", (name, now))
         return Domain(name, now, 0)
 
@@ -78,14 +78,14 @@ class DirectoryMixin(StoreBase):
         for domain in self.list_domains():
             if domain.name == name:
                 return domain
-        raise NotFound(f"no domain {name}")
+        raise NotFound("no domain {name}", name=name)
 
     def remove_domain(self, name: str) -> None:
         """Remove an accepted domain; refused while any address is in it (DomainInUse)."""
         name = normalize_domain(name)
         with self.db.write() as conn:
             if not conn.execute("SELECT 1 FROM domains WHERE name=?", (name,)).fetchone():
-                raise NotFound(f"no domain {name}")
+                raise NotFound("no domain {name}", name=name)
             _refuse_domain_in_use(conn, name)
             conn.execute("DELETE FROM domains WHERE name=?", (name,))
 
@@ -152,7 +152,7 @@ class DirectoryMixin(StoreBase):
     @staticmethod
     def _check_status(status: str) -> None:
         if status not in STATUSES:
-            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+            raise InvalidInput("status must be one of {choices}", choices=", ".join(STATUSES))
 
     def _validate_new_addresses(self, addresses: Iterable[str], actor: policy.Actor) -> list[str]:
         """Normalized, in the actor's scope, in accepted domains, each given once."""
@@ -162,7 +162,7 @@ class DirectoryMixin(StoreBase):
             normalized = normalize_address(address)
             policy.check_address(actor, normalized, accepted)
             if normalized in out:
-                raise AlreadyExists(f"address {normalized} given twice")
+                raise AlreadyExists("address {address} given twice", address=normalized)
             out.append(normalized)
         return out
 
@@ -172,10 +172,12 @@ class DirectoryMixin(StoreBase):
         domain removed since the addresses were validated must not get one)."""
         for address in addresses:
             if conn.execute("SELECT 1 FROM addresses WHERE address=?", (address,)).fetchone():
-                raise AlreadyExists(f"address {address} is already in use")
+                raise AlreadyExists("address {address} is already in use", address=address)
             domain = address.rpartition("@")[2]
             if not conn.execute("SELECT 1 FROM domains WHERE name=?", (domain,)).fetchone():
-                raise InvalidInput(f"{address}: its domain is not an accepted domain")
+                raise InvalidInput(
+                    "{address}: its domain is not an accepted domain", address=address
+                )
 
     def _addresses(self, mailbox_id: str) -> list[str]:
         cur = self.db.conn().execute(
@@ -188,7 +190,7 @@ class DirectoryMixin(StoreBase):
         """By id or by any of its addresses (case-insensitive)."""
         mailbox = self.find_mailbox(ref)
         if mailbox is None:
-            raise NotFound(f"no mailbox {ref}")
+            raise NotFound("no mailbox {ref}", ref=ref)
         return mailbox
 
     def find_mailbox(self, ref: str) -> Mailbox | None:
@@ -255,7 +257,9 @@ class DirectoryMixin(StoreBase):
         if protocols is not None:
             chosen = sorted(set(protocols))
             if any(p not in PROTOCOLS for p in chosen):
-                raise InvalidInput(f"protocols must be among {', '.join(PROTOCOLS)}")
+                raise InvalidInput(
+                    "protocols must be among {choices}", choices=", ".join(PROTOCOLS)
+                )
             fields["protocols"] = json.dumps(chosen)
         if settings is not None:
             fields["settings"] = json.dumps(settings)
@@ -274,7 +278,7 @@ class DirectoryMixin(StoreBase):
     def _merged_settings(conn, mailbox_id: str, changes: Mapping[str, object]) -> str:
         row = conn.execute("SELECT settings FROM mailboxes WHERE id=?", (mailbox_id,)).fetchone()
         if row is None:
-            raise NotFound(f"no mailbox {mailbox_id}")
+            raise NotFound("no mailbox {ref}", ref=mailbox_id)
         merged = json.loads(row[0])
         for key, value in changes.items():
             if value is None:
@@ -298,7 +302,7 @@ class DirectoryMixin(StoreBase):
         mailbox = self.get_mailbox(ref)
         alias = normalize_address(address)
         if alias not in mailbox.aliases:
-            raise NotFound(f"{alias} is not an alias of {mailbox.id}")
+            raise NotFound("{alias} is not an alias of {mailbox}", alias=alias, mailbox=mailbox.id)
         with self.db.write() as conn:
             conn.execute("DELETE FROM addresses WHERE address=? AND is_primary=0", (alias,))
         return self.get_mailbox(mailbox.id)
@@ -307,7 +311,11 @@ class DirectoryMixin(StoreBase):
         """Delete a mailbox, its keys and its messages; returns the number of messages destroyed."""
         mailbox = self.get_mailbox(ref)
         if mailbox.messages and not force:
-            raise NotEmpty(f"mailbox {mailbox.id} holds {mailbox.messages} messages")
+            raise NotEmpty(
+                "mailbox {mailbox} holds {messages} messages",
+                mailbox=mailbox.id,
+                messages=mailbox.messages,
+            )
         paths = [
             r[0]
             for r in self.db.conn().execute(
@@ -347,4 +355,10 @@ def _refuse_domain_in_use(conn, domain: str) -> None:
         for mailbox_id, found in aliases.items()
     ]
     shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
-    raise DomainInUse(domain, list(aliases), shown)
+    raise DomainInUse(
+        "domain {domain} still has mailboxes or aliases: {listing};"
+        " delete those mailboxes or remove those aliases first",
+        domain=domain,
+        listing=shown,
+        mailboxes=list(aliases),
+    )

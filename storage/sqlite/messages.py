@@ -36,7 +36,7 @@ def index_message(
     the mailbox is gone (deleted while the file was being written)."""
     row = conn.execute("SELECT next_uid FROM mailboxes WHERE id=?", (mailbox_id,)).fetchone()
     if row is None:
-        raise NotFound(f"mailbox {mailbox_id} was deleted during delivery")
+        raise NotFound("mailbox {mailbox} was deleted during delivery", mailbox=mailbox_id)
     uid = row[0]
     conn.execute(
         "INSERT INTO messages(id, mailbox_id, uid, epoch, size, stored_size, received, flags,"
@@ -65,7 +65,7 @@ class MessagesMixin(StoreBase):
             f"no mailbox {mailbox_id}",
         )
         if row["quota"] and row["stored_bytes"] + size_hint > row["quota"]:
-            raise QuotaExceeded(f"mailbox {mailbox_id} is over its quota")
+            raise QuotaExceeded("mailbox {mailbox} is over its quota", mailbox=mailbox_id)
 
     def begin_delivery(self, mailbox_id: str) -> Delivery:
         epoch = self.current_epoch(mailbox_id)  # type: ignore[attr-defined]
@@ -166,12 +166,16 @@ class MessagesMixin(StoreBase):
             raise MessageDamaged("message does not belong to the unlocked mailbox")
         identity = key.identities.get(message.epoch)
         if identity is None:
-            raise MessageDamaged(f"message {message.id} is sealed under an earlier passphrase")
+            raise MessageDamaged(
+                "message {message} is sealed under an earlier passphrase", message=message.id
+            )
         binding = Binding(message.mailbox_id, message.id, message.epoch, message.encoding)
         try:
             fh = self.blobs.open(message.path)
         except FileNotFoundError:
-            raise MessageDamaged(f"message {message.id}: its file is missing") from None
+            raise MessageDamaged(
+                "message {message}: its file is missing", message=message.id
+            ) from None
         with fh:
             yield from open_plaintext(fh, [identity], binding)
 

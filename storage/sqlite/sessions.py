@@ -38,7 +38,7 @@ class SessionsMixin(StoreBase):
         public_id = "ses-" + random_base32(12).lower()
         with self.db.write() as conn:
             if not conn.execute("SELECT 1 FROM admins WHERE name=?", (admin,)).fetchone():
-                raise NotFound(f"no admin {admin}")
+                raise NotFound("no admin {name}", name=admin)
             conn.execute(
                 "INSERT INTO admin_sessions(hash, id, admin, created, last_seen, source,"
                 " user_agent, data) VALUES (?,?,?,?,?,?,?,'{}')",
@@ -106,7 +106,7 @@ class SessionsMixin(StoreBase):
         now = time.time() if now is None else now
         with self.db.write() as conn:
             if not conn.execute("SELECT 1 FROM admins WHERE name=?", (admin,)).fetchone():
-                raise NotFound(f"no admin {admin}")
+                raise NotFound("no admin {name}", name=admin)
             conn.execute(
                 "INSERT INTO api_tokens(hash, id, admin, name, created) VALUES (?,?,?,?,?)",
                 (_digest(raw), token_id, admin, name, now),
@@ -151,4 +151,4 @@ class SessionsMixin(StoreBase):
             args.append(admin)
         with self.db.write() as conn:
             if conn.execute(sql, args).rowcount == 0:
-                raise NotFound(f"no API token {token_id}")
+                raise NotFound("no API token {token}", token=token_id)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import mailbox as pymailbox
 import random
 import re
+import smtplib
 
 import pytest
 
@@ -252,3 +254,45 @@ def test_envelope_sender_only_from_the_head():
     assert envelope_sender(b"Return-Path: <a@b.c>\r\n\r\n") == "a@b.c"
     assert envelope_sender(b"Return-Path: <>\r\n\r\n") == "MAILER-DAEMON"
     assert envelope_sender(b"Subject: x\r\n\r\nReturn-Path: <a@b.c>\r\n") == "MAILER-DAEMON"
+    assert envelope_sender(b"Return-Path: <j\xf6rg@b.c>\r\n\r\n") == "MAILER-DAEMON"  # not UTF-8
+    assert envelope_sender(b"Return-Path: <a\x01b@b.c>\r\n\r\n") == "MAILER-DAEMON"
+
+
+UTF8_SENDERS = [
+    ("jörg@bücher.example", "MAILER-DAEMON"),  # no ASCII form of the local part exists
+    ("archiv@bücher.example", "archiv@xn--bcher-kva.example"),  # the domain as its A-label
+    ("plain@example.org", "plain@example.org"),
+]
+
+
+def send_smtputf8(port: int, to: str, client_tls) -> list[bytes]:
+    """Over real SMTP with STARTTLS: MAIL FROM:<sender> SMTPUTF8, one message per sender."""
+    sent = []
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.starttls(context=client_tls)
+        for sender, _ in UTF8_SENDERS:
+            raw = f"From: {sender}\r\nSubject: Grüße\r\n\r\nFrom {sender} mit Grüßen\r\n".encode()
+            client.sendmail(sender, [to], raw, mail_options=["SMTPUTF8"])
+            sent.append(raw)
+    return sent
+
+
+async def test_mbox_of_smtputf8_senders_reads_back_with_python_mailbox(
+    run, store, mailbox, smtp_port, client_tls, tmp_path
+):
+    box_info, passphrase = mailbox
+    await asyncio.to_thread(send_smtputf8, smtp_port, box_info.address, client_tls)
+    key = store.unlock(box_info.id, passphrase)
+    stored = [b"".join(store.read_message(key, m)) for m in store.list_messages(box_info.id)]
+    assert stored[0].startswith("Return-Path: <jörg@bücher.example>\r\n".encode())
+    out = tmp_path / "utf8.mbox"
+    pass_file = secret_file(tmp_path, passphrase)
+    ok(await asyncio.to_thread(export, run, box_info.id, pass_file, out, "mbox"))
+    raw = out.read_bytes()
+    from_lines = [line for line in raw.split(b"\n") if line.startswith(b"From ")]
+    assert len(from_lines) == 3 and all(line.isascii() for line in from_lines)
+    assert "\ufffd".encode() not in raw
+    box = pymailbox.mbox(out)
+    messages = list(box)  # get_message() decodes the From_ line as ASCII
+    assert [m.get_from().split(" ", 1)[0] for m in messages] == [e for _, e in UTF8_SENDERS]
+    assert [unquote_mboxrd(box.get_bytes(k)) for k in box.keys()] == [lf(m) for m in stored]

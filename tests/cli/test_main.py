@@ -131,7 +131,7 @@ def test_config_errors_exit_1_with_the_key_and_line(run, store, tmp_path):
     config = tmp_path / "gateway.toml"
     config.write_text('[crypto]\nrecipient = "x25519"\nbogus = 1\n')
     failed(
-        run("--config", str(config), "domain", "list"), "unknown option crypto.bogus", f"{config}:3"
+        run("--config", str(config), "domain", "list"), f"crypto.bogus ({config}:3): unknown option"
     )
     config.write_text("[crypto\n")
     failed(run("--config", str(config), "domain", "list"), str(config))

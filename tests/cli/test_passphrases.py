@@ -134,12 +134,23 @@ def test_reset_passphrase(run, store, mailbox):
         store.unlock(box.id, old)
 
 
-def test_reset_passphrase_confirms_on_terminal(run, store, mailbox, data_dir):
-    box, _ = mailbox
+@pytest.mark.parametrize("answer", ["", "y\n", "n\n"])
+def test_reset_passphrase_without_a_terminal_needs_yes(run, store, mailbox, data_dir, answer):
+    """No terminal to ask on (a script, cron, a pipe): an Error: line and exit 2, whatever
+    standard input holds; never "Aborted!", never a reset. (The terminal prompt itself is
+    tested through a pty in test_subprocess.py.)"""
+    box, passphrase = mailbox
     before = snapshot(data_dir)
-    failed(run("mailbox", "reset-passphrase", box.id, input="n\n"), "Aborted")
+    stderr = failed(
+        run("mailbox", "reset-passphrase", box.id, input=answer),
+        "Error: refusing to reset the passphrase without confirmation: no terminal to ask on;"
+        " pass --yes",
+        code=2,
+    )
+    assert "Aborted" not in stderr
     assert snapshot(data_dir) == before
-    document = as_json(run("mailbox", "reset-passphrase", box.id, "--json", input="y\n"))
+    store.unlock(box.id, passphrase)
+    document = as_json(run("mailbox", "reset-passphrase", box.id, "--json", "--yes"))
     assert set(document) == {"id", "passphrase", "sealed_messages"}
     store.unlock(box.id, document["passphrase"])
 
@@ -240,7 +251,13 @@ def test_purge_sealed(run, store, after_reset, data_dir):
     mailbox_id, _, current = after_reset
     deliver(store, mailbox_id, MESSAGE)
     before = snapshot(data_dir)
-    failed(run("mailbox", "purge-sealed", mailbox_id, input="n\n"), "Aborted")
+    stderr = failed(
+        run("mailbox", "purge-sealed", mailbox_id, input="y\n"),
+        "Error: refusing to purge sealed mail without confirmation: no terminal to ask on;"
+        " pass --yes",
+        code=2,
+    )
+    assert "Aborted" not in stderr
     assert snapshot(data_dir) == before
     document = as_json(run("mailbox", "purge-sealed", mailbox_id, "--yes", "--json"))
     assert document == {"id": mailbox_id, "purged_epochs": 1, "purged_messages": 1}

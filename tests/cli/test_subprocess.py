@@ -147,6 +147,47 @@ def test_export_shows_a_progress_bar_on_a_terminal(store, mailbox, data_dir, tmp
     assert "Exported 3 messages" in output
 
 
+def _on_terminal(data_dir: Path, args: list[str], answer: bytes) -> tuple[int, str]:
+    """Run `gateway ARGS` with a pty as its terminal, type `answer` once it asks."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [str(SCRIPT), *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=_env(data_dir),
+    )
+    os.close(terminal)
+    asked = b""
+    while b"[y/N]" not in asked and select.select([controller], [], [], 30)[0]:
+        asked += os.read(controller, 4096)
+    os.write(controller, answer)
+    output = asked.decode(errors="replace") + _read_all(controller)
+    return process.wait(timeout=60), output
+
+
+@pytest.mark.parametrize(
+    ("command", "done"),
+    [
+        (["mailbox", "reset-passphrase"], "New passphrase"),
+        (["mailbox", "purge-sealed"], "Purged 1 sealed key epochs"),
+    ],
+)
+def test_confirmation_on_a_terminal(store, mailbox, data_dir, command, done):
+    box, passphrase = mailbox
+    if command[-1] == "purge-sealed":
+        store.reset_passphrase(box.id)
+    code, output = _on_terminal(data_dir, [*command, box.id], b"n\n")
+    assert code == 1, output
+    assert "[y/N]" in output and "Error: not confirmed; nothing was changed" in output
+    assert "Aborted" not in output
+    if command[-1] == "reset-passphrase":
+        store.unlock(box.id, passphrase)  # still the passphrase
+    code, output = _on_terminal(data_dir, [*command, box.id], b"y\n")
+    assert code == 0, output
+    assert done in output
+
+
 def _read_all(fd: int) -> str:
     chunks = []
     while select.select([fd], [], [], 30)[0]:

@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -39,20 +40,35 @@ PRODUCTION_PORTS = {
 }
 
 
-def test_production_example_is_valid_and_sets_every_production_port():
-    settings = load_settings(EXAMPLE, environ={})
+def example_with_certificates(tmp_path: Path, tls_files: tuple[Path, Path]) -> Path:
+    """The example with its certbot paths pointing at real files: the loader checks that
+    the certificate and key can be read, as `serve` needs them."""
+    text = EXAMPLE.read_text()
+    text = text.replace("/etc/letsencrypt/live/mx.example.com/fullchain.pem", str(tls_files[0]))
+    text = text.replace("/etc/letsencrypt/live/mx.example.com/privkey.pem", str(tls_files[1]))
+    copy = tmp_path / "gateway.toml"
+    copy.write_text(text)
+    return copy
+
+
+def test_production_example_is_valid_and_sets_every_production_port(tmp_path, tls_files):
+    example = example_with_certificates(tmp_path, tls_files)
+    settings = load_settings(example, environ={})
     for key, port in PRODUCTION_PORTS.items():
         host, actual = parse_hostport(settings[key], key)
         assert actual == port, key
         assert host in ("0.0.0.0", "::"), key
-        assert settings.sources[key].startswith(f"{EXAMPLE}:"), key
-    assert settings["tls.cert"] == "/etc/letsencrypt/live/mx.example.com/fullchain.pem"
-    assert settings["tls.key"] == "/etc/letsencrypt/live/mx.example.com/privkey.pem"
+        assert settings.sources[key].startswith(f"{example}:"), key
+    assert settings["tls.cert"] == str(tls_files[0])
+    assert settings["tls.key"] == str(tls_files[1])
+    tls = tomllib.loads(EXAMPLE.read_text())["tls"]
+    assert tls["cert"] == "/etc/letsencrypt/live/mx.example.com/fullchain.pem"
+    assert tls["key"] == "/etc/letsencrypt/live/mx.example.com/privkey.pem"
     assert settings["log.format"] == "json"
 
 
-def test_production_example_sets_every_option_but_no_deprecated_one():
-    settings = load_settings(EXAMPLE, environ={})
+def test_production_example_sets_every_option_but_no_deprecated_one(tmp_path, tls_files):
+    settings = load_settings(example_with_certificates(tmp_path, tls_files), environ={})
     current = [o.key for o in OPTIONS if o.key not in DEPRECATED]
     unset = [key for key in current if settings.sources[key] == "default"]
     assert unset == [], f"add these options to contrib/gateway.toml: {unset}"
@@ -60,13 +76,14 @@ def test_production_example_sets_every_option_but_no_deprecated_one():
     assert deprecated == [], f"remove these deprecated options: {deprecated}"
 
 
-def test_example_network_ranges_in_comments_are_valid_cidrs():
+def test_example_network_ranges_in_comments_are_valid_cidrs(tmp_path, tls_files):
     text = EXAMPLE.read_text()
     block = re.search(r"# allowed_networks = \[(.*?)# \]", text, re.S)
     assert block, "the Microsoft 365 example is missing"
     cidrs = re.findall(r'"([^"]+)"', block.group(1))
     assert "40.107.0.0/16" in cidrs and "2a01:111:f400::/48" in cidrs
-    settings = load_settings(EXAMPLE, environ={}, overrides={"smtp.allowed_networks": cidrs})
+    example = example_with_certificates(tmp_path, tls_files)
+    settings = load_settings(example, environ={}, overrides={"smtp.allowed_networks": cidrs})
     assert settings["smtp.allowed_networks"] == cidrs
 
 

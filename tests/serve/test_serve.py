@@ -8,7 +8,7 @@ import smtplib
 import ssl
 import time
 
-from .conftest import GatewayProcess, insecure_tls
+from .conftest import GatewayProcess, free_port, insecure_tls
 
 
 def send(port: int, to: str, body: bytes) -> None:
@@ -50,6 +50,24 @@ def test_prints_listeners_and_first_admin_once(gateway_data, mailbox_on_disk):
     second.wait_ready()
     assert second.stop() == 0
     assert "created 'admin'" not in "\n".join(second.stdout)
+
+
+def test_implicit_tls_listeners_are_named_and_no_console_gets_no_empty_url(gateway_data):
+    tls_ports = {name: free_port() for name in ("smtps", "pop3s", "imaps")}
+    extra = [f"--{name}=127.0.0.1:{port}" for name, port in tls_ports.items()] + ["--web="]
+    gateway = GatewayProcess(gateway_data, extra_args=extra)
+    gateway.wait_ready(listeners=6)
+    assert gateway.stop() == 0
+    printed = "\n".join(gateway.stdout)
+    for name in ("smtp", "pop3", "imap"):
+        assert f"{name} listening on 127.0.0.1:{gateway.ports[name]}" in printed
+    for name, port in tls_ports.items():
+        assert f"{name} listening on 127.0.0.1:{port}" in printed
+    assert "web console on" not in printed
+    assert "created 'admin'" in printed
+    assert "Sign in at  " not in printed and "Sign in at" not in printed
+    assert "the web console is off (web.listen is empty)" in printed
+    assert "gateway serve --web 127.0.0.1:8450" in printed
 
 
 def test_smtp_in_pop3_out(running_gateway, mailbox_on_disk):

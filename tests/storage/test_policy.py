@@ -81,7 +81,7 @@ def test_overdue_only_after_the_maximum_age(store, mailbox):
     assert age.due == pytest.approx(changed + 90 * DAY)
     assert age.document() == {
         "passphrase_max_age_days": 90,
-        "passphrase_changed": p.iso8601(changed),
+        "passphrase_changed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(changed)),
         "passphrase_overdue": True,
     }
     six = store.update_mailbox(box.id, settings_update=p.max_age_update(180))

@@ -195,6 +195,22 @@ async def test_a_mailbox_is_created_only_in_a_domain_the_admin_may_write(
     assert after == before
 
 
+async def test_scope_refusals_are_shown_in_the_admins_language(tenants):
+    """The console translates the store's refusal (web.i18n.error_text); the API keeps
+    the English sentence."""
+    console = await tenants.console("acme-admin")
+    await console.post("/settings/language", {"language": "de"})
+    address = f"ceo-journal@{FOREIGN}"
+    before = tenants.env.store.list_mailboxes()
+    alias = await console_alias(tenants, "acme-admin", address)
+    assert alias == Seen(403, f"{address}: {FOREIGN} ist keine Ihrer Domains")
+    created = await console_create(tenants, "acme-admin", FOREIGN)
+    assert created == Seen(403, f"{FOREIGN} ist keine Ihrer Domains")
+    api = await api_alias(tenants, "acme-admin", address)
+    assert api == Seen(403, f"{address}: {FOREIGN} is not one of your domains")
+    assert tenants.env.store.list_mailboxes() == before
+
+
 # --- removing a domain -------------------------------------------------------------
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from storage.passphrase import looks_valid
+from storage.timefmt import iso_utc
 
 from .conftest import PASSWORD, deliver
 
@@ -230,3 +233,54 @@ async def test_a_domain_admins_token_sees_only_its_domains(aiohttp_client, app, 
 async def test_wrong_method_is_a_json_405(api):
     status, body = await call(api, "PUT", "/api/v1/me")
     assert status == 405 and body == {"error": "method not allowed"}
+
+
+ISO_UTC = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+
+
+async def test_every_time_is_iso_8601_utc_like_the_cli_json(api, env, app):
+    """created/last_login in every response that carries them: the CLI's --json format."""
+    times: list[tuple[str, object]] = []
+    _, domain = await call(api, "POST", "/api/v1/domains", json={"name": "gamma.test"})
+    times.append(("POST domains", domain["created"]))
+    _, domains = await call(api, "GET", "/api/v1/domains")
+    times += [("GET domains", d["created"]) for d in domains]
+    _, created = await call(api, "POST", "/api/v1/mailboxes", json={"domain": "gamma.test"})
+    mailbox_id = created["id"]
+    assert created["last_login"] is None  # never logged in: null, not a string
+    times.append(("POST mailboxes", created["created"]))
+    env.store.record_login(mailbox_id)
+    path = f"/api/v1/mailboxes/{mailbox_id}"
+    responses = [
+        await call(api, "GET", "/api/v1/mailboxes"),
+        await call(api, "GET", path),
+        await call(api, "PATCH", path, json={"name": "renamed"}),
+        await call(api, "POST", path + "/aliases", json={"address": "a1@gamma.test"}),
+        await call(api, "DELETE", path + "/aliases/a1@gamma.test"),
+    ]
+    for _status, body in responses:
+        for mailbox in body if isinstance(body, list) else [body]:
+            times.append(("mailbox created", mailbox["created"]))
+            times.append(("last_login", mailbox["last_login"]))
+            times.append(("passphrase_changed", mailbox["passphrase_changed"]))
+    assert len(times) > 10
+    for where, value in times:
+        assert isinstance(value, str) and re.match(ISO_UTC, value), (where, value)
+    stored = env.store.get_mailbox(mailbox_id)
+    assert responses[1][1]["created"] == iso_utc(stored.created)
+    assert responses[1][1]["last_login"] == iso_utc(stored.last_login)
+    assert responses[1][1]["passphrase_changed"] == iso_utc(stored.passphrase_set_at)
+    schema = (await (await api.get("/api/v1/openapi.json")).json())["components"]["schemas"]
+    fields = [("Domain", "created")]
+    fields += [("Mailbox", name) for name in ("created", "last_login", "passphrase_changed")]
+    for name, field in fields:
+        prop = schema[name]["properties"][field]
+        assert prop["format"] == "date-time" and "string" in str(prop["type"]), (name, field)
+        assert "ISO 8601 UTC" in prop["description"], (name, field)
+    time_like = {
+        (name, field)
+        for name, body in schema.items()
+        for field in body.get("properties", {})
+        if field in ("created", "last_login") or field.endswith(("_changed", "_at"))
+    }
+    assert time_like == set(fields)  # no time field left undocumented as a date-time

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+import storage
+from storage.errors import AlreadyExists
 from web import i18n
 
 LOCALE = Path(i18n.__file__).parent / "locale"
+STORAGE = Path(storage.__file__).parent
 PO = LOCALE / "de" / "LC_MESSAGES" / "messages.po"
 
 
 def source_ids() -> set:
+    """Every string the console shows: its own, and the store's error templates."""
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    keywords = {**DEFAULT_KEYWORDS, **i18n.store_error_keywords()}
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(LOCALE.parent), method_map, options
-    ):
-        found.add(message if isinstance(message, str) else tuple(message))
+    for directory in (LOCALE.parent, STORAGE):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(directory), method_map, options, keywords=keywords
+        ):
+            found.add(message if isinstance(message, str) else tuple(message))
     return found
 
 
@@ -49,10 +56,13 @@ def test_every_string_has_a_german_translation():
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         assert all(strings), message.id
         assert "fuzzy" not in message.flags, message.id
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
         for placeholder in ("%(name)s", "%(num)d", "%(n)d", "%(value)s", "%(host)s", "%(port)s"):
-            ids = message.id if isinstance(message.id, tuple) else (message.id,)
             if any(placeholder in i for i in ids):
                 assert all(placeholder in s for s in strings), (message.id, placeholder)
+        braces = {b for i in ids for b in re.findall(r"\{[^{}]*\}", i)}  # store templates
+        for translated in strings:
+            assert set(re.findall(r"\{[^{}]*\}", translated)) == braces, message.id
 
 
 def test_compiled_catalog_matches_the_po():
@@ -82,3 +92,15 @@ def test_negotiation():
     assert i18n.negotiate("de-AT,de;q=0.9") == "de"
     assert i18n.negotiate("fr-FR, en;q=0.5") == "en"
     assert i18n.negotiate("") == "en"
+
+
+def test_store_errors_are_translated_and_keep_their_english_str():
+    exc = AlreadyExists("address {address} is already in use", address="a@b.test")
+    assert str(exc) == "address a@b.test is already in use"  # the CLI and the API
+    i18n.set_language("de")
+    try:
+        assert i18n.error_text(exc) == "Adresse a@b.test ist bereits vergeben"
+        assert i18n.error_text(AlreadyExists("not in the catalogue")) == "not in the catalogue"
+    finally:
+        i18n.set_language("en")
+    assert i18n.error_text(exc) == "address a@b.test is already in use"

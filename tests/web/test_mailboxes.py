@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
+import pytest
+
 from .conftest import PASSPHRASE_RE, deliver, passphrase_of
 
 
@@ -81,7 +83,8 @@ async def test_create_form_errors_are_shown_next_to_the_fields(superadmin, domai
     response, _ = await create(superadmin, quota="lots", status="weird")
     assert response.status == 400
     html = response.body_text
-    assert 'id="quota-error"' in html and "Enter a size such as 500 MB" in html
+    assert 'id="quota-error"' in html and "Enter a size such as 500 MiB" in html
+    assert "GB is read as GiB" in html
     assert 'aria-invalid="true"' in html and 'aria-describedby="quota-help quota-error"' in html
     assert 'id="status-error"' in html
     response, _ = await create(superadmin, aliases="someone@unknown.test")
@@ -108,7 +111,7 @@ async def test_list_shows_statistics_search_and_sort(superadmin, domains, env):
     html = (await superadmin.get("/mailboxes")).body_text
     assert "Alpha archive" in html and "Beta archive" in html
     assert "a@alpha.test" in html and a.address in html
-    assert "1.0 GiB" in html and "unlimited" in html
+    assert "1 GiB" in html and "unlimited" in html
     row_a = html[html.index("Alpha archive") : html.index("Beta archive")]
     assert 'data-label="Messages">3<' in row_a
     assert 'data-label="Received in 24 h">3<' in row_a
@@ -216,3 +219,60 @@ async def test_delete_needs_hold_or_disabled_and_the_typed_name(superadmin, doma
     page = await superadmin.get(done.headers["Location"])
     assert "Mailbox Acme deleted with 2 messages." in page.body_text
     assert env.store.list_audit(action="mailbox.delete")[0].detail == "messages=2"
+
+
+async def test_store_errors_are_shown_in_the_admins_language(superadmin, domains, env):
+    """The store's English sentence is translated in the console, values filled in;
+    the API and the CLI keep the English str(exc)."""
+    other, _ = env.store.create_mailbox("alpha.test", aliases=["taken@alpha.test"], actor=None)
+    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    await superadmin.post("/settings/language", {"language": "de"})
+    await superadmin.get(f"/mailboxes/{mailbox.id}/settings")
+    path = f"/mailboxes/{mailbox.id}/aliases"
+    taken = await superadmin.post(path, {"address": "Taken@alpha.test"})
+    assert taken.status == 400
+    assert "Adresse taken@alpha.test ist bereits vergeben" in taken.body_text
+    assert "already in use" not in taken.body_text
+    bad = await superadmin.post(path, {"address": "no-at-sign"})
+    assert bad.status == 400 and "Ungültige Adresse: &#39;no-at-sign&#39;" in bad.body_text
+    created = await superadmin.post(
+        "/mailboxes/new", {"domain": "alpha.test", "aliases": "x@unknown.test"}
+    )
+    assert created.status == 400
+    assert "x@unknown.test: Ihre Domain ist keine angenommene Domain" in created.body_text
+    assert env.store.get_mailbox(mailbox.id).aliases == ()
+    assert env.store.get_mailbox(other.id).aliases == ("taken@alpha.test",)
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "shown", "size"),
+    [
+        ("en", "1 GB", "1 GiB", 1 << 30),
+        ("en", "1.5 GiB", "1.5 GiB", 3 << 29),
+        ("en", "20g", "20 GiB", 20 << 30),
+        ("en", "500 MiB", "500 MiB", 500 << 20),
+        ("en", "2 TB", "2 TiB", 2 << 40),
+        ("en", "1023 KiB", "1023 KiB", 1023 << 10),
+        ("de", "1,5 GiB", "1,5 GiB", 3 << 29),
+        ("de", "1.25 GB", "1,25 GiB", 5 << 28),
+    ],
+)
+async def test_the_quota_typed_is_the_quota_the_lists_show(
+    superadmin, domains, env, language, typed, shown, size
+):
+    """The form, the list and the mailbox page speak the same binary units."""
+    mailbox, _ = env.store.create_mailbox("alpha.test", name="Sized", actor=None)
+    if language == "de":
+        await superadmin.post("/settings/language", {"language": "de"})
+    await superadmin.get(f"/mailboxes/{mailbox.id}/settings")
+    saved = await superadmin.post(
+        f"/mailboxes/{mailbox.id}/settings",
+        [("name", "Sized"), ("status", "active"), ("quota", typed), ("protocols", "pop3")],
+    )
+    assert saved.status == 303, saved.body_text
+    assert env.store.get_mailbox(mailbox.id).quota == size
+    listing = (await superadmin.get("/mailboxes")).body_text
+    assert f"0 B / {shown}<" in listing
+    assert f"<dd>{shown}</dd>" in (await superadmin.get(f"/mailboxes/{mailbox.id}")).body_text
+    form = (await superadmin.get(f"/mailboxes/{mailbox.id}/settings")).body_text
+    assert f'value="{shown}"' in form

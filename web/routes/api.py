@@ -13,8 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from storage.errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
-from storage.models import Mailbox
+from storage.models import Domain, Mailbox
 from storage.policy import passphrase_age, reset_locked
+from storage.timefmt import iso_utc
 
 from ..security import access, can_see, require_domain
 from ..state import ADMIN, TOKEN, state
@@ -46,8 +47,15 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def domain_json(domain: Domain) -> dict[str, Any]:
+    return {"name": domain.name, "mailboxes": domain.mailboxes, "created": iso_utc(domain.created)}
+
+
 def mailbox_json(m: Mailbox, now: float, **extra: Any) -> dict[str, Any]:
-    """A mailbox as the API shows it; `now` decides whether its passphrase is overdue."""
+    """A mailbox as the API shows it; `now` decides whether its passphrase is overdue.
+
+    Times are ISO 8601 UTC strings (storage/timefmt.py), as in the CLI's JSON.
+    """
     return {
         "id": m.id,
         "name": m.name,
@@ -62,8 +70,8 @@ def mailbox_json(m: Mailbox, now: float, **extra: Any) -> dict[str, Any]:
         "protocols": list(m.protocols),
         "messages": m.messages,
         "bytes": m.bytes,
-        "created": m.created,
-        "last_login": m.last_login,
+        "created": iso_utc(m.created),
+        "last_login": iso_utc(m.last_login),
         **passphrase_age(m, now).document(),
         "reset_locked": reset_locked(m),
         **extra,
@@ -114,9 +122,7 @@ async def stats(request: web.Request) -> web.StreamResponse:
 @access("viewer")
 async def list_domains(request: web.Request) -> web.StreamResponse:
     domains = await visible_domains(request)
-    return web.json_response(
-        [{"name": d.name, "mailboxes": d.mailboxes, "created": d.created} for d in domains]
-    )
+    return web.json_response([domain_json(d) for d in domains])
 
 
 @routes.post(V1 + "/domains")
@@ -130,9 +136,7 @@ async def add_domain(request: web.Request) -> web.StreamResponse:
     except AlreadyExists as exc:
         raise api_error(409, str(exc)) from None
     await audit(request, "domain.add", domain.name)
-    return web.json_response(
-        {"name": domain.name, "mailboxes": 0, "created": domain.created}, status=201
-    )
+    return web.json_response(domain_json(domain), status=201)
 
 
 @routes.delete(V1 + "/domains/{domain}")

@@ -10,7 +10,7 @@ from storage.models import PROTOCOLS, STATUSES, Mailbox
 
 from .. import session
 from ..forms import FieldError, parse_networks, parse_size, size_input
-from ..i18n import _, ngettext
+from ..i18n import _, error_text, ngettext
 from ..labels import max_age_names
 from ..render import form_lines, form_text, redirect, render
 from ..security import access
@@ -124,7 +124,7 @@ async def add_alias(request: web.Request) -> web.StreamResponse:
     except (InvalidInput, AlreadyExists, OutOfScope) as exc:
         values = _values(mailbox) | {"address": address}
         status = 403 if isinstance(exc, OutOfScope) else 400
-        return await _page(request, mailbox, values, {"address": str(exc)}, status)
+        return await _page(request, mailbox, values, {"address": error_text(exc)}, status)
     added = set(updated.aliases) - set(mailbox.aliases)  # aliases are sorted: not the last
     await audit(request, "mailbox.alias-add", mailbox.id, ",".join(sorted(added)))
     await session.flash(request, _("Alias added."))

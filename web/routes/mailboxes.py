@@ -12,7 +12,7 @@ from storage.policy import max_age_choice, max_age_days, passphrase_age, reset_l
 
 from .. import session
 from ..forms import FieldError, parse_size
-from ..i18n import _
+from ..i18n import _, error_text
 from ..render import form_lines, form_text, redirect, render
 from ..security import access
 from ..state import ADMIN, state
@@ -126,11 +126,11 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
         )
     except OutOfScope as exc:  # the domain, or an alias, is not one of the admin's
         field = "aliases" if exc.address else "domain"
-        return await _new_page(request, values, {field: str(exc)}, 403)
+        return await _new_page(request, values, {field: error_text(exc)}, 403)
     except NotFound:
         return await _new_page(request, values, {"domain": _("Choose a domain.")}, 400)
     except (InvalidInput, AlreadyExists) as exc:
-        return await _new_page(request, values, {"aliases": str(exc)}, 400)
+        return await _new_page(request, values, {"aliases": error_text(exc)}, 400)
     await state(request).store.update_mailbox(mailbox.id, settings_update={UNCONFIRMED: True})
     await audit(request, "mailbox.create", mailbox.id, f"domain={mailbox.domain}")
     await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")

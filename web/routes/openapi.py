@@ -12,6 +12,11 @@ _MAX_AGE = {
     "enum": [None, 0, 90, 180, 365],
     "description": "Maximum passphrase age in days; null or 0 means none",
 }
+_TIME = {
+    "type": "string",
+    "format": "date-time",
+    "description": "ISO 8601 UTC, e.g. 2025-01-31T12:00:00Z",
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
@@ -20,7 +25,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {"type": "string"},
             "mailboxes": {"type": "integer"},
-            "created": {"type": "number", "description": "Unix time"},
+            "created": _TIME,
         },
     },
     "Mailbox": {
@@ -39,14 +44,17 @@ SCHEMAS: dict[str, Any] = {
             "protocols": _PROTOCOLS,
             "messages": {"type": "integer"},
             "bytes": {"type": "integer"},
-            "created": {"type": "number"},
-            "last_login": {"type": ["number", "null"]},
+            "created": _TIME,
+            "last_login": {
+                **_TIME,
+                "type": ["string", "null"],
+                "description": f"{_TIME['description']}; null: never logged in",
+            },
             "passphrase_max_age_days": _MAX_AGE,
             "passphrase_changed": {
-                "type": "string",
-                "format": "date-time",
+                **_TIME,
                 "description": "When the current passphrase was set (create, change, reset,"
-                " recover)",
+                f" recover); {_TIME['description']}",
             },
             "passphrase_overdue": {
                 "type": "boolean",
