@@ -80,13 +80,16 @@ def store_error_keywords() -> dict[str, None]:
     """Babel keywords that find store error templates: the StoreError class names.
 
     `raise AlreadyExists("address {address} is already in use", address=...)` in
-    storage/ puts its template in the catalogue (see `python -m web.i18n extract`)."""
+    storage/ puts its template in the catalogue (see `python -m web.i18n extract`).
+    Only the classes of storage/errors.py, the ones the console shows: the set must not
+    depend on what else was imported (the CLI's BackupError, say)."""
     found: dict[str, None] = {}
     pending = [StoreError]
     while pending:
         cls = pending.pop()
-        found[cls.__name__] = None
-        pending.extend(cls.__subclasses__())
+        if cls.__module__ == StoreError.__module__:
+            found[cls.__name__] = None
+            pending.extend(cls.__subclasses__())
     return found
 
 
