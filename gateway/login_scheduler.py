@@ -9,8 +9,11 @@ strangers. Inside a tier, slots go round-robin across client networks (IPv4 /24,
 one network opens, it gets one turn per round, so a new address in the attacker's own
 /24 waits at most about one round.
 
-Waiting is bounded, so memory is: at most `per_address` attempts of one address in the
-unlock path (waiting or running), at most `max_waiting` waiting in all. When the queue
+Waiting is bounded, so memory is: at most `per_address` attempts of one failing stranger
+address in the unlock path (waiting or running), at most `max_waiting` waiting in all. An
+address without recent failures, or known for the target mailbox, is not held to
+`per_address`: an archive server that polls many mailboxes in parallel from one address
+must never get the failure reply for the right passphrase. When the queue
 is full, an arriving attempt takes the place of the worst-behaved stranger waiting (see
 `_badness`) or, when it is no better itself, is refused; known clients never lose
 their place to strangers. A refused attempt raises QueueFull; the caller answers with
@@ -167,7 +170,7 @@ class UnlockScheduler:
     @asynccontextmanager
     async def slot(self, client: Client, known: bool) -> AsyncIterator[None]:
         """Hold one unlock slot for the body; QueueFull if the attempt may not wait."""
-        if self._in_path[client.address] >= self.per_address:
+        if self._held_to_bound(client, known) and self._in_path[client.address] >= self.per_address:
             raise QueueFull
         self._in_path[client.address] += 1
         try:
@@ -182,6 +185,13 @@ class UnlockScheduler:
             self._in_path[client.address] -= 1
             if not self._in_path[client.address]:
                 del self._in_path[client.address]
+
+    def _held_to_bound(self, client: Client, known: bool) -> bool:
+        """Only a stranger address that has failed lately is held to `per_address`: an
+        archive server polling many mailboxes in parallel from one address (known or new,
+        with no failures) must never get the failure reply for the right passphrase; the
+        connection caps and `max_waiting` bound it instead."""
+        return not known and self._failures(client)[1] > 0
 
     async def _acquire(self, client: Client, known: bool) -> None:
         if self._free > 0:

@@ -273,7 +273,8 @@ OPTIONS: tuple[Option, ...] = (
         "login.max_waiting_per_address",
         int,
         8,
-        "Login attempts of one client address waiting or unlocking at once; more get the"
+        "Login attempts of one failing client address waiting or unlocking at once (not"
+        " for an address without recent failures or known for the mailbox); more get the"
         " failure reply.",
         minimum=1,
     ),

@@ -110,8 +110,10 @@ async def test_a_new_address_in_a_flooded_network_waits_one_round_not_for_the_fl
     assert waiters.order.index("newcomer") == 100  # after one turn of each address: 101st
 
 
-async def test_one_address_may_have_only_so_many_attempts_in_the_unlock_path() -> None:
-    scheduler = UnlockScheduler(slots=1, max_waiting=100, per_address=2)
+async def test_a_failing_address_may_have_only_so_many_attempts_in_the_unlock_path() -> None:
+    scheduler = UnlockScheduler(
+        slots=1, max_waiting=100, per_address=2, failures=lambda client: (1, 1)
+    )
     waiters = Waiters(scheduler)
     async with scheduler.slot(HOLDER, False):
         await waiters.add("first", "10.0.0.1")
@@ -121,6 +123,37 @@ async def test_one_address_may_have_only_so_many_attempts_in_the_unlock_path() -
         assert waiters.refused == ["third"]
     await waiters.finish()
     assert waiters.order == ["first", "other", "second"]
+
+
+async def test_an_address_known_for_the_mailbox_is_not_held_to_the_per_address_bound() -> None:
+    """An archive server polling many mailboxes in parallel from one address."""
+    scheduler = UnlockScheduler(
+        slots=1, max_waiting=100, per_address=2, failures=lambda client: (1, 1)
+    )
+    waiters = Waiters(scheduler)
+    async with scheduler.slot(HOLDER, False):
+        for n in range(5):
+            await waiters.add(f"archiver-{n}", "10.0.0.1", known=True)
+        await waiters.add("stranger-1", "10.0.0.2")
+        await waiters.add("stranger-2", "10.0.0.2")
+        await waiters.add("stranger-3", "10.0.0.2")
+        assert waiters.refused == ["stranger-3"]
+    await waiters.finish()
+    assert sorted(waiters.order) == sorted(
+        [f"archiver-{n}" for n in range(5)] + ["stranger-1", "stranger-2"]
+    )
+
+
+async def test_an_address_without_failures_is_not_held_to_the_per_address_bound() -> None:
+    """A new archive server's first parallel logins, all with the right passphrase."""
+    scheduler = UnlockScheduler(slots=1, max_waiting=100, per_address=2)
+    waiters = Waiters(scheduler)
+    async with scheduler.slot(HOLDER, False):
+        for n in range(5):
+            await waiters.add(f"archiver-{n}", "10.0.0.1")
+        assert waiters.refused == []
+    await waiters.finish()
+    assert len(waiters.order) == 5
 
 
 async def test_a_full_queue_evicts_the_worst_stranger_for_a_better_one() -> None:
