@@ -286,8 +286,7 @@ class FetchCommands:
         log.error(
             "imap %s: message %s failed authentication; connection dropped", mailbox_id, message_id
         )
-        counters = self.ctx.counters
-        counters["imap.damaged"] = counters.get("imap.damaged", 0) + 1
+        self.ctx.metrics.imap_damaged.inc()
         with contextlib.suppress(StoreError):
             await self.ctx.store.audit(
                 "retrieval", "imap.message-damaged", mailbox_id, message_id, self.conn.peer_ip

@@ -83,8 +83,7 @@ class ImapService:
         task = asyncio.current_task()
         assert task is not None
         self._sessions[session] = task
-        counters = self.ctx.counters
-        counters["imap.connections"] = counters.get("imap.connections", 0) + 1
+        self.ctx.metrics.imap_connections.inc()
         try:
             await session.run()
         except Exception:  # a bug must not take the listener down; no content is logged

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from storage import MessageDamaged, StoreError
 
 from ..login import LoginFailed, LoginResult
+from ..retrieval.sign_in import sign_in
 from .connection import Connection, ConnectionClosed, LineTooLong, Rejected
 from .fetch import FetchCommands
 from .mailbox import MailboxCommands
@@ -241,9 +242,7 @@ class Session(MailboxCommands, FetchCommands):
 
     async def authenticate(self, user: str, password: str) -> tuple[str, str]:
         try:
-            self.login = await self.ctx.authenticator.login(
-                user, password, self.conn.peer_ip, "imap"
-            )
+            self.login = await sign_in(self.ctx, "imap", user, password, self.conn.peer_ip)
         except LoginFailed as exc:
             return "NO", f"[AUTHENTICATIONFAILED] {exc}"
         self.state = AUTH

@@ -17,6 +17,7 @@ from ..context import GatewayContext
 from ..login import FAILURE_TEXT, LoginFailed
 from ..logs import bind_connection
 from ..retrieval import ConnectionClosed, LineConnection
+from ..retrieval.sign_in import sign_in
 from .engine import AUTHORIZATION, TRANSACTION, UPDATE, ListenerConfig, SessionEnded, command
 from .maildrop import IN_USE, Maildrop
 from .transaction import TransactionCommands
@@ -44,7 +45,7 @@ class Pop3Session(TransactionCommands):
     async def run(self) -> None:
         """Greet, serve commands, and always release the mailbox and the key at the end."""
         bind_connection("pop3")
-        self._count("pop3.sessions")
+        self.ctx.metrics.pop3_sessions.inc()
         try:
             self.reply(f"+OK {self.ctx.hostname} POP3 server ready")
             await self.serve()
@@ -174,9 +175,7 @@ class Pop3Session(TransactionCommands):
 
     async def _login(self, username: str, passphrase: str) -> None:
         try:
-            result = await self.ctx.authenticator.login(
-                username, passphrase, self.conn.peer_ip, "pop3"
-            )
+            result = await sign_in(self.ctx, "pop3", username, passphrase, self.conn.peer_ip)
         except LoginFailed:  # the Authenticator logged and audited the reason
             return self._failed()
         mailbox_id = result.mailbox.id
@@ -194,7 +193,7 @@ class Pop3Session(TransactionCommands):
     def _failed(self) -> None:
         """The one reply for every failed login; the third in a session also disconnects."""
         self.login_failures += 1
-        self._count("pop3.login_failures")
+        self.ctx.metrics.pop3_login_failures.inc()
         self.reply(f"-ERR [AUTH] {FAILURE_TEXT}")
         if self.login_failures >= MAX_LOGIN_FAILURES:
             self.close()
@@ -217,12 +216,9 @@ class Pop3Session(TransactionCommands):
             log.exception("pop3 %s: deleting at QUIT failed", self.maildrop.mailbox_id)
             self.reply("-ERR [SYS/TEMP] some deleted messages were not removed")
             return self.close()
-        self._count("pop3.messages_deleted", self.deleted)
+        self.ctx.metrics.pop3_messages_deleted.inc(self.deleted)
         self.reply(f"+OK bye ({self.deleted} messages deleted)")
         self.close()
-
-    def _count(self, name: str, amount: int = 1) -> None:
-        self.ctx.counters[name] = self.ctx.counters.get(name, 0) + amount
 
 
 def _decode_plain(response: str) -> tuple[str, str, str] | None:

@@ -163,8 +163,7 @@ class TransactionCommands(Pop3Engine):
             message.id,
             verb,
         )
-        counters = self.ctx.counters
-        counters["pop3.damaged"] = counters.get("pop3.damaged", 0) + 1
+        self.ctx.metrics.pop3_damaged.inc()
         try:
             await self.ctx.store.audit(
                 "retrieval", "pop3.message-damaged", mailbox_id, message.id, self.conn.peer_ip

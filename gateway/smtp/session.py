@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime
-import time
 from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, syntax
@@ -135,8 +134,7 @@ class GatewaySMTP(SeamSMTP):
             self._tx_timer.cancel()
             self._tx_timer = None
         if tx is not None:
-            tx.finish(result, self.service.ctx.counters, self.service.options.log_addresses)
-            self.service.ctx.metrics.observe_transaction(result, time.monotonic() - tx.started)
+            tx.finish(result, self.service.ctx.metrics, self.service.options.log_addresses)
             self.service.transaction_ended(self)
 
     def _transaction_expired(self) -> None:
