@@ -7,7 +7,9 @@ the connection is dropped (and the event logged and audited).
 
 Header-only items (ENVELOPE, BODY[HEADER...], BODY[TEXT]) decrypt only up to the end
 of the header; BODYSTRUCTURE and part sections walk the whole message once. Both
-results are cached per session, in memory only, for a few recent messages.
+results are cached per session, in memory only, for a few recent messages. All the
+items of one message in one FETCH read one Plaintext (plaintext.py): the message is
+decrypted once for all of them (up to its memory bound).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from storage import MessageDamaged, MessageInfo, NotFound, StoreError
 
 from .fetch_items import FetchAtt, Section
 from .mime import MimeWalker, Node, split_fields
+from .plaintext import Plaintext
 from .structure import body_structure, envelope
 from .wire import flag_list, internal_date, literal
 
@@ -169,12 +172,16 @@ class FetchCommands:
                 view.update_message(info)
                 if not any(i.name == "FLAGS" for i in items):
                     items = [*items, FetchAtt("FLAGS")]
-        need = _needs(items)
-        root = await self._tree(info) if need == "tree" else None
-        if need == "header":
-            root = await self._head(info)
-        pieces = [(item.label(), self._value(item, info, root)) for item in items]
-        await self._write(seq, info, pieces)
+        plaintext = Plaintext(lambda: self._chunks(info), info.size)
+        try:
+            need = _needs(items)
+            root = await self._tree(info, plaintext) if need == "tree" else None
+            if need == "header":
+                root = await self._head(info, plaintext)
+            pieces = [(item.label(), self._value(item, info, root)) for item in items]
+            await self._write(seq, info, pieces, plaintext)
+        finally:
+            await plaintext.aclose()
         self.current_message = None
 
     def _value(self, item: FetchAtt, info: MessageInfo, root: Node | None) -> bytes | Stream:
@@ -201,38 +208,32 @@ class FetchCommands:
             return _as_literal(header_block(root))
         return Stream(root.body_start or 0, info.size)  # RFC822.TEXT
 
-    async def _write(self, seq: int, info: MessageInfo, pieces: list) -> None:
+    async def _write(self, seq: int, info: MessageInfo, pieces: list, plaintext: Plaintext) -> None:
         self.conn.write(b"* %d FETCH (" % seq)
         self.mid_response = True
         for index, (label, value) in enumerate(pieces):
             self.conn.write((b" " if index else b"") + label + b" ")
             if isinstance(value, Stream):
-                await self._stream(info, value)
+                await self._stream(info, value, plaintext)
             else:
                 self.conn.write(value)
         self.conn.write(b")\r\n")
         self.mid_response = False
         await self.conn.drain()
 
-    async def _stream(self, info: MessageInfo, rng: Stream) -> None:
+    async def _stream(self, info: MessageInfo, rng: Stream, plaintext: Plaintext) -> None:
         self.conn.write(b"{%d}\r\n" % (rng.end - rng.start))
         if rng.end <= rng.start:
             return
-        pos = sent = pending = 0
-        async with contextlib.aclosing(self._chunks(info)) as chunks:
-            async for chunk in chunks:
-                start, pos = pos, pos + len(chunk)
-                if pos <= rng.start:
-                    continue
-                piece = memoryview(chunk)[max(rng.start - start, 0) : rng.end - start]
+        sent = pending = 0
+        async with contextlib.aclosing(plaintext.read(rng.start, rng.end)) as pieces:
+            async for piece in pieces:
                 self.conn.write(piece)
                 sent += len(piece)
                 pending += len(piece)
                 if pending >= FLUSH_BYTES:
                     await self.conn.drain()
                     pending = 0
-                if pos >= rng.end:
-                    break
         if sent != rng.end - rng.start:
             raise MessageDamaged(f"message {info.id} is shorter than its index entry")
 
@@ -247,31 +248,31 @@ class FetchCommands:
         return self.ctx.store.iter_message(self.login.key, info)  # type: ignore[attr-defined]
 
     # --- cached walks ------------------------------------------------------------------
-    async def _head(self, info: MessageInfo) -> Node:
+    async def _head(self, info: MessageInfo, plaintext: Plaintext) -> Node:
         cached = self._trees.get(info.uid) or self._heads.get(info.uid)
         if cached is not None:
             return cached
-        walker = await self._walk(info, header_only=True)
+        walker = await self._walk(plaintext, header_only=True)
         root = walker.root if walker.header_done else walker.finish()
         _remember(self._heads, info.uid, root)
         return root
 
-    async def _tree(self, info: MessageInfo) -> Node:
+    async def _tree(self, info: MessageInfo, plaintext: Plaintext) -> Node:
         cached = self._trees.get(info.uid)
         if cached is not None:
             return cached
-        root = (await self._walk(info, header_only=False)).finish()
+        root = (await self._walk(plaintext, header_only=False)).finish()
         if root.end != info.size:
             raise MessageDamaged(f"message {info.id} does not match its index entry")
         _remember(self._trees, info.uid, root)
         return root
 
-    async def _walk(self, info: MessageInfo, header_only: bool) -> MimeWalker:
+    async def _walk(self, plaintext: Plaintext, header_only: bool) -> MimeWalker:
         """Feed the message to a MimeWalker: whole, or until its header is complete."""
         walker = MimeWalker()
-        async with contextlib.aclosing(self._chunks(info)) as chunks:
+        async with contextlib.aclosing(plaintext.read()) as chunks:
             async for chunk in chunks:
-                walker.feed(chunk)
+                walker.feed(bytes(chunk))  # whole chunks: bytes already, not copied
                 if header_only and walker.header_done:
                     break
         return walker
