@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, syntax
 
@@ -21,11 +21,9 @@ from . import replies
 from .aiosmtpd_seam import SeamSMTP
 from .hooks import MAIL_COMMAND_LIMIT, Hooks
 from .ingest import MessageIngest
+from .roles import SmtpListener
 from .trace import Arrival
 from .txlog import Transaction
-
-if TYPE_CHECKING:
-    from .server import SmtpService
 
 # The StreamReader's limit: the longest command line it buffers, and half the
 # amount of unread input at which it pauses the socket (so DATA blocks are large).
@@ -34,7 +32,7 @@ PROXY_TIMEOUT = 10.0
 
 
 class GatewaySMTP(SeamSMTP):
-    def __init__(self, service: SmtpService, *, implicit_tls: bool) -> None:
+    def __init__(self, service: SmtpListener, *, implicit_tls: bool) -> None:
         options = service.options
         self.service = service
         self.implicit_tls = implicit_tls
