@@ -37,5 +37,4 @@ class GatewayContext:
     authenticator: Authenticator
     data_dir: Path
     hostname: str
-    counters: dict = field(default_factory=dict)  # "area.name" → count, exported as metrics
-    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)  # one set per process

@@ -20,7 +20,7 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from storage import Mailbox, MailboxKey, StoreError, WrongPassphrase
@@ -67,13 +67,15 @@ class LoginFailed(Exception):
     """The login did not succeed; str() is the uniform text, `reason` is for logs only.
 
     `counted`: a failure of the client's (it tried and was wrong or refused), which adds
-    to its delay; False when it was only refused room to wait.
+    to its delay; False when it was only refused room to wait. `throttled`: the answer
+    was delayed, or refused room to wait (counted as journal_gateway_login_throttled).
     """
 
     def __init__(self, reason: str, counted: bool = True) -> None:
         super().__init__(FAILURE_TEXT)
         self.reason = reason
         self.counted = counted
+        self.throttled = False
 
 
 class FailureCounter:
@@ -136,8 +138,6 @@ class Authenticator:
             self.policy.max_waiting_per_address,
             self._failures_of,
         )
-        self.throttled_total = 0
-        self.results: Counter[tuple[str, str]] = Counter()  # (protocol, ok|failed)
 
     @property
     def unlocks_in_flight(self) -> int:
@@ -183,8 +183,7 @@ class Authenticator:
             self._failures.add(f"ip:{client.address}", now)
             self._failures.add(f"net:{client.network}", now)
         delay = self._delay_for(failures)
-        if delay or not exc.counted:
-            self.throttled_total += 1
+        exc.throttled = bool(delay) or not exc.counted
         if delay:
             await asyncio.sleep(delay)
 
@@ -236,7 +235,6 @@ class Authenticator:
     ) -> None:
         target = mailbox.id if mailbox else ""
         action = f"{protocol}.login" if ok else f"{protocol}.login-failed"
-        self.results[(protocol, "ok" if ok else "failed")] += 1
         log.info(
             "%s %s from %s%s",
             action,

@@ -1,90 +1,116 @@
 """Prometheus metrics for `/metrics` (served by the console's listener).
 
-Counters kept by the services in `GatewayContext.counters` (plain dict, "area.name"
-keys) are exported at scrape time; the SMTP delivery-latency histogram and login
-results are recorded as they happen. Gauges (disk free, certificate expiry, Argon2
-unlocks in flight, per-mailbox messages, bytes and overdue passphrases) are read at
-scrape time, off the event loop. No label ever carries an address, a subject or a
-secret: mailbox labels are the opaque mailbox ids.
+Every counter and histogram is declared once, below, as a named attribute of
+`GatewayMetrics`, on a registry that object owns (no global registry), and the services
+increment it directly: `ctx.metrics.smtp_messages.labels(result="accepted").inc()`.
+They are plain prometheus_client objects, so prometheus_client's multiprocess mode can
+later sum several worker processes. Gauges of state that exists anyway (disk free,
+certificate expiry, Argon2 unlocks in flight, per-mailbox messages, bytes and overdue
+passphrases) are read at scrape time by one collector, the store's part off the event
+loop. No label ever carries an address, a subject or a secret: mailbox labels are the
+opaque mailbox ids.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from storage.async_store import AsyncStore
 from storage.policy import passphrase_age
 
-if TYPE_CHECKING:
-    from aiohttp import web
-
-    from .context import GatewayContext
+from .login import Authenticator
+from .tls import TlsManager
 
 PREFIX = "journal_gateway"
 DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
-# ctx.counters key → (metric name, help, labels) ; keys not listed are exported generically
-_KNOWN = {
-    "smtp.connections": ("smtp_connections", "SMTP connections accepted", {}),
-    "smtp.connections_refused": (
-        "smtp_connections_refused",
-        "SMTP connections refused (caps, networks)",
-        {},
-    ),
-    "smtp.messages_accepted": (
-        "smtp_messages",
-        "SMTP transactions by result",
-        {"result": "accepted"},
-    ),
-    "smtp.messages_rejected": (
-        "smtp_messages",
-        "SMTP transactions by result",
-        {"result": "rejected"},
-    ),
-    "smtp.messages_deferred": (
-        "smtp_messages",
-        "SMTP transactions by result",
-        {"result": "deferred"},
-    ),
-    "smtp.bytes_accepted": ("smtp_bytes", "Message bytes accepted over SMTP", {}),
-    "smtp.copies_stored": ("smtp_copies_stored", "Encrypted copies stored (one per mailbox)", {}),
-    "smtp.recipients_rejected": ("smtp_recipients_rejected", "Recipients refused at RCPT", {}),
-}
+
+class MetricSources(Protocol):
+    """What the scrape-time gauges read (a GatewayContext has all of it)."""
+
+    store: AsyncStore
+    authenticator: Authenticator
+    tls: TlsManager
 
 
 class GatewayMetrics:
+    """The gateway's collectors, one attribute each, registered on `self.registry`."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.delivery_seconds = Histogram(
+        self._snapshot: dict = {}
+
+        def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
+            return Counter(f"{PREFIX}_{name}", doc, labels, registry=self.registry)
+
+        # SMTP (gateway/smtp/server.py, txlog.py)
+        self.smtp_connections = counter("smtp_connections", "SMTP connections accepted")
+        self.smtp_connections_refused = counter(
+            "smtp_connections_refused", "SMTP connections refused (caps, networks)"
+        )
+        self.smtp_messages = counter(
+            "smtp_messages", "SMTP transactions by result", ("result",)
+        )  # result: accepted, rejected, deferred
+        self.smtp_bytes = counter("smtp_bytes", "Message bytes accepted over SMTP")
+        self.smtp_copies_stored = counter(
+            "smtp_copies_stored", "Encrypted copies stored (one per mailbox)"
+        )
+        self.smtp_recipients_rejected = counter(
+            "smtp_recipients_rejected", "Recipients refused at RCPT"
+        )
+        self.smtp_journal_reports = counter(
+            "smtp_journal_reports", "Accepted messages by journal kind", ("kind",)
+        )
+        self.smtp_transaction_seconds = Histogram(
             f"{PREFIX}_smtp_transaction_seconds",
             "SMTP transaction duration (MAIL to reply)",
             ["result"],
             buckets=DELIVERY_BUCKETS,
             registry=self.registry,
         )
-        self._snapshot: dict = {}
+        # POP3 and IMAP (gateway/pop3, gateway/imap, gateway/retrieval/sign_in.py)
+        self.logins = counter(
+            "logins", "POP3/IMAP logins by result", ("protocol", "result")
+        )  # result: ok, failed
+        self.login_throttled = counter(
+            "login_throttled", "Failed logins delayed, or refused because too many were waiting"
+        )
+        self.pop3_sessions = counter("pop3_sessions", "POP3 sessions started")
+        self.pop3_login_failures = counter(
+            "pop3_login_failures", "POP3 logins that failed (any reason)"
+        )
+        self.pop3_messages_deleted = counter(
+            "pop3_messages_deleted", "Messages deleted by POP3 clients at QUIT"
+        )
+        self.pop3_damaged = counter(
+            "pop3_damaged", "POP3 retrievals dropped because a message failed authentication"
+        )
+        self.imap_connections = counter("imap_connections", "IMAP connections accepted")
+        self.imap_damaged = counter(
+            "imap_damaged", "IMAP sessions dropped because a message failed authentication"
+        )
 
-    def observe_transaction(self, result: str, seconds: float) -> None:
-        self.delivery_seconds.labels(result=_result_class(result)).observe(seconds)
+    def attach(self, sources: MetricSources) -> None:
+        """Add the scrape-time gauges read from `sources` (once per process)."""
+        self.registry.register(_ScrapeTimeGauges(sources, self))
 
-    def attach(self, ctx: GatewayContext) -> None:
-        self.registry.register(_ContextCollector(ctx, self))
-
-    async def handler(self, ctx: GatewayContext, request: web.Request) -> web.StreamResponse:
-        from aiohttp import web as aioweb
-
-        self._snapshot = await ctx.store.run(_store_snapshot, ctx.store.sync)
+    async def handler(self, sources: MetricSources, request: web.Request | None) -> web.Response:
+        """The /metrics response; the web layer checks the bearer token before calling."""
+        self._snapshot = await sources.store.run(_store_snapshot, sources.store.sync)
         body = generate_latest(self.registry)
-        return aioweb.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def _result_class(result: str) -> str:
-    return {"2": "accepted", "4": "deferred", "5": "rejected"}.get(result[:1], "other")
+def result_class(reply: str) -> str:
+    """An SMTP reply's class as a label value: accepted, deferred, rejected or other."""
+    return {"2": "accepted", "4": "deferred", "5": "rejected"}.get(reply[:1], "other")
 
 
 def _store_snapshot(store) -> dict:
@@ -98,48 +124,20 @@ def _store_snapshot(store) -> dict:
     }
 
 
-class _ContextCollector:
-    def __init__(self, ctx: GatewayContext, metrics: GatewayMetrics) -> None:
-        self.ctx = ctx
+class _ScrapeTimeGauges:
+    """Gauges of state kept elsewhere, read when /metrics is scraped."""
+
+    def __init__(self, sources: MetricSources, metrics: GatewayMetrics) -> None:
+        self.sources = sources
         self.metrics = metrics
 
-    def collect(self) -> Iterator:
-        yield from self._counters()
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._logins()
-        yield from self._gauges()
+        yield from self._host()
+        yield from self._mailboxes()
 
-    def _counters(self) -> Iterator:
-        families: dict[str, CounterMetricFamily] = {}
-        for key, value in sorted(self.ctx.counters.items()):
-            if key.startswith("smtp.journal."):
-                name, doc, labels = (
-                    "smtp_journal_reports",
-                    "Accepted messages by journal kind",
-                    {"kind": key.rsplit(".", 1)[1]},
-                )
-            else:
-                name, doc, labels = _KNOWN.get(key, (key.replace(".", "_"), f"Count of {key}", {}))
-            family = families.get(name)
-            if family is None:
-                family = families[name] = CounterMetricFamily(
-                    f"{PREFIX}_{name}", doc, labels=list(labels)
-                )
-            family.add_metric(list(labels.values()), value)
-        yield from families.values()
-
-    def _logins(self) -> Iterator:
-        family = CounterMetricFamily(
-            f"{PREFIX}_logins", "POP3/IMAP logins by result", labels=["protocol", "result"]
-        )
-        for (protocol, result), value in sorted(self.ctx.authenticator.results.items()):
-            family.add_metric([protocol, result], value)
-        yield family
-        auth = self.ctx.authenticator
-        yield CounterMetricFamily(
-            f"{PREFIX}_login_throttled",
-            "Failed logins delayed, or refused because too many were waiting",
-            value=auth.throttled_total,
-        )
+    def _logins(self) -> Iterator[GaugeMetricFamily]:
+        auth = self.sources.authenticator
         yield GaugeMetricFamily(
             f"{PREFIX}_login_waiting",
             "Login attempts waiting for an Argon2id unlock slot",
@@ -151,14 +149,13 @@ class _ContextCollector:
             value=auth.unlocks_in_flight,
         )
 
-    def _gauges(self) -> Iterator:
-        snapshot = self.metrics._snapshot
+    def _host(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(
             f"{PREFIX}_disk_free_bytes",
             "Free bytes on the data disk",
-            value=snapshot.get("free_bytes", 0),
+            value=self.metrics._snapshot.get("free_bytes", 0),
         )
-        cert = self.ctx.tls.info()
+        cert = self.sources.tls.info()
         yield GaugeMetricFamily(
             f"{PREFIX}_tls_certificate_expiry_timestamp_seconds",
             "When the TLS certificate expires (Unix time)",
@@ -169,22 +166,21 @@ class _ContextCollector:
             "Seconds until the TLS certificate expires",
             value=cert["not_after"] - time.time(),
         )
+
+    def _mailboxes(self) -> Iterator[GaugeMetricFamily]:
+        labels = ["mailbox", "domain"]
         messages = GaugeMetricFamily(
-            f"{PREFIX}_mailbox_messages",
-            "Messages stored per mailbox",
-            labels=["mailbox", "domain"],
+            f"{PREFIX}_mailbox_messages", "Messages stored per mailbox", labels=labels
         )
         stored = GaugeMetricFamily(
-            f"{PREFIX}_mailbox_bytes",
-            "Encrypted bytes stored per mailbox",
-            labels=["mailbox", "domain"],
+            f"{PREFIX}_mailbox_bytes", "Encrypted bytes stored per mailbox", labels=labels
         )
         overdue = GaugeMetricFamily(
             f"{PREFIX}_mailbox_passphrase_overdue",
             "1 when the mailbox passphrase is older than its maximum age, else 0",
-            labels=["mailbox", "domain"],
+            labels=labels,
         )
-        mailboxes = snapshot.get("mailboxes", [])
+        mailboxes = self.metrics._snapshot.get("mailboxes", [])
         for mailbox_id, domain, count, size, is_overdue in mailboxes:
             messages.add_metric([mailbox_id, domain], count)
             stored.add_metric([mailbox_id, domain], size)

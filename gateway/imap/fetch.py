@@ -7,7 +7,9 @@ the connection is dropped (and the event logged and audited).
 
 Header-only items (ENVELOPE, BODY[HEADER...], BODY[TEXT]) decrypt only up to the end
 of the header; BODYSTRUCTURE and part sections walk the whole message once. Both
-results are cached per session, in memory only, for a few recent messages.
+results are cached per session, in memory only, for a few recent messages. All the
+items of one message in one FETCH read one Plaintext (plaintext.py): the message is
+decrypted once for all of them (up to its memory bound).
 """
 
 from __future__ import annotations
@@ -16,18 +18,17 @@ import contextlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from storage import MessageDamaged, MessageInfo, NotFound, StoreError
 
+from .arguments import FetchArgs, Request
 from .fetch_items import FetchAtt, Section
 from .mime import MimeWalker, Node, split_fields
+from .plaintext import Plaintext
+from .state import ImapSession, Reply
 from .structure import body_structure, envelope
+from .updates import presync
 from .wire import flag_list, internal_date, literal
-
-if TYPE_CHECKING:
-    from .parser import Command
-    from .selected import MailboxView
 
 log = logging.getLogger("gateway.imap")
 CACHE_ENTRIES = 16
@@ -120,184 +121,173 @@ def apply_partial(value: bytes | Stream, partial: tuple[int, int] | None) -> byt
     return Stream(start, min(value.end, start + count))
 
 
-class FetchCommands:
-    """Mixed into Session."""
-
-    ctx: Any
-    conn: Any
-    view: MailboxView | None
-    presync: Any
-
-    def init_fetch_state(self) -> None:
-        self._trees: OrderedDict[int, Node] = OrderedDict()
-        self._heads: OrderedDict[int, Node] = OrderedDict()
-        self.current_message: MessageInfo | None = None
-        self.mid_response = False
-
-    async def do_fetch(self, cmd: Command) -> tuple[str, str]:
-        view = self.view
-        assert view is not None
-        if not cmd.uid and not view.seq_range_valid(cmd.args["set"]):
-            return "BAD", "invalid message sequence number"
-        await self.presync(cmd)
-        items: list[FetchAtt] = list(cmd.args["items"])
-        if cmd.uid and not any(i.name == "UID" for i in items):
-            items.insert(0, FetchAtt("UID"))
-        skipped = False
-        for seq, info in view.select(cmd.args["set"], cmd.uid):
-            if info.uid in view.ghosts:
-                skipped = True
-                continue
-            try:
-                await self._fetch_one(seq, info, items)
-            except MessageDamaged:
-                if self.mid_response or await self._still_stored(info):
-                    raise
-                skipped = True  # expunged by another session since the last sync
-        if skipped:
-            return "NO", "[EXPUNGEISSUED] some messages were expunged by another session"
-        return "OK", "FETCH completed"
-
-    async def _fetch_one(self, seq: int, info: MessageInfo, items: list[FetchAtt]) -> None:
-        view = self.view
-        assert view is not None
-        self.current_message = info
-        if any(i.sets_seen for i in items) and not view.read_only and "\\Seen" not in info.flags:
-            updated = await self.ctx.store.set_flags(view.mailbox_id, [info.id], ["\\Seen"], "add")
-            if updated:
-                info = updated[0]
-                view.update_message(info)
-                if not any(i.name == "FLAGS" for i in items):
-                    items = [*items, FetchAtt("FLAGS")]
-        need = _needs(items)
-        root = await self._tree(info) if need == "tree" else None
-        if need == "header":
-            root = await self._head(info)
-        pieces = [(item.label(), self._value(item, info, root)) for item in items]
-        await self._write(seq, info, pieces)
-        self.current_message = None
-
-    def _value(self, item: FetchAtt, info: MessageInfo, root: Node | None) -> bytes | Stream:
-        name = item.name
-        if name == "UID":
-            return b"%d" % info.uid
-        if name == "FLAGS":
-            return flag_list(info.flags)
-        if name == "INTERNALDATE":
-            return internal_date(info.received)
-        if name == "RFC822.SIZE":
-            return b"%d" % max(info.size, 0)
-        if name == "RFC822":
-            return Stream(0, info.size)
-        if item.section is not None:
-            value = section_value(root, item.section, info.size) if root else Stream(0, info.size)
-            return _as_literal(apply_partial(value, item.partial))
-        assert root is not None
-        if name == "ENVELOPE":
-            return envelope(root)
-        if name in ("BODYSTRUCTURE", "BODY"):
-            return body_structure(root, extensible=name == "BODYSTRUCTURE")
-        if name == "RFC822.HEADER":
-            return _as_literal(header_block(root))
-        return Stream(root.body_start or 0, info.size)  # RFC822.TEXT
-
-    async def _write(self, seq: int, info: MessageInfo, pieces: list) -> None:
-        self.conn.write(b"* %d FETCH (" % seq)
-        self.mid_response = True
-        for index, (label, value) in enumerate(pieces):
-            self.conn.write((b" " if index else b"") + label + b" ")
-            if isinstance(value, Stream):
-                await self._stream(info, value)
-            else:
-                self.conn.write(value)
-        self.conn.write(b")\r\n")
-        self.mid_response = False
-        await self.conn.drain()
-
-    async def _stream(self, info: MessageInfo, rng: Stream) -> None:
-        self.conn.write(b"{%d}\r\n" % (rng.end - rng.start))
-        if rng.end <= rng.start:
-            return
-        pos = sent = pending = 0
-        async with contextlib.aclosing(self._chunks(info)) as chunks:
-            async for chunk in chunks:
-                start, pos = pos, pos + len(chunk)
-                if pos <= rng.start:
-                    continue
-                piece = memoryview(chunk)[max(rng.start - start, 0) : rng.end - start]
-                self.conn.write(piece)
-                sent += len(piece)
-                pending += len(piece)
-                if pending >= FLUSH_BYTES:
-                    await self.conn.drain()
-                    pending = 0
-                if pos >= rng.end:
-                    break
-        if sent != rng.end - rng.start:
-            raise MessageDamaged(f"message {info.id} is shorter than its index entry")
-
-    async def _still_stored(self, info: MessageInfo) -> bool:
+async def fetch(s: ImapSession, req: Request[FetchArgs]) -> Reply:
+    view = s.selected
+    if not req.uid and not view.seq_range_valid(req.args.set):
+        return "BAD", "invalid message sequence number"
+    await presync(s, req)
+    items = list(req.args.items)
+    if req.uid and not any(i.name == "UID" for i in items):
+        items.insert(0, FetchAtt("UID"))
+    skipped = False
+    for seq, info in view.select(req.args.set, req.uid):
+        if info.uid in view.ghosts:
+            skipped = True
+            continue
         try:
-            await self.ctx.store.get_message(info.mailbox_id, info.id)
-        except NotFound:
-            return False
-        return True
+            await _fetch_one(s, seq, info, items)
+        except MessageDamaged:
+            if s.mid_response or await _still_stored(s, info):
+                raise
+            skipped = True  # expunged by another session since the last sync
+    if skipped:
+        return "NO", "[EXPUNGEISSUED] some messages were expunged by another session"
+    return "OK", "FETCH completed"
 
-    def _chunks(self, info: MessageInfo) -> Any:
-        return self.ctx.store.iter_message(self.login.key, info)  # type: ignore[attr-defined]
 
-    # --- cached walks ------------------------------------------------------------------
-    async def _head(self, info: MessageInfo) -> Node:
-        cached = self._trees.get(info.uid) or self._heads.get(info.uid)
-        if cached is not None:
-            return cached
-        walker = await self._walk(info, header_only=True)
-        root = walker.root if walker.header_done else walker.finish()
-        _remember(self._heads, info.uid, root)
-        return root
+async def _fetch_one(s: ImapSession, seq: int, info: MessageInfo, items: list[FetchAtt]) -> None:
+    view = s.selected
+    s.current_message = info
+    if any(i.sets_seen for i in items) and not view.read_only and "\\Seen" not in info.flags:
+        updated = await s.ctx.store.set_flags(view.mailbox_id, [info.id], ["\\Seen"], "add")
+        if updated:
+            info = updated[0]
+            view.update_message(info)
+            if not any(i.name == "FLAGS" for i in items):
+                items = [*items, FetchAtt("FLAGS")]
+    key = s.logged_in.key
+    plaintext = Plaintext(lambda: s.ctx.store.iter_message(key, info), info.size)
+    try:
+        need = _needs(items)
+        root = await _tree(s, info, plaintext) if need == "tree" else None
+        if need == "header":
+            root = await _head(s, info, plaintext)
+        pieces = [(item.label(), _value(item, info, root)) for item in items]
+        await _write(s, seq, pieces, plaintext)
+    finally:
+        await plaintext.aclose()
+    s.current_message = None
 
-    async def _tree(self, info: MessageInfo) -> Node:
-        cached = self._trees.get(info.uid)
-        if cached is not None:
-            return cached
-        root = (await self._walk(info, header_only=False)).finish()
-        if root.end != info.size:
-            raise MessageDamaged(f"message {info.id} does not match its index entry")
-        _remember(self._trees, info.uid, root)
-        return root
 
-    async def _walk(self, info: MessageInfo, header_only: bool) -> MimeWalker:
-        """Feed the message to a MimeWalker: whole, or until its header is complete."""
-        walker = MimeWalker()
-        async with contextlib.aclosing(self._chunks(info)) as chunks:
-            async for chunk in chunks:
-                walker.feed(chunk)
-                if header_only and walker.header_done:
-                    break
-        return walker
+def _value(item: FetchAtt, info: MessageInfo, root: Node | None) -> bytes | Stream:
+    name = item.name
+    if name == "UID":
+        return b"%d" % info.uid
+    if name == "FLAGS":
+        return flag_list(info.flags)
+    if name == "INTERNALDATE":
+        return internal_date(info.received)
+    if name == "RFC822.SIZE":
+        return b"%d" % max(info.size, 0)
+    if name == "RFC822":
+        return Stream(0, info.size)
+    if item.section is not None:
+        value = section_value(root, item.section, info.size) if root else Stream(0, info.size)
+        return _as_literal(apply_partial(value, item.partial))
+    assert root is not None
+    if name == "ENVELOPE":
+        return envelope(root)
+    if name in ("BODYSTRUCTURE", "BODY"):
+        return body_structure(root, extensible=name == "BODYSTRUCTURE")
+    if name == "RFC822.HEADER":
+        return _as_literal(header_block(root))
+    return Stream(root.body_start or 0, info.size)  # RFC822.TEXT
 
-    async def message_damaged(self, exc: MessageDamaged) -> None:
-        """Log and audit (ids only), then drop the connection: no damaged data is finished.
 
-        Audited like POP3: actor "retrieval", target the mailbox, detail the message id.
-        """
-        info = self.current_message
-        mailbox_id, message_id = (info.mailbox_id, info.id) if info else ("", "")
-        log.error(
-            "imap %s: message %s failed authentication; connection dropped", mailbox_id, message_id
+async def _write(s: ImapSession, seq: int, pieces: list, plaintext: Plaintext) -> None:
+    s.conn.write(b"* %d FETCH (" % seq)
+    s.mid_response = True
+    for index, (label, value) in enumerate(pieces):
+        s.conn.write((b" " if index else b"") + label + b" ")
+        if isinstance(value, Stream):
+            await _stream(s, value, plaintext)
+        else:
+            s.conn.write(value)
+    s.conn.write(b")\r\n")
+    s.mid_response = False
+    await s.conn.drain()
+
+
+async def _stream(s: ImapSession, rng: Stream, plaintext: Plaintext) -> None:
+    s.conn.write(b"{%d}\r\n" % (rng.end - rng.start))
+    if rng.end <= rng.start:
+        return
+    sent = pending = 0
+    async with contextlib.aclosing(plaintext.read(rng.start, rng.end)) as pieces:
+        async for piece in pieces:
+            s.conn.write(piece)
+            sent += len(piece)
+            pending += len(piece)
+            if pending >= FLUSH_BYTES:
+                await s.conn.drain()
+                pending = 0
+    if sent != rng.end - rng.start:
+        info = s.current_message
+        raise MessageDamaged(f"message {info.id if info else ''} is shorter than its index entry")
+
+
+async def _still_stored(s: ImapSession, info: MessageInfo) -> bool:
+    try:
+        await s.ctx.store.get_message(info.mailbox_id, info.id)
+    except NotFound:
+        return False
+    return True
+
+
+# --- cached walks ------------------------------------------------------------------------
+async def _head(s: ImapSession, info: MessageInfo, plaintext: Plaintext) -> Node:
+    cached = s.trees.get(info.uid) or s.heads.get(info.uid)
+    if cached is not None:
+        return cached
+    walker = await _walk(plaintext, header_only=True)
+    root = walker.root if walker.header_done else walker.finish()
+    _remember(s.heads, info.uid, root)
+    return root
+
+
+async def _tree(s: ImapSession, info: MessageInfo, plaintext: Plaintext) -> Node:
+    cached = s.trees.get(info.uid)
+    if cached is not None:
+        return cached
+    root = (await _walk(plaintext, header_only=False)).finish()
+    if root.end != info.size:
+        raise MessageDamaged(f"message {info.id} does not match its index entry")
+    _remember(s.trees, info.uid, root)
+    return root
+
+
+async def _walk(plaintext: Plaintext, header_only: bool) -> MimeWalker:
+    """Feed the message to a MimeWalker: whole, or until its header is complete."""
+    walker = MimeWalker()
+    async with contextlib.aclosing(plaintext.read()) as chunks:
+        async for chunk in chunks:
+            walker.feed(bytes(chunk))  # whole chunks: bytes already, not copied
+            if header_only and walker.header_done:
+                break
+    return walker
+
+
+async def message_damaged(s: ImapSession) -> None:
+    """Log and audit (ids only), then drop the connection: no damaged data is finished.
+
+    Audited like POP3: actor "retrieval", target the mailbox, detail the message id.
+    """
+    info = s.current_message
+    mailbox_id, message_id = (info.mailbox_id, info.id) if info else ("", "")
+    log.error(
+        "imap %s: message %s failed authentication; connection dropped", mailbox_id, message_id
+    )
+    s.ctx.metrics.imap_damaged.inc()
+    with contextlib.suppress(StoreError):
+        await s.ctx.store.audit(
+            "retrieval", "imap.message-damaged", mailbox_id, message_id, s.conn.peer_ip
         )
-        counters = self.ctx.counters
-        counters["imap.damaged"] = counters.get("imap.damaged", 0) + 1
-        with contextlib.suppress(StoreError):
-            await self.ctx.store.audit(
-                "retrieval", "imap.message-damaged", mailbox_id, message_id, self.conn.peer_ip
-            )
-        if self.mid_response:
-            self.conn.abort()
-            return
-        with contextlib.suppress(Exception):
-            await self.conn.send(b"* BYE [SERVERBUG] a stored message failed authentication\r\n")
-        self.conn.close()
+    if s.mid_response:
+        s.conn.abort()
+        return
+    with contextlib.suppress(Exception):
+        await s.conn.send(b"* BYE [SERVERBUG] a stored message failed authentication\r\n")
+    s.conn.close()
 
 
 def _as_literal(value: bytes | Stream) -> bytes | Stream:

@@ -1,16 +1,18 @@
 """IMAP command parser (RFC 3501 §9 grammar, the subset this server speaks).
 
 `parse_command(data)` takes one complete command as it came off the wire, literals
-included (`{n}`/`{n+}` CRLF followed by n octets), and returns a Command or raises
-ParseError carrying the tag when one could be read (the caller answers `tag BAD` or
-`* BAD`). It never raises anything else, whatever the input.
+included (`{n}`/`{n+}` CRLF followed by n octets), reads its tag, name and UID prefix,
+and returns a Command whose cursor stands at the arguments; the verb's own grammar
+(arguments.py) parses those. Both raise ParseError carrying the tag when one could be
+read (the caller answers `tag BAD` or `* BAD`), and never anything else, whatever
+the input.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from ..retrieval.dispatch import BadArguments
 from .wire import parse_date
 
 # ATOM-CHAR: any CHAR except atom-specials ( ) { SP CTL % * " \ ]
@@ -22,7 +24,7 @@ def _is_atom_char(b: int) -> bool:
     return 0x20 < b < 0x7F and b not in _ATOM_SPECIALS
 
 
-class ParseError(Exception):
+class ParseError(BadArguments):
     def __init__(self, message: str, tag: str | None = None) -> None:
         super().__init__(message)
         self.tag = tag
@@ -39,12 +41,7 @@ class SeqRange:
 SequenceSet = tuple[SeqRange, ...]
 
 
-@dataclass
-class Command:
-    tag: str
-    name: str  # upper case; for UID commands the sub-command, with uid=True
-    uid: bool = False
-    args: dict[str, Any] = field(default_factory=dict)
+UID_COMMANDS = frozenset({"FETCH", "SEARCH", "STORE", "EXPUNGE", "COPY", "MOVE"})
 
 
 class Cursor:
@@ -84,6 +81,10 @@ class Cursor:
         while self.pos < len(self.data) and accept(self.data[self.pos]):
             self.pos += 1
         return self.data[start : self.pos]
+
+    def run_until(self, stops: bytes) -> bytes:
+        """Everything up to the next byte in `stops` (or the end)."""
+        return self._run(lambda b: b not in stops)
 
     # --- tokens ----------------------------------------------------------------------
     def atom(self, what: str = "an atom") -> str:
@@ -216,181 +217,29 @@ def parse_tag(cur: Cursor) -> str:
     return raw.decode("ascii")
 
 
+@dataclass
+class Command:
+    """A command's head; `cursor` stands at its arguments (after the name)."""
+
+    tag: str
+    name: str  # upper case; for UID commands the sub-command, with uid=True
+    uid: bool
+    cursor: Cursor
+
+
 def parse_command(data: bytes) -> Command:
     cur = Cursor(data)
     tag = parse_tag(cur)
     try:
         cur.sp()
         name = cur.atom("a command name").upper()
-        command = Command(tag, name)
-        if name == "UID":
+        uid = name == "UID"
+        if uid:
             cur.sp()
-            command.uid = True
-            command.name = cur.atom("a UID command").upper()
-            if command.name not in UID_COMMANDS:
-                raise ParseError(f"UID {command.name} is not a UID command")
-        grammar = GRAMMAR.get(command.name)
-        if grammar is None:
-            raise ParseError(f"unknown command {name[:40]}")
-        command.args = grammar(cur, command)
-        cur.end()
-        return command
+            name = cur.atom("a UID command").upper()
+            if name not in UID_COMMANDS:
+                raise ParseError(f"UID {name} is not a UID command")
+        return Command(tag, name, uid, cur)
     except ParseError as exc:
         exc.tag = tag
         raise
-    except (ValueError, IndexError, RecursionError) as exc:  # belt and braces
-        raise ParseError(f"malformed command ({type(exc).__name__})", tag) from None
-
-
-def _none(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    return {}
-
-
-def _login(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    cur.sp()
-    user = cur.text_astring("a user name")
-    cur.sp()
-    password = cur.text_astring("a password")
-    return {"user": user, "password": password}
-
-
-def _authenticate(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    cur.sp()
-    mechanism = cur.atom("a SASL mechanism").upper()
-    initial = None
-    if cur.take(b" "):
-        initial = cur._run(lambda b: b not in b"\r\n ").decode("ascii", "replace")
-        if not initial:
-            raise ParseError("expected an initial response")
-    return {"mechanism": mechanism, "initial": initial}
-
-
-def _mailbox(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    cur.sp()
-    return {"mailbox": cur.text_astring("a mailbox name")}
-
-
-def _rest(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    """Commands refused whatever their arguments (APPEND, CREATE, COPY...)."""
-    cur.pos = len(cur.data)
-    return {}
-
-
-def _list(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    cur.sp()
-    reference = cur.text_astring("a reference name")
-    cur.sp()
-    return {"reference": reference, "pattern": cur.list_mailbox()}
-
-
-def _status(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    args = _mailbox(cur, cmd)
-    cur.sp()
-    cur.expect(b"(")
-    items: list[str] = []
-    while not cur.take(b")"):
-        if items:
-            cur.sp()
-        items.append(cur.atom("a status item").upper())
-    if not items:
-        raise ParseError("STATUS needs at least one item")
-    args["items"] = items
-    return args
-
-
-def _id(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    cur.sp()
-    if cur.take(b"NIL"):
-        return {"fields": []}
-    cur.expect(b"(")
-    fields: list[bytes | None] = []
-    while not cur.take(b")"):
-        if fields:
-            cur.sp()
-        fields.append(cur.nstring_or_nil())
-        if len(fields) > 60:
-            raise ParseError("too many ID fields")
-    return {"fields": fields}
-
-
-def _store(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    cur.sp()
-    sequence = cur.sequence_set()
-    cur.sp()
-    mode = "replace"
-    if cur.take(b"+"):
-        mode = "add"
-    elif cur.take(b"-"):
-        mode = "remove"
-    cur.expect(b"FLAGS", "FLAGS, +FLAGS or -FLAGS")
-    silent = cur.take(b".SILENT")
-    cur.sp()
-    if cur.peek() == b"(":
-        flags = cur.flag_list()
-    else:
-        flags = [cur.flag()]
-        while cur.take(b" "):
-            flags.append(cur.flag())
-    return {"set": sequence, "mode": mode, "silent": silent, "flags": flags}
-
-
-def _expunge(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    if not cmd.uid:
-        return {}
-    cur.sp()
-    return {"set": cur.sequence_set()}
-
-
-def _fetch(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    from .fetch_items import parse_fetch_items
-
-    cur.sp()
-    sequence = cur.sequence_set()
-    cur.sp()
-    return {"set": sequence, "items": parse_fetch_items(cur)}
-
-
-def _search(cur: Cursor, cmd: Command) -> dict[str, Any]:
-    from .search import parse_search
-
-    cur.sp()
-    charset = None
-    if cur.take(b"CHARSET "):
-        charset = cur.text_astring("a charset").upper()
-        cur.sp()
-    return {"charset": charset, "key": parse_search(cur)}
-
-
-GRAMMAR = {
-    **dict.fromkeys(
-        (
-            "CAPABILITY",
-            "NOOP",
-            "LOGOUT",
-            "STARTTLS",
-            "NAMESPACE",
-            "CHECK",
-            "CLOSE",
-            "UNSELECT",
-            "IDLE",
-        ),
-        _none,
-    ),
-    "LOGIN": _login,
-    "AUTHENTICATE": _authenticate,
-    "ID": _id,
-    "LIST": _list,
-    "LSUB": _list,
-    "STATUS": _status,
-    "SELECT": _mailbox,
-    "EXAMINE": _mailbox,
-    "EXPUNGE": _expunge,
-    "FETCH": _fetch,
-    "SEARCH": _search,
-    "STORE": _store,
-    **dict.fromkeys(
-        ("APPEND", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "COPY", "MOVE"),
-        _rest,
-    ),
-}
-UID_COMMANDS = frozenset({"FETCH", "SEARCH", "STORE", "EXPUNGE", "COPY", "MOVE"})

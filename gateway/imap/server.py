@@ -6,15 +6,13 @@ import asyncio
 import contextlib
 import functools
 import logging
-from typing import TYPE_CHECKING
 
 from ..config.loader import parse_hostport
+from ..context import GatewayContext
 from ..logs import bind_connection
-from .connection import Connection
-from .session import Session
-
-if TYPE_CHECKING:
-    from ..context import GatewayContext
+from .command_reader import ImapConnection
+from .engine import run_session, shutdown
+from .state import ImapSession
 
 log = logging.getLogger("gateway.imap")
 TLS_HANDSHAKE_TIMEOUT = 30.0
@@ -29,7 +27,7 @@ class ImapService:
         self.ctx = ctx
         self._servers: list[asyncio.Server] = []
         self._kinds: list[str] = []  # "imap" or "imaps", parallel to _servers
-        self._sessions: dict[Session, asyncio.Task] = {}
+        self._sessions: dict[ImapSession, asyncio.Task] = {}
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
@@ -62,7 +60,7 @@ class ImapService:
                 continue
             host, port = parse_hostport(listen)
             server = await loop.create_server(
-                functools.partial(Connection, functools.partial(self._start_session, implicit)),
+                functools.partial(ImapConnection, functools.partial(self._start_session, implicit)),
                 host,
                 port,
                 ssl=self.ctx.tls.context if implicit else None,
@@ -74,19 +72,18 @@ class ImapService:
             for sock in server.sockets:
                 log.info("%s listening on %s", self._kinds[-1], sock.getsockname()[:2])
 
-    def _start_session(self, implicit: bool, conn: Connection) -> None:
+    def _start_session(self, implicit: bool, conn: ImapConnection) -> None:
         asyncio.get_running_loop().create_task(self._handle(implicit, conn))
 
-    async def _handle(self, implicit: bool, conn: Connection) -> None:
+    async def _handle(self, implicit: bool, conn: ImapConnection) -> None:
         bind_connection("imap")
-        session = Session(self.ctx, conn, implicit)
+        session = ImapSession(self.ctx, conn, implicit)
         task = asyncio.current_task()
         assert task is not None
         self._sessions[session] = task
-        counters = self.ctx.counters
-        counters["imap.connections"] = counters.get("imap.connections", 0) + 1
+        self.ctx.metrics.imap_connections.inc()
         try:
-            await session.run()
+            await run_session(session)
         except Exception:  # a bug must not take the listener down; no content is logged
             log.exception("imap: session failed")
         finally:
@@ -100,7 +97,7 @@ class ImapService:
         for server in self._servers:
             server.close()
         sessions = dict(self._sessions)
-        await asyncio.gather(*(s.shutdown() for s in sessions), return_exceptions=True)
+        await asyncio.gather(*(shutdown(s) for s in sessions), return_exceptions=True)
         tasks = list(sessions.values())
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=max(grace, 0.01))

@@ -8,8 +8,8 @@ import logging
 from ..config.loader import parse_hostport
 from ..context import GatewayContext
 from ..retrieval import LineConnection
-from .engine import ListenerConfig
-from .session import Pop3Session
+from .engine import run_session
+from .state import ListenerConfig, Pop3Session
 
 log = logging.getLogger("gateway.pop3")
 
@@ -57,7 +57,7 @@ class Pop3Service:
 
     def _start_session(self, conn: LineConnection, config: ListenerConfig) -> None:
         session = Pop3Session(self.ctx, conn, config)
-        task = asyncio.get_running_loop().create_task(session.run())
+        task = asyncio.get_running_loop().create_task(run_session(session))
         self.sessions[task] = session
         task.add_done_callback(self.sessions.pop)
 

@@ -9,168 +9,133 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
 
-from storage import MailboxKey, MessageDamaged, MessageInfo, StoreError
+from storage import MessageDamaged, MessageInfo, StoreError
 
-from ..context import GatewayContext
-from .engine import TRANSACTION, Pop3Engine, SessionEnded, command
-from .maildrop import Maildrop
+from .arguments import ListingArgs, MessageNumber, NoArgs, TopArgs
+from .state import Pop3Session, SessionEnded
 from .streaming import DotStuffer, TopFilter
 
 log = logging.getLogger("gateway.pop3")
 
-MAX_NUMBER_DIGITS = 20
+
+# --- listings ----------------------------------------------------------------------------
+async def stat(s: Pop3Session, args: NoArgs) -> None:
+    count, octets = s.drop.stat()
+    s.reply(f"+OK {count} {octets}")
 
 
-def parse_number(text: str) -> int | None:
-    """A non-negative decimal number, or None when `text` is not one."""
-    if not text.isascii() or not text.isdigit() or len(text) > MAX_NUMBER_DIGITS:
-        return None
-    return int(text)
+async def list_sizes(s: Pop3Session, args: ListingArgs) -> None:
+    if args.number is None:
+        count, octets = s.drop.stat()
+        lines = (f"{n} {m.size}" for n, m in s.drop.live())
+        return s.reply_lines(f"+OK {count} messages ({octets} octets)", lines)
+    message = _message(s, args.number)
+    if message is not None:
+        s.reply(f"+OK {args.number} {message.size}")
 
 
-class TransactionCommands(Pop3Engine):
-    ctx: GatewayContext
-    key: MailboxKey | None
-    maildrop: Maildrop
-    retrieved: int  # messages sent whole (RETR, or a TOP that reached the end)
-    retrieved_octets: int
-    seen: set[str]  # ids sent whole and not yet \\Seen: flagged when the session ends
+async def list_ids(s: Pop3Session, args: ListingArgs) -> None:
+    if args.number is None:
+        count, octets = s.drop.stat()
+        lines = (f"{n} {m.id}" for n, m in s.drop.live())
+        return s.reply_lines(f"+OK {count} messages ({octets} octets)", lines)
+    message = _message(s, args.number)
+    if message is not None:
+        s.reply(f"+OK {args.number} {message.id}")
 
-    # --- listings ----------------------------------------------------------------------
-    @command(TRANSACTION)
-    async def handle_STAT(self, arg: str) -> None:
-        if arg:
-            return self.syntax_error("STAT", "")
-        count, octets = self.maildrop.stat()
-        self.reply(f"+OK {count} {octets}")
 
-    @command(TRANSACTION)
-    async def handle_LIST(self, arg: str) -> None:
-        self._listing("LIST", arg, lambda m: str(m.size))
+def _message(s: Pop3Session, number: int) -> MessageInfo | None:
+    """Message `number`, or None after replying that it is deleted or does not exist."""
+    message = s.drop.get(number)
+    if message is None:
+        deleted = s.drop.exists(number)
+        s.reply(f"-ERR message {number} is deleted" if deleted else "-ERR no such message")
+    return message
 
-    @command(TRANSACTION)
-    async def handle_UIDL(self, arg: str) -> None:
-        self._listing("UIDL", arg, lambda m: m.id)
 
-    def _listing(self, verb: str, arg: str, value: Callable[[MessageInfo], str]) -> None:
-        if not arg:
-            count, octets = self.maildrop.stat()
-            lines = (f"{n} {value(m)}" for n, m in self.maildrop.live())
-            return self.reply_lines(f"+OK {count} messages ({octets} octets)", lines)
-        found = self._message(verb, arg)
-        if found is not None:
-            self.reply(f"+OK {found[0]} {value(found[1])}")
+# --- marks -------------------------------------------------------------------------------
+async def delete(s: Pop3Session, args: MessageNumber) -> None:
+    if _message(s, args.number) is not None:
+        s.drop.mark_deleted(args.number)
+        s.reply(f"+OK message {args.number} deleted")
 
-    def _message(
-        self, verb: str, arg: str, usage: str = "<message number>"
-    ) -> tuple[int, MessageInfo] | None:
-        """Resolve a message-number argument, replying with the error if it fails."""
-        number = parse_number(arg)
-        if number is None:
-            self.syntax_error(verb, usage)
-            return None
-        message = self.maildrop.get(number)
-        if message is None:
-            deleted = self.maildrop.exists(number)
-            self.reply(f"-ERR message {number} is deleted" if deleted else "-ERR no such message")
-            return None
-        return number, message
 
-    # --- marks ---------------------------------------------------------------------------
-    @command(TRANSACTION)
-    async def handle_DELE(self, arg: str) -> None:
-        found = self._message("DELE", arg)
-        if found is not None:
-            self.maildrop.mark_deleted(found[0])
-            self.reply(f"+OK message {found[0]} deleted")
+async def reset(s: Pop3Session, args: NoArgs) -> None:
+    s.drop.reset()
+    count, octets = s.drop.stat()
+    s.reply(f"+OK maildrop has {count} messages ({octets} octets)")
 
-    @command(TRANSACTION)
-    async def handle_RSET(self, arg: str) -> None:
-        if arg:
-            return self.syntax_error("RSET", "")
-        self.maildrop.reset()
-        count, octets = self.maildrop.stat()
-        self.reply(f"+OK maildrop has {count} messages ({octets} octets)")
 
-    @command(TRANSACTION)
-    async def handle_NOOP(self, arg: str) -> None:
-        if arg:
-            return self.syntax_error("NOOP", "")
-        self.reply("+OK")
+async def noop(s: Pop3Session, args: NoArgs) -> None:
+    s.reply("+OK")
 
-    # --- retrieval -------------------------------------------------------------------------
-    @command(TRANSACTION)
-    async def handle_RETR(self, arg: str) -> None:
-        found = self._message("RETR", arg)
-        if found is not None:
-            message = found[1]
-            await self._send_message("RETR", message, f"+OK {message.size} octets", None)
 
-    @command(TRANSACTION)
-    async def handle_TOP(self, arg: str) -> None:
-        usage = "<message number> <lines>"
-        parts = arg.split(" ")
-        lines = parse_number(parts[1]) if len(parts) == 2 else None
-        if lines is None:
-            return self.syntax_error("TOP", usage)
-        found = self._message("TOP", parts[0], usage)
-        if found is not None:
-            await self._send_message("TOP", found[1], "+OK top of message follows", lines)
+# --- retrieval ---------------------------------------------------------------------------
+async def retrieve(s: Pop3Session, args: MessageNumber) -> None:
+    message = _message(s, args.number)
+    if message is not None:
+        await _send_message(s, "RETR", message, f"+OK {message.size} octets", None)
 
-    async def _send_message(
-        self, verb: str, message: MessageInfo, first: str, top_lines: int | None
-    ) -> None:
-        """Stream one message; on damage, drop the connection before the final '.'."""
-        stuffer = DotStuffer()
-        top = TopFilter(top_lines) if top_lines is not None else None
-        self.reply(first)
-        sent = 0
-        try:
-            chunks = self.ctx.store.iter_message(self.key, message)
-            async with contextlib.aclosing(chunks):
-                async for chunk in chunks:
-                    data = top.feed(chunk) if top else chunk
-                    self.conn.write(stuffer.feed(data))
-                    sent += len(data)
-                    await self.flush()
-                    if top and top.done:
-                        break
-        except MessageDamaged:
-            await self._damaged(verb, message)
-        self.conn.write(stuffer.finish())
-        self.retrieved_octets += sent
-        if top is None or not top.done:  # the client now has the whole message
-            self.retrieved += 1
-            if "\\Seen" not in message.flags:
-                self.seen.add(message.id)
-        if top is None and sent != message.size:
-            log.warning(
-                "pop3 %s: message %s sent %d octets, index says %d",
-                self.maildrop.mailbox_id,
-                message.id,
-                sent,
-                message.size,
-            )
 
-    async def _damaged(self, verb: str, message: MessageInfo) -> None:
-        """Log and audit (ids only), then drop the connection: no terminating '.'."""
-        mailbox_id = self.maildrop.mailbox_id
-        log.error(
-            "pop3 %s: message %s failed authentication during %s; connection dropped",
-            mailbox_id,
+async def top(s: Pop3Session, args: TopArgs) -> None:
+    message = _message(s, args.number)
+    if message is not None:
+        await _send_message(s, "TOP", message, "+OK top of message follows", args.lines)
+
+
+async def _send_message(
+    s: Pop3Session, verb: str, message: MessageInfo, first: str, top_lines: int | None
+) -> None:
+    """Stream one message; on damage, drop the connection before the final '.'."""
+    stuffer = DotStuffer()
+    cut = TopFilter(top_lines) if top_lines is not None else None
+    s.reply(first)
+    sent = 0
+    try:
+        chunks = s.ctx.store.iter_message(s.key, message)
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                data = cut.feed(chunk) if cut else chunk
+                s.conn.write(stuffer.feed(data))
+                sent += len(data)
+                await s.flush()
+                if cut and cut.done:
+                    break
+    except MessageDamaged:
+        await _damaged(s, verb, message)
+    s.conn.write(stuffer.finish())
+    s.retrieved_octets += sent
+    if cut is None or not cut.done:  # the client now has the whole message
+        s.retrieved += 1
+        if "\\Seen" not in message.flags:
+            s.seen.add(message.id)
+    if cut is None and sent != message.size:
+        log.warning(
+            "pop3 %s: message %s sent %d octets, index says %d",
+            s.drop.mailbox_id,
             message.id,
-            verb,
+            sent,
+            message.size,
         )
-        counters = self.ctx.counters
-        counters["pop3.damaged"] = counters.get("pop3.damaged", 0) + 1
-        try:
-            await self.ctx.store.audit(
-                "retrieval", "pop3.message-damaged", mailbox_id, message.id, self.conn.peer_ip
-            )
-        except StoreError:
-            log.warning("audit write failed for pop3.message-damaged")
-        finally:
-            self.conn.abort()
-        raise SessionEnded()
+
+
+async def _damaged(s: Pop3Session, verb: str, message: MessageInfo) -> None:
+    """Log and audit (ids only), then drop the connection: no terminating '.'."""
+    mailbox_id = s.drop.mailbox_id
+    log.error(
+        "pop3 %s: message %s failed authentication during %s; connection dropped",
+        mailbox_id,
+        message.id,
+        verb,
+    )
+    s.ctx.metrics.pop3_damaged.inc()
+    try:
+        await s.ctx.store.audit(
+            "retrieval", "pop3.message-damaged", mailbox_id, message.id, s.conn.peer_ip
+        )
+    except StoreError:
+        log.warning("audit write failed for pop3.message-damaged")
+    finally:
+        s.conn.abort()
+    raise SessionEnded()

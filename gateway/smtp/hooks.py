@@ -1,20 +1,19 @@
 """aiosmtpd handler hooks: EHLO keywords, MAIL (SIZE), RCPT policy, PROXY, errors.
 
-aiosmtpd calls each hook with the protocol instance (`server`, a GatewaySMTP) first.
+aiosmtpd calls each hook with the protocol instance (`server`, a GatewaySMTP, seen
+through its SmtpConnection role) first, as it calls each `smtp_<VERB>` method of it.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiosmtpd.smtp import MISSING, Envelope, Session, TLSSetupException
 
 from . import replies
 from .policy import decide_recipient
-
-if TYPE_CHECKING:
-    from .session import GatewaySMTP
+from .roles import SmtpConnection
 
 log = logging.getLogger("gateway.smtp")
 
@@ -25,7 +24,7 @@ MAIL_COMMAND_LIMIT = 1024  # MAIL/RCPT lines with ESMTP parameters and UTF-8 add
 class Hooks:
     async def handle_EHLO(
         self,
-        server: GatewaySMTP,
+        server: SmtpConnection,
         session: Session,
         envelope: Envelope,
         hostname: str,
@@ -41,7 +40,7 @@ class Hooks:
 
     async def handle_MAIL(
         self,
-        server: GatewaySMTP,
+        server: SmtpConnection,
         session: Session,
         envelope: Envelope,
         address: str,
@@ -60,7 +59,7 @@ class Hooks:
 
     async def handle_RCPT(
         self,
-        server: GatewaySMTP,
+        server: SmtpConnection,
         session: Session,
         envelope: Envelope,
         address: str,
@@ -80,12 +79,14 @@ class Hooks:
         envelope.rcpt_options.extend(rcpt_options)
         return decision.reply
 
-    async def handle_QUIT(self, server: GatewaySMTP, session: Session, envelope: Envelope) -> Any:
+    async def handle_QUIT(
+        self, server: SmtpConnection, session: Session, envelope: Envelope
+    ) -> Any:
         server.end_transaction("quit")
         return MISSING
 
     async def handle_PROXY(
-        self, server: GatewaySMTP, session: Session, envelope: Envelope, proxy_data: Any
+        self, server: SmtpConnection, session: Session, envelope: Envelope, proxy_data: Any
     ) -> bool:
         """The real client is behind the load balancer: admit it, not the balancer."""
         if proxy_data.src_addr is not None:

@@ -12,7 +12,6 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from storage.faults import fault_point
 
@@ -21,11 +20,9 @@ from .aiosmtpd_seam import unread
 from .copies import CopySet, Target
 from .data_stream import DataParser
 from .journal import HeaderSniffer
+from .roles import SmtpListener
 from .trace import Arrival, trace_headers
 from .txlog import Transaction
-
-if TYPE_CHECKING:
-    from .server import SmtpService
 
 log = logging.getLogger("gateway.smtp")
 
@@ -34,7 +31,7 @@ BLOCK_SIZE = 256 * 1024
 
 class MessageIngest:
     def __init__(
-        self, service: SmtpService, reader: asyncio.StreamReader, on_input: Callable[[], None]
+        self, service: SmtpListener, reader: asyncio.StreamReader, on_input: Callable[[], None]
     ) -> None:
         self._service = service
         self._reader = reader

@@ -13,7 +13,6 @@ from gateway.context import GatewayContext
 
 from . import replies
 from .session import GatewaySMTP
-from .txlog import bump
 
 log = logging.getLogger("gateway.smtp")
 
@@ -136,12 +135,12 @@ class SmtpService:
         """None to accept the client, else the refusal to send before closing."""
         refusal = self._refusal(ip)
         if refusal is not None:
-            bump(self.ctx.counters, "smtp.connections_refused")
+            self.ctx.metrics.smtp_connections_refused.inc()
             log.info("smtp refused client=%s result=%s", ip, "_".join(refusal.split()[:2]))
             return refusal
         self._admitted[conn] = ip
         self._per_ip[ip] += 1
-        bump(self.ctx.counters, "smtp.connections")
+        self.ctx.metrics.smtp_connections.inc()
         return None
 
     def _refusal(self, ip: str) -> str | None:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, syntax
 
@@ -22,11 +21,9 @@ from . import replies
 from .aiosmtpd_seam import SeamSMTP
 from .hooks import MAIL_COMMAND_LIMIT, Hooks
 from .ingest import MessageIngest
+from .roles import SmtpListener
 from .trace import Arrival
 from .txlog import Transaction
-
-if TYPE_CHECKING:
-    from .server import SmtpService
 
 # The StreamReader's limit: the longest command line it buffers, and half the
 # amount of unread input at which it pauses the socket (so DATA blocks are large).
@@ -35,7 +32,7 @@ PROXY_TIMEOUT = 10.0
 
 
 class GatewaySMTP(SeamSMTP):
-    def __init__(self, service: SmtpService, *, implicit_tls: bool) -> None:
+    def __init__(self, service: SmtpListener, *, implicit_tls: bool) -> None:
         options = service.options
         self.service = service
         self.implicit_tls = implicit_tls
@@ -135,8 +132,7 @@ class GatewaySMTP(SeamSMTP):
             self._tx_timer.cancel()
             self._tx_timer = None
         if tx is not None:
-            tx.finish(result, self.service.ctx.counters, self.service.options.log_addresses)
-            self.service.ctx.metrics.observe_transaction(result, time.monotonic() - tx.started)
+            tx.finish(result, self.service.ctx.metrics, self.service.options.log_addresses)
             self.service.transaction_ended(self)
 
     def _transaction_expired(self) -> None:

@@ -14,13 +14,10 @@ from dataclasses import dataclass, field
 
 from storage import Mailbox
 
+from ..metrics import GatewayMetrics, result_class
 from .journal import NONE
 
 log = logging.getLogger("gateway.smtp")
-
-
-def bump(counters: dict, key: str, amount: int = 1) -> None:
-    counters[key] = counters.get(key, 0) + amount
 
 
 @dataclass
@@ -50,26 +47,29 @@ class Transaction:
     def reject(self, address: str, reply: str) -> None:
         self.rejected.append((address, " ".join(reply.split()[:2])))
 
-    def finish(self, result: str, counters: dict, log_addresses: bool) -> None:
-        """Record the outcome once and write the log line."""
+    def finish(self, result: str, metrics: GatewayMetrics, log_addresses: bool) -> None:
+        """Record the outcome once: count it and write the log line."""
         if self.finished:
             return
         self.finished = True
         self.result = result
-        self._count(counters)
+        self._count(metrics)
         log.info("%s", self.format(log_addresses))
 
-    def _count(self, counters: dict) -> None:
-        bump(counters, "smtp.recipients_rejected", len(self.rejected))
+    def _count(self, metrics: GatewayMetrics) -> None:
+        metrics.smtp_recipients_rejected.inc(len(self.rejected))
+        metrics.smtp_transaction_seconds.labels(result=result_class(self.result)).observe(
+            time.monotonic() - self.started
+        )
         if self.result.startswith("250"):
-            bump(counters, "smtp.messages_accepted")
-            bump(counters, "smtp.copies_stored", len(self.message_ids))
-            bump(counters, "smtp.bytes_accepted", self.size)
-            bump(counters, f"smtp.journal.{self.journal}")
+            metrics.smtp_messages.labels(result="accepted").inc()
+            metrics.smtp_copies_stored.inc(len(self.message_ids))
+            metrics.smtp_bytes.inc(self.size)
+            metrics.smtp_journal_reports.labels(kind=self.journal).inc()
         elif self.result.startswith("5"):
-            bump(counters, "smtp.messages_rejected")
+            metrics.smtp_messages.labels(result="rejected").inc()
         elif self.result.startswith("4"):
-            bump(counters, "smtp.messages_deferred")
+            metrics.smtp_messages.labels(result="deferred").inc()
 
     def format(self, log_addresses: bool) -> str:
         when = datetime.datetime.fromtimestamp(self.started_at, datetime.UTC)

@@ -1,6 +1,7 @@
 """Fuzzing the command parser, alone and through a live server (hypothesis).
 
-Alone: any bytes give a Command or a ParseError, nothing else. Live: every fuzzed
+Alone: any bytes give a Command (and its verb's grammar a Request) or a ParseError,
+nothing else. Live: every fuzzed
 command gets well-formed replies ending in a tagged OK/NO/BAD (or an untagged BAD when
 no tag could be read, or BYE), and the session never hangs (socket timeouts).
 """
@@ -13,7 +14,9 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.imap.arguments import Request
 from gateway.imap.parser import Command, ParseError, parse_command
+from gateway.imap.verbs import VERBS
 
 from .conftest import MULTIPART, ImapServer, RawClient, sample_message
 
@@ -126,12 +129,16 @@ def test_parser_on_command_shaped_input(data: bytes) -> None:
 
 
 def check_parse(data: bytes) -> None:
+    """The head, then the verb's own grammar: a Request or a ParseError, nothing else."""
     try:
         command = parse_command(data)
+        verb = VERBS.get(command.name)
+        request = verb.parse(command) if verb is not None else None
     except ParseError as exc:
         assert exc.tag is None or data.startswith(exc.tag.encode())
         return
     assert isinstance(command, Command) and data.startswith(command.tag.encode())
+    assert request is None or isinstance(request, Request)
 
 
 # --- through a live server ------------------------------------------------------------

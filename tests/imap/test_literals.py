@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.imap.connection import MAX_LINE, MAX_LITERAL
+from gateway.imap.command_reader import MAX_LINE, MAX_LITERAL
 
 from .conftest import ImapServer, RawClient, sample_message
 

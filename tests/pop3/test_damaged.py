@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from tests.support.mail import sample_message
+from tests.support.metrics import metric
 
 from .conftest import Pop3Server, RawClient
 from .test_commands import logged_in
@@ -77,4 +78,4 @@ async def test_damage_found_mid_stream(pop3: Pop3Server, client_tls) -> None:
         assert wire.startswith(received), "what was sent must be a prefix of the message"
         assert len(received) < len(wire), "the terminating '.' must never be sent"
         await asyncio.to_thread(next_session_works, pop3, client_tls, good)
-    assert pop3.ctx.counters["pop3.damaged"] == 2
+    assert metric(pop3.ctx, "pop3_damaged_total") == 2

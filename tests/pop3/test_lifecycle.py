@@ -7,6 +7,7 @@ import socket
 
 from gateway.pop3.maildrop import IN_USE
 from tests.support.mail import sample_message
+from tests.support.metrics import metric
 
 from .conftest import Pop3Server, RawClient, make_server
 from .test_commands import logged_in
@@ -142,9 +143,8 @@ async def test_counters(pop3: Pop3Server, client_tls) -> None:
         client.cmd("QUIT")
 
     await asyncio.to_thread(session)
-    counters = pop3.ctx.counters
-    assert counters["pop3.sessions"] == 1
-    assert counters["pop3.messages_deleted"] == 1
+    assert metric(pop3.ctx, "pop3_sessions_total") == 1
+    assert metric(pop3.ctx, "pop3_messages_deleted_total") == 1
 
 
 async def test_messages_sent_whole_are_flagged_seen(pop3: Pop3Server, client_tls) -> None:

@@ -6,6 +6,8 @@ import logging
 
 import aiosmtplib
 
+from tests.support.metrics import metric
+
 from .helpers import RawClient, fixture, stuff
 
 SECRET_SUBJECT = "Subject: merger with fabrikam (strictly confidential)"
@@ -79,11 +81,12 @@ async def test_journal_reports_are_counted_apart(smtp, mbx, client_tls, gateway_
         b"Subject: about journaling\r\n\r\nX-MS-Journal-Report:\r\n",
     ]
     await send_all(smtp, client_tls, reports)
-    counters = gateway_context.counters
-    assert counters["smtp.journal.exchange"] == 3
-    assert counters["smtp.journal.exchange2003"] == 1
-    assert counters["smtp.journal.none"] == 2
-    assert counters["smtp.messages_accepted"] == 6 and counters["smtp.copies_stored"] == 6
+    ctx = gateway_context
+    assert metric(ctx, "smtp_journal_reports_total", kind="exchange") == 3
+    assert metric(ctx, "smtp_journal_reports_total", kind="exchange2003") == 1
+    assert metric(ctx, "smtp_journal_reports_total", kind="none") == 2
+    assert metric(ctx, "smtp_messages_total", result="accepted") == 6
+    assert metric(ctx, "smtp_copies_stored_total") == 6
 
 
 async def test_rejections_are_counted(start_server, mbx, gateway_context):
@@ -96,4 +99,4 @@ async def test_rejections_are_counted(start_server, mbx, gateway_context):
     await client.send(stuff(b"x" * 200))
     assert (await client.reply())[0] == 552
     await client.close()
-    assert gateway_context.counters["smtp.messages_rejected"] == 1
+    assert metric(gateway_context, "smtp_messages_total", result="rejected") == 1

@@ -22,7 +22,7 @@ _LITERAL_AT_END = re.compile(rb"\{(\d{1,10})(\+?)\}\r?\n\Z")
 _TAG = re.compile(rb"([^\x00-\x20(){%*\"\\\]+\x7f-\xff]+)[ \r\n]")
 _APPEND = re.compile(rb"[^ ]+ (?:UID )?APPEND ", re.IGNORECASE)
 
-__all__ = ["Connection", "ConnectionClosed", "LineTooLong", "Rejected", "tag_of"]
+__all__ = ["ConnectionClosed", "ImapConnection", "LineTooLong", "Rejected", "tag_of"]
 
 
 @dataclass
@@ -39,10 +39,10 @@ def tag_of(data: bytes) -> str | None:
     return m.group(1).decode("ascii") if m else None
 
 
-class Connection(LineConnection):
+class ImapConnection(LineConnection):
     """An IMAP client connection: keeps its side open when the client half-closes."""
 
-    def __init__(self, on_ready: Callable[[Connection], None]) -> None:
+    def __init__(self, on_ready: Callable[[ImapConnection], None]) -> None:
         super().__init__(on_ready, half_close=True)  # type: ignore[arg-type]
 
     async def read_line(self, limit: int = MAX_LINE) -> bytes:
