@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from storage import Mailbox, MailboxKey, StoreError, WrongPassphrase
 from storage.async_store import AsyncStore
 
+from .adopted_sizes import AdoptedSizes
 from .login_scheduler import Client, QueueFull, UnlockScheduler, client_of
 
 log = logging.getLogger("gateway.login")
@@ -138,6 +139,7 @@ class Authenticator:
             self.policy.max_waiting_per_address,
             self._failures_of,
         )
+        self.adopted_sizes = AdoptedSizes(store)
 
     @property
     def unlocks_in_flight(self) -> int:
@@ -221,7 +223,7 @@ class Authenticator:
                     raise LoginFailed("wrong passphrase") from None
         except QueueFull:
             raise LoginFailed(NOT_RUN, counted=False) from None
-        await self.store.fill_unknown_sizes(key)
+        await self.adopted_sizes.settle(key)  # waits a bounded time, not for every file
         return LoginResult(mailbox, key)
 
     async def _audit(

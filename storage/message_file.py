@@ -42,13 +42,13 @@ class MessageSealer:
     def header(self) -> bytes:
         return self._writer.header()
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes) -> bytes | bytearray:
         if self._compressor is not None:
             data = self._compressor.compress(data)
         return self._writer.update(data) if data else b""
 
-    def finish(self) -> bytes:
-        tail = b""
+    def finish(self) -> bytes | bytearray:
+        tail: bytes | bytearray = b""
         if self._compressor is not None:
             tail = self._writer.update(self._compressor.flush())
         return tail + self._writer.finish()
@@ -72,26 +72,34 @@ def read_file_binding(fh: BinaryIO) -> Binding:
 
 
 class _DecryptedStream:
-    """A read()-able view of the authenticated plaintext, for zstd's stream reader."""
+    """A read()-able view of the authenticated plaintext, for zstd's stream reader.
 
-    def __init__(self, pieces: Iterator[bytes]) -> None:
+    Reads are served from the current piece by offset: slicing off the rest after
+    every read would copy each 256 KiB piece several times.
+    """
+
+    def __init__(self, pieces: Iterator[bytes | bytearray]) -> None:
         self._pieces = pieces
-        self._buf = b""
+        self._piece: bytes | bytearray = b""
+        self._pos = 0
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buf) < size:
+        if size < 0:
+            rest = [self._piece[self._pos :], *self._pieces]
+            self._piece, self._pos = b"", 0
+            return b"".join(rest)
+        while self._pos >= len(self._piece):
             piece = next(self._pieces, None)
             if piece is None:
-                break
-            self._buf += piece
-        if size < 0:
-            out, self._buf = self._buf, b""
-        else:
-            out, self._buf = self._buf[:size], self._buf[size:]
+                return b""
+            self._piece, self._pos = piece, 0
+        with memoryview(self._piece) as view:
+            out = bytes(view[self._pos : self._pos + size])
+        self._pos += len(out)
         return out
 
 
-def _decrypt_pieces(fh: BinaryIO, reader: AgeReader) -> Iterator[bytes]:
+def _decrypt_pieces(fh: BinaryIO, reader: AgeReader) -> Iterator[bytes | bytearray]:
     try:
         while piece := fh.read(READ_SIZE):
             out = reader.update(piece)
@@ -116,8 +124,9 @@ def open_plaintext(fh: BinaryIO, identities: list[Identity], expected: Binding) 
     pieces = _decrypt_pieces(fh, reader)
     if expected.encoding == "raw":
         for piece in pieces:
-            for i in range(0, len(piece), OUT_CHUNK):
-                yield piece[i : i + OUT_CHUNK]
+            with memoryview(piece) as view:
+                for i in range(0, len(piece), OUT_CHUNK):
+                    yield bytes(view[i : i + OUT_CHUNK])
         return
     source = _DecryptedStream(pieces)
     try:

@@ -19,9 +19,16 @@ Rules (RFC 5321 §4.1.1.4 and §4.5.2, hardened against SMTP smuggling):
 
 Blocks may split any of these sequences anywhere: the parser holds back a trailing
 fragment that could be the start of CRLF "." CRLF and joins it to the next block.
+
+Every full scan of a block (the terminator search and the line-end counts) is done by
+StringZilla's SIMD routines: CPython's `bytes.count(b"\r\n")` and `bytes.find` scan a
+byte at a time (~0.6 ms per 256 KiB block here, on the event loop, holding the GIL);
+StringZilla does the same work in ~0.15 ms. See bench/README.md, "item 9".
 """
 
 from __future__ import annotations
+
+import stringzilla as sz
 
 TERMINATOR = b"\r\n.\r\n"
 # Trailing fragments that the next block could complete into something meaningful
@@ -69,8 +76,8 @@ class DataParser:
     def _decode(self, body: bytes, stuffed: bool) -> bytes:
         if stuffed:
             body = body.replace(b"\r\n.", b"\r\n")
-        crlf = body.count(b"\r\n")
-        bare = body.count(b"\r") + body.count(b"\n") - 2 * crlf
+        crlf = sz.count(body, b"\r\n")
+        bare = sz.count(body, b"\r") + sz.count(body, b"\n") - 2 * crlf
         if bare:
             self.bare_line_ends += bare
             # CRLF→LF first, so every CR left is bare; then all → CRLF.
@@ -87,12 +94,12 @@ class DataParser:
 
     def _track_lines(self, body: bytes) -> None:
         limit = self.max_line
-        first = body.find(b"\r\n")
+        first = sz.find(body, b"\r\n")
         if first < 0:
             self._line += len(body)
             self.line_too_long = self._line > limit
             return
-        last = body.rfind(b"\r\n")
+        last = sz.rfind(body, b"\r\n")
         too_long = self._line + first > limit
         self._line = len(body) - last - 2
         too_long = too_long or self._line > limit
@@ -105,12 +112,12 @@ def _scan(buf: bytes) -> tuple[int, bool]:
     One search serves both: stuffed lines are rare, so this is usually one pass.
     """
     stuffed = False
-    i = buf.find(b"\r\n.")
+    i = sz.find(buf, b"\r\n.")
     while i >= 0:
         if buf.startswith(b"\r\n", i + 3):
             return i, stuffed
         stuffed = True
-        i = buf.find(b"\r\n.", i + 3)
+        i = sz.find(buf, b"\r\n.", i + 3)
     return -1, stuffed
 
 

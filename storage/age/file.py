@@ -30,10 +30,10 @@ class AgeWriter:
     def header(self) -> bytes:
         return self._header + self._stream.start()
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes) -> bytes | bytearray:
         return self._stream.update(data)
 
-    def finish(self) -> bytes:
+    def finish(self) -> bytes | bytearray:
         return self._stream.finish()
 
 
@@ -54,7 +54,7 @@ class AgeReader:
         self._stream: StreamDecryptor | None = None
         self.header: Header | None = None
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes) -> bytes | bytearray:
         if self._stream is not None:
             return self._stream.update(data)
         self._pending += data
@@ -89,9 +89,9 @@ class AgeReader:
 
 def decrypt_bytes(data: bytes, identities: Iterable[Identity]) -> bytes:
     reader = AgeReader(identities)
-    return reader.update(data) + reader.finish()
+    return bytes(reader.update(data)) + reader.finish()
 
 
 def encrypt_bytes(data: bytes, recipients: Iterable[Recipient]) -> bytes:
     writer = AgeWriter(recipients)
-    return writer.header() + writer.update(data) + writer.finish()
+    return writer.header() + bytes(writer.update(data)) + writer.finish()

@@ -11,6 +11,7 @@ import os
 import random
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,13 @@ from storage.age import (
     PayloadError,
     X25519Identity,
 )
-from storage.age.stream import CHUNK_SIZE, encrypted_size
+from storage.age.stream import (
+    CHUNK_SIZE,
+    StreamDecryptor,
+    StreamEncryptor,
+    encrypted_size,
+    payload_key,
+)
 from storage.message_file import OUT_CHUNK
 from tests.support.argon import FAST_KDF
 
@@ -209,3 +216,42 @@ def test_store_roundtrip_property(store, domain, plaintext: bytes, rng_seed: int
     mailbox, passphrase = store.create_mailbox(domain, actor=None)
     key = store.unlock(mailbox.id, passphrase)
     store_roundtrip(store, mailbox.id, key, plaintext, "random", random.Random(rng_seed))
+
+
+def _reference_payload(file_key: bytes, nonce: bytes, plaintext: bytes) -> bytes:
+    """The age STREAM payload built the obvious way, one whole chunk at a time."""
+    aead = ChaCha20Poly1305(payload_key(file_key, nonce))
+    count = chunks_of(len(plaintext))
+    sealed = [
+        aead.encrypt(
+            i.to_bytes(11, "big") + (b"\x01" if i == count - 1 else b"\x00"),
+            plaintext[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE],
+            None,
+        )
+        for i in range(count)
+    ]
+    return nonce + b"".join(sealed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.one_of(st.sampled_from(SPECIAL_SIZES), st.integers(0, 3 * CHUNK_SIZE + 40)),
+    rng_seed=st.integers(0, 2**32),
+    kind=st.sampled_from(["bytes", "bytearray", "memoryview"]),
+)
+def test_encryptor_output_is_the_reference_stream_for_any_buffer(size, rng_seed, kind) -> None:
+    """Sealing in place must not change a byte of the format, whatever the caller passes,
+    and a caller reusing its buffer after update() must not change what was sealed."""
+    plaintext = pattern(size, b"ref")
+    file_key = os.urandom(16)
+    encryptor = StreamEncryptor(file_key)
+    out = bytearray(encryptor.start())
+    for piece in pieces(plaintext, "random", random.Random(rng_seed)):
+        buffer = {"bytes": bytes, "bytearray": bytearray, "memoryview": memoryview}[kind](piece)
+        out += encryptor.update(buffer)
+        if isinstance(buffer, bytearray):
+            buffer[:] = b"\xff" * len(buffer)  # the caller reuses its buffer
+    out += encryptor.finish()
+    assert bytes(out) == _reference_payload(file_key, bytes(out[:16]), plaintext)
+    decryptor = StreamDecryptor(file_key)
+    assert bytes(decryptor.update(memoryview(out))) + decryptor.finish() == plaintext
