@@ -78,7 +78,7 @@ class GatewayMetrics:
     async def handler(self, ctx: GatewayContext, request: web.Request) -> web.StreamResponse:
         from aiohttp import web as aioweb
 
-        self._snapshot = await ctx.store.run(_store_snapshot, ctx.store.sync)
+        self._snapshot = await ctx.store.act(_store_snapshot)
         body = generate_latest(self.registry)
         return aioweb.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -92,9 +92,9 @@ def _store_snapshot(store) -> dict:
     return {
         "mailboxes": [
             (m.id, m.domain, m.messages, m.bytes, passphrase_age(m, now).overdue)
-            for m in store.list_mailboxes()
+            for m in store.mailboxes.list()
         ],
-        "free_bytes": store.free_bytes(),
+        "free_bytes": store.maintenance.free_bytes(),
     }
 
 

@@ -163,7 +163,9 @@ class FetchCommands:
         assert view is not None
         self.current_message = info
         if any(i.sets_seen for i in items) and not view.read_only and "\\Seen" not in info.flags:
-            updated = await self.ctx.store.set_flags(view.mailbox_id, [info.id], ["\\Seen"], "add")
+            updated = await self.ctx.store.messages.set_flags(
+                view.mailbox_id, [info.id], ["\\Seen"], "add"
+            )
             if updated:
                 info = updated[0]
                 view.update_message(info)
@@ -238,7 +240,7 @@ class FetchCommands:
 
     async def _still_stored(self, info: MessageInfo) -> bool:
         try:
-            await self.ctx.store.get_message(info.mailbox_id, info.id)
+            await self.ctx.store.messages.get(info.mailbox_id, info.id)
         except NotFound:
             return False
         return True
@@ -289,7 +291,7 @@ class FetchCommands:
         counters = self.ctx.counters
         counters["imap.damaged"] = counters.get("imap.damaged", 0) + 1
         with contextlib.suppress(StoreError):
-            await self.ctx.store.audit(
+            await self.ctx.store.audit.record(
                 "retrieval", "imap.message-damaged", mailbox_id, message_id, self.conn.peer_ip
             )
         if self.mid_response:

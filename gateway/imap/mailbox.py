@@ -84,13 +84,13 @@ class MailboxCommands:
         if unknown:
             return "BAD", f"unknown STATUS item {unknown[0][:40]}"
         mailbox_id = self.login.mailbox.id
-        mailbox = await self.ctx.store.get_mailbox(mailbox_id)
+        mailbox = await self.ctx.store.mailboxes.get(mailbox_id)
         probe = MailboxView(mailbox_id, self.login.key, read_only=True)
-        messages = probe.visible(await self.ctx.store.list_messages(mailbox_id))
+        messages = probe.visible(await self.ctx.store.messages.list(mailbox_id))
         values = {
             "MESSAGES": len(messages),
             "RECENT": 0,
-            "UIDNEXT": await self.ctx.store.next_uid(mailbox_id),
+            "UIDNEXT": await self.ctx.store.messages.next_uid(mailbox_id),
             "UIDVALIDITY": mailbox.uidvalidity,
             "UNSEEN": sum(1 for m in messages if "\\Seen" not in m.flags),
         }
@@ -105,11 +105,11 @@ class MailboxCommands:
             return "NO", "[NONEXISTENT] no such mailbox; the archive has only INBOX"
         read_only = cmd.name == "EXAMINE"
         mailbox_id = self.login.mailbox.id
-        mailbox = await self.ctx.store.get_mailbox(mailbox_id)
+        mailbox = await self.ctx.store.mailboxes.get(mailbox_id)
         view = MailboxView(mailbox_id, self.login.key, read_only)
         self._subscribe(mailbox_id)
-        view.load(await self.ctx.store.list_messages(mailbox_id))
-        next_uid = await self.ctx.store.next_uid(mailbox_id)
+        view.load(await self.ctx.store.messages.list(mailbox_id))
+        next_uid = await self.ctx.store.messages.next_uid(mailbox_id)
         permanent = flag_list(()) if read_only else flag_list(PERMANENT_FLAGS)
         lines = [
             b"* FLAGS %s\r\n" % flag_list(PERMANENT_FLAGS),
@@ -136,7 +136,7 @@ class MailboxCommands:
             with contextlib.suppress(RuntimeError):  # the loop is closed: session is gone
                 loop.call_soon_threadsafe(self._on_event, event)
 
-        self._unsubscribe = self.ctx.store.sync.events.subscribe(mailbox_id, listener)
+        self._unsubscribe = self.ctx.store.subscribe(mailbox_id, listener)
 
     def _on_event(self, event: str) -> None:
         if self.view is not None:
@@ -163,7 +163,7 @@ class MailboxCommands:
         if not view.read_only:
             await self.sync_view(allow_expunge=False)
             doomed = [m for m in view.messages if "\\Deleted" in m.flags]
-            await self.ctx.store.delete_messages(view.mailbox_id, [m.id for m in doomed])
+            await self.ctx.store.messages.delete(view.mailbox_id, [m.id for m in doomed])
         self.leave_mailbox()
         return "OK", "CLOSE completed"
 
@@ -174,7 +174,7 @@ class MailboxCommands:
     async def sync_view(self, allow_expunge: bool) -> None:
         """Bring the view up to date and send the untagged responses that says so."""
         assert self.view is not None
-        listed = await self.ctx.store.list_messages(self.view.mailbox_id)
+        listed = await self.ctx.store.messages.list(self.view.mailbox_id)
         updates = self.view.sync(listed, allow_expunge)
         if updates:
             await self.conn.send(b"".join(updates))
@@ -214,7 +214,7 @@ class MailboxCommands:
         selected = view.select(cmd.args["set"], cmd.uid)
         targets = [(s, m) for s, m in selected if m.uid not in view.ghosts]
         flags = [f for f in cmd.args["flags"] if f in PERMANENT_FLAGS]
-        updated = await self.ctx.store.set_flags(
+        updated = await self.ctx.store.messages.set_flags(
             view.mailbox_id, [m.id for _, m in targets], flags, cmd.args["mode"]
         )
         by_uid = {m.uid: m for m in updated}
@@ -241,7 +241,7 @@ class MailboxCommands:
             view.select(cmd.args["set"], uid=True) if cmd.uid else list(enumerate(view.messages, 1))
         )
         doomed = [m for _, m in candidates if "\\Deleted" in m.flags]
-        await self.ctx.store.delete_messages(view.mailbox_id, [m.id for m in doomed])
+        await self.ctx.store.messages.delete(view.mailbox_id, [m.id for m in doomed])
         responses = view.remove({m.uid for m in doomed})
         if responses:
             await self.conn.send(b"".join(responses))

@@ -65,7 +65,7 @@ class Pop3Session(TransactionCommands):
         if not ids or self.mailbox_id is None:
             return
         try:
-            await self.ctx.store.set_flags(self.mailbox_id, ids, ["\\Seen"], "add")
+            await self.ctx.store.messages.set_flags(self.mailbox_id, ids, ["\\Seen"], "add")
         except StoreError:
             log.warning("pop3 %s: could not flag %d messages \\Seen", self.mailbox_id, len(ids))
 
@@ -184,7 +184,7 @@ class Pop3Session(TransactionCommands):
             log.info("pop3 %s: refused from %s: in use", mailbox_id, self.conn.peer_ip)
             return self.reply("-ERR [IN-USE] mailbox is locked by another POP3 session")
         self.mailbox_id = mailbox_id
-        listed = await self.ctx.store.list_messages(mailbox_id)
+        listed = await self.ctx.store.messages.list(mailbox_id)
         self.key = result.key
         self.maildrop = Maildrop.snapshot(mailbox_id, result.key, listed)
         self.state = TRANSACTION
@@ -212,7 +212,7 @@ class Pop3Session(TransactionCommands):
         self.seen.difference_update(ids)
         await self._record_seen()
         try:
-            self.deleted = await self.ctx.store.delete_messages(self.maildrop.mailbox_id, ids)
+            self.deleted = await self.ctx.store.messages.delete(self.maildrop.mailbox_id, ids)
         except StoreError:
             log.exception("pop3 %s: deleting at QUIT failed", self.maildrop.mailbox_id)
             self.reply("-ERR [SYS/TEMP] some deleted messages were not removed")

@@ -166,7 +166,7 @@ class TransactionCommands(Pop3Engine):
         counters = self.ctx.counters
         counters["pop3.damaged"] = counters.get("pop3.damaged", 0) + 1
         try:
-            await self.ctx.store.audit(
+            await self.ctx.store.audit.record(
                 "retrieval", "pop3.message-damaged", mailbox_id, message.id, self.conn.peer_ip
             )
         except StoreError:
