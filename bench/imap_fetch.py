@@ -60,22 +60,22 @@ def child(messages: int, rounds: int) -> dict:
 
     async def main(tmp: Path) -> dict:
         store = open_store(tmp / "data")
-        store.add_domain("example.test")
-        mailbox, passphrase = store.create_mailbox(
+        store.domains.add("example.test")
+        mailbox, passphrase = store.mailboxes.create(
             "example.test", aliases=["journal@example.test"], actor=None
         )
         for n in range(messages):
-            delivery = store.begin_delivery(mailbox.id)
+            delivery = store.messages.begin_delivery(mailbox.id)
             delivery.write(message(n))
-            store.commit_deliveries([delivery])
-        real_read = store.read_message
+            store.messages.commit_deliveries([delivery])
+        real_read = store.messages.read
         calls = [0]
 
         def counted(key, info):
             calls[0] += 1
             return real_read(key, info)
 
-        store.read_message = counted
+        store.messages.read = counted
         settings = load_settings(
             environ={},
             overrides={"imap.listen": "127.0.0.1:0", "imap.allow_plaintext_login": True},

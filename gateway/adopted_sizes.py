@@ -44,7 +44,7 @@ class AdoptedSizes:
 
     async def _fill(self, key: MailboxKey) -> None:
         try:
-            fixed = await self.store.fill_unknown_sizes(key)
+            fixed = await self.store.messages.fill_unknown_sizes(key)
         except Exception as exc:  # the next login tries again
             log.warning(
                 "sizes of adopted messages in %s not found (%s)",

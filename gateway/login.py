@@ -170,7 +170,7 @@ class Authenticator:
             await self._audit(mailbox, username, client, protocol, ok=False, reason=exc.reason)
             raise
         try:
-            await self.store.record_login(result.mailbox.id, client.address)
+            await self.store.login_clients.record(result.mailbox.id, client.address)
         except StoreError:
             log.warning("could not record the login to %s", result.mailbox.id)
         await self._audit(result.mailbox, username, client, protocol, ok=True, reason="")
@@ -191,7 +191,7 @@ class Authenticator:
 
     async def _find(self, username: str) -> Mailbox | None:
         try:
-            return await self.store.find_mailbox(username)
+            return await self.store.mailboxes.find(username)
         except StoreError:
             return None
 
@@ -199,7 +199,7 @@ class Authenticator:
         """Asked of the store for unknown names too, so the lookup costs the same."""
         mailbox_id = mailbox.id if mailbox else ""
         try:
-            return bool(await self.store.is_known_login_client(mailbox_id, client.address))
+            return bool(await self.store.login_clients.is_known(mailbox_id, client.address))
         except StoreError:
             return False
 
@@ -215,10 +215,10 @@ class Authenticator:
         try:
             async with self.scheduler.slot(client, known):
                 if refusal or mailbox is None:
-                    await self.store.run(_dummy_unlock, self.store.sync.kdf)
+                    await self.store.keys.burn_unlock_time()
                     raise LoginFailed(refusal)
                 try:
-                    key = await self.store.unlock(mailbox.id, passphrase)
+                    key = await self.store.keys.unlock(mailbox.id, passphrase)
                 except WrongPassphrase:
                     raise LoginFailed("wrong passphrase") from None
         except QueueFull:
@@ -245,7 +245,7 @@ class Authenticator:
             f": {reason}" if reason else "",
         )
         try:
-            await self.store.audit("retrieval", action, target, reason, client.address)
+            await self.store.audit.record("retrieval", action, target, reason, client.address)
         except StoreError:
             log.warning("audit write failed for %s", action)
 
@@ -261,10 +261,6 @@ def _refusal(mailbox: Mailbox | None, protocol: str, client: Client) -> str:
     if mailbox.allowed_networks and not _ip_allowed(client.address, mailbox.allowed_networks):
         return "client network not allowed"
     return ""
-
-
-def _dummy_unlock(kdf) -> None:
-    kdf.derive(b"0" * 30, b"\x00" * 16)
 
 
 def _ip_allowed(ip: str, networks: tuple[str, ...]) -> bool:

@@ -103,7 +103,7 @@ class GatewayMetrics:
 
     async def handler(self, sources: MetricSources, request: web.Request | None) -> web.Response:
         """The /metrics response; the web layer checks the bearer token before calling."""
-        self._snapshot = await sources.store.run(_store_snapshot, sources.store.sync)
+        self._snapshot = await sources.store.act(_store_snapshot)
         body = generate_latest(self.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -118,9 +118,9 @@ def _store_snapshot(store) -> dict:
     return {
         "mailboxes": [
             (m.id, m.domain, m.messages, m.bytes, passphrase_age(m, now).overdue)
-            for m in store.list_mailboxes()
+            for m in store.mailboxes.list()
         ],
-        "free_bytes": store.free_bytes(),
+        "free_bytes": store.maintenance.free_bytes(),
     }
 
 

@@ -75,10 +75,10 @@ def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> N
     `console_url` is empty when the web console is off (web.listen = ""): then say how
     to turn it on rather than print an empty address.
     """
-    if store.count_admins():
+    if store.admins.count():
         return
-    _admin, password = store.create_admin("admin", role="superadmin")
-    store.audit("gateway", "admin.create", "admin", "first start", "")
+    _admin, password = store.admins.create("admin", role="superadmin")
+    store.audit.record("gateway", "admin.create", "admin", "first start", "")
     out("No admin account existed: created 'admin'. Its password is shown once, now:")
     out(f"    {password}")
     if console_url:
@@ -94,7 +94,7 @@ def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> N
 def reconcile_store(store) -> None:
     """Start-up reconciliation. Only one process may do it: a sibling worker's renamed,
     not yet committed file would look like an orphan."""
-    report = store.reconcile()
+    report = store.maintenance.reconcile()
     if report.adopted or report.quarantined or report.temp_removed:
         log.warning(
             "reconciled data directory: %d adopted, %d quarantined, %d temp files removed",
@@ -107,15 +107,15 @@ def reconcile_store(store) -> None:
 
 def warn_about_store(store) -> None:
     """Start-up warnings: files at rest others may read, TOTP secrets out of reach."""
-    loose = store.loose_file_modes()
+    loose = store.maintenance.loose_file_modes()
     for item in loose[:LOOSE_MODES_LOGGED]:
         log.warning("data directory: %s (others may read it)", item.describe())
     if len(loose) > LOOSE_MODES_LOGGED:
         log.warning("data directory: %d more paths too open", len(loose) - LOOSE_MODES_LOGGED)
     if loose:
         log.warning("run `gateway fsck --repair` to make files 0600 and directories 0700")
-    problem = store.sealing_problem()
-    if problem is not None and store.count_totp_admins():
+    problem = store.sealing.problem()
+    if problem is not None and store.admins.count_totp():
         log.error("two-factor sign-in will fail: %s", problem)
 
 
@@ -239,9 +239,7 @@ def _web_options(running: RunningGateway):
 
 async def readiness(running: RunningGateway) -> dict[str, bool]:
     """/readyz: the store accepts a write transaction and every listener is open."""
-    checks = {
-        "store_writable": await running.ctx.store.run(_store_writable, running.ctx.store.sync)
-    }
+    checks = {"store_writable": await running.ctx.store.act(_store_writable)}
     for service in running.services:
         checks[f"{service.name}_listening"] = bool(service.addresses) and not getattr(
             service, "stopping", False
@@ -251,7 +249,7 @@ async def readiness(running: RunningGateway) -> dict[str, bool]:
 
 def _store_writable(store) -> bool:
     try:
-        store.check_writable()
+        store.maintenance.check_writable()
     except Exception:  # any failure means not ready
         log.exception("readiness: store is not writable")
         return False

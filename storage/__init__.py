@@ -7,7 +7,9 @@ depends on SQLite or the file layout.
 from __future__ import annotations
 
 import os
+from typing import Any
 
+from .contract import Store
 from .errors import (
     AlreadyExists,
     DomainInUse,
@@ -37,10 +39,11 @@ from .models import (
 )
 
 
-def open_store(data_dir: str | os.PathLike, **options: object):  # -> SqliteStore
+def open_store(data_dir: str | os.PathLike, **options: Any) -> Store:
+    """The store of `data_dir` (see storage/contract/ for what it promises)."""
     from .sqlite import SqliteStore
 
-    return SqliteStore(data_dir, **options)  # type: ignore[arg-type]
+    return SqliteStore(data_dir, **options)
 
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "QuotaExceeded",
     "SealError",
     "StorageFull",
+    "Store",
     "StoreError",
     "WrongPassphrase",
     "open_store",

@@ -19,7 +19,7 @@ Account security:
   sees, so the lock protects a customer from a domain admin quietly reading new mail.
 
 Per-mailbox values live in the mailbox `settings` document under MAX_AGE_KEY and
-RESET_LOCK_KEY; faces change them with `store.update_mailbox(id, settings_update=...)`.
+RESET_LOCK_KEY; faces change them with `store.mailboxes.update(id, settings_update=...)`.
 """
 
 from __future__ import annotations

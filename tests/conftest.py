@@ -47,14 +47,14 @@ def store(data_dir: Path):
 
 @pytest.fixture
 def domain(store) -> str:
-    store.add_domain("example.test")
+    store.domains.add("example.test")
     return "example.test"
 
 
 @pytest.fixture
 def mailbox(store, domain):
     """(Mailbox, passphrase) in example.test."""
-    return store.create_mailbox(
+    return store.mailboxes.create(
         domain, name="Acme journal", aliases=["journal@example.test"], actor=None
     )
 
@@ -119,7 +119,7 @@ async def gateway_context(store, settings, tls_files, data_dir):
         hostname="gateway.test",
     )
     yield ctx
-    astore.executor.shutdown(wait=True)
+    astore.close(close_store=False)
 
 
 @pytest.fixture

@@ -144,11 +144,11 @@ async def _check_csrf(request: web.Request) -> None:
 
 
 def _token_owner(store: Any, raw: str, now: float):
-    token = store.verify_api_token(raw, now)
+    token = store.tokens.verify(raw, now)
     if token is None:
         return None, None
     try:
-        admin = store.get_admin(token.admin)
+        admin = store.admins.get(token.admin)
     except NotFound:
         return None, None
     return (token, admin) if not admin.disabled else (None, None)
@@ -160,6 +160,6 @@ async def _authenticate_token(request: web.Request) -> None:
     if scheme.lower() != "bearer" or not raw.strip() or len(raw) > 200:
         return
     st = state(request)
-    token, admin = await st.store.run(_token_owner, st.store.sync, raw.strip(), st.options.clock())
+    token, admin = await st.store.act(_token_owner, raw.strip(), st.options.clock())
     if token is not None:
         request[ADMIN], request[TOKEN] = admin, token

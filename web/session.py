@@ -24,21 +24,21 @@ _MAX_ONCE = 20
 
 def _load(store: Any, raw: str, now: float, idle: float, max_age: float):
     """(session, admin) or (None, None); runs on the store's thread pool."""
-    session = store.get_session(raw)
+    session = store.sessions.get(raw)
     if session is None:
         return None, None
     if now - session.last_seen > idle or now - session.created > max_age:
-        store.delete_session(raw)
+        store.sessions.delete(raw)
         return None, None
     try:
-        admin = store.get_admin(session.admin)
+        admin = store.admins.get(session.admin)
     except NotFound:
         return None, None
     if admin.disabled:
-        store.delete_admin_sessions(admin.name)
+        store.sessions.delete_for_admin(admin.name)
         return None, None
     if now - session.last_seen > _TOUCH_EVERY:
-        store.touch_session(raw, now)
+        store.sessions.touch(raw, now)
     return session, admin
 
 
@@ -50,9 +50,8 @@ async def load(request: web.Request) -> None:
     if not raw or len(raw) > 100:
         return
     opts = st.options
-    session, admin = await st.store.run(
+    session, admin = await st.store.act(
         _load,
-        st.store.sync,
         raw,
         opts.clock(),
         opts.session_idle_timeout,
@@ -75,10 +74,10 @@ async def start(request: web.Request, response: web.StreamResponse, admin: str) 
     """A fresh session for `admin` (never reusing a cookie the browser brought)."""
     st = state(request)
     now = st.options.clock()
-    await st.store.purge_sessions(
+    await st.store.sessions.purge(
         now - st.options.session_idle_timeout, now - st.options.session_max_age
     )
-    _, raw = await st.store.create_session(
+    _, raw = await st.store.sessions.create(
         admin,
         request.remote or "",
         request.headers.get("User-Agent", ""),
@@ -91,7 +90,7 @@ async def end(request: web.Request, response: web.StreamResponse) -> None:
     st = state(request)
     raw = request.get(SESSION_RAW)
     if raw:
-        await st.store.delete_session(raw)
+        await st.store.sessions.delete(raw)
     response.del_cookie(st.cookie_name, path="/")
     admin = request.get(ADMIN)
     if admin is not None:
@@ -143,7 +142,7 @@ def data(request: web.Request) -> dict:
 async def save(request: web.Request, values: dict) -> None:
     raw = request.get(SESSION_RAW)
     if raw:
-        await state(request).store.set_session_data(raw, values)
+        await state(request).store.sessions.set_data(raw, values)
         request[SESSION] = replace(request[SESSION], data=values)
 
 

@@ -30,8 +30,8 @@ def _rows(store: Any, mailboxes: list[Mailbox], now: float) -> list[MailboxRow]:
     return [
         MailboxRow(
             m,
-            store.received_since(m.id, since),
-            store.sealed_message_count(m.id),
+            store.messages.received_since(m.id, since),
+            store.keys.sealed_message_count(m.id),
             passphrase_age(m, now).overdue,
         )
         for m in mailboxes
@@ -70,27 +70,27 @@ async def mailbox_rows(
     admin: Admin = request[ADMIN]
     if domain is not None:
         require_domain(admin, domain)
-    mailboxes = await st.store.list_mailboxes(domain)
+    mailboxes = await st.store.mailboxes.list(domain)
     visible = [m for m in mailboxes if can_see(admin, m.domain) and matches(m, query)]
-    rows = await st.store.run(_rows, st.store.sync, visible, st.options.clock())
+    rows = await st.store.act(_rows, visible, st.options.clock())
     key = sort if sort in SORT_KEYS else "name"
     return sorted(rows, key=lambda r: _sort_value(r, key), reverse=descending)
 
 
 async def visible_domains(request: web.Request) -> list[Domain]:
     admin: Admin = request[ADMIN]
-    return [d for d in await state(request).store.list_domains() if can_see(admin, d.name)]
+    return [d for d in await state(request).store.domains.list() if can_see(admin, d.name)]
 
 
 async def writable_domains(request: web.Request) -> list[Domain]:
     admin: Admin = request[ADMIN]
-    return [d for d in await state(request).store.list_domains() if can_write(admin, d.name)]
+    return [d for d in await state(request).store.domains.list() if can_write(admin, d.name)]
 
 
 async def scoped_mailbox(request: web.Request, write: bool = False) -> Mailbox:
     """The mailbox named in the URL: 404 if unknown, 403 outside the admin's domains."""
     ref = request.match_info["mailbox_id"]
-    mailbox = await state(request).store.find_mailbox(ref)
+    mailbox = await state(request).store.mailboxes.find(ref)
     if mailbox is None:
         raise web.HTTPNotFound()
     require_domain(request[ADMIN], mailbox.domain, write)
@@ -105,4 +105,4 @@ async def audit(request: web.Request, action: str, target: str = "", detail: str
     if token is not None:
         source = f"{source} api:{token.id}"
     actor = admin.name if admin is not None else "anonymous"
-    await state(request).store.audit(actor, action, target, detail, source)
+    await state(request).store.audit.record(actor, action, target, detail, source)

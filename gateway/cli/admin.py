@@ -37,8 +37,8 @@ def create(name: str, role: str, domains: tuple[str, ...], as_json: bool) -> Non
     store = get_store()
     if role == "domain-admin" and not domains:
         raise fail("a domain-admin needs at least one --domain")
-    canonical = [store.get_domain(d).name for d in domains]
-    account, password = store.create_admin(name, role=role, domains=canonical)
+    canonical = [store.domains.get(d).name for d in domains]
+    account, password = store.admins.create(name, role=role, domains=canonical)
     audit("admin.create", account.name, f"role={account.role}")
     reveal_secret(
         as_json,
@@ -54,7 +54,7 @@ def create(name: str, role: str, domains: tuple[str, ...], as_json: bool) -> Non
 @json_option
 def list_admins(as_json: bool) -> None:
     """List admin accounts."""
-    admins = get_store().list_admins()
+    admins = get_store().admins.list()
     if as_json:
         print_json([admin_document(a) for a in admins])
         return
@@ -82,8 +82,8 @@ def list_admins(as_json: bool) -> None:
 def reset_password(name: str, as_json: bool) -> None:
     """Give the admin NAME a new random password, printed once."""
     store = get_store()
-    account = store.get_admin(name)
-    password = store.set_admin_password(account.name)
+    account = store.admins.get(name)
+    password = store.admins.set_password(account.name)
     audit("admin.reset_password", account.name)
     reveal_secret(
         as_json,
@@ -100,7 +100,7 @@ def reset_password(name: str, as_json: bool) -> None:
 def disable_totp(name: str) -> None:
     """Turn off two-factor login for NAME (e.g. after a lost phone)."""
     store = get_store()
-    account = store.get_admin(name)
-    store.set_admin_totp(account.name, None, [])
+    account = store.admins.get(name)
+    store.admins.set_totp(account.name, None, [])
     audit("admin.disable_totp", account.name)
     click.echo(f"Two-factor login is off for {account.name}; they can enrol again at next login.")

@@ -29,7 +29,7 @@ def token() -> None:
 @json_option
 def create(name: str, admin_name: str, as_json: bool) -> None:
     """Create the API token NAME for ADMIN; the secret is printed once."""
-    created, secret = get_store().create_api_token(admin_name, name)
+    created, secret = get_store().tokens.create(admin_name, name)
     audit("token.create", admin_name, f"token={created.id} name={created.name}")
     reveal_secret(
         as_json,
@@ -46,7 +46,7 @@ def create(name: str, admin_name: str, as_json: bool) -> None:
 @json_option
 def list_tokens(admin_name: str | None, as_json: bool) -> None:
     """List API tokens (never their secrets)."""
-    tokens = get_store().list_api_tokens(admin_name)
+    tokens = get_store().tokens.list(admin_name)
     documents = [
         {
             "id": t.id,
@@ -73,7 +73,7 @@ def list_tokens(admin_name: str | None, as_json: bool) -> None:
 @click.argument("token_id")
 def revoke(token_id: str) -> None:
     """Revoke the API token TOKEN_ID (e.g. tok-…); clients using it get 401 at once."""
-    get_store().revoke_api_token(token_id)
+    get_store().tokens.revoke(token_id)
     audit("token.revoke", token_id)
     click.echo(f"Revoked {token_id}")
 

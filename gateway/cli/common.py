@@ -60,7 +60,7 @@ def get_store() -> Any:
 
 def audit(action: str, target: str, detail: str = "") -> None:
     """Record an admin action done from the CLI (ids and names only, never a secret)."""
-    get_store().audit(AUDIT_ACTOR, action, target, detail, source=f"uid {os.getuid()}")
+    get_store().audit.record(AUDIT_ACTOR, action, target, detail, source=f"uid {os.getuid()}")
 
 
 def json_option(f: F) -> F:

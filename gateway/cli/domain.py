@@ -17,7 +17,7 @@ def domain() -> None:
 @json_option
 def add(name: str, as_json: bool) -> None:
     """Accept mail for the domain NAME."""
-    created = get_store().add_domain(name)
+    created = get_store().domains.add(name)
     audit("domain.add", created.name)
     if as_json:
         print_json({"name": created.name, "mailboxes": 0, "created": format_time(created.created)})
@@ -29,7 +29,7 @@ def add(name: str, as_json: bool) -> None:
 @json_option
 def list_(as_json: bool) -> None:
     """List the accepted domains and how many mailboxes each has."""
-    domains = get_store().list_domains()
+    domains = get_store().domains.list()
     if as_json:
         print_json(
             [
@@ -52,7 +52,7 @@ def list_(as_json: bool) -> None:
 def remove(name: str) -> None:
     """Stop accepting mail for NAME (no mailbox or alias may be left in it)."""
     store = get_store()
-    canonical = store.get_domain(name).name
-    store.remove_domain(canonical)
+    canonical = store.domains.get(name).name
+    store.domains.remove(canonical)
     audit("domain.remove", canonical)
     click.echo(f"Removed domain {canonical}")

@@ -37,7 +37,7 @@ def create(
     The primary address is <id>@DOMAIN, which cannot be guessed. The passphrase is
     not stored anywhere: write it into the archiving software now.
     """
-    mailbox, passphrase = get_store().create_mailbox(
+    mailbox, passphrase = get_store().mailboxes.create(
         domain_name,
         name=name,
         description=description,

@@ -18,7 +18,7 @@ def delete(mailbox_ref: str, yes: bool) -> None:
     A mailbox that holds messages also needs --yes.
     """
     store = get_store()
-    mailbox = store.get_mailbox(mailbox_ref)
+    mailbox = store.mailboxes.get(mailbox_ref)
     if not policy.is_deletable(mailbox):
         raise fail(
             f"only a mailbox on hold or disabled can be deleted ({mailbox.id} is"
@@ -30,6 +30,6 @@ def delete(mailbox_ref: str, yes: bool) -> None:
             f"mailbox {mailbox.id} holds {mailbox.messages} messages;"
             " add --yes to delete them irreversibly"
         )
-    destroyed = store.delete_mailbox(mailbox.id, force=yes)
+    destroyed = store.mailboxes.delete(mailbox.id, force=yes)
     audit("mailbox.delete", mailbox.id, f"messages={destroyed}")
     click.echo(f"Deleted mailbox {mailbox.id} and {destroyed} messages")

@@ -46,13 +46,13 @@ def export(
     A progress bar is shown when standard output is a terminal.
     """
     store = get_store()
-    mailbox = store.get_mailbox(mailbox_ref)
+    mailbox = store.mailboxes.get(mailbox_ref)
     problem = check_target(fmt, out)
     if problem:
         raise fail(problem)
     passphrase = read_passphrase(f"passphrase of {mailbox.id}", passphrase_file, passphrase_stdin)
-    key = store.unlock(mailbox.id, passphrase)
-    messages = store.list_messages(mailbox.id)
+    key = store.keys.unlock(mailbox.id, passphrase)
+    messages = store.messages.list(mailbox.id)
     readable = [m for m in messages if key.can_read(m.epoch)]
     writer = open_writer(fmt, out)
     try:
@@ -72,7 +72,7 @@ def _write_all(
     damaged = []
     for message in _with_progress(messages):
         try:
-            writer.add(message, store.read_message(key, message))
+            writer.add(message, store.messages.read(key, message))
         except MessageDamaged:
             damaged.append(message.id)
     return damaged

@@ -32,11 +32,11 @@ def export_identity(
     """Write the age identities of ID to a new file, so the stored .age files can be
     read with stock age tools, without this software."""
     store = get_store()
-    mailbox = store.get_mailbox(mailbox_ref)
+    mailbox = store.mailboxes.get(mailbox_ref)
     if out.exists() or out.is_symlink():
         raise fail(f"{out} already exists; choose a new file name")
     passphrase = read_passphrase(f"passphrase of {mailbox.id}", passphrase_file, passphrase_stdin)
-    text = store.export_identity(mailbox.id, passphrase)
+    text = store.keys.export_identity(mailbox.id, passphrase)
     write_private_file(out, text)
     audit("mailbox.export_identity", mailbox.id)
     click.echo(f"Wrote the age identity of {mailbox.id} to {out} (mode 0600).")

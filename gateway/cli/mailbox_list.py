@@ -15,9 +15,9 @@ def list_mailboxes(domain_name: str | None, as_json: bool) -> None:
     """List mailboxes with their status, message count and size."""
     store = get_store()
     if domain_name is not None:
-        domain_name = store.get_domain(domain_name).name
-    mailboxes = store.list_mailboxes(domain_name)
-    sealed = {m.id: store.sealed_message_count(m.id) for m in mailboxes}
+        domain_name = store.domains.get(domain_name).name
+    mailboxes = store.mailboxes.list(domain_name)
+    sealed = {m.id: store.keys.sealed_message_count(m.id) for m in mailboxes}
     if as_json:
         print_json([mailbox_document(m, sealed[m.id]) for m in mailboxes])
         return

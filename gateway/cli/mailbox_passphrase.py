@@ -39,11 +39,11 @@ def change_passphrase(
     Asks for the current passphrase and prints the new one once.
     """
     store = get_store()
-    mailbox = store.get_mailbox(mailbox_ref)
+    mailbox = store.mailboxes.get(mailbox_ref)
     current = read_passphrase(
         f"current passphrase of {mailbox.id}", passphrase_file, passphrase_stdin
     )
-    new = store.change_passphrase(mailbox.id, current)
+    new = store.keys.change_passphrase(mailbox.id, current)
     audit("mailbox.change_passphrase", mailbox.id)
     reveal_secret(
         as_json,
@@ -72,7 +72,7 @@ def reset_passphrase(mailbox_ref: str, yes: bool, typed_id: str | None, as_json:
     under the old one until `gateway mailbox recover` is run with it.
     """
     store = get_store()
-    mailbox = store.get_mailbox(mailbox_ref)
+    mailbox = store.mailboxes.get(mailbox_ref)
     if policy.reset_decision(mailbox, policy.CLI_ROLE, typed_id) is not ResetDecision.ALLOWED:
         audit(policy.AUDIT_RESET_REFUSED, mailbox.id, "unconfirmed")
         raise fail(
@@ -85,8 +85,8 @@ def reset_passphrase(mailbox_ref: str, yes: bool, typed_id: str | None, as_json:
         yes,
         "reset the passphrase",
     )
-    new = store.reset_passphrase(mailbox.id)
-    sealed = store.sealed_message_count(mailbox.id)
+    new = store.keys.reset_passphrase(mailbox.id)
+    sealed = store.keys.sealed_message_count(mailbox.id)
     audit("mailbox.reset_passphrase", mailbox.id, f"sealed={sealed}")
     reveal_secret(
         as_json,
@@ -123,7 +123,7 @@ def recover(
     key epochs the old one opens are re-sealed under the current passphrase.
     """
     store = get_store()
-    mailbox = store.get_mailbox(mailbox_ref)
+    mailbox = store.mailboxes.get(mailbox_ref)
     old, current = read_passphrases(
         [
             Wanted(f"old passphrase of {mailbox.id}", old_passphrase_file),
@@ -131,8 +131,8 @@ def recover(
         ],
         passphrase_stdin,
     )
-    recovered = store.recover(mailbox.id, old, current)
-    sealed = store.sealed_message_count(mailbox.id)
+    recovered = store.keys.recover(mailbox.id, old, current)
+    sealed = store.keys.sealed_message_count(mailbox.id)
     audit("mailbox.recover", mailbox.id, f"epochs={recovered}")
     if as_json:
         print_json({"id": mailbox.id, "recovered_epochs": recovered, "sealed_messages": sealed})

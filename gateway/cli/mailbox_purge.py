@@ -15,21 +15,21 @@ def purge_sealed(mailbox_ref: str, yes: bool, as_json: bool) -> None:
     """Irreversibly destroy the key epochs of ID sealed under earlier passphrases,
     and their messages."""
     store = get_store()
-    mailbox = store.get_mailbox(mailbox_ref)
-    sealed_epochs = [e for e in store.list_epochs(mailbox.id) if e.state == "sealed"]
+    mailbox = store.mailboxes.get(mailbox_ref)
+    sealed_epochs = [e for e in store.keys.list_epochs(mailbox.id) if e.state == "sealed"]
     if not sealed_epochs:
         if as_json:
             print_json({"id": mailbox.id, "purged_epochs": 0, "purged_messages": 0})
         else:
             click.echo(f"{mailbox.id} has no sealed key epochs; nothing to purge.")
         return
-    count = store.sealed_message_count(mailbox.id)
+    count = store.keys.sealed_message_count(mailbox.id)
     confirm(
         f"Irreversibly destroy {count} messages of {mailbox.id} sealed under earlier passphrases?",
         yes,
         "purge sealed mail",
     )
-    purged = store.purge_sealed(mailbox.id)
+    purged = store.keys.purge_sealed(mailbox.id)
     audit("mailbox.purge_sealed", mailbox.id, f"messages={purged}")
     if as_json:
         print_json(

@@ -14,9 +14,9 @@ from .views import epoch_document, mailbox_document, print_mailbox
 def show(mailbox_ref: str, as_json: bool) -> None:
     """Show the mailbox ID (its id or any of its addresses)."""
     store = get_store()
-    mailbox = store.get_mailbox(mailbox_ref)
-    sealed = store.sealed_message_count(mailbox.id)
-    epochs = store.list_epochs(mailbox.id)
+    mailbox = store.mailboxes.get(mailbox_ref)
+    sealed = store.keys.sealed_message_count(mailbox.id)
+    epochs = store.keys.list_epochs(mailbox.id)
     if as_json:
         document = mailbox_document(mailbox, sealed)
         document["epochs"] = [epoch_document(e) for e in epochs]

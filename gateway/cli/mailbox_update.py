@@ -71,7 +71,7 @@ def update(
     if not (fields or add_aliases or remove_aliases or max_age or reset_lock):
         raise click.UsageError("nothing to change: give at least one option (see --help)")
     store = get_store()
-    before = store.get_mailbox(mailbox_ref)
+    before = store.mailboxes.get(mailbox_ref)
     mailbox_id = before.id
     settings = _policy_changes(before, max_age, reset_lock)
     if settings:
@@ -85,13 +85,13 @@ def update(
             ",".join(sorted([*changed, *_alias_keys(add_aliases, remove_aliases)])),
         )
     _audit_policy(mailbox_id, settings)
-    mailbox = store.get_mailbox(mailbox_id)
-    sealed = store.sealed_message_count(mailbox_id)
+    mailbox = store.mailboxes.get(mailbox_id)
+    sealed = store.keys.sealed_message_count(mailbox_id)
     if as_json:
         print_json(mailbox_document(mailbox, sealed))
     else:
         click.echo(f"Updated mailbox {mailbox_id}")
-        print_mailbox(mailbox, sealed, store.list_epochs(mailbox_id))
+        print_mailbox(mailbox, sealed, store.keys.list_epochs(mailbox_id))
 
 
 def _policy_changes(mailbox: Mailbox, max_age: str | None, reset_lock: str | None) -> dict:
@@ -133,13 +133,13 @@ def _apply(
     undo: list[Callable[[], object]] = []
     try:
         for address in remove_aliases:
-            store.remove_alias(mailbox_id, address)
-            undo.append(lambda a=address: store.add_alias(mailbox_id, a, actor=OPERATOR))
+            store.mailboxes.remove_alias(mailbox_id, address)
+            undo.append(lambda a=address: store.mailboxes.add_alias(mailbox_id, a, actor=OPERATOR))
         for address in add_aliases:
-            store.add_alias(mailbox_id, address, actor=OPERATOR)
-            undo.append(lambda a=address: store.remove_alias(mailbox_id, a))
+            store.mailboxes.add_alias(mailbox_id, address, actor=OPERATOR)
+            undo.append(lambda a=address: store.mailboxes.remove_alias(mailbox_id, a))
         if fields:
-            store.update_mailbox(mailbox_id, **fields)
+            store.mailboxes.update(mailbox_id, **fields)
     except BaseException:
         for step in reversed(undo):
             step()

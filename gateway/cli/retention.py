@@ -36,7 +36,7 @@ def set_(mailbox_ref: str, retrieved_days: int | None, unretrieved_days: int | N
     if retrieved_days is None and unretrieved_days is None:
         raise click.UsageError("give --retrieved-days and/or --unretrieved-days")
     store = cli_state().store
-    mailbox = store.get_mailbox(mailbox_ref)
+    mailbox = store.mailboxes.get(mailbox_ref)
     rules = set_rules(store, mailbox.id, retrieved_days, unretrieved_days)
     audit("mailbox.retention", mailbox.id, _describe(rules))
     click.echo(f"Retention of {mailbox.id}: {_describe(rules)}")
@@ -47,7 +47,7 @@ def set_(mailbox_ref: str, retrieved_days: int | None, unretrieved_days: int | N
 def show(as_json: bool) -> None:
     """List the mailboxes that have retention rules."""
     store = cli_state().store
-    ruled = [(m, rules_of(m)) for m in store.list_mailboxes()]
+    ruled = [(m, rules_of(m)) for m in store.mailboxes.list()]
     ruled = [(m, r) for m, r in ruled if r.active]
     if as_json:
         print_json([{"id": m.id, "address": m.address, **r.as_settings()} for m, r in ruled])

@@ -74,13 +74,13 @@ async def status(s: ImapSession, req: Request[StatusArgs]) -> Reply:
         return "BAD", f"unknown STATUS item {unknown[0][:40]}"
     login = s.logged_in
     mailbox_id = login.mailbox.id
-    mailbox = await s.ctx.store.get_mailbox(mailbox_id)
+    mailbox = await s.ctx.store.mailboxes.get(mailbox_id)
     probe = MailboxView(mailbox_id, login.key, read_only=True)
-    messages = probe.visible(await s.ctx.store.list_messages(mailbox_id))
+    messages = probe.visible(await s.ctx.store.messages.list(mailbox_id))
     values = {
         "MESSAGES": len(messages),
         "RECENT": 0,
-        "UIDNEXT": await s.ctx.store.next_uid(mailbox_id),
+        "UIDNEXT": await s.ctx.store.messages.next_uid(mailbox_id),
         "UIDVALIDITY": mailbox.uidvalidity,
         "UNSEEN": sum(1 for m in messages if "\\Seen" not in m.flags),
     }
@@ -98,11 +98,11 @@ async def select(s: ImapSession, req: Request[MailboxArgs]) -> Reply:
     read_only = req.name == "EXAMINE"
     login = s.logged_in
     mailbox_id = login.mailbox.id
-    mailbox = await s.ctx.store.get_mailbox(mailbox_id)
+    mailbox = await s.ctx.store.mailboxes.get(mailbox_id)
     view = MailboxView(mailbox_id, login.key, read_only)
     subscribe(s, mailbox_id)
-    view.load(await s.ctx.store.list_messages(mailbox_id))
-    next_uid = await s.ctx.store.next_uid(mailbox_id)
+    view.load(await s.ctx.store.messages.list(mailbox_id))
+    next_uid = await s.ctx.store.messages.next_uid(mailbox_id)
     permanent = flag_list(()) if read_only else flag_list(PERMANENT_FLAGS)
     lines = [
         b"* FLAGS %s\r\n" % flag_list(PERMANENT_FLAGS),
@@ -131,7 +131,7 @@ async def close(s: ImapSession, req: Request[NoArgs]) -> Reply:
     if not view.read_only:
         await sync_view(s, allow_expunge=False)
         doomed = [m for m in view.messages if "\\Deleted" in m.flags]
-        await s.ctx.store.delete_messages(view.mailbox_id, [m.id for m in doomed])
+        await s.ctx.store.messages.delete(view.mailbox_id, [m.id for m in doomed])
     leave_mailbox(s)
     return "OK", "CLOSE completed"
 
@@ -151,7 +151,7 @@ async def store(s: ImapSession, req: Request[StoreArgs]) -> Reply:
     selected = view.select(args.set, req.uid)
     targets = [(seq, m) for seq, m in selected if m.uid not in view.ghosts]
     flags = [f for f in args.flags if f in PERMANENT_FLAGS]
-    updated = await s.ctx.store.set_flags(
+    updated = await s.ctx.store.messages.set_flags(
         view.mailbox_id, [m.id for _, m in targets], flags, args.mode
     )
     by_uid = {m.uid: m for m in updated}
@@ -180,7 +180,7 @@ async def expunge(s: ImapSession, req: Request[ExpungeArgs]) -> Reply:
         else list(enumerate(view.messages, 1))
     )
     doomed = [m for _, m in candidates if "\\Deleted" in m.flags]
-    await s.ctx.store.delete_messages(view.mailbox_id, [m.id for m in doomed])
+    await s.ctx.store.messages.delete(view.mailbox_id, [m.id for m in doomed])
     responses = view.remove({m.uid for m in doomed})
     if responses:
         await s.conn.send(b"".join(responses))

@@ -149,7 +149,9 @@ async def _fetch_one(s: ImapSession, seq: int, info: MessageInfo, items: list[Fe
     view = s.selected
     s.current_message = info
     if any(i.sets_seen for i in items) and not view.read_only and "\\Seen" not in info.flags:
-        updated = await s.ctx.store.set_flags(view.mailbox_id, [info.id], ["\\Seen"], "add")
+        updated = await s.ctx.store.messages.set_flags(
+            view.mailbox_id, [info.id], ["\\Seen"], "add"
+        )
         if updated:
             info = updated[0]
             view.update_message(info)
@@ -228,7 +230,7 @@ async def _stream(s: ImapSession, rng: Stream, plaintext: Plaintext) -> None:
 
 async def _still_stored(s: ImapSession, info: MessageInfo) -> bool:
     try:
-        await s.ctx.store.get_message(info.mailbox_id, info.id)
+        await s.ctx.store.messages.get(info.mailbox_id, info.id)
     except NotFound:
         return False
     return True
@@ -279,7 +281,7 @@ async def message_damaged(s: ImapSession) -> None:
     )
     s.ctx.metrics.imap_damaged.inc()
     with contextlib.suppress(StoreError):
-        await s.ctx.store.audit(
+        await s.ctx.store.audit.record(
             "retrieval", "imap.message-damaged", mailbox_id, message_id, s.conn.peer_ip
         )
     if s.mid_response:

@@ -23,7 +23,7 @@ def subscribe(s: ImapSession, mailbox_id: str) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: session is gone
             loop.call_soon_threadsafe(_on_event, s, event)
 
-    s.unsubscribe = s.ctx.store.sync.events.subscribe(mailbox_id, listener)
+    s.unsubscribe = s.ctx.store.subscribe(mailbox_id, listener)
 
 
 def _on_event(s: ImapSession, event: str) -> None:
@@ -46,7 +46,7 @@ def leave_mailbox(s: ImapSession) -> None:
 async def sync_view(s: ImapSession, allow_expunge: bool) -> None:
     """Bring the view up to date and send the untagged responses that say so."""
     view = s.selected
-    listed = await s.ctx.store.list_messages(view.mailbox_id)
+    listed = await s.ctx.store.messages.list(view.mailbox_id)
     updates = view.sync(listed, allow_expunge)
     if updates:
         await s.conn.send(b"".join(updates))

@@ -116,7 +116,7 @@ async def _login(s: Pop3Session, username: str, passphrase: str) -> None:
         log.info("pop3 %s: refused from %s: in use", mailbox_id, s.conn.peer_ip)
         return s.reply("-ERR [IN-USE] mailbox is locked by another POP3 session")
     s.mailbox_id = mailbox_id
-    listed = await s.ctx.store.list_messages(mailbox_id)
+    listed = await s.ctx.store.messages.list(mailbox_id)
     s.key = result.key
     s.maildrop = Maildrop.snapshot(mailbox_id, result.key, listed)
     s.state = TRANSACTION
@@ -144,7 +144,7 @@ async def quit_session(s: Pop3Session, args: NoArgs) -> None:
     s.seen.difference_update(ids)
     await s.record_seen()
     try:
-        s.deleted = await s.ctx.store.delete_messages(drop.mailbox_id, ids)
+        s.deleted = await s.ctx.store.messages.delete(drop.mailbox_id, ids)
     except StoreError:
         log.exception("pop3 %s: deleting at QUIT failed", drop.mailbox_id)
         s.reply("-ERR [SYS/TEMP] some deleted messages were not removed")

@@ -140,7 +140,7 @@ class Pop3Session:
         if not ids or self.mailbox_id is None:
             return
         try:
-            await self.ctx.store.set_flags(self.mailbox_id, ids, ["\\Seen"], "add")
+            await self.ctx.store.messages.set_flags(self.mailbox_id, ids, ["\\Seen"], "add")
         except StoreError:
             log.warning("pop3 %s: could not flag %d messages \\Seen", self.mailbox_id, len(ids))
 

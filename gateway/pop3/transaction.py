@@ -131,7 +131,7 @@ async def _damaged(s: Pop3Session, verb: str, message: MessageInfo) -> None:
     )
     s.ctx.metrics.pop3_damaged.inc()
     try:
-        await s.ctx.store.audit(
+        await s.ctx.store.audit.record(
             "retrieval", "pop3.message-damaged", mailbox_id, message.id, s.conn.peer_ip
         )
     except StoreError:

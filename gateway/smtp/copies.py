@@ -18,8 +18,11 @@ import asyncio
 import concurrent.futures
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
+
+from storage import Store
+from storage.async_store import AsyncStore
+from storage.delivery import Delivery
 
 log = logging.getLogger("gateway.smtp")
 
@@ -30,11 +33,10 @@ Target = tuple[str, Callable[[str], bytes]]
 
 
 class CopySet:
-    def __init__(self, executor: Executor, store: Any, targets: list[Target]) -> None:
-        self._executor = executor
-        self._store = store  # the synchronous store
+    def __init__(self, store: AsyncStore, targets: list[Target]) -> None:
+        self._store = store  # its jobs get the synchronous store, on its pool
         self._targets = targets
-        self.deliveries: list[Any] = []
+        self.deliveries: list[Delivery] = []
         self._begun = False
         self._pending: list[bytes] = []
         self._pending_size = 0
@@ -60,7 +62,7 @@ class CopySet:
         if self._pending_size >= FLUSH_BYTES:
             await self._wait_inflight()
             if self.writable:
-                self._inflight = self._executor.submit(self._write_sync, self._take_pending())
+                self._inflight = self._store.submit(self._write_sync, self._take_pending())
 
     async def commit(self) -> list[str]:
         """Make every copy durable and visible at once; raises (copies removed) if not."""
@@ -95,8 +97,8 @@ class CopySet:
             self.failed = exc
         self._inflight = None
 
-    async def _uncancellable(self, func: Callable[..., Any], *args: Any) -> Any:
-        future = asyncio.wrap_future(self._executor.submit(func, *args))
+    async def _uncancellable(self, func: Callable[..., None], *args: Any) -> None:
+        future = asyncio.wrap_future(self._store.submit(func, *args))
         cancelled = False
         while not future.done():
             try:
@@ -110,30 +112,30 @@ class CopySet:
         return future.result()
 
     # --- on the store's thread pool ----------------------------------------------------
-    def _write_sync(self, chunks: list[bytes]) -> None:
+    def _write_sync(self, store: Store, chunks: list[bytes]) -> None:
         if not self._begun:
-            self._begin_sync()
+            self._begin_sync(store)
         for delivery in self.deliveries:
             for chunk in chunks:
                 delivery.write(chunk)
 
-    def _begin_sync(self) -> None:
+    def _begin_sync(self, store: Store) -> None:
         self._begun = True
         for mailbox_id, headers in self._targets:
-            delivery = self._store.begin_delivery(mailbox_id)
+            delivery = store.messages.begin_delivery(mailbox_id)
             self.deliveries.append(delivery)
             delivery.write(headers(delivery.message_id))
 
-    def _commit_sync(self, chunks: list[bytes]) -> None:
+    def _commit_sync(self, store: Store, chunks: list[bytes]) -> None:
         try:
-            self._write_sync(chunks)
-            self._store.commit_deliveries(self.deliveries)
+            self._write_sync(store, chunks)
+            store.messages.commit_deliveries(self.deliveries)
         except BaseException:
-            self._abort_sync()  # commit_deliveries removed the copies; the rest go too
+            self._abort_sync(store)  # commit_deliveries removed the copies; the rest go too
             raise
         self.committed = True
 
-    def _abort_sync(self) -> None:
+    def _abort_sync(self, store: Store) -> None:
         if self._inflight is not None:
             concurrent.futures.wait([self._inflight])
         self.aborted = True

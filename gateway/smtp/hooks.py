@@ -70,7 +70,7 @@ class Hooks:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return replies.TOO_MANY_RECIPIENTS
         store = server.service.ctx.store
-        decision = await store.run(decide_recipient, store.sync, address, tx.declared_size)
+        decision = await store.act(decide_recipient, address, tx.declared_size)
         if decision.mailbox is None:
             tx.reject(address, decision.reply)
             return decision.reply

@@ -42,7 +42,7 @@ class MessageIngest:
     ) -> str:
         """Receive the message after DATA and return the final reply to send."""
         store = self._service.ctx.store
-        copies = CopySet(store.executor, store.sync, _targets(tx, arrival))
+        copies = CopySet(store, _targets(tx, arrival))
         try:
             await push(replies.START_DATA)
             parser = await self._receive(tx, copies)

@@ -32,7 +32,7 @@ def decide_recipient(store: Any, address: str, size_hint: int) -> RcptDecision:
     if "@" not in address:  # a bare mailbox id is a login name, not an address
         return RcptDecision(replies.UNKNOWN_RECIPIENT)
     try:
-        mailbox = store.find_mailbox(address)
+        mailbox = store.mailboxes.find(address)
         if mailbox is None:
             return RcptDecision(replies.UNKNOWN_RECIPIENT)
         if mailbox.status == "hold":
@@ -41,7 +41,7 @@ def decide_recipient(store: Any, address: str, size_hint: int) -> RcptDecision:
             return RcptDecision(replies.MAILBOX_DISABLED)
         if not mailbox.accepts_mail():
             return RcptDecision(replies.STORAGE_ERROR)
-        store.check_can_receive(mailbox.id, size_hint)
+        store.messages.check_can_receive(mailbox.id, size_hint)
     except QuotaExceeded:
         return RcptDecision(replies.OVER_QUOTA)
     except StorageFull:

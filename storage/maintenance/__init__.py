@@ -1,7 +1,9 @@
 """Maintenance of a data directory: online backup and restore, integrity check, retention.
 
-These work on the embedded SQLite + files store (they read its index and files
-directly); nothing above `storage/` needs to know that.
+Backup, fsck and retention talk to the store only through its contract (the
+Maintenance area, storage/contract/maintenance.py). Backup and restore copy a data
+directory (files, tls/, secrets/); restore checks a backup's index copy through
+storage/sqlite/snapshot.py before any store opens it.
 """
 
 from __future__ import annotations

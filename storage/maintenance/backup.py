@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,8 +50,10 @@ from pathlib import Path
 from typing import Any
 
 from ..blobs import fsync_dir
+from ..contract import Store
+from ..contract.maintenance import IndexSnapshot
 from ..errors import StoreError
-from ..file_modes import DIR_MODE, touch_private
+from ..file_modes import DIR_MODE
 from .files import (
     copy_durably,
     is_empty_or_missing,
@@ -117,7 +118,7 @@ class BackupReport:
 
 
 def backup(
-    store: Any,
+    store: Store,
     dest: str | Path,
     progress: Callable[[str], None] | None = None,
     *,
@@ -130,7 +131,7 @@ def backup(
     """
     progress = progress or (lambda phase: None)
     dest = Path(dest)
-    data_dir = Path(store.data_dir).resolve()
+    data_dir = Path(store.maintenance.data_dir).resolve()
     _check_destination(dest, data_dir)
     make_dirs_durably(dest)
     os.chmod(dest, DIR_MODE)  # also when it existed (empty) with a wider mode
@@ -139,21 +140,17 @@ def backup(
         str(dest), time.time(), schema_version=0, secrets_included=include_secrets
     )
     index_copy = dest / INDEX
-    _snapshot_index(Path(store.db.path), index_copy)
+    snapshot = store.maintenance.snapshot_index(index_copy)
     progress("index")
-    conn = sqlite3.connect(index_copy, isolation_level=None)
     try:
-        conn.execute("PRAGMA foreign_keys=ON")
-        report.schema_version = _schema_version(conn)
-        _copy_blobs(store, conn, data_dir, dest, report)
+        report.schema_version = snapshot.schema_version()
+        _copy_blobs(store, snapshot, data_dir, dest, report)
         progress("blobs")
         if report.deleted_during_backup:
-            _drop_rows(conn, report.deleted_during_backup)
-        report.messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
-        report.mailboxes = conn.execute("SELECT count(*) FROM mailboxes").fetchone()[0]
-        conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            snapshot.drop_messages(report.deleted_during_backup)
+        report.mailboxes, report.messages = snapshot.counts()
     finally:
-        conn.close()
+        snapshot.close()  # one self-contained file
     report.files[INDEX] = sha256_file(index_copy)
     _copy_small_files(data_dir, dest, report, include_secrets)
     fsync_dir(dest)
@@ -179,31 +176,11 @@ def _check_destination(dest: Path, data_dir: Path) -> None:
         raise BackupError(f"{dest} is not empty; back up into a new or empty directory")
 
 
-def _snapshot_index(source: Path, target: Path) -> None:
-    """sqlite3 online backup in one step: one read transaction, writers keep going."""
-    src = sqlite3.connect(source, timeout=30)
-    try:
-        touch_private(target)  # SQLite gives its journal files the same mode
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst, pages=-1)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
-def _schema_version(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    return int(row[0]) if row else 0
-
-
 def _copy_blobs(
-    store: Any, conn: sqlite3.Connection, data_dir: Path, dest: Path, report: BackupReport
+    store: Store, snapshot: IndexSnapshot, data_dir: Path, dest: Path, report: BackupReport
 ) -> None:
     directories: set[Path] = set()
-    cursor = conn.execute("SELECT id, path, sha256 FROM messages ORDER BY path")
-    for message_id, relpath, expected in cursor:
+    for message_id, relpath, expected in snapshot.message_files():
         target = dest / relpath
         if target.parent not in directories:
             make_dirs_durably(target.parent)
@@ -211,7 +188,7 @@ def _copy_blobs(
         try:
             digest, size = copy_durably(data_dir / relpath, target)
         except FileNotFoundError:
-            if _still_indexed(store, message_id):
+            if store.maintenance.is_indexed(message_id):
                 report.missing.append(relpath)
             else:
                 report.deleted_during_backup.append(message_id)
@@ -221,31 +198,6 @@ def _copy_blobs(
             report.damaged.append(relpath)
     for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
         fsync_dir(directory)
-
-
-def _still_indexed(store: Any, message_id: str) -> bool:
-    row = store.db.conn().execute("SELECT 1 FROM messages WHERE id=?", (message_id,)).fetchone()
-    return row is not None
-
-
-def _drop_rows(conn: sqlite3.Connection, message_ids: list[str]) -> None:
-    """Remove rows of messages deleted during the backup; recompute their mailboxes' counters."""
-    conn.execute("BEGIN IMMEDIATE")
-    mailboxes: set[str] = set()
-    for message_id in message_ids:
-        row = conn.execute("SELECT mailbox_id FROM messages WHERE id=?", (message_id,)).fetchone()
-        if row:
-            mailboxes.add(row[0])
-            conn.execute("DELETE FROM messages WHERE id=?", (message_id,))
-    for mailbox_id in mailboxes:
-        conn.execute(
-            "UPDATE mailboxes SET"
-            " message_count=(SELECT count(*) FROM messages WHERE mailbox_id=?),"
-            " stored_bytes=(SELECT coalesce(sum(stored_size), 0) FROM messages WHERE mailbox_id=?)"
-            " WHERE id=?",
-            (mailbox_id, mailbox_id, mailbox_id),
-        )
-    conn.execute("COMMIT")
 
 
 def _copy_small_files(

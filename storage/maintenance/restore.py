@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,8 +27,8 @@ from typing import Any
 from ..blobs import fsync_dir
 from ..file_modes import DIR_MODE
 from ..sealing import DEFAULT_KEY_FILE, Sealer, write_new_key_file
-from ..sqlite.schema import APPLICATION_ID, SCHEMA_VERSION
-from ..sqlite.sealed import seal_state
+from ..sqlite.schema import SCHEMA_VERSION
+from ..sqlite.snapshot import index_copy_files, index_copy_problem, index_copy_seal_state
 from .backup import EXTRA_DIRS, FORMAT, INDEX, MANIFEST, MARKER, BackupError
 from .files import copy_durably, is_empty_or_missing, make_dirs_durably, remove_tree
 
@@ -133,14 +132,9 @@ def _copy_checked(src: Path, staging: Path, relpath: str, expected: str | None) 
 
 def _restore_index(src: Path, staging: Path, manifest: dict[str, Any]) -> None:
     _copy_checked(src, staging, INDEX, manifest["files"][INDEX])
-    conn = sqlite3.connect(staging / INDEX)
-    try:
-        if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-            raise BackupError(f"{INDEX} in the backup is not a Journal Gateway index")
-        if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-            raise BackupError(f"{INDEX} in the backup fails SQLite's integrity check")
-    finally:
-        conn.close()
+    problem = index_copy_problem(staging / INDEX)
+    if problem is not None:
+        raise BackupError(f"{INDEX} in the backup {problem}")
 
 
 def _restore_seal_key(
@@ -148,11 +142,7 @@ def _restore_seal_key(
 ) -> None:
     """Check a given seal key against the index copy, and put it in secrets/."""
     sealer = Sealer(seal_key, "the seal key given") if seal_key is not None else None
-    conn = sqlite3.connect(f"file:{staging / INDEX}?mode=ro", uri=True)
-    try:
-        report.sealed_secrets, matches = seal_state(conn, sealer)
-    finally:
-        conn.close()
+    report.sealed_secrets, matches = index_copy_seal_state(staging / INDEX, sealer)
     if SEAL_KEY_FILE in manifest["files"]:
         report.seal_key = "backup"
     if sealer is None:
@@ -169,22 +159,19 @@ def _restore_blobs(
     src: Path, staging: Path, manifest: dict[str, Any], report: RestoreReport
 ) -> None:
     missing, damaged = set(manifest.get("missing", [])), set(manifest.get("damaged", []))
-    conn = sqlite3.connect(f"file:{staging / INDEX}?mode=ro", uri=True)
     directories: set[Path] = set()
-    try:
-        for relpath, expected in conn.execute("SELECT path, sha256 FROM messages ORDER BY path"):
-            _safe(relpath, allowed=("blobs/",))
-            report.messages += 1
-            if relpath in missing:
-                report.missing.append(relpath)
-                continue
-            if relpath in damaged:  # restored as it was, for fsck to report
-                report.damaged.append(relpath)
-                expected = None
-            report.blob_bytes += _copy_checked(src, staging, relpath, expected)
-            directories.add((staging / relpath).parent)
-    finally:
-        conn.close()
+    for relpath, sha256 in index_copy_files(staging / INDEX):
+        _safe(relpath, allowed=("blobs/",))
+        report.messages += 1
+        if relpath in missing:
+            report.missing.append(relpath)
+            continue
+        expected: str | None = sha256
+        if relpath in damaged:  # restored as it was, for fsck to report
+            report.damaged.append(relpath)
+            expected = None
+        report.blob_bytes += _copy_checked(src, staging, relpath, expected)
+        directories.add((staging / relpath).parent)
     if report.messages != manifest.get("messages"):
         raise BackupError("backup is inconsistent: its index and manifest count different mail")
     for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):

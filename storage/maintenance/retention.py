@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..contract import Store
 from ..errors import InvalidInput
 
 log = logging.getLogger("storage.retention")
@@ -73,13 +74,13 @@ def rules_of(mailbox: Any) -> RetentionRules:
 
 
 def set_rules(
-    store: Any,
+    store: Store,
     ref: str,
     retrieved_days: int | None = None,
     unretrieved_days: int | None = None,
 ) -> RetentionRules:
     """Change one or both rules (None keeps, 0 turns off); other settings are kept."""
-    mailbox = store.get_mailbox(ref)
+    mailbox = store.mailboxes.get(ref)
     current = rules_of(mailbox)
     for value in (retrieved_days, unretrieved_days):
         if value is not None and (type(value) is not int or value < 0):
@@ -93,25 +94,22 @@ def set_rules(
         settings[SETTINGS_KEY] = new.as_settings()
     else:
         settings.pop(SETTINGS_KEY, None)
-    store.update_mailbox(mailbox.id, settings=settings)
+    store.mailboxes.update(mailbox.id, settings=settings)
     return new
 
 
-def retrieved_times(store: Any, mailbox_id: str) -> dict[str, float]:
+def retrieved_times(store: Store, mailbox_id: str) -> dict[str, float]:
     """message id → when its \\Seen flag was first set (only messages that have one)."""
-    cur = store.db.conn().execute(
-        "SELECT s.message_id, s.seen_at FROM message_seen s"
-        " JOIN messages m ON m.id = s.message_id WHERE m.mailbox_id=?",
-        (mailbox_id,),
-    )
-    return {r[0]: r[1] for r in cur}
+    return store.maintenance.seen_times(mailbox_id)
 
 
-def apply_retention(store: Any, now: float | None = None, dry_run: bool = False) -> RetentionReport:
+def apply_retention(
+    store: Store, now: float | None = None, dry_run: bool = False
+) -> RetentionReport:
     """Apply every mailbox's rules at time `now` (tests pass a fake clock)."""
     now = time.time() if now is None else now
     report = RetentionReport(now, dry_run)
-    for mailbox in store.list_mailboxes():
+    for mailbox in store.mailboxes.list():
         rules = rules_of(mailbox)
         if not rules.active:
             continue
@@ -123,36 +121,29 @@ def apply_retention(store: Any, now: float | None = None, dry_run: bool = False)
 
 
 def _due(
-    store: Any, mailbox_id: str, rules: RetentionRules, now: float, backfill: bool
+    store: Store, mailbox_id: str, rules: RetentionRules, now: float, backfill: bool
 ) -> MailboxRetention:
     result = MailboxRetention(mailbox_id, rules)
     unknown: list[str] = []
-    rows = store.db.conn().execute(
-        "SELECT m.id, m.flags, m.received, s.seen_at FROM messages m"
-        " LEFT JOIN message_seen s ON s.message_id = m.id WHERE m.mailbox_id=? ORDER BY m.uid",
-        (mailbox_id,),
-    )
-    for message_id, flags, received, seen_at in rows.fetchall():
-        seen = "\\seen" in flags.lower().split()
-        if seen and seen_at is None:
-            unknown.append(message_id)
-        elif seen and rules.retrieved_days and seen_at <= now - rules.retrieved_days * DAY:
-            result.retrieved.append(message_id)
-        elif not seen and rules.unretrieved_days and received <= now - rules.unretrieved_days * DAY:
-            result.unretrieved.append(message_id)
+    retrieved_cut = now - rules.retrieved_days * DAY
+    unretrieved_cut = now - rules.unretrieved_days * DAY
+    for message in store.maintenance.retention_candidates(mailbox_id):
+        if message.seen and message.seen_at is None:
+            unknown.append(message.message_id)
+        elif message.seen and message.seen_at is not None:
+            if rules.retrieved_days and message.seen_at <= retrieved_cut:
+                result.retrieved.append(message.message_id)
+        elif rules.unretrieved_days and message.received <= unretrieved_cut:
+            result.unretrieved.append(message.message_id)
     if backfill and unknown:
-        with store.db.write() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO message_seen(message_id, seen_at) VALUES (?, ?)",
-                [(message_id, now) for message_id in unknown],
-            )
+        store.maintenance.record_seen_times(unknown, now)
     return result
 
 
-def _delete(store: Any, result: MailboxRetention) -> None:
+def _delete(store: Store, result: MailboxRetention) -> None:
     ids = result.retrieved + result.unretrieved
     for start in range(0, len(ids), BATCH):
-        store.delete_messages(result.mailbox_id, ids[start : start + BATCH])
+        store.messages.delete(result.mailbox_id, ids[start : start + BATCH])
     parts = []
     if result.retrieved:
         parts.append(
@@ -163,5 +154,5 @@ def _delete(store: Any, result: MailboxRetention) -> None:
             f"{len(result.unretrieved)} unretrieved after {result.rules.unretrieved_days} days"
         )
     detail = "; ".join(parts)
-    store.audit(ACTOR, "retention.delete", result.mailbox_id, detail)
+    store.audit.record(ACTOR, "retention.delete", result.mailbox_id, detail)
     log.info("retention deleted from %s: %s", result.mailbox_id, detail)

@@ -1,7 +1,8 @@
-"""Admin accounts (argon2 password hashes) and the audit log."""
+"""Admin accounts: argon2 password hashes, sealed TOTP secrets (the Admins area)."""
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import secrets
@@ -9,13 +10,14 @@ import time
 from collections.abc import Iterable
 from functools import cached_property
 
+from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ..errors import AlreadyExists, InvalidInput, NotFound
-from ..models import ROLES, Admin, AuditEntry
+from ..models import ROLES, Admin
 from . import rows
-from .base import StoreBase
-from .sealed import TOTP, SealedSecretsMixin
+from .database import Database
+from .sealed import TOTP, SqliteSealing
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
@@ -24,14 +26,21 @@ def generate_password() -> str:
     return secrets.token_urlsafe(18)
 
 
-class AdminsMixin(SealedSecretsMixin, StoreBase):
+class SqliteAdmins:
+    def __init__(
+        self, db: Database, password_hasher: PasswordHasher, sealing: SqliteSealing
+    ) -> None:
+        self._db = db
+        self._hasher = password_hasher
+        self._sealing = sealing
+
     @cached_property
     def _dummy_password_hash(self) -> str:
         """Verified against when the account does not exist, so timing does not reveal
         names; made by this store's hasher, so it costs what a real account's check does."""
-        return self.password_hasher.hash(secrets.token_urlsafe(16))
+        return self._hasher.hash(secrets.token_urlsafe(16))
 
-    def create_admin(
+    def create(
         self,
         name: str,
         role: str = "superadmin",
@@ -44,8 +53,8 @@ class AdminsMixin(SealedSecretsMixin, StoreBase):
         if role not in ROLES:
             raise InvalidInput("role must be one of {choices}", choices=", ".join(ROLES))
         password = password or generate_password()
-        password_hash = self.password_hasher.hash(password)
-        with self.db.write() as conn:
+        password_hash = self._hasher.hash(password)
+        with self._db.write() as conn:
             if conn.execute("SELECT 1 FROM admins WHERE name=?", (name,)).fetchone():
                 raise AlreadyExists("admin {name} already exists", name=name)
             conn.execute(
@@ -53,42 +62,44 @@ class AdminsMixin(SealedSecretsMixin, StoreBase):
                 " VALUES (?,?,?,?,?)",
                 (name, role, password_hash, json.dumps(sorted(domains)), time.time()),
             )
-        return self.get_admin(name), password
+        return self.get(name), password
 
-    def get_admin(self, name: str) -> Admin:
-        row = self._one_row("SELECT * FROM admins WHERE name=?", (name,), f"no admin {name}")
+    def get(self, name: str) -> Admin:
+        row = self._db.one_row("SELECT * FROM admins WHERE name=?", (name,), f"no admin {name}")
         return rows.admin(row)
 
-    def list_admins(self) -> list[Admin]:
-        return [rows.admin(r) for r in self.db.conn().execute("SELECT * FROM admins ORDER BY name")]
+    def list(self) -> list[Admin]:
+        return [
+            rows.admin(r) for r in self._db.conn().execute("SELECT * FROM admins ORDER BY name")
+        ]
 
-    def count_admins(self) -> int:
-        return self.db.conn().execute("SELECT count(*) FROM admins").fetchone()[0]
+    def count(self) -> int:
+        return self._db.conn().execute("SELECT count(*) FROM admins").fetchone()[0]
 
-    def count_totp_admins(self) -> int:
+    def count_totp(self) -> int:
         """Admins with two-factor sign-in on."""
         sql = "SELECT count(*) FROM admins WHERE totp_secret IS NOT NULL"
-        return self.db.conn().execute(sql).fetchone()[0]
+        return self._db.conn().execute(sql).fetchone()[0]
 
-    def verify_admin_password(self, name: str, password: str) -> Admin | None:
+    def verify_password(self, name: str, password: str) -> Admin | None:
         """The admin if the password is right and the account enabled; same cost either way."""
         dummy = self._dummy_password_hash  # made (once) whether the account exists or not
-        row = self.db.conn().execute("SELECT * FROM admins WHERE name=?", (name,)).fetchone()
+        row = self._db.conn().execute("SELECT * FROM admins WHERE name=?", (name,)).fetchone()
         stored = row["password_hash"] if row is not None else dummy
         try:
-            self.password_hasher.verify(stored, password)
+            self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
         if row is None or row["disabled"]:
             return None
         return rows.admin(row)
 
-    def set_admin_password(self, name: str, password: str | None = None) -> str:
+    def set_password(self, name: str, password: str | None = None) -> str:
         password = password or generate_password()
-        self._update_admin(name, password_hash=self.password_hasher.hash(password))
+        self._update_admin(name, password_hash=self._hasher.hash(password))
         return password
 
-    def update_admin(
+    def update(
         self,
         name: str,
         *,
@@ -109,34 +120,34 @@ class AdminsMixin(SealedSecretsMixin, StoreBase):
         if language is not None:
             fields["language"] = language
         self._update_admin(name, **fields)
-        return self.get_admin(name)
+        return self.get(name)
 
-    def set_admin_totp(self, name: str, secret: str | None, recovery_hashes: list[str]) -> None:
+    def set_totp(self, name: str, secret: str | None, recovery_hashes: builtins.list[str]) -> None:
         """Store (or clear, with None) the TOTP secret, sealed, and the recovery codes'
         SHA-256 hashes, keyed (hashes from admin_totp() pass through unchanged).
 
         Clearing needs no seal key; storing one raises SealError without a usable key.
         """
-        stored = None if secret is None else self.seal_secret(TOTP, name, secret)
-        keyed = self._keyed_recovery_hashes(name, recovery_hashes)
+        stored = None if secret is None else self._sealing.seal(TOTP, name, secret)
+        keyed = self._sealing.keyed_recovery_hashes(name, recovery_hashes)
         self._update_admin(name, totp_secret=stored, recovery_codes=json.dumps(keyed))
 
-    def admin_totp(self, name: str) -> tuple[str | None, list[str]]:
+    def totp(self, name: str) -> tuple[str | None, builtins.list[str]]:
         """(TOTP secret or None, keyed recovery code hashes: see recovery_code_digest);
         SealError when the secret cannot be unsealed."""
-        row = self._one_row(
+        row = self._db.one_row(
             "SELECT totp_secret, recovery_codes FROM admins WHERE name=?",
             (name,),
             f"no admin {name}",
         )
-        secret = None if row[0] is None else self.unseal_secret(TOTP, name, row[0])
+        secret = None if row[0] is None else self._sealing.unseal(TOTP, name, row[0])
         return secret, json.loads(row[1])
 
     def _update_admin(self, name: str, **fields: object) -> None:
         if not fields:
             return
         assignments = ", ".join(f"{column}=?" for column in fields)
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             cur = conn.execute(
                 f"UPDATE admins SET {assignments} WHERE name=?",  # noqa: S608 (fixed names)
                 (*fields.values(), name),
@@ -144,43 +155,7 @@ class AdminsMixin(SealedSecretsMixin, StoreBase):
             if cur.rowcount == 0:
                 raise NotFound("no admin {name}", name=name)
 
-    def delete_admin(self, name: str) -> None:
-        with self.db.write() as conn:
+    def delete(self, name: str) -> None:
+        with self._db.write() as conn:
             if conn.execute("DELETE FROM admins WHERE name=?", (name,)).rowcount == 0:
                 raise NotFound("no admin {name}", name=name)
-
-    # --- audit ---------------------------------------------------------------------
-    def audit(
-        self, actor: str, action: str, target: str = "", detail: str = "", source: str = ""
-    ) -> None:
-        """Record an event. Callers pass names and ids only: never a secret or content."""
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO audit(time, actor, action, target, detail, source)"
-                " VALUES (?,?,?,?,?,?)",
-                (time.time(), actor, action, target, detail, source),
-            )
-
-    def list_audit(
-        self,
-        *,
-        actor: str | None = None,
-        action: str | None = None,
-        target: str | None = None,
-        limit: int = 200,
-        before_id: int | None = None,
-    ) -> list[AuditEntry]:
-        clauses, args = [], []
-        for column, value in (("actor", actor), ("action", action), ("target", target)):
-            if value:
-                clauses.append(f"{column} LIKE ?")
-                args.append(f"%{value}%")
-        if before_id is not None:
-            clauses.append("id < ?")
-            args.append(before_id)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        cur = self.db.conn().execute(
-            f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?",  # noqa: S608
-            (*args, limit),
-        )
-        return [rows.audit(r) for r in cur]

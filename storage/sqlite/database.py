@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import NotADataDirectory
+from ..errors import NotADataDirectory, NotFound
 from ..file_modes import touch_private
 from .schema import ADDED_COLUMNS, APPLICATION_ID, BACKFILL, SCHEMA, SCHEMA_VERSION, TRIGGERS
 
@@ -95,17 +95,45 @@ class Database:
             conn = self._local.conn = self._connect()
         return conn
 
+    def one_row(self, sql: str, params: tuple, missing: str) -> sqlite3.Row:
+        """The first row `sql` selects (this thread's connection); NotFound(missing) if none."""
+        row = self.conn().execute(sql, params).fetchone()
+        if row is None:
+            raise NotFound(missing)
+        return row
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (BEGIN IMMEDIATE): committed on exit, rolled back on error."""
+        """A write transaction (BEGIN IMMEDIATE): committed on exit, rolled back on error.
+
+        Reentrant on the calling thread: a write() inside another joins it, and only the
+        outermost exit commits; an exception anywhere inside rolls the whole one back.
+        """
         conn = self.conn()
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield conn
+            finally:
+                self._local.depth = depth
+            return
         conn.execute("BEGIN IMMEDIATE")
+        self._local.depth = 1
         try:
             yield conn
         except BaseException:
+            self._local.depth = 0
             conn.execute("ROLLBACK")
             raise
+        self._local.depth = 0
         conn.execute("COMMIT")
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Every write on this thread inside the block is one transaction."""
+        with self.write():
+            yield
 
     def close(self) -> None:
         with self._lock:

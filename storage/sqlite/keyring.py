@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import sqlite3
 import time
 from collections import defaultdict
 
@@ -11,70 +13,47 @@ from ..errors import InvalidInput, WrongPassphrase
 from ..keys import SealedSeed
 from ..mailbox_key import MailboxKey
 from ..models import EpochInfo
-from . import rows
-from .base import StoreBase
+from .database import Database
+from .epochs import EpochSealer, current_epoch, insert_epoch, sealed_epochs
+from .login_clients import forget_login_clients
+from .mailboxes import SqliteMailboxes
+from .messages import SqliteMessages
 
 
-class KeyringMixin(StoreBase):
-    def _seal_new_epoch(self, mailbox_id: str, epoch: int, passphrase: str) -> SealedSeed:
-        seed, recipient = keys.new_seed(self.recipient_type)
-        salt = keys.new_salt()
-        kek = self.kdf.derive(passphrases.normalize(passphrase), salt)
-        return keys.seal(
-            mailbox_id, epoch, self.recipient_type, recipient, seed, kek, salt, self.kdf
-        )
-
-    @staticmethod
-    def _insert_epoch(conn, sealed: SealedSeed, state: str) -> None:
-        conn.execute(
-            "INSERT OR REPLACE INTO epochs(mailbox_id, epoch, kind, recipient, state, salt, nonce,"
-            " sealed_seed, kdf_memory_kib, kdf_iterations, kdf_lanes, created)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,COALESCE((SELECT created FROM epochs"
-            " WHERE mailbox_id=? AND epoch=?), ?))",
-            (
-                sealed.mailbox_id,
-                sealed.epoch,
-                sealed.kind,
-                sealed.recipient,
-                state,
-                sealed.salt,
-                sealed.nonce,
-                sealed.ciphertext,
-                sealed.kdf.memory_kib,
-                sealed.kdf.iterations,
-                sealed.kdf.lanes,
-                sealed.mailbox_id,
-                sealed.epoch,
-                time.time(),
-            ),
-        )
+class SqliteKeyring:
+    def __init__(
+        self,
+        db: Database,
+        epochs: EpochSealer,
+        mailboxes: SqliteMailboxes,
+        messages: SqliteMessages,
+    ) -> None:
+        self._db = db
+        self._epochs = epochs
+        self._mailboxes = mailboxes
+        self._messages = messages
 
     @staticmethod
-    def _passphrase_set_now(conn, mailbox_id: str) -> None:
+    def _passphrase_set_now(conn: sqlite3.Connection, mailbox_id: str) -> None:
         """Record when the passphrase was set (for the maximum-age policy)."""
         conn.execute(
             "UPDATE mailboxes SET passphrase_set_at=? WHERE id=?", (time.time(), mailbox_id)
         )
 
     def _sealed_epochs(self, mailbox_id: str, state: str | None = None) -> list[SealedSeed]:
-        sql = "SELECT * FROM epochs WHERE mailbox_id=?"
-        args: tuple = (mailbox_id,)
-        if state is not None:
-            sql += " AND state=?"
-            args += (state,)
-        return [rows.sealed_seed(r) for r in self.db.conn().execute(sql + " ORDER BY epoch", args)]
+        return sealed_epochs(self._db, mailbox_id, state)
 
     def list_epochs(self, ref: str) -> list[EpochInfo]:
-        mailbox_id = self.get_mailbox(ref).id  # type: ignore[attr-defined]
+        mailbox_id = self._mailboxes.get(ref).id
         counts = dict(
-            self.db.conn()
+            self._db.conn()
             .execute(
                 "SELECT epoch, count(*) FROM messages WHERE mailbox_id=? GROUP BY epoch",
                 (mailbox_id,),
             )
             .fetchall()
         )
-        cur = self.db.conn().execute(
+        cur = self._db.conn().execute(
             "SELECT epoch, kind, recipient, state, created FROM epochs WHERE mailbox_id=?"
             " ORDER BY epoch",
             (mailbox_id,),
@@ -92,16 +71,11 @@ class KeyringMixin(StoreBase):
         ]
 
     def current_epoch(self, mailbox_id: str) -> SealedSeed:
-        row = self._one_row(
-            "SELECT * FROM epochs WHERE mailbox_id=? ORDER BY epoch DESC LIMIT 1",
-            (mailbox_id,),
-            f"mailbox {mailbox_id} has no key",
-        )
-        return rows.sealed_seed(row)
+        return current_epoch(self._db, mailbox_id)
 
     def sealed_message_count(self, mailbox_id: str) -> int:
         row = (
-            self.db.conn()
+            self._db.conn()
             .execute(
                 "SELECT count(*) FROM messages m JOIN epochs e ON e.mailbox_id=m.mailbox_id AND"
                 " e.epoch=m.epoch WHERE m.mailbox_id=? AND e.state='sealed'",
@@ -137,7 +111,7 @@ class KeyringMixin(StoreBase):
 
     def unlock(self, ref: str, passphrase: str) -> MailboxKey:
         """Open the epochs sealed under `passphrase`; WrongPassphrase unless the newest opens."""
-        mailbox_id = self.get_mailbox(ref).id  # type: ignore[attr-defined]
+        mailbox_id = self._mailboxes.get(ref).id
         secret = self._normalized(passphrase)
         current = self._sealed_epochs(mailbox_id, "current")
         if not current:
@@ -158,7 +132,7 @@ class KeyringMixin(StoreBase):
 
     def _reseal_all(self, key: MailboxKey, new_passphrase: str) -> list[SealedSeed]:
         salt = keys.new_salt()
-        kek = self.kdf.derive(passphrases.normalize(new_passphrase), salt)
+        kek = self._epochs.kdf.derive(passphrases.normalize(new_passphrase), salt)
         by_epoch = {s.epoch: s for s in self._sealed_epochs(key.mailbox_id)}
         return [
             keys.seal(
@@ -169,7 +143,7 @@ class KeyringMixin(StoreBase):
                 seed,
                 kek,
                 salt,
-                self.kdf,
+                self._epochs.kdf,
             )
             for e, seed in sorted(key.seeds.items())
         ]
@@ -179,23 +153,23 @@ class KeyringMixin(StoreBase):
         key = self.unlock(ref, current)
         new_passphrase = passphrases.generate()
         resealed = self._reseal_all(key, new_passphrase)
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             for sealed in resealed:
-                self._insert_epoch(conn, sealed, "current")
+                insert_epoch(conn, sealed, "current")
             self._passphrase_set_now(conn, key.mailbox_id)
         return new_passphrase
 
     def reset_passphrase(self, ref: str) -> str:
         """Start a new epoch under a new passphrase; older epochs stay sealed under the old one."""
-        mailbox_id = self.get_mailbox(ref).id  # type: ignore[attr-defined]
+        mailbox_id = self._mailboxes.get(ref).id
         newest = self.current_epoch(mailbox_id).epoch
         new_passphrase = passphrases.generate()
-        sealed = self._seal_new_epoch(mailbox_id, newest + 1, new_passphrase)
-        with self.db.write() as conn:
+        sealed = self._epochs.new_epoch(mailbox_id, newest + 1, new_passphrase)
+        with self._db.write() as conn:
             conn.execute("UPDATE epochs SET state='sealed' WHERE mailbox_id=?", (mailbox_id,))
-            self._insert_epoch(conn, sealed, "current")
+            insert_epoch(conn, sealed, "current")
             self._passphrase_set_now(conn, mailbox_id)
-            self._forget_login_clients(conn, mailbox_id)  # type: ignore[attr-defined]
+            forget_login_clients(conn, mailbox_id)
         return new_passphrase
 
     def recover(self, ref: str, old: str, current: str) -> int:
@@ -211,7 +185,7 @@ class KeyringMixin(StoreBase):
         anchor = max(current_sealed, key=lambda s: s.epoch)
         kek = anchor.kdf.derive(passphrases.normalize(current), anchor.salt)
         by_epoch = {s.epoch: s for s in self._sealed_epochs(key.mailbox_id)}
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             for epoch, seed in found.items():
                 old_row = by_epoch[epoch]
                 resealed = keys.seal(
@@ -224,27 +198,27 @@ class KeyringMixin(StoreBase):
                     anchor.salt,
                     anchor.kdf,
                 )
-                self._insert_epoch(conn, resealed, "current")
+                insert_epoch(conn, resealed, "current")
             self._passphrase_set_now(conn, key.mailbox_id)
         return len(found)
 
     def purge_sealed(self, ref: str) -> int:
         """Irreversibly destroy sealed epochs and their messages; returns messages destroyed."""
-        mailbox_id = self.get_mailbox(ref).id  # type: ignore[attr-defined]
+        mailbox_id = self._mailboxes.get(ref).id
         sealed = [s.epoch for s in self._sealed_epochs(mailbox_id, "sealed")]
         if not sealed:
             return 0
         marks = ",".join("?" * len(sealed))
         victims = (
-            self.db.conn()
+            self._db.conn()
             .execute(
                 f"SELECT id FROM messages WHERE mailbox_id=? AND epoch IN ({marks})",  # noqa: S608
                 (mailbox_id, *sealed),
             )
             .fetchall()
         )
-        self.delete_messages(mailbox_id, [v[0] for v in victims])  # type: ignore[attr-defined]
-        with self.db.write() as conn:
+        self._messages.delete(mailbox_id, [v[0] for v in victims])
+        with self._db.write() as conn:
             conn.execute(
                 f"DELETE FROM epochs WHERE mailbox_id=? AND epoch IN ({marks})",  # noqa: S608
                 (mailbox_id, *sealed),
@@ -256,16 +230,20 @@ class KeyringMixin(StoreBase):
         key = self.unlock(ref, passphrase)
         lines = [f"# Journal Gateway mailbox {key.mailbox_id}"]
         for epoch_info in self.list_epochs(key.mailbox_id):
-            identity = key.identities.get(epoch_info.number)
-            if identity is None:
+            seed = key.seeds.get(epoch_info.number)
+            if seed is None:
                 lines.append(f"# epoch {epoch_info.number}: sealed under another passphrase")
                 continue
             created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_info.created))
             lines.append(f"# epoch {epoch_info.number} created {created}")
             lines.append(f"# recipient: {epoch_info.recipient}")
-            lines.append(identity.encode())  # type: ignore[attr-defined]
+            lines.append(keys.identity_for(key.kinds[epoch_info.number], seed).encode())
         return "\n".join(lines) + "\n"
 
     def check_passphrase_shape(self, text: str) -> None:
         if not passphrases.looks_valid(text):
             raise InvalidInput("that is not a 30-character passphrase")
+
+    def burn_unlock_time(self) -> None:
+        """Spend what an unlock costs (one KDF derivation) and open nothing."""
+        self._epochs.kdf.derive(secrets.token_bytes(16), keys.new_salt())

@@ -13,31 +13,34 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from .base import StoreBase
+from .database import Database
 
 KNOWN_LOGIN_CLIENTS = 16  # addresses remembered per mailbox
 
 
-class LoginClientsMixin(StoreBase):
-    def record_login(self, mailbox_id: str, client_address: str = "") -> None:
+class SqliteLoginClients:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record(self, mailbox_id: str, client_address: str = "") -> None:
         """A successful login: the mailbox's last_login, and its client address known."""
         now = time.time()
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             conn.execute("UPDATE mailboxes SET last_login=? WHERE id=?", (now, mailbox_id))
             if client_address:
                 _remember(conn, mailbox_id, client_address, now)
 
-    def known_login_clients(self, mailbox_id: str) -> list[str]:
+    def known(self, mailbox_id: str) -> list[str]:
         """The addresses remembered for the mailbox, most recent login first."""
-        rows = self.db.conn().execute(
+        rows = self._db.conn().execute(
             "SELECT address FROM login_clients WHERE mailbox_id=? ORDER BY last_ok DESC",
             (mailbox_id,),
         )
         return [row[0] for row in rows]
 
-    def is_known_login_client(self, mailbox_id: str, client_address: str) -> bool:
+    def is_known(self, mailbox_id: str, client_address: str) -> bool:
         row = (
-            self.db.conn()
+            self._db.conn()
             .execute(
                 "SELECT 1 FROM login_clients WHERE mailbox_id=? AND address=?",
                 (mailbox_id, client_address),
@@ -45,11 +48,6 @@ class LoginClientsMixin(StoreBase):
             .fetchone()
         )
         return row is not None
-
-    @staticmethod
-    def _forget_login_clients(conn: sqlite3.Connection, mailbox_id: str) -> None:
-        """Inside the caller's write transaction (mailbox deletion, passphrase reset)."""
-        conn.execute("DELETE FROM login_clients WHERE mailbox_id=?", (mailbox_id,))
 
 
 def _remember(conn: sqlite3.Connection, mailbox_id: str, address: str, now: float) -> None:
@@ -66,3 +64,8 @@ def _remember(conn: sqlite3.Connection, mailbox_id: str, address: str, now: floa
         "  ORDER BY last_ok DESC LIMIT ?)",
         (mailbox_id, mailbox_id, KNOWN_LOGIN_CLIENTS),
     )
+
+
+def forget_login_clients(conn: sqlite3.Connection, mailbox_id: str) -> None:
+    """Inside the caller's write transaction (mailbox deletion, passphrase reset)."""
+    conn.execute("DELETE FROM login_clients WHERE mailbox_id=?", (mailbox_id,))

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..bind import Binding
-from ..blobs import fsync_dir
+from ..blobs import BlobStore, fsync_dir
 from ..delivery import Delivery, PublishedFile
 from ..errors import MessageDamaged, NotFound, QuotaExceeded, StorageFull
+from ..events import MailboxEvents
 from ..faults import fault_point
+from ..group_commit import GroupCommitter
 from ..mailbox_key import MailboxKey
 from ..message_file import open_plaintext
 from ..models import MessageInfo
 from . import rows
-from .base import StoreBase
+from .database import Database
+from .epochs import current_epoch
 
 
 def index_message(
@@ -51,15 +55,29 @@ def index_message(
     return uid
 
 
-class MessagesMixin(StoreBase):
-    disk_reserve: int
+class SqliteMessages:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        events: MailboxEvents,
+        *,
+        compress: bool,
+        disk_reserve: int,
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._events = events
+        self._compress = compress
+        self.disk_reserve = disk_reserve
+        self._committer = GroupCommitter(self._commit_batch)
 
     # --- accepting mail ------------------------------------------------------------
     def check_can_receive(self, mailbox_id: str, size_hint: int = 0) -> None:
         """Raise QuotaExceeded or StorageFull when a new message should be refused (4xx)."""
-        if self.blobs.free_bytes() - size_hint < self.disk_reserve:
+        if self._blobs.free_bytes() - size_hint < self.disk_reserve:
             raise StorageFull("free disk space is under the reserve")
-        row = self._one_row(
+        row = self._db.one_row(
             "SELECT quota, stored_bytes FROM mailboxes WHERE id=?",
             (mailbox_id,),
             f"no mailbox {mailbox_id}",
@@ -68,8 +86,8 @@ class MessagesMixin(StoreBase):
             raise QuotaExceeded("mailbox {mailbox} is over its quota", mailbox=mailbox_id)
 
     def begin_delivery(self, mailbox_id: str) -> Delivery:
-        epoch = self.current_epoch(mailbox_id)  # type: ignore[attr-defined]
-        return Delivery(self.blobs, mailbox_id, epoch.epoch, epoch.recipient, self.compress)
+        epoch = current_epoch(self._db, mailbox_id)
+        return Delivery(self._blobs, mailbox_id, epoch.epoch, epoch.recipient, self._compress)
 
     def commit_deliveries(self, deliveries: list[Delivery]) -> list[MessageInfo]:
         """Make copies durable and visible together (one SMTP transaction's copies).
@@ -80,21 +98,21 @@ class MessagesMixin(StoreBase):
         """
         try:
             published = [d.publish() for d in deliveries]
-            infos = self._committer.submit(published)  # type: ignore[attr-defined]
+            infos = self._committer.submit(published)
             fault_point("commit.after")
         except BaseException:
             for delivery in deliveries:
                 delivery.abort()
             raise
         for mailbox_id in {p.mailbox_id for p in published}:
-            self.events.publish(mailbox_id, "exists")
+            self._events.publish(mailbox_id, "exists")
         return infos
 
     def _commit_batch(self, groups: list[list[PublishedFile]]) -> list[object]:
         for directory in sorted({p.directory for group in groups for p in group}):
             fsync_dir(Path(directory))
         outcomes: list[object] = []
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             for index, group in enumerate(groups):
                 conn.execute(f"SAVEPOINT g{index}")
                 try:
@@ -135,28 +153,28 @@ class MessagesMixin(StoreBase):
         )
 
     # --- reading -------------------------------------------------------------------
-    def list_messages(self, mailbox_id: str) -> list[MessageInfo]:
-        cur = self.db.conn().execute(
+    def list(self, mailbox_id: str) -> list[MessageInfo]:
+        cur = self._db.conn().execute(
             "SELECT * FROM messages WHERE mailbox_id=? ORDER BY uid", (mailbox_id,)
         )
         return [rows.message(r) for r in cur]
 
     def next_uid(self, mailbox_id: str) -> int:
         """The UID the next delivered message will get (IMAP UIDNEXT); never decreases."""
-        row = self._one_row(
+        row = self._db.one_row(
             "SELECT next_uid FROM mailboxes WHERE id=?", (mailbox_id,), f"no mailbox {mailbox_id}"
         )
         return row[0]
 
-    def get_message(self, mailbox_id: str, message_id: str) -> MessageInfo:
-        row = self._one_row(
+    def get(self, mailbox_id: str, message_id: str) -> MessageInfo:
+        row = self._db.one_row(
             "SELECT * FROM messages WHERE mailbox_id=? AND id=?",
             (mailbox_id, message_id),
             f"no message {message_id} in {mailbox_id}",
         )
         return rows.message(row)
 
-    def read_message(self, key: MailboxKey, message: MessageInfo) -> Iterator[bytes]:
+    def read(self, key: MailboxKey, message: MessageInfo) -> Iterator[bytes]:
         """Authenticated plaintext in chunks of at most 64 KiB; MessageDamaged on any fault.
 
         A consumer that streams must drop its connection when MessageDamaged arrives
@@ -171,7 +189,7 @@ class MessagesMixin(StoreBase):
             )
         binding = Binding(message.mailbox_id, message.id, message.epoch, message.encoding)
         try:
-            fh = self.blobs.open(message.path)
+            fh = self._blobs.open(message.path)
         except FileNotFoundError:
             raise MessageDamaged(
                 "message {message}: its file is missing", message=message.id
@@ -181,14 +199,14 @@ class MessagesMixin(StoreBase):
 
     def fill_unknown_sizes(self, key: MailboxKey) -> int:
         """Adopted orphans have no known plaintext size until a key opens them."""
-        unknown = [m for m in self.list_messages(key.mailbox_id) if m.size < 0]
+        unknown = [m for m in self.list(key.mailbox_id) if m.size < 0]
         fixed = 0
         for message in unknown:
             try:
-                size = sum(len(c) for c in self.read_message(key, message))
+                size = sum(len(c) for c in self.read(key, message))
             except MessageDamaged:
                 continue
-            with self.db.write() as conn:
+            with self._db.write() as conn:
                 conn.execute("UPDATE messages SET size=? WHERE id=?", (size, message.id))
             fixed += 1
         return fixed
@@ -196,12 +214,12 @@ class MessagesMixin(StoreBase):
     # --- flags and deletion ----------------------------------------------------------
     def set_flags(
         self, mailbox_id: str, message_ids: Iterable[str], flags: Iterable[str], mode: str = "add"
-    ) -> list[MessageInfo]:
+    ) -> builtins.list[MessageInfo]:
         """mode: "add", "remove" or "replace". Returns the updated messages."""
         wanted = frozenset(flags)
         ids = list(message_ids)
-        changed: list[MessageInfo] = []
-        with self.db.write() as conn:
+        changed: builtins.list[MessageInfo] = []
+        with self._db.write() as conn:
             for message_id in ids:
                 row = conn.execute(
                     "SELECT * FROM messages WHERE mailbox_id=? AND id=?", (mailbox_id, message_id)
@@ -218,14 +236,14 @@ class MessagesMixin(StoreBase):
                         conn.execute("SELECT * FROM messages WHERE id=?", (message_id,)).fetchone()
                     )
                 )
-        self.events.publish(mailbox_id, "flags")
+        self._events.publish(mailbox_id, "flags")
         return changed
 
-    def delete_messages(self, mailbox_id: str, message_ids: Iterable[str]) -> int:
+    def delete(self, mailbox_id: str, message_ids: Iterable[str]) -> int:
         """Remove index rows first (one transaction), then the files."""
         ids = list(message_ids)
-        paths: list[str] = []
-        with self.db.write() as conn:
+        paths: builtins.list[str] = []
+        with self._db.write() as conn:
             for message_id in ids:
                 row = conn.execute(
                     "SELECT path, stored_size FROM messages WHERE mailbox_id=? AND id=?",
@@ -241,14 +259,14 @@ class MessagesMixin(StoreBase):
                 )
                 paths.append(row["path"])
         for path in paths:
-            self.blobs.remove(path)
+            self._blobs.remove(path)
         if paths:
-            self.events.publish(mailbox_id, "expunge")
+            self._events.publish(mailbox_id, "expunge")
         return len(paths)
 
     def received_since(self, mailbox_id: str, since: float) -> int:
         row = (
-            self.db.conn()
+            self._db.conn()
             .execute(
                 "SELECT count(*) FROM messages WHERE mailbox_id=? AND received>=?",
                 (mailbox_id, since),

@@ -18,7 +18,7 @@ import sqlite3
 
 from ..errors import SealError
 from ..sealing import Sealer, is_keyed, is_sealed
-from .base import StoreBase
+from .database import Database
 
 log = logging.getLogger("storage.sealing")
 
@@ -42,11 +42,11 @@ def _mismatch(origin: str) -> str:
     )
 
 
-class SealedSecretsMixin(StoreBase):
-    sealer: Sealer | None
-    _seal_problem: str | None
+class SqliteSealing:
+    """The gateway-key sealing the store offers (checked against the index at open)."""
 
-    def _open_sealing(self, sealer: Sealer | None) -> None:
+    def __init__(self, db: Database, sealer: Sealer | None) -> None:
+        self._db = db
         self.sealer, self._seal_problem = sealer, None
         if sealer is None:
             self._seal_problem = NO_SEALER
@@ -56,7 +56,7 @@ class SealedSecretsMixin(StoreBase):
             return
         self._seal_plaintext_totp(sealer)
 
-    def sealing_problem(self) -> str | None:
+    def problem(self) -> str | None:
         """Why TOTP secrets cannot be used now (no key, wrong key), or None."""
         return self._seal_problem
 
@@ -65,24 +65,24 @@ class SealedSecretsMixin(StoreBase):
             raise SealError(self._seal_problem or NO_SEALER)
         return self.sealer
 
-    def seal_secret(self, purpose: str, owner: str, plaintext: str) -> str:
+    def seal(self, purpose: str, owner: str, plaintext: str) -> str:
         """`plaintext` sealed under the gateway key for (purpose, owner); SealError without one."""
         return self._sealer_or_raise().seal(purpose, owner, plaintext)
 
-    def unseal_secret(self, purpose: str, owner: str, sealed: str) -> str:
+    def unseal(self, purpose: str, owner: str, sealed: str) -> str:
         return self._sealer_or_raise().unseal(purpose, owner, sealed)
 
     def recovery_code_digest(self, admin: str, code_hash: str) -> str:
         """The form a recovery code's hash is stored in: keyed with the gateway key."""
         return self._sealer_or_raise().keyed_digest(RECOVERY, admin, code_hash)
 
-    def _keyed_recovery_hashes(self, admin: str, hashes: list[str]) -> list[str]:
+    def keyed_recovery_hashes(self, admin: str, hashes: list[str]) -> list[str]:
         """Hashes as stored: those not keyed yet (new codes, older versions) are keyed."""
         return [h if is_keyed(h) else self.recovery_code_digest(admin, h) for h in hashes]
 
     # --- open ------------------------------------------------------------------------
     def _key_matches(self, sealer: Sealer) -> bool:
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
                 (CHECK_KEY, sealer.seal(*_CHECK)),
@@ -104,7 +104,7 @@ class SealedSecretsMixin(StoreBase):
 
     def _seal_plaintext_totp(self, sealer: Sealer) -> None:
         """Seal TOTP secrets and key recovery code hashes left in clear by older versions."""
-        conn = self.db.conn()
+        conn = self._db.conn()
         changes = []
         for name, secret, codes in conn.execute(
             "SELECT name, totp_secret, recovery_codes FROM admins"
@@ -120,7 +120,7 @@ class SealedSecretsMixin(StoreBase):
             return
         conn.execute("PRAGMA secure_delete=ON")
         try:
-            with self.db.write() as tx:
+            with self._db.write() as tx:
                 tx.executemany(
                     "UPDATE admins SET totp_secret=?, recovery_codes=?"
                     " WHERE name=? AND totp_secret IS ? AND recovery_codes=?",

@@ -17,7 +17,7 @@ from ..errors import InvalidInput, NotFound
 from ..ids import random_base32
 from ..models import AdminSession, ApiToken
 from . import rows
-from .base import StoreBase
+from .database import Database
 
 TOKEN_PREFIX = "jgw_"  # noqa: S105 (a prefix, not a secret)
 _TOKEN_NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
@@ -27,16 +27,20 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-class SessionsMixin(StoreBase):
-    # --- console sessions ------------------------------------------------------------
-    def create_session(
+class SqliteSessions:
+    """Console sessions."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(
         self, admin: str, source: str = "", user_agent: str = "", now: float | None = None
     ) -> tuple[AdminSession, str]:
         """A new session for `admin`; returns it and the raw secret for the cookie."""
         raw = secrets.token_urlsafe(32)
         now = time.time() if now is None else now
         public_id = "ses-" + random_base32(12).lower()
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             if not conn.execute("SELECT 1 FROM admins WHERE name=?", (admin,)).fetchone():
                 raise NotFound("no admin {name}", name=admin)
             conn.execute(
@@ -44,59 +48,66 @@ class SessionsMixin(StoreBase):
                 " user_agent, data) VALUES (?,?,?,?,?,?,?,'{}')",
                 (_digest(raw), public_id, admin, now, now, source[:64], user_agent[:256]),
             )
-        return self.get_session(raw), raw  # type: ignore[return-value]
+        session = self.get(raw)
+        if session is None:  # only if the admin was deleted in between
+            raise NotFound("no admin {name}", name=admin)
+        return session, raw
 
-    def get_session(self, raw: str) -> AdminSession | None:
+    def get(self, raw: str) -> AdminSession | None:
         row = (
-            self.db.conn()
+            self._db.conn()
             .execute("SELECT * FROM admin_sessions WHERE hash=?", (_digest(raw),))
             .fetchone()
         )
         return rows.admin_session(row) if row is not None else None
 
-    def touch_session(self, raw: str, now: float | None = None) -> None:
+    def touch(self, raw: str, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             conn.execute("UPDATE admin_sessions SET last_seen=? WHERE hash=?", (now, _digest(raw)))
 
-    def set_session_data(self, raw: str, data: dict) -> None:
-        with self.db.write() as conn:
+    def set_data(self, raw: str, data: dict) -> None:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE admin_sessions SET data=? WHERE hash=?", (json.dumps(data), _digest(raw))
             )
 
-    def delete_session(self, raw: str) -> None:
-        with self.db.write() as conn:
+    def delete(self, raw: str) -> None:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM admin_sessions WHERE hash=?", (_digest(raw),))
 
-    def list_sessions(self, admin: str) -> list[AdminSession]:
-        cur = self.db.conn().execute(
+    def list(self, admin: str) -> list[AdminSession]:
+        cur = self._db.conn().execute(
             "SELECT * FROM admin_sessions WHERE admin=? ORDER BY last_seen DESC", (admin,)
         )
         return [rows.admin_session(r) for r in cur]
 
-    def delete_admin_sessions(self, admin: str, keep_raw: str | None = None) -> int:
+    def delete_for_admin(self, admin: str, keep_raw: str | None = None) -> int:
         """End every session of `admin` (but the one whose secret is `keep_raw`)."""
         keep = _digest(keep_raw) if keep_raw else ""
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             cur = conn.execute(
                 "DELETE FROM admin_sessions WHERE admin=? AND hash<>?", (admin, keep)
             )
         return cur.rowcount
 
-    def purge_sessions(self, idle_before: float, created_before: float) -> int:
+    def purge(self, idle_before: float, created_before: float) -> int:
         """Remove sessions idle since `idle_before` or created before `created_before`."""
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             cur = conn.execute(
                 "DELETE FROM admin_sessions WHERE last_seen<? OR created<?",
                 (idle_before, created_before),
             )
         return cur.rowcount
 
-    # --- API tokens --------------------------------------------------------------------
-    def create_api_token(
-        self, admin: str, name: str, now: float | None = None
-    ) -> tuple[ApiToken, str]:
+
+class SqliteApiTokens:
+    """Named API tokens."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(self, admin: str, name: str, now: float | None = None) -> tuple[ApiToken, str]:
         """A named token acting as `admin`; returns it and the secret (shown once)."""
         name = name.strip()
         if not _TOKEN_NAME_RE.match(name):
@@ -104,51 +115,51 @@ class SessionsMixin(StoreBase):
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token_id = "tok-" + random_base32(12).lower()
         now = time.time() if now is None else now
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             if not conn.execute("SELECT 1 FROM admins WHERE name=?", (admin,)).fetchone():
                 raise NotFound("no admin {name}", name=admin)
             conn.execute(
                 "INSERT INTO api_tokens(hash, id, admin, name, created) VALUES (?,?,?,?,?)",
                 (_digest(raw), token_id, admin, name, now),
             )
-        return self.get_api_token(token_id), raw
+        return self.get(token_id), raw
 
-    def get_api_token(self, token_id: str) -> ApiToken:
-        row = self._one_row(
+    def get(self, token_id: str) -> ApiToken:
+        row = self._db.one_row(
             "SELECT * FROM api_tokens WHERE id=?", (token_id,), f"no API token {token_id}"
         )
         return rows.api_token(row)
 
-    def list_api_tokens(self, admin: str | None = None) -> list[ApiToken]:
+    def list(self, admin: str | None = None) -> list[ApiToken]:
         if admin is None:
-            cur = self.db.conn().execute("SELECT * FROM api_tokens ORDER BY admin, created")
+            cur = self._db.conn().execute("SELECT * FROM api_tokens ORDER BY admin, created")
         else:
-            cur = self.db.conn().execute(
+            cur = self._db.conn().execute(
                 "SELECT * FROM api_tokens WHERE admin=? ORDER BY created", (admin,)
             )
         return [rows.api_token(r) for r in cur]
 
-    def verify_api_token(self, raw: str, now: float | None = None) -> ApiToken | None:
+    def verify(self, raw: str, now: float | None = None) -> ApiToken | None:
         """The token for this secret (its last use recorded), or None."""
         if not raw.startswith(TOKEN_PREFIX):
             return None
         digest = _digest(raw)
-        conn = self.db.conn()
+        conn = self._db.conn()
         row = conn.execute("SELECT * FROM api_tokens WHERE hash=?", (digest,)).fetchone()
         if row is None:
             return None
         now = time.time() if now is None else now
         if row["last_used"] is None or now - row["last_used"] > 60:
-            with self.db.write() as wconn:
+            with self._db.write() as wconn:
                 wconn.execute("UPDATE api_tokens SET last_used=? WHERE hash=?", (now, digest))
         return rows.api_token(row)
 
-    def revoke_api_token(self, token_id: str, admin: str | None = None) -> None:
+    def revoke(self, token_id: str, admin: str | None = None) -> None:
         """Delete a token; with `admin`, only if that admin owns it."""
         sql, args = "DELETE FROM api_tokens WHERE id=?", [token_id]
         if admin is not None:
             sql += " AND admin=?"
             args.append(admin)
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             if conn.execute(sql, args).rowcount == 0:
                 raise NotFound("no API token {token}", token=token_id)

@@ -1,8 +1,14 @@
-"""SqliteStore: the embedded implementation of the store (SQLite index + age files)."""
+"""SqliteStore: the embedded implementation of the store (SQLite index + age files).
+
+It only composes the areas (one class each, given the shared parts they use) and owns
+the data directory; every area's SQL is in its own module here.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -10,29 +16,23 @@ from argon2 import PasswordHasher
 from ..blobs import BlobStore
 from ..data_dir import claim_data_directory, mark_data_directory
 from ..events import MailboxEvents
-from ..file_modes import LooseMode, create_private_file, find_loose_modes
-from ..group_commit import GroupCommitter
 from ..keys import RECIPIENT_TYPES, KdfParams
 from ..sealing import Sealer
-from .admins import AdminsMixin
+from .admins import SqliteAdmins
+from .audit import SqliteAuditLog
 from .database import Database
-from .directory import DirectoryMixin
-from .keyring import KeyringMixin
-from .login_clients import LoginClientsMixin
-from .messages import MessagesMixin
-from .reconcile import ReconcileMixin
-from .sessions import SessionsMixin
+from .domains import SqliteDomains
+from .epochs import EpochSealer
+from .keyring import SqliteKeyring
+from .login_clients import SqliteLoginClients
+from .mailboxes import SqliteMailboxes
+from .maintenance import SqliteMaintenance
+from .messages import SqliteMessages
+from .sealed import SqliteSealing
+from .sessions import SqliteApiTokens, SqliteSessions
 
 
-class SqliteStore(
-    DirectoryMixin,
-    KeyringMixin,
-    MessagesMixin,
-    AdminsMixin,
-    ReconcileMixin,
-    SessionsMixin,
-    LoginClientsMixin,
-):
+class SqliteStore:
     """One data directory: gateway.db, blobs/, tmp/, quarantine/ (DESIGN §3).
 
     Everything it creates is private (directories 0700, files 0600). `sealer` seals
@@ -57,33 +57,40 @@ class SqliteStore(
         self.db = Database(self.data_dir / "gateway.db")
         mark_data_directory(self.data_dir)
         self.blobs = BlobStore(self.data_dir)
-        self.kdf = kdf or KdfParams()
+        self.events = MailboxEvents()
         # Admin passwords; argon2-cffi's defaults (RFC 9106's low-memory choice) unless a
         # caller, such as the test suite, passes lighter parameters, as with `kdf`.
         self.password_hasher = password_hasher or PasswordHasher()
-        self.recipient_type = recipient_type
-        self.compress = compress
-        self.disk_reserve = disk_reserve
-        self.events = MailboxEvents()
-        self._committer = GroupCommitter(self._commit_batch)
-        self._open_sealing(sealer)
+        self.kdf = kdf or KdfParams()
+        self.recipient_type, self.compress = recipient_type, compress
+        epochs = EpochSealer(self.kdf, recipient_type)
+        self.domains = SqliteDomains(self.db)
+        self.mailboxes = SqliteMailboxes(self.db, self.blobs, self.events, self.domains, epochs)
+        self.messages = SqliteMessages(
+            self.db, self.blobs, self.events, compress=compress, disk_reserve=disk_reserve
+        )
+        self.keys = SqliteKeyring(self.db, epochs, self.mailboxes, self.messages)
+        self.sealing = SqliteSealing(self.db, sealer)
+        self.admins = SqliteAdmins(self.db, self.password_hasher, self.sealing)
+        self.sessions = SqliteSessions(self.db)
+        self.tokens = SqliteApiTokens(self.db)
+        self.audit = SqliteAuditLog(self.db)
+        self.login_clients = SqliteLoginClients(self.db)
+        self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir)
 
-    def check_writable(self) -> None:
-        """Raise unless a write transaction commits and a file can be created in tmp/."""
-        with self.db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('ready_check', '1')")
-        probe = self.blobs.tmp / ".ready-probe"
-        with os.fdopen(create_private_file(probe, exclusive=False), "wb") as fh:
-            fh.write(b"ok")
-        probe.unlink()
+    @property
+    def disk_reserve(self) -> int:
+        """Free bytes kept back: under it new mail is refused (4xx)."""
+        return self.messages.disk_reserve
 
-    def loose_file_modes(self) -> list[LooseMode]:
-        """Paths under DATA that group or others may use (see storage/file_modes.py)."""
-        return find_loose_modes(self.data_dir)
+    @disk_reserve.setter
+    def disk_reserve(self, value: int) -> None:
+        self.messages.disk_reserve = value
 
-    def free_bytes(self) -> int:
-        """Free bytes where messages are stored (for the disk reserve and metrics)."""
-        return self.blobs.free_bytes()
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        with self.db.atomic():
+            yield
 
     def close(self) -> None:
         self.db.close()

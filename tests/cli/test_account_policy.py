@@ -11,7 +11,7 @@ from .conftest import as_json, failed, ok, snapshot
 
 
 def actions(store, target: str) -> list[str]:
-    return [e.action for e in store.list_audit(target=target)]
+    return [e.action for e in store.audit.list(target=target)]
 
 
 def test_max_age_is_set_shown_and_overdue(run, store, mailbox):
@@ -19,7 +19,7 @@ def test_max_age_is_set_shown_and_overdue(run, store, mailbox):
     document = as_json(run("mailbox", "update", box.id, "--passphrase-max-age", "6m", "--json"))
     assert document["passphrase_max_age_days"] == 180
     assert document["passphrase_overdue"] is False
-    assert store.get_mailbox(box.id).settings["passphrase_max_age_days"] == 180
+    assert store.mailboxes.get(box.id).settings["passphrase_max_age_days"] == 180
     assert actions(store, box.id)[0] == "mailbox.passphrase-max-age"
 
     age_passphrase(store, box.id, 200)
@@ -54,14 +54,14 @@ def test_reset_lock_on_and_off(run, store, mailbox):
     assert "mailbox.reset-lock-set" in actions(store, box.id)
     document = as_json(run("mailbox", "update", box.id, "--reset-lock", "off", "--json"))
     assert document["reset_locked"] is False
-    assert "reset_locked" not in store.get_mailbox(box.id).settings
+    assert "reset_locked" not in store.mailboxes.get(box.id).settings
     assert "mailbox.reset-lock-clear" in actions(store, box.id)
     failed(run("mailbox", "update", box.id, "--reset-lock", "maybe"), "'--reset-lock'", code=2)
 
 
 def test_a_locked_reset_needs_confirm_with_the_id(run, store, mailbox, data_dir):
     box, _ = mailbox
-    store.update_mailbox(box.id, settings_update={"reset_locked": True})
+    store.mailboxes.update(box.id, settings_update={"reset_locked": True})
     before = snapshot(data_dir)
     for extra in ([], ["--confirm", "yes"], ["--confirm", box.address]):
         stderr = failed(run("mailbox", "reset-passphrase", box.id, "--yes", *extra))
@@ -75,7 +75,7 @@ def test_a_locked_reset_needs_confirm_with_the_id(run, store, mailbox, data_dir)
         run("mailbox", "reset-passphrase", box.address, "--yes", "--confirm", box.id, "--json")
     )
     assert looks_valid(document["passphrase"])
-    assert len(store.list_epochs(box.id)) == 2
+    assert len(store.keys.list_epochs(box.id)) == 2
 
 
 def test_an_unlocked_reset_needs_no_confirm(run, store, mailbox):

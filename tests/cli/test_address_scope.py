@@ -53,7 +53,7 @@ async def test_the_operator_may_use_any_accepted_domain(
         assert reply.startswith("550 5.1.1"), reply
     else:
         ok(result)
-        assert store.get_mailbox(address).domain == OWN
+        assert store.mailboxes.get(address).domain == OWN
         assert reply.startswith("250"), reply
 
 
@@ -70,11 +70,11 @@ def test_a_domain_used_by_an_alias_elsewhere_cannot_be_removed(run, two_domains,
 @pytest.mark.parametrize("status", STATUSES)
 def test_delete_only_on_hold_or_disabled(run, store, mailbox, data_dir, status):
     box, _ = mailbox
-    store.update_mailbox(box.id, status=status)
+    store.mailboxes.update(box.id, status=status)
     deliver(store, box.id, b"Subject: keep me\r\n\r\nbody\r\n")
     if status in ("hold", "disabled"):
         assert "Deleted mailbox" in ok(run("mailbox", "delete", box.id, "--yes")).stdout
-        assert store.find_mailbox(box.id) is None
+        assert store.mailboxes.find(box.id) is None
         return
     before = snapshot(data_dir)
     failed(

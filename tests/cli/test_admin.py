@@ -11,20 +11,20 @@ def test_create_json_contract_and_password_works(run, store):
     document = as_json(run("admin", "create", "alice", "--json"))
     assert set(document) == {"name", "role", "password"}
     assert document["name"] == "alice" and document["role"] == "superadmin"
-    assert store.verify_admin_password("alice", document["password"]) is not None
+    assert store.admins.verify_password("alice", document["password"]) is not None
 
 
 def test_create_text_and_domain_admin(run, store, domain):
     result = ok(run("admin", "create", "bob", "--role", "domain-admin", "--domain", "Example.TEST"))
     assert "Created admin bob (domain-admin)" in result.stdout
     (line,) = [x for x in result.stdout.splitlines() if x.startswith("Password:")]
-    assert store.verify_admin_password("bob", line.split(":", 1)[1].strip())
+    assert store.admins.verify_password("bob", line.split(":", 1)[1].strip())
     assert "shown only once" in result.stderr
-    assert store.get_admin("bob").domains == ("example.test",)
+    assert store.admins.get("bob").domains == ("example.test",)
 
 
 def test_list(run, store, domain):
-    store.create_admin("carol", role="viewer", domains=["example.test"])
+    store.admins.create("carol", role="viewer", domains=["example.test"])
     (entry,) = as_json(run("admin", "list", "--json"))
     assert entry["name"] == "carol" and entry["role"] == "viewer"
     assert entry["domains"] == ["example.test"] and entry["totp_enabled"] is False
@@ -38,22 +38,22 @@ def test_list_empty(run, store):
 
 
 def test_reset_password(run, store):
-    _, old = store.create_admin("dave")
+    _, old = store.admins.create("dave")
     document = as_json(run("admin", "reset-password", "dave", "--json"))
     assert set(document) == {"name", "password"}
-    assert store.verify_admin_password("dave", old) is None
-    assert store.verify_admin_password("dave", document["password"]) is not None
+    assert store.admins.verify_password("dave", old) is None
+    assert store.admins.verify_password("dave", document["password"]) is not None
     out = ok(run("admin", "reset-password", "dave")).stdout
     assert "New password:" in out
 
 
 def test_disable_totp(run, store):
-    store.create_admin("erin")
-    store.set_admin_totp("erin", "JBSWY3DPEHPK3PXP", ["hash"])
-    assert store.get_admin("erin").totp_enabled
+    store.admins.create("erin")
+    store.admins.set_totp("erin", "JBSWY3DPEHPK3PXP", ["hash"])
+    assert store.admins.get("erin").totp_enabled
     assert "Two-factor login is off" in ok(run("admin", "disable-totp", "erin")).stdout
-    assert not store.get_admin("erin").totp_enabled
-    assert store.admin_totp("erin") == (None, [])
+    assert not store.admins.get("erin").totp_enabled
+    assert store.admins.totp("erin") == (None, [])
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_disable_totp(run, store):
     ],
 )
 def test_bad_input_changes_nothing(run, store, domain, data_dir, args, message):
-    store.create_admin("taken")
+    store.admins.create("taken")
     before = snapshot(data_dir)
     failed(run("admin", *args), message)
     assert snapshot(data_dir) == before

@@ -16,7 +16,7 @@ def test_token_create_list_revoke(run, data_dir):
     assert document["token"].startswith("jgw_")
     store = open_store(data_dir)
     try:
-        assert store.verify_api_token(document["token"]).admin == "alice"
+        assert store.tokens.verify(document["token"]).admin == "alice"
     finally:
         store.close()
     listed = json.loads(run("admin", "token", "list", "--json").stdout)
@@ -25,7 +25,7 @@ def test_token_create_list_revoke(run, data_dir):
     assert run("admin", "token", "revoke", document["id"]).exit_code == 0
     store = open_store(data_dir)
     try:
-        assert store.verify_api_token(document["token"]) is None
+        assert store.tokens.verify(document["token"]) is None
     finally:
         store.close()
 

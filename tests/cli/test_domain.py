@@ -14,7 +14,7 @@ def test_add_list_remove(run, store):
     text = ok(run("domain", "list")).stdout
     assert "example.test" in text and "other.test" in text
     assert "Removed domain other.test" in ok(run("domain", "remove", "other.test")).stdout
-    assert [d.name for d in store.list_domains()] == ["example.test"]
+    assert [d.name for d in store.domains.list()] == ["example.test"]
 
 
 def test_add_json_document(run):

@@ -40,8 +40,8 @@ def filled(store, mailbox, tmp_path):
     box, passphrase = mailbox
     for message in MESSAGES:
         deliver(store, box.id, message)
-    first = store.list_messages(box.id)[0]
-    store.set_flags(box.id, [first.id], ["\\Seen", "\\Flagged"])
+    first = store.messages.list(box.id)[0]
+    store.messages.set_flags(box.id, [first.id], ["\\Seen", "\\Flagged"])
     return box.id, secret_file(tmp_path, passphrase)
 
 
@@ -110,7 +110,7 @@ def test_default_format_is_mbox(run, filled, tmp_path):
 def test_sealed_messages_are_skipped_with_a_warning(run, store, mailbox, tmp_path):
     box, _ = mailbox
     deliver(store, box.id, MESSAGES[0])
-    current = store.reset_passphrase(box.id)
+    current = store.keys.reset_passphrase(box.id)
     deliver(store, box.id, MESSAGES[1])
     out = tmp_path / "eml"
     result = ok(
@@ -134,7 +134,7 @@ def test_sealed_messages_are_skipped_with_a_warning(run, store, mailbox, tmp_pat
 @pytest.mark.parametrize("fmt", ["mbox", "maildir", "eml"])
 def test_damaged_message_is_left_out_entirely(run, store, filled, data_dir, tmp_path, fmt):
     mailbox_id, pass_file = filled
-    big = store.list_messages(mailbox_id)[2]
+    big = store.messages.list(mailbox_id)[2]
     (path,) = data_dir.rglob(f"{big.id}.age")
     data = bytearray(path.read_bytes())
     data[-1] ^= 1  # the last chunk's tag: earlier chunks decrypt before the failure
@@ -282,8 +282,8 @@ async def test_mbox_of_smtputf8_senders_reads_back_with_python_mailbox(
 ):
     box_info, passphrase = mailbox
     await asyncio.to_thread(send_smtputf8, smtp_port, box_info.address, client_tls)
-    key = store.unlock(box_info.id, passphrase)
-    stored = [b"".join(store.read_message(key, m)) for m in store.list_messages(box_info.id)]
+    key = store.keys.unlock(box_info.id, passphrase)
+    stored = [b"".join(store.messages.read(key, m)) for m in store.messages.list(box_info.id)]
     assert stored[0].startswith("Return-Path: <jörg@bücher.example>\r\n".encode())
     out = tmp_path / "utf8.mbox"
     pass_file = secret_file(tmp_path, passphrase)

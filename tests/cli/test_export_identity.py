@@ -47,7 +47,7 @@ def test_pyrage_decrypts_a_stored_file_with_the_exported_identity(
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     (line,) = _secret_lines(out.read_text())
     identity = pyrage.x25519.Identity.from_str(line)
-    (message,) = store.list_messages(created["id"])
+    (message,) = store.messages.list(created["id"])
     (path,) = data_dir.rglob(f"{message.id}.age")
     payload = pyrage.decrypt(path.read_bytes(), [identity])
     if message.encoding == "zstd":
@@ -57,7 +57,7 @@ def test_pyrage_decrypts_a_stored_file_with_the_exported_identity(
 
 def test_post_quantum_identity_and_sealed_epochs(run, store, mailbox, tmp_path):
     box, old = mailbox
-    current = store.reset_passphrase(box.id)
+    current = store.keys.reset_passphrase(box.id)
     out = tmp_path / "id"
     ok(
         run(

@@ -62,7 +62,7 @@ def test_the_seal_key_from_the_environment_is_used_and_no_key_file_made(run, dat
     assert not default_key_path(data_dir).exists()
     store = open_store(data_dir, kdf=FAST_KDF, sealer=Sealer(key))
     try:
-        assert store.sealing_problem() is None  # the index was bound to this key
+        assert store.sealing.problem() is None  # the index was bound to this key
     finally:
         store.close()
     listed = ok(run("admin", "list", "--json", env={"GATEWAY_SECRETS__SEAL_KEY": key.hex()}))

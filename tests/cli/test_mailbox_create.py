@@ -19,18 +19,18 @@ def test_json_is_exactly_the_contract(run, store, domain):
     assert document["name"] == "Acme"
     assert document["status"] == "active"
     # the printed passphrase is the one that opens the mailbox
-    key = store.unlock(document["id"], document["passphrase"])
+    key = store.keys.unlock(document["id"], document["passphrase"])
     assert key.mailbox_id == document["id"]
 
 
 def test_text_output_shows_passphrase_once_with_warning(run, store, domain):
     result = ok(run("mailbox", "create", "--domain", "example.test", "--description", "ACME"))
-    (mailbox,) = store.list_mailboxes()
+    (mailbox,) = store.mailboxes.list()
     assert f"Created mailbox {mailbox.id} in example.test" in result.stdout
     assert mailbox.description == "ACME"
     passphrase_lines = [line for line in result.stdout.splitlines() if "Passphrase:" in line]
     assert len(passphrase_lines) == 1
-    store.unlock(mailbox.id, passphrase_lines[0].split(":", 1)[1].strip())
+    store.keys.unlock(mailbox.id, passphrase_lines[0].split(":", 1)[1].strip())
     assert "shown only once" in result.stderr and "NOT stored" in result.stderr
 
 
@@ -41,7 +41,7 @@ def test_json_still_warns_on_stderr(run, domain):
 
 def test_quota_accepts_units(run, store, domain):
     document = create_mailbox(run, "--quota", "10M")
-    assert store.get_mailbox(document["id"]).quota == 10 * 1024 * 1024
+    assert store.mailboxes.get(document["id"]).quota == 10 * 1024 * 1024
 
 
 @pytest.mark.parametrize(

@@ -14,13 +14,13 @@ from .conftest import failed, ok, snapshot
 def mailbox(store, mailbox):
     """The root fixture's mailbox, on hold: only then may it be deleted."""
     box, passphrase = mailbox
-    return store.update_mailbox(box.id, status="hold"), passphrase
+    return store.mailboxes.update(box.id, status="hold"), passphrase
 
 
 def test_delete_empty_mailbox_without_yes(run, store, mailbox):
     box, _ = mailbox
     assert "Deleted mailbox" in ok(run("mailbox", "delete", "journal@example.test")).stdout
-    assert store.find_mailbox(box.id) is None
+    assert store.mailboxes.find(box.id) is None
 
 
 def test_non_empty_needs_yes(run, store, mailbox, data_dir):
@@ -37,9 +37,9 @@ def test_delete_with_yes_removes_messages_and_files(run, store, mailbox, data_di
     deliver(store, box.id, b"Subject: two\r\n\r\nbody\r\n")
     out = ok(run("mailbox", "delete", box.id, "--yes")).stdout
     assert "2 messages" in out
-    assert store.find_mailbox(box.id) is None
+    assert store.mailboxes.find(box.id) is None
     assert not list((data_dir / "blobs").rglob("*.age"))
-    assert store.find_mailbox("journal@example.test") is None
+    assert store.mailboxes.find("journal@example.test") is None
 
 
 def test_delete_unknown(run, mailbox, data_dir):

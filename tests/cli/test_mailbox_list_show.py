@@ -29,14 +29,14 @@ def test_list_json_contract(run, store, mailbox):
     assert entry["address"] == box.address
     assert entry["addresses"] == [box.address, "journal@example.test"]
     assert entry["messages"] == 1
-    assert entry["bytes"] == store.get_mailbox(box.id).bytes > 0
+    assert entry["bytes"] == store.mailboxes.get(box.id).bytes > 0
     assert entry["quota"] == 0 and entry["sealed_messages"] == 0
     assert entry["status"] == "active"
 
 
 def test_list_filters_by_domain(run, store, mailbox):
-    store.add_domain("other.test")
-    other, _ = store.create_mailbox("other.test", actor=None)
+    store.domains.add("other.test")
+    other, _ = store.mailboxes.create("other.test", actor=None)
     assert [
         m["id"] for m in as_json(run("mailbox", "list", "--domain", "Other.test", "--json"))
     ] == [other.id]
@@ -61,7 +61,7 @@ def test_list_unknown_domain(run, mailbox):
 def test_list_counts_sealed_messages(run, store, mailbox):
     box, _ = mailbox
     deliver(store, box.id, b"Subject: before reset\r\n\r\n.\r\n")
-    store.reset_passphrase(box.id)
+    store.keys.reset_passphrase(box.id)
     (entry,) = as_json(run("mailbox", "list", "--json"))
     assert entry["sealed_messages"] == 1
 

@@ -40,16 +40,16 @@ def test_update_everything(run, store, mailbox):
     assert document["allowed_networks"] == ["10.0.0.0/8", "2001:db8::/32"]
     assert document["addresses"] == [box.address, "archive@example.test"]
     assert document["protocols"] == ["pop3"]
-    stored = store.get_mailbox(box.id)
+    stored = store.mailboxes.get(box.id)
     assert stored.status == "hold" and stored.aliases == ("archive@example.test",)
 
 
 def test_clear_networks_and_no_protocols(run, store, mailbox):
     box, _ = mailbox
-    store.update_mailbox(box.id, allowed_networks=["192.0.2.0/24"])
+    store.mailboxes.update(box.id, allowed_networks=["192.0.2.0/24"])
     out = ok(run("mailbox", "update", box.id, "--clear-networks", "--protocols", "none")).stdout
     assert f"Updated mailbox {box.id}" in out
-    stored = store.get_mailbox(box.id)
+    stored = store.mailboxes.get(box.id)
     assert stored.allowed_networks == () and stored.protocols == ()
 
 
@@ -79,7 +79,7 @@ def test_clear_networks_and_no_protocols(run, store, mailbox):
 )
 def test_bad_input_changes_nothing(run, store, mailbox, data_dir, args, message):
     box, _ = mailbox
-    store.create_mailbox("example.test", aliases=["taken@example.test"], actor=None)
+    store.mailboxes.create("example.test", aliases=["taken@example.test"], actor=None)
     before = snapshot(data_dir)
     failed(run("mailbox", "update", box.id, *args), message)
     assert snapshot(data_dir) == before

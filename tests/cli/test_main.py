@@ -112,7 +112,7 @@ def test_config_file_decides_store_parameters(run, store, domain, tmp_path):
     document = as_json(
         run("--config", str(config), "mailbox", "create", "--domain", "example.test", "--json")
     )
-    (epoch,) = store.list_epochs(document["id"])
+    (epoch,) = store.keys.list_epochs(document["id"])
     assert epoch.kind == "x25519"
     document = as_json(
         run(
@@ -124,7 +124,7 @@ def test_config_file_decides_store_parameters(run, store, domain, tmp_path):
             env={"GATEWAY_CONFIG": str(config)},
         )
     )
-    assert store.list_epochs(document["id"])[0].kind == "x25519"
+    assert store.keys.list_epochs(document["id"])[0].kind == "x25519"
 
 
 def test_config_errors_exit_1_with_the_key_and_line(run, store, tmp_path):

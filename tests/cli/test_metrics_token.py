@@ -23,7 +23,7 @@ def test_prints_the_generated_token_and_makes_it_once(run, data_dir):
     assert document == {"token": token, "source": str(path)}
     store = open_store(data_dir)
     try:
-        entries = [e for e in store.list_audit() if e.action == "metrics.token-reveal"]
+        entries = [e for e in store.audit.list() if e.action == "metrics.token-reveal"]
     finally:
         store.close()
     assert len(entries) == 3 and all(token not in e.detail for e in entries)

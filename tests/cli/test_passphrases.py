@@ -13,11 +13,11 @@ MESSAGE = b"Subject: kept\r\n\r\nbody\r\n"
 
 
 def _readable(store, mailbox_id: str, passphrase: str) -> int:
-    key = store.unlock(mailbox_id, passphrase)
+    key = store.keys.unlock(mailbox_id, passphrase)
     return sum(
         1
-        for m in store.list_messages(mailbox_id)
-        if key.can_read(m.epoch) and b"".join(store.read_message(key, m)) == MESSAGE
+        for m in store.messages.list(mailbox_id)
+        if key.can_read(m.epoch) and b"".join(store.messages.read(key, m)) == MESSAGE
     )
 
 
@@ -40,7 +40,7 @@ def test_change_passphrase(run, store, mailbox, tmp_path, route):
     assert "shown only once" in result.stderr
     assert passphrase not in result.stdout + result.stderr
     with pytest.raises(WrongPassphrase):
-        store.unlock(box.id, passphrase)
+        store.keys.unlock(box.id, passphrase)
     assert _readable(store, box.id, new) == 1
 
 
@@ -57,7 +57,7 @@ def test_change_passphrase_json(run, store, mailbox):
         )
     )
     assert set(document) == {"id", "passphrase"} and document["id"] == box.id
-    store.unlock(box.id, document["passphrase"])
+    store.keys.unlock(box.id, document["passphrase"])
 
 
 WRONG = "00000-00000-00000-00000-00000-00000"
@@ -73,7 +73,7 @@ def test_change_passphrase_wrong(run, store, mailbox, data_dir, given):
     )
     assert given not in err
     assert snapshot(data_dir) == before
-    store.unlock(box.id, passphrase)
+    store.keys.unlock(box.id, passphrase)
 
 
 def test_passphrase_input_errors(run, mailbox, tmp_path, data_dir):
@@ -131,7 +131,7 @@ def test_reset_passphrase(run, store, mailbox):
     assert "1 messages are sealed" in result.stdout
     assert _readable(store, box.id, new) == 0
     with pytest.raises(WrongPassphrase):
-        store.unlock(box.id, old)
+        store.keys.unlock(box.id, old)
 
 
 @pytest.mark.parametrize("answer", ["", "y\n", "n\n"])
@@ -149,10 +149,10 @@ def test_reset_passphrase_without_a_terminal_needs_yes(run, store, mailbox, data
     )
     assert "Aborted" not in stderr
     assert snapshot(data_dir) == before
-    store.unlock(box.id, passphrase)
+    store.keys.unlock(box.id, passphrase)
     document = as_json(run("mailbox", "reset-passphrase", box.id, "--json", "--yes"))
     assert set(document) == {"id", "passphrase", "sealed_messages"}
-    store.unlock(box.id, document["passphrase"])
+    store.keys.unlock(box.id, document["passphrase"])
 
 
 def test_reset_unknown_mailbox(run, mailbox):
@@ -164,7 +164,7 @@ def after_reset(store, mailbox):
     """(mailbox id, old passphrase, current passphrase) with one message sealed under old."""
     box, old = mailbox
     deliver(store, box.id, MESSAGE)
-    current = store.reset_passphrase(box.id)
+    current = store.keys.reset_passphrase(box.id)
     return box.id, old, current
 
 
@@ -261,7 +261,7 @@ def test_purge_sealed(run, store, after_reset, data_dir):
     assert snapshot(data_dir) == before
     document = as_json(run("mailbox", "purge-sealed", mailbox_id, "--yes", "--json"))
     assert document == {"id": mailbox_id, "purged_epochs": 1, "purged_messages": 1}
-    assert store.get_mailbox(mailbox_id).messages == 1
+    assert store.mailboxes.get(mailbox_id).messages == 1
     assert _readable(store, mailbox_id, current) == 1
     assert "nothing to purge" in ok(run("mailbox", "purge-sealed", mailbox_id, "--yes")).stdout
 

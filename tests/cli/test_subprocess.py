@@ -176,13 +176,13 @@ def _on_terminal(data_dir: Path, args: list[str], answer: bytes) -> tuple[int, s
 def test_confirmation_on_a_terminal(store, mailbox, data_dir, command, done):
     box, passphrase = mailbox
     if command[-1] == "purge-sealed":
-        store.reset_passphrase(box.id)
+        store.keys.reset_passphrase(box.id)
     code, output = _on_terminal(data_dir, [*command, box.id], b"n\n")
     assert code == 1, output
     assert "[y/N]" in output and "Error: not confirmed; nothing was changed" in output
     assert "Aborted" not in output
     if command[-1] == "reset-passphrase":
-        store.unlock(box.id, passphrase)  # still the passphrase
+        store.keys.unlock(box.id, passphrase)  # still the passphrase
     code, output = _on_terminal(data_dir, [*command, box.id], b"y\n")
     assert code == 0, output
     assert done in output

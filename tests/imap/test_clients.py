@@ -31,8 +31,8 @@ def sent_messages() -> list[bytes]:
 
 def stored(imap: ImapServer) -> list[bytes]:
     """The plaintext of every stored message, read straight from the store."""
-    key = imap.store.unlock(imap.mailbox_id, imap.passphrase)
-    return [b"".join(imap.store.read_message(key, m)) for m in imap.messages()]
+    key = imap.store.keys.unlock(imap.mailbox_id, imap.passphrase)
+    return [b"".join(imap.store.messages.read(key, m)) for m in imap.messages()]
 
 
 def fetch_all_with_imaplib(imap: ImapServer) -> list[bytes]:

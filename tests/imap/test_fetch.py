@@ -344,7 +344,7 @@ async def test_tampered_blob_closes_mid_literal_and_next_session_works(imap: Ima
         return body
 
     assert await asyncio.to_thread(next_session) == sample_message(2)
-    damaged = [e for e in imap.store.list_audit() if e.action == "imap.message-damaged"]
+    damaged = [e for e in imap.store.audit.list() if e.action == "imap.message-damaged"]
     assert damaged and damaged[0].target == imap.mailbox_id
     assert damaged[0].detail == imap.messages()[0].id
     assert metric(imap.ctx, "imap_damaged_total") == 1

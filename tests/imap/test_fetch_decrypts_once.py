@@ -23,15 +23,15 @@ PART_1 = b"Hello,\r\nsee attached."
 
 def count_decryptions(imap: ImapServer) -> list[str]:
     """Every read_message call of the store from now on, by message id."""
-    store = imap.ctx.store.sync
-    real = store.read_message
+    store = imap.store
+    real = store.messages.read
     calls: list[str] = []
 
     def counted(key, message) -> Iterator[bytes]:
         calls.append(message.id)
         return real(key, message)
 
-    store.read_message = counted
+    store.messages.read = counted
     return calls
 
 

@@ -44,8 +44,8 @@ async def test_select_reports_counts_uidvalidity_and_uidnext(imap: ImapServer) -
     for n in range(3):
         imap.deliver(sample_message(n))
     first = imap.messages()[0]
-    imap.store.set_flags(imap.mailbox_id, [first.id], ["\\Seen"])
-    mailbox = imap.store.get_mailbox(imap.mailbox_id)
+    imap.store.messages.set_flags(imap.mailbox_id, [first.id], ["\\Seen"])
+    mailbox = imap.store.mailboxes.get(imap.mailbox_id)
 
     def client() -> list[bytes]:
         raw = raw_session(imap, select=None)
@@ -88,8 +88,8 @@ async def test_examine_is_read_only(imap: ImapServer) -> None:
 async def test_status(imap: ImapServer) -> None:
     for n in range(2):
         imap.deliver(sample_message(n))
-    imap.store.set_flags(imap.mailbox_id, [imap.messages()[0].id], ["\\Seen"])
-    uidvalidity = imap.store.get_mailbox(imap.mailbox_id).uidvalidity
+    imap.store.messages.set_flags(imap.mailbox_id, [imap.messages()[0].id], ["\\Seen"])
+    uidvalidity = imap.store.mailboxes.get(imap.mailbox_id).uidvalidity
 
     def client() -> tuple:
         c = imap.login(select=None)

@@ -16,10 +16,10 @@ def five(imap: ImapServer) -> list[int]:
     for n in range(1, 6):
         imap.deliver(sample_message(n, body_lines=n * 10))
     messages = imap.messages()
-    imap.store.set_flags(imap.mailbox_id, [messages[0].id, messages[1].id], ["\\Seen"])
-    imap.store.set_flags(imap.mailbox_id, [messages[1].id], ["\\Flagged"])
-    imap.store.set_flags(imap.mailbox_id, [messages[2].id], ["\\Deleted"])
-    imap.store.set_flags(imap.mailbox_id, [messages[3].id], ["\\Answered"])
+    imap.store.messages.set_flags(imap.mailbox_id, [messages[0].id, messages[1].id], ["\\Seen"])
+    imap.store.messages.set_flags(imap.mailbox_id, [messages[1].id], ["\\Flagged"])
+    imap.store.messages.set_flags(imap.mailbox_id, [messages[2].id], ["\\Deleted"])
+    imap.store.messages.set_flags(imap.mailbox_id, [messages[3].id], ["\\Answered"])
     return [m.uid for m in messages]
 
 

@@ -78,7 +78,7 @@ async def test_failed_login_is_audited_without_the_passphrase(imap: ImapServer) 
         c.logout()
 
     await asyncio.to_thread(client)
-    entries = imap.store.list_audit()
+    entries = imap.store.audit.list()
     failed = [e for e in entries if e.action == "imap.login-failed"]
     assert failed and failed[0].target == imap.mailbox_id
     assert all("WRONG" not in f"{e.detail}{e.target}" for e in entries)
@@ -239,7 +239,7 @@ async def test_status_rules_refuse_receive_only_and_disabled(imap: ImapServer) -
             c.logout()
 
     for status, expected in (("hold", "OK"), ("receive-only", "NO"), ("disabled", "NO")):
-        imap.store.update_mailbox(imap.mailbox_id, status=status)
+        imap.store.mailboxes.update(imap.mailbox_id, status=status)
         result = await asyncio.to_thread(attempt)
         assert (result == "OK") == (expected == "OK"), (status, result)
         if expected == "NO":
@@ -256,13 +256,13 @@ def _refused_login(imap: ImapServer) -> str:
 
 
 async def test_imap_protocol_disabled_for_mailbox(imap: ImapServer) -> None:
-    imap.store.update_mailbox(imap.mailbox_id, protocols=["pop3"])
+    imap.store.mailboxes.update(imap.mailbox_id, protocols=["pop3"])
 
     assert "authentication failed" in await asyncio.to_thread(_refused_login, imap)
 
 
 async def test_allowed_networks_are_enforced(imap: ImapServer) -> None:
-    imap.store.update_mailbox(imap.mailbox_id, allowed_networks=["192.0.2.0/24"])
+    imap.store.mailboxes.update(imap.mailbox_id, allowed_networks=["192.0.2.0/24"])
 
     assert "authentication failed" in await asyncio.to_thread(_refused_login, imap)
 

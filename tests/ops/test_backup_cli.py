@@ -26,11 +26,11 @@ def test_backup_then_restore_through_the_cli(run, store, mailbox, tmp_path):
 
     again = open_store(target, kdf=FAST_KDF)
     try:
-        key = again.unlock(mbx.id, passphrase)
-        assert {m.id: plaintext(again, key, m) for m in again.list_messages(mbx.id)} == sent
+        key = again.keys.unlock(mbx.id, passphrase)
+        assert {m.id: plaintext(again, key, m) for m in again.messages.list(mbx.id)} == sent
     finally:
         again.close()
-    actions = [e.action for e in store.list_audit(actor="cli")]
+    actions = [e.action for e in store.audit.list(actor="cli")]
     assert "backup" in actions
 
 

@@ -37,8 +37,8 @@ def test_backup_and_restore_output_is_private_under_umask_022(store, mailbox, tm
 
 def _admin_with_totp(store) -> str:
     secret = pyotp.random_base32()
-    store.create_admin("erin", "superadmin", [], PASSWORD)
-    store.set_admin_totp("erin", secret, [])
+    store.admins.create("erin", "superadmin", [], PASSWORD)
+    store.admins.set_totp("erin", secret, [])
     return secret
 
 
@@ -135,5 +135,5 @@ def test_fsck_warns_about_wider_modes_and_repair_tightens_them(run, store, mailb
     assert stat.S_IMODE((store.data_dir / info.path).stat().st_mode) == 0o600
     assert not_private(store.data_dir) == {}
     assert "warning" not in run("fsck").stdout
-    audit = {(e.action, e.target, e.detail) for e in store.list_audit(actor="fsck")}
+    audit = {(e.action, e.target, e.detail) for e in store.audit.list(actor="fsck")}
     assert ("fsck.tighten-mode", info.path, "0644 -> 0600") in audit

@@ -13,7 +13,7 @@ from tests.support.mail import deliver, message_bytes
 def two_boxes(store, mailbox):
     """Two mailboxes with five messages each; returns (first, passphrase, second)."""
     first, passphrase = mailbox
-    second, _ = store.create_mailbox("example.test", name="other", actor=None)
+    second, _ = store.mailboxes.create("example.test", name="other", actor=None)
     for n in range(5):
         deliver(store, first.id, message_bytes(n))
         deliver(store, second.id, message_bytes(100 + n))
@@ -25,7 +25,7 @@ def test_fsck_cli_exit_status_and_json(run, store, two_boxes):
     clean = run("fsck")
     assert clean.exit_code == 0, clean.output
     assert "Checked 10 messages: all well." in clean.stdout
-    victim = store.list_messages(first.id)[0]
+    victim = store.messages.list(first.id)[0]
     store.blobs.path(victim.path).unlink()
     found = run("fsck", "--json")
     assert found.exit_code == 1

@@ -14,7 +14,7 @@ def box(store, mailbox):
     """A mailbox with 4 messages; the first two retrieved (\\Seen) now."""
     mbx, _ = mailbox
     ids = [deliver(store, mbx.id, message_bytes(n)).id for n in range(4)]
-    store.set_flags(mbx.id, ids[:2], ["\\Seen"])
+    store.messages.set_flags(mbx.id, ids[:2], ["\\Seen"])
     return mbx, ids
 
 
@@ -41,4 +41,4 @@ def test_retention_cli(run, store, box):
     assert json.loads(dry.stdout)["deleted"] == 0  # nothing is 30 days old yet
     done = run("retention", "run")
     assert done.exit_code == 0 and "deleted 0 messages in 1 mailboxes" in done.stdout
-    assert len(store.list_messages(mbx.id)) == 4
+    assert len(store.messages.list(mbx.id)) == 4

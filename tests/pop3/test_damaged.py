@@ -56,7 +56,7 @@ async def test_damage_found_before_any_data(pop3: Pop3Server, client_tls, caplog
     assert b"Subject" not in received
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any(damaged.id in m and "connection dropped" in m for m in errors), errors
-    audit = pop3.store.list_audit(action="pop3.message-damaged")
+    audit = pop3.store.audit.list(action="pop3.message-damaged")
     assert [(a.target, a.detail) for a in audit] == [(pop3.mailbox_id, damaged.id)]
 
     await asyncio.to_thread(next_session_works, pop3, client_tls, good)

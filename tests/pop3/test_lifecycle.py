@@ -113,7 +113,7 @@ async def test_mail_sealed_under_an_earlier_passphrase_is_not_offered(
     pop3: Pop3Server, client_tls
 ) -> None:
     pop3.deliver(sample_message(1))
-    new_passphrase = pop3.store.reset_passphrase(pop3.mailbox_id)
+    new_passphrase = pop3.store.keys.reset_passphrase(pop3.mailbox_id)
     fresh = sample_message(2)
     fresh_info = pop3.deliver(fresh)
 
@@ -162,7 +162,7 @@ async def test_messages_sent_whole_are_flagged_seen(pop3: Pop3Server, client_tls
 
     await asyncio.to_thread(session)
     await sessions_ended(pop3)
-    flags = [m.flags for m in pop3.store.list_messages(pop3.mailbox_id)]
+    flags = [m.flags for m in pop3.store.messages.list(pop3.mailbox_id)]
     assert flags == [{"\\Seen"}, {"\\Seen"}, set(), set()]
 
     def quit_deletes() -> None:
@@ -173,5 +173,5 @@ async def test_messages_sent_whole_are_flagged_seen(pop3: Pop3Server, client_tls
         assert client.cmd("QUIT") == "+OK bye (1 messages deleted)"
 
     await asyncio.to_thread(quit_deletes)
-    flags = [m.flags for m in pop3.store.list_messages(pop3.mailbox_id)]
+    flags = [m.flags for m in pop3.store.messages.list(pop3.mailbox_id)]
     assert flags == [{"\\Seen"}, {"\\Seen"}, set()]

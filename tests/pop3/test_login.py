@@ -78,7 +78,7 @@ async def test_wrong_passphrase_and_unknown_mailbox_get_one_reply(
         assert client.closed_by_server()
 
     await asyncio.to_thread(session)
-    entries = pop3.store.list_audit(action="pop3.login-failed")
+    entries = pop3.store.audit.list(action="pop3.login-failed")
     assert len(entries) == 3
     for entry in entries:
         assert pop3.passphrase not in entry.detail
@@ -97,14 +97,14 @@ async def test_passphrase_typed_loosely_and_login_by_address(pop3: Pop3Server, c
             client.quit()
 
     await asyncio.to_thread(session)
-    assert pop3.store.get_mailbox(pop3.mailbox_id).last_login is not None
+    assert pop3.store.mailboxes.get(pop3.mailbox_id).last_login is not None
 
 
 @pytest.mark.parametrize(("status", "allowed"), [("hold", True), ("receive-only", False)])
 async def test_mailbox_status_rules(
     pop3: Pop3Server, client_tls, status: str, allowed: bool
 ) -> None:
-    pop3.store.update_mailbox(pop3.mailbox_id, status=status)
+    pop3.store.mailboxes.update(pop3.mailbox_id, status=status)
 
     def session() -> str:
         client = tls_client(pop3, client_tls)
@@ -123,11 +123,13 @@ async def test_pop3_disabled_or_network_not_allowed(pop3: Pop3Server, client_tls
         client.cmd("QUIT")
         return reply
 
-    pop3.store.update_mailbox(pop3.mailbox_id, protocols=["imap"])
+    pop3.store.mailboxes.update(pop3.mailbox_id, protocols=["imap"])
     assert await asyncio.to_thread(attempt) == FAILED
-    pop3.store.update_mailbox(pop3.mailbox_id, protocols=["pop3"], allowed_networks=["10.0.0.0/8"])
+    pop3.store.mailboxes.update(
+        pop3.mailbox_id, protocols=["pop3"], allowed_networks=["10.0.0.0/8"]
+    )
     assert await asyncio.to_thread(attempt) == FAILED
-    pop3.store.update_mailbox(pop3.mailbox_id, allowed_networks=["127.0.0.0/8"])
+    pop3.store.mailboxes.update(pop3.mailbox_id, allowed_networks=["127.0.0.0/8"])
     assert (await asyncio.to_thread(attempt)).startswith("+OK")
 
 

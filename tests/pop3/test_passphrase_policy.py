@@ -17,12 +17,12 @@ async def test_an_overdue_locked_mailbox_still_logs_in_and_retrieves(
     pop3: Pop3Server, client_tls
 ) -> None:
     pop3.deliver(sample_message(1))
-    pop3.store.update_mailbox(
+    pop3.store.mailboxes.update(
         pop3.mailbox_id,
         settings_update={**policy.max_age_update(90), **policy.reset_lock_update(True)},
     )
     age_passphrase(pop3.store, pop3.mailbox_id, 400)
-    mailbox = pop3.store.get_mailbox(pop3.mailbox_id)
+    mailbox = pop3.store.mailboxes.get(pop3.mailbox_id)
     assert policy.passphrase_age(mailbox, time.time()).overdue
 
     def session() -> bytes:

@@ -149,11 +149,11 @@ def make_mailboxes(data_dir: Path, count: int, kdf: KdfParams = FAST_KDF) -> lis
     """Mailboxes created through the store API (fast; the server is not running yet)."""
     store = open_store(data_dir, kdf=kdf)
     try:
-        if not any(d.name == DOMAIN for d in store.list_domains()):
-            store.add_domain(DOMAIN)
+        if not any(d.name == DOMAIN for d in store.domains.list()):
+            store.domains.add(DOMAIN)
         boxes = []
         for _ in range(count):
-            mailbox, passphrase = store.create_mailbox(DOMAIN, actor=None)
+            mailbox, passphrase = store.mailboxes.create(DOMAIN, actor=None)
             boxes.append(Box(mailbox.id, mailbox.address, passphrase))
         return boxes
     finally:

@@ -239,7 +239,7 @@ def audit_reasons(data: Path) -> dict[str, int]:
 def known_clients(data: Path, box: Box) -> list[str]:
     store = open_store(data, kdf=KdfParams())
     try:
-        return store.known_login_clients(box.id)
+        return store.login_clients.known(box.id)
     finally:
         store.close()
 

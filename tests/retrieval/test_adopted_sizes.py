@@ -19,11 +19,11 @@ POLICY = LoginPolicy(failures_before_delay=1000)
 
 def adopt_orphan(store, mailbox_id: str) -> str:
     """A message file renamed into place without its index row, then reconciled."""
-    delivery = store.begin_delivery(mailbox_id)
+    delivery = store.messages.begin_delivery(mailbox_id)
     delivery.write(BODY)
     orphan = delivery.publish()
-    assert store.reconcile().adopted == [orphan.path]
-    assert store.get_message(mailbox_id, orphan.message_id).size == -1
+    assert store.maintenance.reconcile().adopted == [orphan.path]
+    assert store.messages.get(mailbox_id, orphan.message_id).size == -1
     return orphan.message_id
 
 
@@ -39,14 +39,14 @@ async def test_a_login_does_not_wait_for_a_slow_fill(serve, store, monkeypatch) 
     message_id = adopt_orphan(store, served.mailbox_id)
     release = threading.Event()
     calls = []
-    real_fill = store.fill_unknown_sizes
+    real_fill = store.messages.fill_unknown_sizes
 
     def slow_fill(key):  # many or large orphans: the decryption takes long
         calls.append(key.mailbox_id)
         release.wait(20)
         return real_fill(key)
 
-    monkeypatch.setattr(store, "fill_unknown_sizes", slow_fill)
+    monkeypatch.setattr(store.messages, "fill_unknown_sizes", slow_fill)
     safety = threading.Timer(10, release.set)  # so that a login that waits ends anyway
     safety.start()
     try:
@@ -61,10 +61,10 @@ async def test_a_login_does_not_wait_for_a_slow_fill(serve, store, monkeypatch) 
         assert calls == [served.mailbox_id]
         release.set()
         for _ in range(100):
-            if store.get_message(served.mailbox_id, message_id).size >= 0:
+            if store.messages.get(served.mailbox_id, message_id).size >= 0:
                 break
             await asyncio.sleep(0.05)
-        assert store.get_message(served.mailbox_id, message_id).size == len(BODY)
+        assert store.messages.get(served.mailbox_id, message_id).size == len(BODY)
         reply = await asyncio.to_thread(served.pop3_login, "127.0.0.1")
         assert reply == f"+OK 1 messages ({len(BODY)} octets)"
     finally:

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from gateway.login import NOT_RUN, LoginPolicy
 from gateway.login_scheduler import client_of
-from storage import open_store
+from storage import AuditEntry, Store, open_store
 from storage.async_store import AsyncStore
 from tests.support.argon import FAST_KDF
 from tests.support.metrics import metric
@@ -27,12 +27,13 @@ WRONG = "WRONG-WRONG-WRONG-WRONG-WRONG-WRONG"
 HOLDER = client_of("10.255.0.1")  # the test itself, holding unlock slots
 
 
-def audit_reasons(served: Retrieval) -> list[str]:
-    store = served.ctx.store.sync
-    failed = store.list_audit(action="pop3.login-failed") + store.list_audit(
-        action="imap.login-failed"
-    )
-    return [entry.detail for entry in failed]
+async def audit_reasons(served: Retrieval) -> list[str]:
+    def failed(store: Store) -> list[AuditEntry]:
+        return store.audit.list(action="pop3.login-failed") + store.audit.list(
+            action="imap.login-failed"
+        )
+
+    return [entry.detail for entry in await served.ctx.store.batch(failed)]
 
 
 async def wait_until(condition: Callable[[], bool], what: str) -> None:
@@ -54,7 +55,7 @@ async def test_failures_from_an_address_never_refuse_its_right_passphrase(serve)
         assert served.imap_login("127.0.0.2").startswith("a2 OK")
 
     await asyncio.to_thread(scenario)
-    assert set(audit_reasons(served)) == {"wrong passphrase"}
+    assert set(await audit_reasons(served)) == {"wrong passphrase"}
 
 
 async def test_failures_against_a_mailbox_from_many_addresses_lock_out_nobody(serve) -> None:
@@ -117,7 +118,7 @@ async def test_a_failing_address_over_the_per_address_bound_gets_the_uniform_rep
         assert (await asyncio.wrap_future(waiting)).startswith("+OK")
         assert (await asyncio.wrap_future(other)).startswith("a2 OK")
         assert (await asyncio.wrap_future(again)).startswith("+OK")
-    assert audit_reasons(served).count(NOT_RUN) == 2
+    assert (await audit_reasons(served)).count(NOT_RUN) == 2
 
 
 async def test_a_full_queue_makes_room_for_a_newcomer_not_for_the_flood(serve) -> None:
@@ -141,7 +142,7 @@ async def test_a_full_queue_makes_room_for_a_newcomer_not_for_the_flood(serve) -
             assert scheduler.waiting == 3
         assert (await asyncio.wrap_future(newcomer)).startswith("a2 OK")
         assert [f.result() for f in flood] == [POP3_FAILED] * 3
-    reasons = audit_reasons(served)
+    reasons = await audit_reasons(served)
     assert reasons.count(NOT_RUN) == 2  # the one refused and the one evicted
     assert reasons.count("wrong passphrase") == 3 + 2
 
@@ -187,7 +188,7 @@ async def test_a_known_address_goes_first_and_is_still_known_after_a_restart(
     store.close()
     reopened = AsyncStore(open_store(data_dir, kdf=FAST_KDF))
     try:
-        assert reopened.sync.is_known_login_client(mailbox[0].id, "127.0.0.9")
+        assert await reopened.login_clients.is_known(mailbox[0].id, "127.0.0.9")
         restarted = await serve(policy, reopened)
         await known_goes_first(restarted, "127.0.0.9", strangers)
         await restarted.stop()
@@ -198,7 +199,7 @@ async def test_a_known_address_goes_first_and_is_still_known_after_a_restart(
 async def test_a_reset_passphrase_makes_the_known_address_a_stranger(serve, store) -> None:
     served = await serve(LoginPolicy(max_concurrent_unlocks=1))
     assert (await asyncio.to_thread(served.imap_login, "127.0.0.9")).startswith("a2 OK")
-    store.reset_passphrase(served.mailbox_id)
+    store.keys.reset_passphrase(served.mailbox_id)
     scheduler = served.authenticator.scheduler
     async with scheduler.slot(HOLDER, known=False):
         attempt = asyncio.create_task(asyncio.to_thread(served.imap_login, "127.0.0.9"))

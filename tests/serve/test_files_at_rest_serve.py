@@ -72,8 +72,8 @@ def test_self_signed_certificate_and_console_keys_are_private_under_umask_022(tm
 
 def test_start_up_says_when_totp_secrets_cannot_be_unsealed(gateway_data: Path):
     store = open_store(gateway_data, kdf=FAST_KDF, sealer=default_sealer(gateway_data))
-    store.create_admin("erin")
-    store.set_admin_totp("erin", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", [])
+    store.admins.create("erin")
+    store.admins.set_totp("erin", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", [])
     store.close()
     other_key = base64.b64encode(secrets.token_bytes(32)).decode()
     gateway = GatewayProcess(gateway_data, env={"GATEWAY_SECRETS__SEAL_KEY": other_key})

@@ -19,11 +19,11 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 async def test_overdue_passphrases_are_counted(gateway_context, store, domain):
     ctx = gateway_context
     ctx.metrics.attach(ctx)
-    overdue, _ = store.create_mailbox(domain, actor=None)  # 3 months, 100 days old
-    in_time, _ = store.create_mailbox(domain, actor=None)  # 12 months, 100 days old
-    unlimited, _ = store.create_mailbox(domain, actor=None)  # no maximum age, 1000 days old
-    store.update_mailbox(overdue.id, settings_update=policy.max_age_update(90))
-    store.update_mailbox(in_time.id, settings_update=policy.max_age_update(365))
+    overdue, _ = store.mailboxes.create(domain, actor=None)  # 3 months, 100 days old
+    in_time, _ = store.mailboxes.create(domain, actor=None)  # 12 months, 100 days old
+    unlimited, _ = store.mailboxes.create(domain, actor=None)  # no maximum age, 1000 days old
+    store.mailboxes.update(overdue.id, settings_update=policy.max_age_update(90))
+    store.mailboxes.update(in_time.id, settings_update=policy.max_age_update(365))
     for mailbox_id, days in ((overdue.id, 100), (in_time.id, 100), (unlimited.id, 1000)):
         age_passphrase(store, mailbox_id, days)
 
@@ -41,6 +41,6 @@ async def test_overdue_passphrases_are_counted(gateway_context, store, domain):
     }
     assert per_mailbox == {overdue.id: 1, in_time.id: 0, unlimited.id: 0}
 
-    store.update_mailbox(overdue.id, settings_update=policy.max_age_update(None))
+    store.mailboxes.update(overdue.id, settings_update=policy.max_age_update(None))
     got = samples((await ctx.metrics.handler(ctx, None)).body.decode())
     assert got[("journal_gateway_mailboxes_passphrase_overdue", ())] == 0

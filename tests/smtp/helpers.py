@@ -119,8 +119,8 @@ async def client_in_data(
 
 def stored(store, mailbox, passphrase: str) -> list[bytes]:
     """Every message of the mailbox, decrypted, oldest first."""
-    key = store.unlock(mailbox.id, passphrase)
-    return [b"".join(store.read_message(key, m)) for m in store.list_messages(mailbox.id)]
+    key = store.keys.unlock(mailbox.id, passphrase)
+    return [b"".join(store.messages.read(key, m)) for m in store.messages.list(mailbox.id)]
 
 
 def split_trace(message: bytes) -> tuple[list[bytes], bytes]:

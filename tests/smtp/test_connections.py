@@ -73,7 +73,7 @@ async def test_transaction_timeout_is_421_442_and_stores_nothing(
     assert (code, text[:9]) == (421, "421 4.4.2")
     await client.close()
     await service.wait_idle()
-    assert store.list_messages(mbx.id) == [] and leftovers(data_dir) == []
+    assert store.messages.list(mbx.id) == [] and leftovers(data_dir) == []
 
 
 def proxy_v2(source: str, port: int) -> bytes:

@@ -59,7 +59,7 @@ async def test_fixture_round_trip_with_aiosmtplib(name, smtp, mailbox, store, cl
 
 async def test_smtputf8_alias_and_8bit_body(smtp, mailbox, store, client_tls):
     mbx, passphrase = mailbox
-    store.add_alias(mbx.id, "archiv-größe@example.test", actor=None)
+    store.mailboxes.add_alias(mbx.id, "archiv-größe@example.test", actor=None)
     raw = fixture("smtputf8_8bit.eml")
     host, port = smtp.address()
     client = aiosmtplib.SMTP(hostname=host, port=port, tls_context=client_tls, start_tls=True)
@@ -85,7 +85,7 @@ async def test_mixed_line_endings_are_stored_as_crlf(session, mailbox, store):
     assert rest == canonical(raw)
     assert b".dot after a bare LF\r\n.\r\n\r\n.\r\n..two dots after CRLF\r\n" in rest
     # The plaintext size in the index is exact: what POP3 will report.
-    assert store.list_messages(mbx.id)[0].size == len(stored(store, mbx, passphrase)[0])
+    assert store.messages.list(mbx.id)[0].size == len(stored(store, mbx, passphrase)[0])
 
 
 async def test_empty_message_and_message_without_final_crlf(session, mailbox, store):
@@ -146,7 +146,7 @@ async def test_huge_line_of_several_megabytes(session, mailbox, store, data_dir)
     await session.send(b"Subject: x\r\n\r\n" + b"z" * (5 << 20) + b"\r\n.\r\n")
     assert (await session.reply())[0] == 500
     assert (await session.command("NOOP"))[0] == 250
-    assert store.list_messages(mbx.id) == [] and leftovers(data_dir) == []
+    assert store.messages.list(mbx.id) == [] and leftovers(data_dir) == []
 
 
 async def test_size_over_the_limit(start_server, mailbox, store, data_dir):
@@ -167,7 +167,7 @@ async def test_size_over_the_limit(start_server, mailbox, store, data_dir):
     await client.command("RSET")
     assert await client.transaction("a@example.org", [mbx.address], stuff(b"small\r\n")) == 250
     await client.close()
-    assert len(store.list_messages(mbx.id)) == 1 and len(leftovers(data_dir)) == 1
+    assert len(store.messages.list(mbx.id)) == 1 and len(leftovers(data_dir)) == 1
 
 
 async def test_large_message_streams_through(session, mailbox, store):
@@ -189,7 +189,7 @@ async def test_disconnect_mid_data_leaves_nothing(smtp, mailbox, store, data_dir
     assert leftovers(data_dir)
     client.writer.transport.abort()
     await smtp.wait_idle()
-    assert leftovers(data_dir) == [] and store.list_messages(mbx.id) == []
+    assert leftovers(data_dir) == [] and store.messages.list(mbx.id) == []
 
 
 async def test_disconnect_before_the_final_dot(smtp, mailbox, store, data_dir):
@@ -202,7 +202,7 @@ async def test_disconnect_before_the_final_dot(smtp, mailbox, store, data_dir):
     await client.send(b"Subject: almost\r\n\r\ncomplete\r\n.")  # no CRLF after the dot
     await client.close()
     await smtp.wait_idle()
-    assert leftovers(data_dir) == [] and store.list_messages(mbx.id) == []
+    assert leftovers(data_dir) == [] and store.messages.list(mbx.id) == []
 
 
 async def test_concurrent_transactions(smtp, mailbox, store, client_tls):

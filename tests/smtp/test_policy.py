@@ -37,18 +37,18 @@ async def test_unknown_recipients_are_550_511(client, mbx):
 
 
 async def test_status_hold_is_451_421_and_disabled_is_550_521(client, store, mbx):
-    store.update_mailbox(mbx.id, status="hold")
+    store.mailboxes.update(mbx.id, status="hold")
     assert (await rcpt(client, mbx.address)).startswith("451 4.2.1")
-    store.update_mailbox(mbx.id, status="disabled")
+    store.mailboxes.update(mbx.id, status="disabled")
     assert (await rcpt(client, mbx.address)).startswith("550 5.2.1")
-    store.update_mailbox(mbx.id, status="receive-only")
+    store.mailboxes.update(mbx.id, status="receive-only")
     assert (await rcpt(client, mbx.address)).startswith("250 2.1.5")
-    store.update_mailbox(mbx.id, status="active")
+    store.mailboxes.update(mbx.id, status="active")
     assert (await rcpt(client, "journal@example.test")).startswith("250 2.1.5")  # alias
 
 
 async def test_over_quota_is_452_422(client, store, mbx):
-    store.update_mailbox(mbx.id, quota=1000)
+    store.mailboxes.update(mbx.id, quota=1000)
     assert (await rcpt(client, mbx.address)).startswith("250")
     await client.command("RSET")
     await client.command("MAIL FROM:<a@example.org> SIZE=5000")
@@ -82,7 +82,7 @@ async def test_storage_error_when_starting_copies_is_451_430(client, mbx, data_d
     await client.send(stuff(MESSAGE))
     code, text = await client.reply()
     assert (code, text[:9]) == (451, "451 4.3.0")
-    assert store.list_messages(mbx.id) == []
+    assert store.messages.list(mbx.id) == []
     (data_dir / "tmp").unlink()
     (data_dir / "tmp").mkdir()
     assert (await client.command("NOOP"))[0] == 250
@@ -90,7 +90,7 @@ async def test_storage_error_when_starting_copies_is_451_430(client, mbx, data_d
 
 async def test_commit_failure_is_451_430_and_leaves_nothing(client, store, domain, mbx, data_dir):
     """One broken mailbox directory: no copy at all is kept, for any mailbox."""
-    other, _ = store.create_mailbox(domain, name="Other", actor=None)
+    other, _ = store.mailboxes.create(domain, name="Other", actor=None)
     (data_dir / "blobs" / mbx.id).write_text("in the way")
     await client.command("RSET")
     await client.command("MAIL FROM:<a@example.org>")
@@ -100,7 +100,7 @@ async def test_commit_failure_is_451_430_and_leaves_nothing(client, store, domai
     await client.send(stuff(MESSAGE))
     code, text = await client.reply()
     assert (code, text[:9]) == (451, "451 4.3.0")
-    assert store.list_messages(mbx.id) == store.list_messages(other.id) == []
+    assert store.messages.list(mbx.id) == store.messages.list(other.id) == []
     (data_dir / "blobs" / mbx.id).unlink()
     assert leftovers(data_dir) == []
     # The sender retries and now it works.
@@ -120,7 +120,7 @@ async def test_null_reverse_path_is_accepted(client, store, mailbox):
 
 
 async def test_too_many_recipients_is_452_453(client, store, domain):
-    boxes = [store.create_mailbox(domain, actor=None)[0] for _ in range(2)]
+    boxes = [store.mailboxes.create(domain, actor=None)[0] for _ in range(2)]
     await client.command("RSET")
     await client.command("MAIL FROM:<a@example.org>")
     replies = []
@@ -153,7 +153,7 @@ async def test_write_failure_mid_data_is_451_430(client, mailbox, store, data_di
     await client.send(stuff(big))
     code, text = await client.reply()
     assert (code, text[:9]) == (451, "451 4.3.0")
-    assert store.list_messages(mbx.id) == [] and leftovers(data_dir) == []
+    assert store.messages.list(mbx.id) == [] and leftovers(data_dir) == []
     # The session goes on; a message that fits is stored.
     assert await client.transaction("a@example.org", [mbx.address], stuff(MESSAGE)) == 250
     assert [split_trace(m)[1] for m in stored(store, mbx, passphrase)] == [MESSAGE]

@@ -13,11 +13,11 @@ async def test_copies_per_mailbox_with_their_own_delivered_to(
     smtp, store, domain, mailbox, client_tls
 ):
     first, first_pass = mailbox  # primary + alias journal@example.test
-    second, second_pass = store.create_mailbox(
+    second, second_pass = store.mailboxes.create(
         domain, name="B", aliases=["b@example.test"], actor=None
     )
-    third, _ = store.create_mailbox(domain, name="C", actor=None)
-    store.update_mailbox(third.id, status="hold")
+    third, _ = store.mailboxes.create(domain, name="C", actor=None)
+    store.mailboxes.update(third.id, status="hold")
     host, port = smtp.address()
     client = aiosmtplib.SMTP(hostname=host, port=port, tls_context=client_tls, start_tls=True)
     async with client:
@@ -48,10 +48,10 @@ async def test_copies_per_mailbox_with_their_own_delivered_to(
     assert header_values(fields_two, "Delivered-To") == ["b@example.test"]
     assert header_values(fields_two, "X-Original-To") == ["b@example.test"]
     # Each copy names its own stored id; the reply names both.
-    ids = {store.list_messages(first.id)[0].id, store.list_messages(second.id)[0].id}
+    ids = {store.messages.list(first.id)[0].id, store.messages.list(second.id)[0].id}
     assert set(reply.split("stored as ", 1)[1].split()) == ids
     for fields, info in ((fields_one, first), (fields_two, second)):
-        assert f"id {store.list_messages(info.id)[0].id};".encode() in fields[-1]
+        assert f"id {store.messages.list(info.id)[0].id};".encode() in fields[-1]
 
 
 async def test_primary_address_has_no_x_original_to(smtp, store, mailbox, client_tls):
@@ -79,4 +79,4 @@ async def test_all_recipients_refused_means_no_data(smtp, store, mailbox):
             assert [r.code for r in exc.recipients] == [550]
         else:
             raise AssertionError("recipient was not refused")
-    assert store.list_messages(mbx.id) == []
+    assert store.messages.list(mbx.id) == []

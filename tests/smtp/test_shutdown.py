@@ -53,7 +53,7 @@ async def test_transaction_past_the_grace_period_leaves_nothing(smtp, mailbox, s
     await smtp.stop(0.2)  # the client never finishes: it is cut off
     assert await client.closed_by_server()
     await client.close()
-    assert store.list_messages(mbx.id) == [] and leftovers(data_dir) == []
+    assert store.messages.list(mbx.id) == [] and leftovers(data_dir) == []
 
 
 async def test_no_new_transaction_once_stopping(smtp, mailbox):

@@ -46,22 +46,22 @@ def pieces(data: bytes, mode: str | int, rng: random.Random | None = None) -> It
 
 def deliver(store, mailbox_id: str, data: bytes, mode: str | int = "whole"):
     """Store one message through the real delivery path; returns its MessageInfo."""
-    delivery = store.begin_delivery(mailbox_id)
+    delivery = store.messages.begin_delivery(mailbox_id)
     for piece in pieces(data, mode):
         delivery.write(piece)
-    (info,) = store.commit_deliveries([delivery])
+    (info,) = store.messages.commit_deliveries([delivery])
     return info
 
 
 def read_all(store, key, info) -> bytes:
-    return b"".join(store.read_message(key, info))
+    return b"".join(store.messages.read(key, info))
 
 
 def read_until_failure(store, key, info) -> tuple[bytes, MessageDamaged | None]:
     """Everything read_message released, and the MessageDamaged that ended it (or None)."""
     released = bytearray()
     try:
-        for chunk in store.read_message(key, info):
+        for chunk in store.messages.read(key, info):
             released += chunk
     except MessageDamaged as exc:
         return bytes(released), exc

@@ -24,8 +24,8 @@ ACME_ADMIN = admin("domain-admin", ACME)
 
 @pytest.fixture
 def tenants(store):
-    store.add_domain(ACME)
-    store.add_domain(BETA)
+    store.domains.add(ACME)
+    store.domains.add(BETA)
     return store
 
 
@@ -59,19 +59,19 @@ def test_who_may_write_which_domain(actor, domain, may):
 
 @pytest.mark.parametrize("status", STATUSES)
 def test_deletable_statuses(mailbox, store, status):
-    box = store.update_mailbox(mailbox[0].id, status=status)
+    box = store.mailboxes.update(mailbox[0].id, status=status)
     assert policy.is_deletable(box) is (status in ("hold", "disabled"))
 
 
 def test_create_refuses_a_foreign_primary_domain_before_anything_is_made(tenants, data_dir):
     before = table_counts(data_dir)
     with pytest.raises(OutOfScope, match=r"^beta.test is not one of your domains$"):
-        tenants.create_mailbox(BETA, actor=ACME_ADMIN)
+        tenants.mailboxes.create(BETA, actor=ACME_ADMIN)
     # a domain admin is not told whether some other domain exists
     with pytest.raises(OutOfScope, match=r"^gone.test is not one of your domains$"):
-        tenants.create_mailbox("gone.test", actor=ACME_ADMIN)
+        tenants.mailboxes.create("gone.test", actor=ACME_ADMIN)
     with pytest.raises(NotFound):
-        tenants.create_mailbox("gone.test", actor=None)
+        tenants.mailboxes.create("gone.test", actor=None)
     assert table_counts(data_dir) == before
 
 
@@ -79,43 +79,45 @@ def test_create_refuses_a_foreign_alias_and_makes_no_half_mailbox(tenants, data_
     before = table_counts(data_dir)
     aliases = [f"ok@{ACME}", f"ceo-journal@{BETA}"]
     with pytest.raises(OutOfScope) as refused:
-        tenants.create_mailbox(ACME, aliases=aliases, actor=ACME_ADMIN)
+        tenants.mailboxes.create(ACME, aliases=aliases, actor=ACME_ADMIN)
     assert str(refused.value) == f"ceo-journal@{BETA}: {BETA} is not one of your domains"
     assert refused.value.address == f"ceo-journal@{BETA}"
     assert table_counts(data_dir) == before
-    assert tenants.find_mailbox(f"ok@{ACME}") is None
+    assert tenants.mailboxes.find(f"ok@{ACME}") is None
 
 
 def test_a_superadmin_may_give_a_mailbox_an_address_in_another_domain(tenants):
-    box, _ = tenants.create_mailbox(ACME, aliases=[f"j@{BETA}"], actor=admin("superadmin"))
-    box = tenants.add_alias(box.id, f"k@{BETA}", actor=None)
+    box, _ = tenants.mailboxes.create(ACME, aliases=[f"j@{BETA}"], actor=admin("superadmin"))
+    box = tenants.mailboxes.add_alias(box.id, f"k@{BETA}", actor=None)
     assert box.domain == ACME and box.aliases == (f"j@{BETA}", f"k@{BETA}")
 
 
 def test_add_alias_is_scoped(tenants):
-    box, _ = tenants.create_mailbox(ACME, actor=None)
+    box, _ = tenants.mailboxes.create(ACME, actor=None)
     with pytest.raises(OutOfScope, match=f"Postmaster@{BETA}".lower()):
-        tenants.add_alias(box.id, f"Postmaster@{BETA}", actor=ACME_ADMIN)
+        tenants.mailboxes.add_alias(box.id, f"Postmaster@{BETA}", actor=ACME_ADMIN)
     with pytest.raises(OutOfScope):
-        tenants.add_alias(box.id, f"x@{ACME}", actor=admin("viewer"))
+        tenants.mailboxes.add_alias(box.id, f"x@{ACME}", actor=admin("viewer"))
     with pytest.raises(InvalidInput, match="not an accepted domain"):
-        tenants.add_alias(box.id, "x@nowhere.test", actor=None)
-    assert tenants.get_mailbox(box.id).aliases == ()
-    assert tenants.add_alias(box.id, f"x@{ACME}", actor=ACME_ADMIN).aliases == (f"x@{ACME}",)
+        tenants.mailboxes.add_alias(box.id, "x@nowhere.test", actor=None)
+    assert tenants.mailboxes.get(box.id).aliases == ()
+    assert tenants.mailboxes.add_alias(box.id, f"x@{ACME}", actor=ACME_ADMIN).aliases == (
+        f"x@{ACME}",
+    )
 
 
 def test_remove_domain_names_every_mailbox_with_an_address_in_it(tenants):
-    own, _ = tenants.create_mailbox(BETA, actor=None)
-    other, _ = tenants.create_mailbox(ACME, aliases=[f"ceo@{BETA}"], actor=None)
+    own, _ = tenants.mailboxes.create(BETA, actor=None)
+    other, _ = tenants.mailboxes.create(ACME, aliases=[f"ceo@{BETA}"], actor=None)
     with pytest.raises(DomainInUse) as refused:
-        tenants.remove_domain(BETA)
+        tenants.domains.remove(BETA)
     assert set(refused.value.mailboxes) == {own.id, other.id}
     assert own.id in str(refused.value) and f"{other.id} (alias ceo@{BETA})" in str(refused.value)
-    assert tenants.get_mailbox(f"ceo@{BETA}").id == other.id
-    tenants.update_mailbox(own.id, status="hold")
-    tenants.delete_mailbox(own.id)
+    assert tenants.mailboxes.get(f"ceo@{BETA}").id == other.id
+    tenants.mailboxes.update(own.id, status="hold")
+    tenants.mailboxes.delete(own.id)
     with pytest.raises(DomainInUse, match=f"{other.id} .alias ceo@{BETA}."):
-        tenants.remove_domain(BETA)
-    tenants.remove_alias(other.id, f"ceo@{BETA}")
-    tenants.remove_domain(BETA)
-    assert [d.name for d in tenants.list_domains()] == [ACME]
+        tenants.domains.remove(BETA)
+    tenants.mailboxes.remove_alias(other.id, f"ceo@{BETA}")
+    tenants.domains.remove(BETA)
+    assert [d.name for d in tenants.domains.list()] == [ACME]

@@ -90,7 +90,7 @@ def x25519_store(request, tmp_path):
     store = open_store(
         tmp_path / "data", kdf=FAST_KDF, recipient_type="x25519", compress=request.param
     )
-    store.add_domain("example.test")
+    store.domains.add("example.test")
     yield store
     store.close()
 
@@ -106,7 +106,7 @@ def pyrage_read_stored(store, info, exported: str) -> bytes:
 
 @pytest.mark.parametrize("size", [0, 1, 70000, 200001])
 def test_stored_messages_decrypt_with_pyrage(x25519_store, size: int) -> None:
-    mailbox, passphrase = x25519_store.create_mailbox("example.test", actor=None)
+    mailbox, passphrase = x25519_store.mailboxes.create("example.test", actor=None)
     body = message_text("Interop", "sender@example.org", "") + pattern(size, b"stored")
     info = deliver(x25519_store, mailbox.id, body, "random")
     raw = (x25519_store.data_dir / info.path).read_bytes()
@@ -114,25 +114,25 @@ def test_stored_messages_decrypt_with_pyrage(x25519_store, size: int) -> None:
     # pyrage has to skip the gateway's own stanza: prove it is there.
     bind_line = f"-> {BIND_TYPE} {mailbox.id} {info.id} 1 {info.encoding}\n".encode()
     assert bind_line in header
-    exported = x25519_store.export_identity(mailbox.id, passphrase)
+    exported = x25519_store.keys.export_identity(mailbox.id, passphrase)
     assert pyrage_read_stored(x25519_store, info, exported) == body
 
 
 def test_all_epochs_exported_decrypt_with_pyrage(x25519_store) -> None:
     store = x25519_store
-    mailbox, first = store.create_mailbox("example.test", actor=None)
+    mailbox, first = store.mailboxes.create("example.test", actor=None)
     old = deliver(store, mailbox.id, b"Subject: epoch one\r\n\r\nold mail\r\n")
-    second = store.reset_passphrase(mailbox.id)
+    second = store.keys.reset_passphrase(mailbox.id)
     new = deliver(store, mailbox.id, b"Subject: epoch two\r\n\r\nnew mail\r\n")
     assert (old.epoch, new.epoch) == (1, 2)
     # Before recovery only the new epoch is exported: pyrage reads new mail, not old.
-    exported = store.export_identity(mailbox.id, second)
+    exported = store.keys.export_identity(mailbox.id, second)
     assert len(identity_lines(exported)) == 1
     assert pyrage_read_stored(store, new, exported).endswith(b"new mail\r\n")
     with pytest.raises(pyrage.DecryptError):
         pyrage_read_stored(store, old, exported)
-    store.recover(mailbox.id, first, second)
-    exported = store.export_identity(mailbox.id, second)
+    store.keys.recover(mailbox.id, first, second)
+    exported = store.keys.export_identity(mailbox.id, second)
     assert len(identity_lines(exported)) == 2
     assert pyrage_read_stored(store, old, exported).endswith(b"old mail\r\n")
     assert pyrage_read_stored(store, new, exported).endswith(b"new mail\r\n")
@@ -140,10 +140,10 @@ def test_all_epochs_exported_decrypt_with_pyrage(x25519_store) -> None:
 
 def test_pyrage_file_for_a_mailbox_decrypts_with_its_exported_identity(x25519_store) -> None:
     store = x25519_store
-    mailbox, passphrase = store.create_mailbox("example.test", actor=None)
-    (epoch,) = store.list_epochs(mailbox.id)
+    mailbox, passphrase = store.mailboxes.create("example.test", actor=None)
+    (epoch,) = store.keys.list_epochs(mailbox.id)
     ciphertext = pyrage.encrypt(b"from rage", [pyrage.x25519.Recipient.from_str(epoch.recipient)])
-    (line,) = identity_lines(store.export_identity(mailbox.id, passphrase))
+    (line,) = identity_lines(store.keys.export_identity(mailbox.id, passphrase))
     assert decrypt_bytes(ciphertext, [parse_identity(line)]) == b"from rage"
 
 
@@ -165,7 +165,7 @@ def test_pyrage_cannot_open_hybrid_stored_messages(store, mailbox) -> None:
     assert store.recipient_type == "mlkem768x25519"
     info = deliver(store, box.id, b"Subject: pq\r\n\r\npost-quantum\r\n")
     assert info.encoding == "zstd"
-    (line,) = identity_lines(store.export_identity(box.id, passphrase))
+    (line,) = identity_lines(store.keys.export_identity(box.id, passphrase))
     assert line.startswith("AGE-SECRET-KEY-PQ-1")
     raw = (store.data_dir / info.path).read_bytes()
     with pytest.raises(pyrage.DecryptError):

@@ -164,24 +164,24 @@ def typed_store(request, tmp_path, compress):
     store = open_store(
         tmp_path / "data", kdf=FAST_KDF, recipient_type=request.param, compress=compress
     )
-    store.add_domain("example.test")
+    store.domains.add("example.test")
     yield store
     store.close()
 
 
 def store_roundtrip(store, mailbox_id: str, key, plaintext: bytes, mode, rng=None):
-    delivery = store.begin_delivery(mailbox_id)
+    delivery = store.messages.begin_delivery(mailbox_id)
     for piece in pieces(plaintext, mode, rng):
         delivery.write(piece)
-    (info,) = store.commit_deliveries([delivery])
-    listed = store.get_message(mailbox_id, info.id)
+    (info,) = store.messages.commit_deliveries([delivery])
+    listed = store.messages.get(mailbox_id, info.id)
     assert listed == info
     assert info.size == len(plaintext)
     assert info.encoding == ("zstd" if store.compress else "raw")
     stored = (store.data_dir / info.path).read_bytes()
     assert info.stored_size == len(stored)
     assert info.sha256 == hashlib.sha256(stored).hexdigest()
-    chunks = list(store.read_message(key, info))
+    chunks = list(store.messages.read(key, info))
     assert all(0 < len(c) <= OUT_CHUNK for c in chunks)
     assert b"".join(chunks) == plaintext
     return info
@@ -190,12 +190,12 @@ def store_roundtrip(store, mailbox_id: str, key, plaintext: bytes, mode, rng=Non
 @pytest.mark.parametrize("size", SPECIAL_SIZES)
 @pytest.mark.parametrize("mode", ["bytes", "random"])
 def test_store_roundtrip_edge_sizes(typed_store, size: int, mode: str) -> None:
-    mailbox, passphrase = typed_store.create_mailbox("example.test", actor=None)
-    key = typed_store.unlock(mailbox.id, passphrase)
+    mailbox, passphrase = typed_store.mailboxes.create("example.test", actor=None)
+    key = typed_store.keys.unlock(mailbox.id, passphrase)
     assert key.kinds[1] == typed_store.recipient_type
     plaintext = pattern(size, b"store")
     info = store_roundtrip(typed_store, mailbox.id, key, plaintext, mode, random.Random(size))
-    box = typed_store.get_mailbox(mailbox.id)
+    box = typed_store.mailboxes.get(mailbox.id)
     assert (box.messages, box.bytes) == (1, info.stored_size)
 
 
@@ -213,8 +213,8 @@ def test_store_roundtrip_edge_sizes(typed_store, size: int, mode: str) -> None:
     rng_seed=st.integers(0, 2**32),
 )
 def test_store_roundtrip_property(store, domain, plaintext: bytes, rng_seed: int) -> None:
-    mailbox, passphrase = store.create_mailbox(domain, actor=None)
-    key = store.unlock(mailbox.id, passphrase)
+    mailbox, passphrase = store.mailboxes.create(domain, actor=None)
+    key = store.keys.unlock(mailbox.id, passphrase)
     store_roundtrip(store, mailbox.id, key, plaintext, "random", random.Random(rng_seed))
 
 

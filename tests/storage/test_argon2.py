@@ -127,14 +127,14 @@ def test_epoch_sealed_with_real_parameters_unlocks(tmp_path) -> None:
     data = tmp_path / "data"
     store = open_store(data)  # default KdfParams: 64 MiB, 3 passes, 4 lanes
     try:
-        store.add_domain("example.test")
-        mailbox, passphrase = store.create_mailbox("example.test", actor=None)
-        sealed = store.current_epoch(mailbox.id)
+        store.domains.add("example.test")
+        mailbox, passphrase = store.mailboxes.create("example.test", actor=None)
+        sealed = store.keys.current_epoch(mailbox.id)
         assert sealed.kdf == KdfParams()
         assert len(sealed.salt) == 16
-        assert store.unlock(mailbox.id, passphrase).can_read(1)
+        assert store.keys.unlock(mailbox.id, passphrase).can_read(1)
         with pytest.raises(WrongPassphrase):
-            store.unlock(mailbox.id, "00000-00000-00000-00000-00000-00000")
+            store.keys.unlock(mailbox.id, "00000-00000-00000-00000-00000-00000")
     finally:
         store.close()
     # Parameters are stored beside the seed: a store configured with other (lighter)
@@ -142,9 +142,9 @@ def test_epoch_sealed_with_real_parameters_unlocks(tmp_path) -> None:
     light = KdfParams(memory_kib=8192, iterations=1, lanes=1)
     store = open_store(data, kdf=light)
     try:
-        assert store.unlock(mailbox.id, passphrase).can_read(1)
-        new_passphrase = store.change_passphrase(mailbox.id, passphrase)
-        assert store.current_epoch(mailbox.id).kdf == light
-        assert store.unlock(mailbox.id, new_passphrase).can_read(1)
+        assert store.keys.unlock(mailbox.id, passphrase).can_read(1)
+        new_passphrase = store.keys.change_passphrase(mailbox.id, passphrase)
+        assert store.keys.current_epoch(mailbox.id).kdf == light
+        assert store.keys.unlock(mailbox.id, new_passphrase).can_read(1)
     finally:
         store.close()

@@ -31,26 +31,25 @@ def open_paths() -> set[str]:
 async def astore(store):
     wrapped = AsyncStore(store, max_workers=4)
     yield wrapped
-    wrapped.executor.shutdown(wait=True)
+    wrapped.close(close_store=False)
 
 
 async def test_calls_run_on_the_store_threads(astore) -> None:
     loop_thread = threading.current_thread().name
-    name = await astore.run(lambda: threading.current_thread().name)
+    name = await astore.batch(lambda store: threading.current_thread().name)
     assert name.startswith("store") and name != loop_thread
-    await astore.add_domain("example.test")
-    box, passphrase = await astore.create_mailbox("example.test", actor=None)
-    assert (await astore.get_mailbox(box.id)).id == box.id
-    assert astore.recipient_type == "mlkem768x25519"  # attributes pass through
+    await astore.domains.add("example.test")
+    box, passphrase = await astore.mailboxes.create("example.test", actor=None)
+    assert (await astore.mailboxes.get(box.id)).id == box.id
     with pytest.raises(NotFound):
-        await astore.get_mailbox("nobody@example.test")
+        await astore.mailboxes.get("nobody@example.test")
     with pytest.raises(WrongPassphrase):
-        await astore.unlock(box.id, "00000-00000-00000-00000-00000-00000")
+        await astore.keys.unlock(box.id, "00000-00000-00000-00000-00000-00000")
 
 
 async def test_loop_stays_responsive_while_argon2_runs(astore) -> None:
-    await astore.add_domain("example.test")
-    box, passphrase = await astore.create_mailbox("example.test", actor=None)
+    await astore.domains.add("example.test")
+    box, passphrase = await astore.mailboxes.create("example.test", actor=None)
     ticks = 0
 
     async def ticker() -> None:
@@ -60,7 +59,7 @@ async def test_loop_stays_responsive_while_argon2_runs(astore) -> None:
             await asyncio.sleep(0)
 
     task = asyncio.create_task(ticker())
-    keys = await asyncio.gather(*(astore.unlock(box.id, passphrase) for _ in range(4)))
+    keys = await asyncio.gather(*(astore.keys.unlock(box.id, passphrase) for _ in range(4)))
     task.cancel()
     assert all(k.can_read(1) for k in keys)
     # Blocking derivations would leave the ticker a handful of turns; it got many.
@@ -68,26 +67,26 @@ async def test_loop_stays_responsive_while_argon2_runs(astore) -> None:
 
 
 async def test_iter_message_streams_whole_message(astore, store) -> None:
-    await astore.add_domain("example.test")
-    box, passphrase = await astore.create_mailbox("example.test", actor=None)
+    await astore.domains.add("example.test")
+    box, passphrase = await astore.mailboxes.create("example.test", actor=None)
     body = b"Subject: big\r\n\r\n" + pattern(1_000_000, b"async")
-    info = await astore.run(deliver, store, box.id, body, "random")
-    key = await astore.unlock(box.id, passphrase)
+    info = await astore.act(deliver, box.id, body, "random")
+    key = await astore.keys.unlock(box.id, passphrase)
     chunks = [chunk async for chunk in astore.iter_message(key, info)]
     assert b"".join(chunks) == body
     assert max(len(c) for c in chunks) <= 64 * 1024
 
 
 async def test_iter_message_raises_on_damage(astore, store) -> None:
-    await astore.add_domain("example.test")
-    box, passphrase = await astore.create_mailbox("example.test", actor=None)
+    await astore.domains.add("example.test")
+    box, passphrase = await astore.mailboxes.create("example.test", actor=None)
     body = pattern(600_000, b"damaged")
-    info = await astore.run(deliver, store, box.id, body)
+    info = await astore.act(deliver, box.id, body)
     path = store.data_dir / info.path
     damaged = bytearray(path.read_bytes())
     damaged[len(damaged) // 2] ^= 0x01
     path.write_bytes(bytes(damaged))
-    key = await astore.unlock(box.id, passphrase)
+    key = await astore.keys.unlock(box.id, passphrase)
     released = bytearray()
     with pytest.raises(MessageDamaged):
         async for chunk in astore.iter_message(key, info):
@@ -96,10 +95,10 @@ async def test_iter_message_raises_on_damage(astore, store) -> None:
 
 
 async def test_iter_message_can_stop_early(astore, store) -> None:
-    await astore.add_domain("example.test")
-    box, passphrase = await astore.create_mailbox("example.test", actor=None)
-    info = await astore.run(deliver, store, box.id, pattern(2_000_000, b"early"))
-    key = await astore.unlock(box.id, passphrase)
+    await astore.domains.add("example.test")
+    box, passphrase = await astore.mailboxes.create("example.test", actor=None)
+    info = await astore.act(deliver, box.id, pattern(2_000_000, b"early"))
+    key = await astore.keys.unlock(box.id, passphrase)
     stream = astore.iter_message(key, info)
     first = await stream.__anext__()
     assert first
@@ -108,4 +107,4 @@ async def test_iter_message_can_stop_early(astore, store) -> None:
     await stream.aclose()  # closes the decrypting generator on the store thread
     assert blob not in open_paths()
     # The store is still usable afterwards.
-    assert (await astore.get_message(box.id, info.id)).id == info.id
+    assert (await astore.messages.get(box.id, info.id)).id == info.id

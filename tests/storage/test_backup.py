@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from storage import open_store
+from storage.contract.maintenance import ReconcileReport
 from storage.maintenance import BackupError, backup, fsck, restore
-from storage.sqlite.reconcile import ReconcileReport
 from tests.support.argon import FAST_KDF
 from tests.support.mail import deliver, message_bytes, plaintext
 
@@ -48,7 +48,7 @@ def filled(store, mailbox):
     for n in range(40):
         raw = message_bytes(n, size=n * 3000)
         sent[deliver(store, mbx.id, raw).id] = raw
-    store.create_mailbox("example.test", name="second", actor=None)
+    store.mailboxes.create("example.test", name="second", actor=None)
     (store.data_dir / "secrets").mkdir(mode=0o700, exist_ok=True)  # holds seal.key
     (store.data_dir / "secrets" / "session.key").write_bytes(b"k" * 32)
     os.chmod(store.data_dir / "secrets" / "session.key", 0o600)
@@ -75,19 +75,19 @@ def test_backup_during_delivery_restores_every_acknowledged_message(store, fille
     restore(tmp_path / "backup", tmp_path / "restored")
     restored = open_store(tmp_path / "restored", kdf=FAST_KDF)
     try:
-        assert restored.reconcile() == ReconcileReport()
+        assert restored.maintenance.reconcile() == ReconcileReport()
         assert fsck(restored).ok
-        key = restored.unlock(mbx.id, passphrase)
-        listed = {m.id: m for m in restored.list_messages(mbx.id)}
+        key = restored.keys.unlock(mbx.id, passphrase)
+        listed = {m.id: m for m in restored.messages.list(mbx.id)}
         expected = {**sent, **acknowledged_before}
         assert set(expected) <= set(listed)
         for message_id, raw in expected.items():
             assert plaintext(restored, key, listed[message_id]) == raw
         for message in listed.values():  # whatever else got in is whole, too
             plaintext(restored, key, message)
-        box = restored.get_mailbox(mbx.id)
+        box = restored.mailboxes.get(mbx.id)
         assert box.messages == len(listed) == report.messages
-        assert len(restored.list_mailboxes()) == 2
+        assert len(restored.mailboxes.list()) == 2
     finally:
         restored.close()
 
@@ -127,7 +127,7 @@ def test_messages_deleted_during_the_backup_are_dropped_consistently(store, fill
 
     def delete_after_snapshot(phase: str) -> None:
         if phase == "index":  # a POP3 client deletes mail while files are copied
-            store.delete_messages(mbx.id, victims)
+            store.messages.delete(mbx.id, victims)
 
     report = backup(store, tmp_path / "b", progress=delete_after_snapshot)
     assert sorted(report.deleted_during_backup) == sorted(victims)
@@ -136,15 +136,15 @@ def test_messages_deleted_during_the_backup_are_dropped_consistently(store, fill
     restored = open_store(tmp_path / "r", kdf=FAST_KDF)
     try:
         assert fsck(restored).ok  # counters recomputed, no row without its file
-        assert restored.get_mailbox(mbx.id).messages == 37
-        assert not set(victims) & {m.id for m in restored.list_messages(mbx.id)}
+        assert restored.mailboxes.get(mbx.id).messages == 37
+        assert not set(victims) & {m.id for m in restored.messages.list(mbx.id)}
     finally:
         restored.close()
 
 
 def test_a_file_lost_from_the_live_store_is_reported_not_hidden(store, filled, tmp_path):
     mbx, _, _ = filled
-    lost = store.list_messages(mbx.id)[5]
+    lost = store.messages.list(mbx.id)[5]
     store.blobs.path(lost.path).unlink()
     report = backup(store, tmp_path / "b")
     assert report.missing == [lost.path] and not report.clean
@@ -196,7 +196,7 @@ def test_restore_refuses_a_tampered_backup_and_leaves_the_target_empty(
     backup(store, tmp_path / "b", include_secrets=what == "secret")
     manifest_path = tmp_path / "b" / "backup-manifest.json"
     if what == "blob":
-        _flip_byte(tmp_path / "b" / store.list_messages(mbx.id)[7].path)
+        _flip_byte(tmp_path / "b" / store.messages.list(mbx.id)[7].path)
     elif what == "index":
         _flip_byte(tmp_path / "b" / "gateway.db", 200)
     elif what == "manifest-count":
@@ -231,9 +231,9 @@ def test_a_restored_store_is_a_working_gateway_store(store, filled, tmp_path):
     restored = open_store(tmp_path / "r", kdf=FAST_KDF)
     try:
         info = deliver(restored, mbx.id, message_bytes(999))
-        key = restored.unlock(mbx.id, passphrase)
+        key = restored.keys.unlock(mbx.id, passphrase)
         assert plaintext(restored, key, info) == message_bytes(999)
         assert info.uid == 41  # UIDs continue after the restored ones
-        assert restored.get_mailbox("journal@example.test").id == mbx.id
+        assert restored.mailboxes.get("journal@example.test").id == mbx.id
     finally:
         restored.close()

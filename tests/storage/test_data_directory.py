@@ -30,13 +30,13 @@ def assert_refused_untouched(directory: Path) -> None:
 def test_new_directory_is_created_and_reopens(tmp_path: Path) -> None:
     data_dir = tmp_path / "nested" / "data"
     store = open_store(data_dir, kdf=FAST_KDF)
-    store.add_domain("example.test")
+    store.domains.add("example.test")
     store.close()
     assert (data_dir / ".journal-gateway").is_file()
     assert (data_dir / "gateway.db").is_file()
     reopened = open_store(data_dir, kdf=FAST_KDF)
     try:
-        assert [d.name for d in reopened.list_domains()] == ["example.test"]
+        assert [d.name for d in reopened.domains.list()] == ["example.test"]
     finally:
         reopened.close()
 

@@ -27,22 +27,22 @@ MAILBOX_ID = re.compile(r"^mbx-[0-9a-hjkmnp-tv-z]{20}$")
 
 
 def test_domains_add_list_remove(store) -> None:
-    assert store.add_domain("Example.TEST.").name == "example.test"
-    store.add_domain("other.example")
-    assert [d.name for d in store.list_domains()] == ["example.test", "other.example"]
-    assert store.get_domain("EXAMPLE.test").mailboxes == 0
-    store.remove_domain("other.example")
-    assert [d.name for d in store.list_domains()] == ["example.test"]
+    assert store.domains.add("Example.TEST.").name == "example.test"
+    store.domains.add("other.example")
+    assert [d.name for d in store.domains.list()] == ["example.test", "other.example"]
+    assert store.domains.get("EXAMPLE.test").mailboxes == 0
+    store.domains.remove("other.example")
+    assert [d.name for d in store.domains.list()] == ["example.test"]
     with pytest.raises(NotFound):
-        store.remove_domain("other.example")
+        store.domains.remove("other.example")
     with pytest.raises(NotFound):
-        store.get_domain("nowhere.example")
+        store.domains.get("nowhere.example")
 
 
 def test_international_domain_is_stored_as_punycode(store) -> None:
-    assert store.add_domain("bücher.example").name == "xn--bcher-kva.example"
+    assert store.domains.add("bücher.example").name == "xn--bcher-kva.example"
     with pytest.raises(AlreadyExists):
-        store.add_domain("XN--BCHER-KVA.example")
+        store.domains.add("XN--BCHER-KVA.example")
 
 
 @pytest.mark.parametrize(
@@ -61,30 +61,30 @@ def test_international_domain_is_stored_as_punycode(store) -> None:
 )
 def test_invalid_domain_names(store, name: str) -> None:
     with pytest.raises(InvalidInput):
-        store.add_domain(name)
-    assert store.list_domains() == []
+        store.domains.add(name)
+    assert store.domains.list() == []
 
 
 def test_duplicate_domain(store, domain) -> None:
     with pytest.raises(AlreadyExists):
-        store.add_domain("EXAMPLE.test")
+        store.domains.add("EXAMPLE.test")
 
 
 def test_domain_with_mailboxes_cannot_be_removed(store, mailbox, domain) -> None:
     box, _ = mailbox
-    assert store.get_domain(domain).mailboxes == 1
+    assert store.domains.get(domain).mailboxes == 1
     with pytest.raises(NotEmpty):
-        store.remove_domain(domain)
-    store.delete_mailbox(box.id)
-    store.remove_domain(domain)
-    assert store.list_domains() == []
+        store.domains.remove(domain)
+    store.mailboxes.delete(box.id)
+    store.domains.remove(domain)
+    assert store.domains.list() == []
 
 
 # --- mailboxes and addresses -------------------------------------------------------
 
 
 def test_new_mailbox_defaults(store, domain) -> None:
-    box, passphrase = store.create_mailbox(domain, actor=None)
+    box, passphrase = store.mailboxes.create(domain, actor=None)
     assert MAILBOX_ID.match(box.id)
     assert box.address == f"{box.id}@{domain}" and box.aliases == ()
     assert (box.name, box.description, box.status, box.quota) == (box.id, "", "active", 0)
@@ -93,20 +93,20 @@ def test_new_mailbox_defaults(store, domain) -> None:
     assert box.uidvalidity > 0
     assert re.match(r"^[0-9A-Z]{5}(-[0-9A-Z]{5}){5}$", passphrase)
     assert passphrase not in repr(box)
-    assert store.unlock(box.id, passphrase).can_read(1)
-    assert [m.id for m in store.list_mailboxes()] == [box.id]
+    assert store.keys.unlock(box.id, passphrase).can_read(1)
+    assert [m.id for m in store.mailboxes.list()] == [box.id]
 
 
 def test_mailbox_ids_and_passphrases_are_distinct(store, domain) -> None:
-    made = [store.create_mailbox(domain, actor=None) for _ in range(5)]
+    made = [store.mailboxes.create(domain, actor=None) for _ in range(5)]
     assert len({box.id for box, _ in made}) == 5
     assert len({passphrase for _, passphrase in made}) == 5
 
 
 def test_mailbox_in_unknown_domain(store, domain) -> None:
     with pytest.raises(NotFound):
-        store.create_mailbox("nowhere.example", actor=None)
-    assert store.list_mailboxes() == []
+        store.mailboxes.create("nowhere.example", actor=None)
+    assert store.mailboxes.list() == []
 
 
 @pytest.mark.parametrize(
@@ -125,29 +125,29 @@ def test_mailbox_in_unknown_domain(store, domain) -> None:
 )
 def test_invalid_mailbox_input_changes_nothing(store, domain, kwargs) -> None:
     with pytest.raises(InvalidInput):
-        store.create_mailbox(domain, **kwargs, actor=None)
-    assert store.list_mailboxes() == []
+        store.mailboxes.create(domain, **kwargs, actor=None)
+    assert store.mailboxes.list() == []
 
 
 def test_addresses_are_unique_across_the_gateway_case_insensitively(store, domain) -> None:
-    store.add_domain("other.example")
-    first, _ = store.create_mailbox(domain, aliases=["Journal@Example.test"], actor=None)
+    store.domains.add("other.example")
+    first, _ = store.mailboxes.create(domain, aliases=["Journal@Example.test"], actor=None)
     assert first.aliases == ("journal@example.test",)
     with pytest.raises(AlreadyExists):
-        store.create_mailbox("other.example", aliases=["JOURNAL@example.TEST"], actor=None)
+        store.mailboxes.create("other.example", aliases=["JOURNAL@example.TEST"], actor=None)
     with pytest.raises(AlreadyExists):
-        store.create_mailbox(domain, aliases=["a@example.test", "A@example.test"], actor=None)
+        store.mailboxes.create(domain, aliases=["a@example.test", "A@example.test"], actor=None)
     with pytest.raises(AlreadyExists):
-        store.create_mailbox(domain, aliases=[first.address.upper()], actor=None)
-    assert [m.id for m in store.list_mailboxes()] == [first.id]
-    second, _ = store.create_mailbox(domain, actor=None)
+        store.mailboxes.create(domain, aliases=[first.address.upper()], actor=None)
+    assert [m.id for m in store.mailboxes.list()] == [first.id]
+    second, _ = store.mailboxes.create(domain, actor=None)
     with pytest.raises(AlreadyExists):
-        store.add_alias(second.id, "jOuRnAl@example.test", actor=None)
-    assert store.get_mailbox(second.id).aliases == ()
+        store.mailboxes.add_alias(second.id, "jOuRnAl@example.test", actor=None)
+    assert store.mailboxes.get(second.id).aliases == ()
 
 
 def test_lookup_by_id_or_any_address(store, domain) -> None:
-    box, _ = store.create_mailbox(domain, aliases=["journal@example.test"], actor=None)
+    box, _ = store.mailboxes.create(domain, aliases=["journal@example.test"], actor=None)
     for ref in (
         box.id,
         box.id.upper(),
@@ -157,27 +157,27 @@ def test_lookup_by_id_or_any_address(store, domain) -> None:
         "<journal@example.test>",
         " journal@example.test ",
     ):
-        assert store.get_mailbox(ref).id == box.id, ref
+        assert store.mailboxes.get(ref).id == box.id, ref
     for ref in ("mbx-00000000000000000000", "nobody@example.test", "journal@other.example", ""):
-        assert store.find_mailbox(ref) is None
+        assert store.mailboxes.find(ref) is None
         with pytest.raises(NotFound):
-            store.get_mailbox(ref)
+            store.mailboxes.get(ref)
 
 
 def test_aliases_added_and_removed(store, domain) -> None:
-    box, _ = store.create_mailbox(domain, actor=None)
-    store.add_alias(box.id, "Archive@Example.test", actor=None)
-    store.add_alias(box.address, "b@example.test", actor=None)
-    assert store.get_mailbox(box.id).aliases == ("archive@example.test", "b@example.test")
-    assert store.get_mailbox("ARCHIVE@example.test").id == box.id
-    store.remove_alias(box.id, "ARCHIVE@example.test")
-    assert store.get_mailbox(box.id).aliases == ("b@example.test",)
-    assert store.find_mailbox("archive@example.test") is None
+    box, _ = store.mailboxes.create(domain, actor=None)
+    store.mailboxes.add_alias(box.id, "Archive@Example.test", actor=None)
+    store.mailboxes.add_alias(box.address, "b@example.test", actor=None)
+    assert store.mailboxes.get(box.id).aliases == ("archive@example.test", "b@example.test")
+    assert store.mailboxes.get("ARCHIVE@example.test").id == box.id
+    store.mailboxes.remove_alias(box.id, "ARCHIVE@example.test")
+    assert store.mailboxes.get(box.id).aliases == ("b@example.test",)
+    assert store.mailboxes.find("archive@example.test") is None
     with pytest.raises(NotFound):
-        store.remove_alias(box.id, box.address)  # the primary address is not an alias
+        store.mailboxes.remove_alias(box.id, box.address)  # the primary address is not an alias
     with pytest.raises(InvalidInput):
-        store.add_alias(box.id, "x@unknown.example", actor=None)
-    assert store.get_mailbox(box.id).address == box.address
+        store.mailboxes.add_alias(box.id, "x@unknown.example", actor=None)
+    assert store.mailboxes.get(box.id).address == box.address
 
 
 # --- statuses ------------------------------------------------------------------------
@@ -196,17 +196,17 @@ def test_status_table_is_complete() -> None:
 
 @pytest.mark.parametrize("status", list(STATUS_TABLE))
 def test_status_meaning(store, domain, status: str) -> None:
-    box, _ = store.create_mailbox(domain, actor=None)
-    updated = store.update_mailbox(box.id, status=status)
-    assert updated.status == status == store.get_mailbox(box.id).status
+    box, _ = store.mailboxes.create(domain, actor=None)
+    updated = store.mailboxes.update(box.id, status=status)
+    assert updated.status == status == store.mailboxes.get(box.id).status
     assert (updated.accepts_mail(), updated.allows_login()) == STATUS_TABLE[status]
-    created, _ = store.create_mailbox(domain, status=status, actor=None)
+    created, _ = store.mailboxes.create(domain, status=status, actor=None)
     assert created.status == status
 
 
 def test_update_mailbox_fields_and_refusals(store, mailbox) -> None:
     box, _ = mailbox
-    updated = store.update_mailbox(
+    updated = store.mailboxes.update(
         box.id, name="Acme", description="Journal of Acme", protocols=["imap", "imap"]
     )
     assert (updated.name, updated.description, updated.protocols) == (
@@ -214,7 +214,7 @@ def test_update_mailbox_fields_and_refusals(store, mailbox) -> None:
         "Journal of Acme",
         ("imap",),
     )
-    assert store.update_mailbox(box.id, name="  ").name == box.id
+    assert store.mailboxes.update(box.id, name="  ").name == box.id
     for bad in (
         {"status": "frozen"},
         {"quota": -5},
@@ -223,19 +223,19 @@ def test_update_mailbox_fields_and_refusals(store, mailbox) -> None:
         {"allowed_networks": ["example.test"]},
     ):
         with pytest.raises(InvalidInput):
-            store.update_mailbox(box.id, **bad)
-    assert store.get_mailbox(box.id) == store.update_mailbox(box.id)
+            store.mailboxes.update(box.id, **bad)
+    assert store.mailboxes.get(box.id) == store.mailboxes.update(box.id)
     with pytest.raises(NotFound):
-        store.update_mailbox("mbx-00000000000000000000", name="x")
+        store.mailboxes.update("mbx-00000000000000000000", name="x")
 
 
 def test_allowed_networks_are_normalized(store, mailbox) -> None:
     box, _ = mailbox
-    updated = store.update_mailbox(
+    updated = store.mailboxes.update(
         box.id, allowed_networks=[" 10.1.2.3/8", "2001:DB8::1/32", "192.0.2.7"]
     )
     assert updated.allowed_networks == ("10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32")
-    assert store.update_mailbox(box.id, allowed_networks=[]).allowed_networks == ()
+    assert store.mailboxes.update(box.id, allowed_networks=[]).allowed_networks == ()
 
 
 # --- quotas and disk reserve --------------------------------------------------------
@@ -243,31 +243,31 @@ def test_allowed_networks_are_normalized(store, mailbox) -> None:
 
 def test_quota_counts_stored_bytes(store, mailbox) -> None:
     box, _ = mailbox
-    store.check_can_receive(box.id, size_hint=1 << 20)  # 0 = unlimited
+    store.messages.check_can_receive(box.id, size_hint=1 << 20)  # 0 = unlimited
     info = deliver(store, box.id, b"Subject: q\r\n\r\n" + b"x" * 5000)
-    assert store.get_mailbox(box.id).bytes == info.stored_size
-    store.update_mailbox(box.id, quota=info.stored_size + 100)
-    store.check_can_receive(box.id)
-    store.check_can_receive(box.id, size_hint=100)
+    assert store.mailboxes.get(box.id).bytes == info.stored_size
+    store.mailboxes.update(box.id, quota=info.stored_size + 100)
+    store.messages.check_can_receive(box.id)
+    store.messages.check_can_receive(box.id, size_hint=100)
     with pytest.raises(QuotaExceeded):
-        store.check_can_receive(box.id, size_hint=101)
-    store.update_mailbox(box.id, quota=info.stored_size)
+        store.messages.check_can_receive(box.id, size_hint=101)
+    store.mailboxes.update(box.id, quota=info.stored_size)
     with pytest.raises(QuotaExceeded):
-        store.check_can_receive(box.id, size_hint=1)
-    store.delete_messages(box.id, [info.id])
-    assert store.get_mailbox(box.id).bytes == 0
-    store.check_can_receive(box.id, size_hint=info.stored_size)
+        store.messages.check_can_receive(box.id, size_hint=1)
+    store.messages.delete(box.id, [info.id])
+    assert store.mailboxes.get(box.id).bytes == 0
+    store.messages.check_can_receive(box.id, size_hint=info.stored_size)
     with pytest.raises(NotFound):
-        store.check_can_receive("mbx-00000000000000000000")
+        store.messages.check_can_receive("mbx-00000000000000000000")
 
 
 def test_disk_reserve(tmp_path) -> None:
     store = open_store(tmp_path / "data", kdf=FAST_KDF, disk_reserve=1 << 60)
     try:
-        store.add_domain("example.test")
-        box, _ = store.create_mailbox("example.test", actor=None)
+        store.domains.add("example.test")
+        box, _ = store.mailboxes.create("example.test", actor=None)
         with pytest.raises(StorageFull):
-            store.check_can_receive(box.id)
+            store.messages.check_can_receive(box.id)
     finally:
         store.close()
 
@@ -276,37 +276,37 @@ def test_disk_reserve(tmp_path) -> None:
 
 
 def test_delete_mailbox(store, domain, data_dir) -> None:
-    box, passphrase = store.create_mailbox(domain, aliases=["journal@example.test"], actor=None)
-    keep, _ = store.create_mailbox(domain, actor=None)
+    box, passphrase = store.mailboxes.create(domain, aliases=["journal@example.test"], actor=None)
+    keep, _ = store.mailboxes.create(domain, actor=None)
     kept = deliver(store, keep.id, b"Subject: keep\r\n\r\n")
     for n in range(3):
         deliver(store, box.id, f"Subject: {n}\r\n\r\n".encode())
     with pytest.raises(NotEmpty):
-        store.delete_mailbox(box.id)
-    assert store.get_mailbox(box.id).messages == 3
-    assert store.delete_mailbox("JOURNAL@example.test", force=True) == 3
-    assert store.find_mailbox(box.id) is None
+        store.mailboxes.delete(box.id)
+    assert store.mailboxes.get(box.id).messages == 3
+    assert store.mailboxes.delete("JOURNAL@example.test", force=True) == 3
+    assert store.mailboxes.find(box.id) is None
     assert [p.stem for p in blob_files(data_dir)] == [kept.id]
-    assert store.list_messages(box.id) == []
+    assert store.messages.list(box.id) == []
     with pytest.raises(NotFound):
-        store.unlock(box.id, passphrase)
+        store.keys.unlock(box.id, passphrase)
     # Its addresses are free again.
-    again, _ = store.create_mailbox(domain, aliases=["journal@example.test"], actor=None)
+    again, _ = store.mailboxes.create(domain, aliases=["journal@example.test"], actor=None)
     assert again.aliases == ("journal@example.test",)
     with pytest.raises(NotFound):
-        store.delete_mailbox(box.id)
+        store.mailboxes.delete(box.id)
 
 
 def test_directory_survives_reopening(store, domain, data_dir) -> None:
-    box, passphrase = store.create_mailbox(
+    box, passphrase = store.mailboxes.create(
         domain, name="Acme", aliases=["acme@example.test"], actor=None
     )
-    store.update_mailbox(box.id, status="hold", quota=12345, allowed_networks=["10.0.0.0/8"])
-    before = store.get_mailbox(box.id)
+    store.mailboxes.update(box.id, status="hold", quota=12345, allowed_networks=["10.0.0.0/8"])
+    before = store.mailboxes.get(box.id)
     store.close()
     reopened = open_store(data_dir, kdf=FAST_KDF)
     try:
-        assert reopened.get_mailbox("acme@example.test") == before
-        assert reopened.unlock(box.id, passphrase).can_read(1)
+        assert reopened.mailboxes.get("acme@example.test") == before
+        assert reopened.keys.unlock(box.id, passphrase).can_read(1)
     finally:
         reopened.close()

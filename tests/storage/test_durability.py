@@ -32,15 +32,15 @@ def temp_files(data_dir: Path) -> list[Path]:
 
 
 def assert_nothing_stored(store, data_dir: Path, mailbox_id: str) -> None:
-    assert store.list_messages(mailbox_id) == []
+    assert store.messages.list(mailbox_id) == []
     assert blob_files(data_dir) == []
-    box = store.get_mailbox(mailbox_id)
+    box = store.mailboxes.get(mailbox_id)
     assert (box.messages, box.bytes) == (0, 0)
 
 
 def test_aborted_delivery_is_invisible(store, mailbox, data_dir) -> None:
     box, _ = mailbox
-    delivery = store.begin_delivery(box.id)
+    delivery = store.messages.begin_delivery(box.id)
     delivery.write(BODY)
     assert len(temp_files(data_dir)) == 1
     delivery.abort()
@@ -53,11 +53,11 @@ def test_aborted_delivery_is_invisible(store, mailbox, data_dir) -> None:
 
 def test_published_but_uncommitted_then_aborted_leaves_nothing(store, mailbox, data_dir) -> None:
     box, _ = mailbox
-    delivery = store.begin_delivery(box.id)
+    delivery = store.messages.begin_delivery(box.id)
     delivery.write(BODY)
     published = delivery.publish()
     assert (data_dir / published.path).is_file()
-    assert store.list_messages(box.id) == []  # renamed into place is not yet visible
+    assert store.messages.list(box.id) == []  # renamed into place is not yet visible
     delivery.abort()
     assert_nothing_stored(store, data_dir, box.id)
 
@@ -66,7 +66,7 @@ def test_dropped_delivery_is_invisible_and_its_temp_file_reconciled(
     store, mailbox, data_dir
 ) -> None:
     box, _ = mailbox
-    delivery = store.begin_delivery(box.id)
+    delivery = store.messages.begin_delivery(box.id)
     delivery.write(BODY)
     del delivery
     gc.collect()
@@ -75,7 +75,7 @@ def test_dropped_delivery_is_invisible_and_its_temp_file_reconciled(
     store.close()
     reopened = open_store(data_dir, kdf=FAST_KDF)
     try:
-        report = reopened.reconcile()
+        report = reopened.maintenance.reconcile()
         assert report.temp_removed == 1
         assert (report.adopted, report.quarantined) == ([], [])
         assert temp_files(data_dir) == []
@@ -85,21 +85,21 @@ def test_dropped_delivery_is_invisible_and_its_temp_file_reconciled(
 
 
 def test_failed_commit_removes_every_copy(store, domain, data_dir) -> None:
-    live, _ = store.create_mailbox(domain, actor=None)
-    doomed, _ = store.create_mailbox(domain, actor=None)
-    copies = [store.begin_delivery(live.id), store.begin_delivery(doomed.id)]
+    live, _ = store.mailboxes.create(domain, actor=None)
+    doomed, _ = store.mailboxes.create(domain, actor=None)
+    copies = [store.messages.begin_delivery(live.id), store.messages.begin_delivery(doomed.id)]
     for copy in copies:
         copy.write(BODY)
-    store.delete_mailbox(doomed.id)  # deleted while the message was arriving
+    store.mailboxes.delete(doomed.id)  # deleted while the message was arriving
     with pytest.raises(NotFound):
-        store.commit_deliveries(copies)
+        store.messages.commit_deliveries(copies)
     assert temp_files(data_dir) == []
     assert_nothing_stored(store, data_dir, live.id)
 
 
 def publish_orphan(store, mailbox_id: str, body: bytes = BODY):
     """A file renamed into place whose commit never happened (a crash in between)."""
-    delivery = store.begin_delivery(mailbox_id)
+    delivery = store.messages.begin_delivery(mailbox_id)
     delivery.write(body)
     return delivery.publish()
 
@@ -112,26 +112,26 @@ def test_reconcile_adopts_a_valid_orphan(store, mailbox, data_dir) -> None:
 
     reopened = open_store(data_dir, kdf=FAST_KDF)
     try:
-        assert [m.id for m in reopened.list_messages(box.id)] == [committed.id]
-        report = reopened.reconcile()
+        assert [m.id for m in reopened.messages.list(box.id)] == [committed.id]
+        report = reopened.maintenance.reconcile()
         assert report.adopted == [orphan.path]
         assert report.quarantined == []
-        adopted = reopened.get_message(box.id, orphan.message_id)
+        adopted = reopened.messages.get(box.id, orphan.message_id)
         assert adopted.size == -1  # unknown until a key opens it
         assert adopted.uid == committed.uid + 1
         assert (adopted.epoch, adopted.encoding) == (orphan.epoch, orphan.encoding)
         assert (adopted.stored_size, adopted.sha256) == (orphan.stored_size, orphan.sha256)
-        box_now = reopened.get_mailbox(box.id)
+        box_now = reopened.mailboxes.get(box.id)
         assert box_now.messages == 2
         assert box_now.bytes == committed.stored_size + orphan.stored_size
 
-        key = reopened.unlock(box.id, passphrase)
+        key = reopened.keys.unlock(box.id, passphrase)
         assert read_all(reopened, key, adopted) == BODY
-        assert reopened.fill_unknown_sizes(key) == 1
-        assert reopened.get_message(box.id, orphan.message_id).size == len(BODY)
-        assert reopened.fill_unknown_sizes(key) == 0
+        assert reopened.messages.fill_unknown_sizes(key) == 1
+        assert reopened.messages.get(box.id, orphan.message_id).size == len(BODY)
+        assert reopened.messages.fill_unknown_sizes(key) == 0
         # A second pass finds nothing more to do; new mail continues the UIDs.
-        again = reopened.reconcile()
+        again = reopened.maintenance.reconcile()
         assert (again.adopted, again.quarantined, again.temp_removed) == ([], [], 0)
         assert deliver(reopened, box.id, b"Subject: later\r\n\r\n").uid == adopted.uid + 1
     finally:
@@ -139,8 +139,8 @@ def test_reconcile_adopts_a_valid_orphan(store, mailbox, data_dir) -> None:
 
 
 def test_reconcile_quarantines_damaged_orphans(store, domain, data_dir) -> None:
-    box, _ = store.create_mailbox(domain, actor=None)
-    other, _ = store.create_mailbox(domain, actor=None)
+    box, _ = store.mailboxes.create(domain, actor=None)
+    other, _ = store.mailboxes.create(domain, actor=None)
     truncated = publish_orphan(store, box.id)
     path = data_dir / truncated.path
     path.write_bytes(path.read_bytes()[:40])
@@ -178,14 +178,14 @@ def test_reconcile_quarantines_damaged_orphans(store, domain, data_dir) -> None:
 
     reopened = open_store(data_dir, kdf=FAST_KDF)
     try:
-        report = reopened.reconcile()
+        report = reopened.maintenance.reconcile()
         assert report.adopted == []
         assert len(report.quarantined) == 6
         assert blob_files(data_dir) == []
         quarantined = sorted(p.name for p in (data_dir / "quarantine").iterdir())
         assert quarantined == sorted(Path(q).name for q in report.quarantined)
         for mailbox_id in (box.id, other.id):
-            assert reopened.list_messages(mailbox_id) == []
+            assert reopened.messages.list(mailbox_id) == []
     finally:
         reopened.close()
 
@@ -201,14 +201,14 @@ def test_orphan_with_a_damaged_payload_is_adopted_but_never_read(store, mailbox,
     store.close()
     reopened = open_store(data_dir, kdf=FAST_KDF)
     try:
-        assert reopened.reconcile().adopted == [orphan.path]
-        key = reopened.unlock(box.id, passphrase)
-        info = reopened.get_message(box.id, orphan.message_id)
+        assert reopened.maintenance.reconcile().adopted == [orphan.path]
+        key = reopened.keys.unlock(box.id, passphrase)
+        info = reopened.messages.get(box.id, orphan.message_id)
         released, error = read_until_failure(reopened, key, info)
         assert isinstance(error, MessageDamaged)
         assert BODY.startswith(released) and len(released) < len(BODY)
-        assert reopened.fill_unknown_sizes(key) == 0
-        assert reopened.get_message(box.id, orphan.message_id).size == -1
+        assert reopened.messages.fill_unknown_sizes(key) == 0
+        assert reopened.messages.get(box.id, orphan.message_id).size == -1
     finally:
         reopened.close()
 
@@ -217,7 +217,7 @@ def test_reconcile_reports_missing_files(store, mailbox, data_dir) -> None:
     box, _ = mailbox
     info = deliver(store, box.id, b"Subject: gone\r\n\r\n")
     (data_dir / info.path).unlink()
-    assert store.reconcile().missing_files == [info.path]
+    assert store.maintenance.reconcile().missing_files == [info.path]
 
 
 CRASH_SCRIPT = textwrap.dedent(
@@ -237,11 +237,11 @@ CRASH_SCRIPT = textwrap.dedent(
     def loop(worker):
         n = 0
         while True:
-            delivery = store.begin_delivery(mailbox_id)
+            delivery = store.messages.begin_delivery(mailbox_id)
             data = body(worker, n)
             for i in range(0, len(data), 8192):
                 delivery.write(data[i : i + 8192])
-            (info,) = store.commit_deliveries([delivery])
+            (info,) = store.messages.commit_deliveries([delivery])
             with lock:
                 print(info.id, worker, n, flush=True)
             n += 1
@@ -292,11 +292,11 @@ def test_kill_9_loses_no_committed_message(store, mailbox, data_dir, tmp_path) -
 
     reopened = open_store(data_dir, kdf=FAST_KDF)
     try:
-        report = reopened.reconcile()
+        report = reopened.maintenance.reconcile()
         assert report.quarantined == []  # a renamed file is always a complete file
         assert temp_files(data_dir) == []
-        listed = {m.id: m for m in reopened.list_messages(box.id)}
-        key = reopened.unlock(box.id, passphrase)
+        listed = {m.id: m for m in reopened.messages.list(box.id)}
+        key = reopened.keys.unlock(box.id, passphrase)
         for message_id, worker, n in committed:
             assert message_id in listed, f"committed message {worker}-{n} was lost"
             assert read_all(reopened, key, listed[message_id]) == expected_body(worker, n)
@@ -304,7 +304,7 @@ def test_kill_9_loses_no_committed_message(store, mailbox, data_dir, tmp_path) -
         for info in listed.values():
             data = read_all(reopened, key, info)
             assert data.startswith(b"Subject: crash ")
-        uids = [m.uid for m in reopened.list_messages(box.id)]
+        uids = [m.uid for m in reopened.messages.list(box.id)]
         assert uids == sorted(set(uids))
     finally:
         reopened.close()

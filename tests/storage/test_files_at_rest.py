@@ -26,12 +26,12 @@ def umask_022():
 def test_a_store_made_under_umask_022_is_private_down_to_every_file(store, mailbox):
     mbx, _ = mailbox
     data = store.data_dir
-    store.create_admin("alice")
-    store.set_admin_totp("alice", "JBSWY3DPEHPK3PXP", ["h"])
+    store.admins.create("alice")
+    store.admins.set_totp("alice", "JBSWY3DPEHPK3PXP", ["h"])
     deliver(store, mbx.id, sample_message(1))
     (data / "blobs" / "stray.age").write_bytes(b"not an age file")
-    store.reconcile()  # quarantines the stray file
-    unfinished = store.begin_delivery(mbx.id)
+    store.maintenance.reconcile()  # quarantines the stray file
+    unfinished = store.messages.begin_delivery(mbx.id)
     unfinished.write(sample_message(2))  # a delivery in flight: its file in tmp/
     paths = walked(data)
     # The index and its WAL files, while the store has them open.
@@ -47,12 +47,12 @@ def test_an_existing_wider_file_is_found_and_tightened_never_loosened(store, mai
     mbx, _ = mailbox
     info = deliver(store, mbx.id, sample_message(1))
     blob = store.data_dir / info.path
-    assert store.loose_file_modes() == []
+    assert store.maintenance.loose_file_modes() == []
     os.chmod(blob, 0o644)
     os.chmod(blob.parent, 0o755)
     os.chmod(store.data_dir, 0o750)
     os.symlink("/etc/passwd", store.data_dir / "tmp" / "link")  # never followed, not reported
-    loose = store.loose_file_modes()
+    loose = store.maintenance.loose_file_modes()
     assert [(item.path, item.mode, item.wanted) for item in loose] == [
         (".", 0o750, 0o700),
         (info.path.rsplit("/", 1)[0], 0o755, 0o700),

@@ -19,7 +19,7 @@ OLD = time.time() - 3600  # older than fsck's grace for orphans and temp files
 def two_boxes(store, mailbox):
     """Two mailboxes with five messages each; returns (first, passphrase, second)."""
     first, passphrase = mailbox
-    second, _ = store.create_mailbox("example.test", name="other", actor=None)
+    second, _ = store.mailboxes.create("example.test", name="other", actor=None)
     for n in range(5):
         deliver(store, first.id, message_bytes(n, size=n * 40_000))
         deliver(store, second.id, message_bytes(100 + n))
@@ -49,8 +49,8 @@ def test_a_clean_store_is_all_well(store, two_boxes):
 
 def test_finds_a_deleted_file_an_orphan_a_flipped_byte_and_a_swap(store, two_boxes):
     first, _, second = two_boxes
-    a = store.list_messages(first.id)
-    b = store.list_messages(second.id)
+    a = store.messages.list(first.id)
+    b = store.messages.list(second.id)
     store.blobs.path(a[0].path).unlink()  # deleted file
     _flip(store.blobs.path(a[1].path), -20)  # flipped byte in the payload
     _flip(store.blobs.path(a[2].path), 30)  # flipped byte in the header
@@ -82,7 +82,7 @@ def test_a_fresh_file_without_a_row_may_be_a_delivery_in_flight(store, two_boxes
 
 def test_repair_quarantines_adopts_and_fixes_counters(store, two_boxes):
     first, passphrase, second = two_boxes
-    a = store.list_messages(first.id)
+    a = store.messages.list(first.id)
     store.blobs.path(a[0].path).unlink()
     _flip(store.blobs.path(a[1].path), -20)
     # a valid file whose commit never happened (crash between rename and commit)
@@ -107,12 +107,12 @@ def test_repair_quarantines_adopts_and_fixes_counters(store, two_boxes):
     assert not (store.blobs.tmp / "LEFTOVER.part").exists()
 
     assert fsck(store).ok
-    box = store.get_mailbox(first.id)
-    messages = store.list_messages(first.id)
+    box = store.mailboxes.get(first.id)
+    messages = store.messages.list(first.id)
     assert box.messages == len(messages) == 3
     assert box.bytes == sum(m.stored_size for m in messages)
-    key = store.unlock(first.id, passphrase)
+    key = store.keys.unlock(first.id, passphrase)
     adopted = next(m for m in messages if m.id == a[2].id)
     assert plaintext(store, key, adopted) == message_bytes(2, size=80_000)
-    actions = {e.action for e in store.list_audit(actor="fsck")}
+    actions = {e.action for e in store.audit.list(actor="fsck")}
     assert {"fsck.quarantine", "fsck.remove-row", "fsck.adopt", "fsck.fix-counter"} <= actions

@@ -18,7 +18,7 @@ PER_THREAD = 8
 
 
 def test_concurrent_deliveries_all_get_rows_and_increasing_uids(store, domain, data_dir):
-    mailboxes = [store.create_mailbox(domain, actor=None) for _ in range(3)]
+    mailboxes = [store.mailboxes.create(domain, actor=None) for _ in range(3)]
     start = threading.Barrier(THREADS)
     results: dict[int, list] = defaultdict(list)
     errors: list[BaseException] = []
@@ -28,11 +28,11 @@ def test_concurrent_deliveries_all_get_rows_and_increasing_uids(store, domain, d
         try:
             start.wait()
             for n in range(PER_THREAD):
-                delivery = store.begin_delivery(box.id)
+                delivery = store.messages.begin_delivery(box.id)
                 delivery.write(f"Subject: {index}-{n}\r\n\r\n".encode() * (n + 1))
-                (info,) = store.commit_deliveries([delivery])
+                (info,) = store.messages.commit_deliveries([delivery])
                 # Committed means visible, from any thread, right now.
-                assert store.get_message(box.id, info.id) == info
+                assert store.messages.get(box.id, info.id) == info
                 results[index].append(info)
         except BaseException as exc:  # reported below
             errors.append(exc)
@@ -47,12 +47,12 @@ def test_concurrent_deliveries_all_get_rows_and_increasing_uids(store, domain, d
     assert len(blob_files(data_dir)) == THREADS * PER_THREAD
 
     for box, passphrase in mailboxes:
-        listed = store.list_messages(box.id)
+        listed = store.messages.list(box.id)
         uids = [m.uid for m in listed]
         assert uids == list(range(1, len(listed) + 1))  # unique, gapless, increasing
-        assert store.get_mailbox(box.id).messages == len(listed)
-        assert store.next_uid(box.id) == len(listed) + 1
-        key = store.unlock(box.id, passphrase)
+        assert store.mailboxes.get(box.id).messages == len(listed)
+        assert store.messages.next_uid(box.id) == len(listed) + 1
+        key = store.keys.unlock(box.id, passphrase)
         for info in listed:
             assert read_all(store, key, info).startswith(b"Subject: ")
     for index, infos in results.items():
@@ -63,19 +63,19 @@ def test_concurrent_deliveries_all_get_rows_and_increasing_uids(store, domain, d
         }
         box_id = infos[0].mailbox_id
         box_passphrase = next(p for b, p in mailboxes if b.id == box_id)
-        key = store.unlock(box_id, box_passphrase)
+        key = store.keys.unlock(box_id, box_passphrase)
         for info in infos:
             assert read_all(store, key, info) == texts[info.id]
 
 
 def test_one_transaction_with_copies_for_several_mailboxes(store, domain) -> None:
-    boxes = [store.create_mailbox(domain, actor=None)[0] for _ in range(3)]
-    copies = [store.begin_delivery(box.id) for box in boxes]
+    boxes = [store.mailboxes.create(domain, actor=None)[0] for _ in range(3)]
+    copies = [store.messages.begin_delivery(box.id) for box in boxes]
     for copy in copies:
         copy.write(b"Subject: to three\r\n\r\n")
-    infos = store.commit_deliveries(copies)
+    infos = store.messages.commit_deliveries(copies)
     assert [i.mailbox_id for i in infos] == [b.id for b in boxes]
-    assert all(store.list_messages(b.id) == [i] for b, i in zip(boxes, infos, strict=True))
+    assert all(store.messages.list(b.id) == [i] for b, i in zip(boxes, infos, strict=True))
 
 
 # --- the committer itself -------------------------------------------------------------
@@ -136,17 +136,17 @@ def test_committer_reports_errors_to_the_right_callers() -> None:
 
 
 def test_a_failing_group_does_not_sink_the_others(store, domain, data_dir) -> None:
-    live, _ = store.create_mailbox(domain, actor=None)
-    doomed, _ = store.create_mailbox(domain, actor=None)
-    doomed_copy = store.begin_delivery(doomed.id)
+    live, _ = store.mailboxes.create(domain, actor=None)
+    doomed, _ = store.mailboxes.create(domain, actor=None)
+    doomed_copy = store.messages.begin_delivery(doomed.id)
     doomed_copy.write(b"Subject: doomed\r\n\r\n")
-    store.delete_mailbox(doomed.id)
-    live_copies = [store.begin_delivery(live.id) for _ in range(4)]
+    store.mailboxes.delete(doomed.id)
+    live_copies = [store.messages.begin_delivery(live.id) for _ in range(4)]
     outcomes: dict[str, object] = {}
 
     def commit(name: str, copies) -> None:
         try:
-            outcomes[name] = store.commit_deliveries(copies)
+            outcomes[name] = store.messages.commit_deliveries(copies)
         except NotFound as exc:
             outcomes[name] = exc
 
@@ -159,5 +159,5 @@ def test_a_failing_group_does_not_sink_the_others(store, domain, data_dir) -> No
     for thread in threads:
         thread.join()
     assert isinstance(outcomes["doomed"], NotFound)
-    assert [m.uid for m in store.list_messages(live.id)] == [1, 2, 3, 4]
+    assert [m.uid for m in store.messages.list(live.id)] == [1, 2, 3, 4]
     assert len(blob_files(data_dir)) == 4

@@ -46,13 +46,15 @@ def test_content_never_at_rest(tmp_path: Path, compress: bool, kind: str) -> Non
     }
     store = open_store(data_dir, kdf=FAST_KDF, recipient_type=kind, compress=compress)
     try:
-        store.add_domain("example.test")
-        mailbox, passphrase = store.create_mailbox("example.test", description=control, actor=None)
+        store.domains.add("example.test")
+        mailbox, passphrase = store.mailboxes.create(
+            "example.test", description=control, actor=None
+        )
         message = message_text(subject, sender, f"Body with the {canary} inside.")
         small = deliver(store, mailbox.id, message)
         big = deliver(store, mailbox.id, message * 3000, "random")  # many chunks
         # A delivery still arriving: its encrypted temp file is on disk.
-        in_progress = store.begin_delivery(mailbox.id)
+        in_progress = store.messages.begin_delivery(mailbox.id)
         in_progress.write(message + secrets.token_bytes(200_000) + message)
         (temp,) = (data_dir / "tmp").iterdir()
         assert temp.stat().st_size > 65536
@@ -64,7 +66,7 @@ def test_content_never_at_rest(tmp_path: Path, compress: bool, kind: str) -> Non
         assert set(control_hits) & {"gateway.db", "gateway.db-wal"}
 
         # The content is really in there, readable with the key.
-        key = store.unlock(mailbox.id, passphrase)
+        key = store.keys.unlock(mailbox.id, passphrase)
         assert canary.encode() in read_all(store, key, small)
         in_progress.abort()
     finally:

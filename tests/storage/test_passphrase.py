@@ -83,13 +83,13 @@ def lookalike_variants(passphrase: str) -> list[str]:
 
 
 def test_store_unlock_accepts_every_spelling(store, domain) -> None:
-    mailbox, passphrase = store.create_mailbox(domain, actor=None)
+    mailbox, passphrase = store.mailboxes.create(domain, actor=None)
     # A lookalike test needs a passphrase that has a 0 and a 1 in it.
     while not ("0" in passphrase and "1" in passphrase):
-        passphrase = store.reset_passphrase(mailbox.id)
-    newest = store.current_epoch(mailbox.id).epoch
+        passphrase = store.keys.reset_passphrase(mailbox.id)
+    newest = store.keys.current_epoch(mailbox.id).epoch
     for typed in lookalike_variants(passphrase):
-        assert store.unlock(mailbox.id, typed).can_read(newest), typed
+        assert store.keys.unlock(mailbox.id, typed).can_read(newest), typed
 
 
 def test_store_unlock_refuses_wrong_and_malformed(store, mailbox) -> None:
@@ -98,13 +98,13 @@ def test_store_unlock_refuses_wrong_and_malformed(store, mailbox) -> None:
     assert other != passphrase
     for typed in (other, passphrase[:-1], passphrase + "X", "", "not a passphrase at all"):
         with pytest.raises(WrongPassphrase) as info:
-            store.unlock(box.id, typed)
+            store.keys.unlock(box.id, typed)
         assert str(info.value) == "wrong passphrase"
     # A near miss (one symbol changed) is a wrong passphrase, not a typo forgiven.
     last = passphrase[-1]
     near = passphrase[:-1] + ("2" if last != "2" else "3")
     with pytest.raises(WrongPassphrase):
-        store.unlock(box.id, near)
+        store.keys.unlock(box.id, near)
 
 
 def sealed_example(kind: str = "x25519") -> tuple[keys.SealedSeed, bytes, bytes]:

@@ -20,29 +20,29 @@ def test_every_passphrase_event_records_when_the_passphrase_was_set(store, mailb
     assert box.passphrase_set_at is not None and box.passphrase_set_at <= time.time()
 
     age_passphrase(store, box.id, 400)
-    new = store.change_passphrase(box.id, passphrase)
-    assert store.get_mailbox(box.id).passphrase_set_at >= started
+    new = store.keys.change_passphrase(box.id, passphrase)
+    assert store.mailboxes.get(box.id).passphrase_set_at >= started
 
     age_passphrase(store, box.id, 400)
-    current = store.reset_passphrase(box.id)
-    assert store.get_mailbox(box.id).passphrase_set_at >= started
+    current = store.keys.reset_passphrase(box.id)
+    assert store.mailboxes.get(box.id).passphrase_set_at >= started
 
     age_passphrase(store, box.id, 400)
-    assert store.recover(box.id, new, current) == 1
-    assert store.get_mailbox(box.id).passphrase_set_at >= started
+    assert store.keys.recover(box.id, new, current) == 1
+    assert store.mailboxes.get(box.id).passphrase_set_at >= started
 
 
 def test_a_failed_change_records_nothing(store, mailbox):
     box, _ = mailbox
     old = age_passphrase(store, box.id, 400)
     with pytest.raises(WrongPassphrase):
-        store.change_passphrase(box.id, "0" * 30)
-    assert store.get_mailbox(box.id).passphrase_set_at == pytest.approx(old)
+        store.keys.change_passphrase(box.id, "0" * 30)
+    assert store.mailboxes.get(box.id).passphrase_set_at == pytest.approx(old)
 
 
 def test_an_older_index_gains_the_column_with_the_newest_epoch_time(data_dir, store, mailbox):
     box, _ = mailbox
-    store.reset_passphrase(box.id)  # two epochs: the newest one counts
+    store.keys.reset_passphrase(box.id)  # two epochs: the newest one counts
     store.close()
     with sqlite3.connect(data_dir / "gateway.db") as conn:
         conn.execute("UPDATE epochs SET created=? WHERE epoch=1", (1_000_000.0,))
@@ -52,9 +52,9 @@ def test_an_older_index_gains_the_column_with_the_newest_epoch_time(data_dir, st
 
     reopened = open_store(data_dir, kdf=FAST_KDF)
     try:
-        assert reopened.get_mailbox(box.id).passphrase_set_at == 2_000_000.0
+        assert reopened.mailboxes.get(box.id).passphrase_set_at == 2_000_000.0
         again = open_store(data_dir, kdf=FAST_KDF)  # a second opening changes nothing
-        assert again.get_mailbox(box.id).passphrase_set_at == 2_000_000.0
+        assert again.mailboxes.get(box.id).passphrase_set_at == 2_000_000.0
         again.close()
     finally:
         reopened.close()
@@ -62,20 +62,20 @@ def test_an_older_index_gains_the_column_with_the_newest_epoch_time(data_dir, st
 
 def test_settings_update_changes_only_its_keys(store, mailbox):
     box, _ = mailbox
-    store.update_mailbox(box.id, settings={"retention": {"days": 5}, "other": 1})
-    updated = store.update_mailbox(box.id, status="hold", settings_update={"reset_locked": True})
+    store.mailboxes.update(box.id, settings={"retention": {"days": 5}, "other": 1})
+    updated = store.mailboxes.update(box.id, status="hold", settings_update={"reset_locked": True})
     assert updated.status == "hold"
     assert updated.settings == {"retention": {"days": 5}, "other": 1, "reset_locked": True}
-    cleared = store.update_mailbox(box.id, settings_update={"reset_locked": None, "other": None})
+    cleared = store.mailboxes.update(box.id, settings_update={"reset_locked": None, "other": None})
     assert cleared.settings == {"retention": {"days": 5}}
 
 
 def test_overdue_only_after_the_maximum_age(store, mailbox):
     box, _ = mailbox
     changed = age_passphrase(store, box.id, 100)
-    plain = store.get_mailbox(box.id)
+    plain = store.mailboxes.get(box.id)
     assert p.passphrase_age(plain, time.time()).overdue is False  # no maximum age
-    three = store.update_mailbox(box.id, settings_update=p.max_age_update(90))
+    three = store.mailboxes.update(box.id, settings_update=p.max_age_update(90))
     age = p.passphrase_age(three, time.time())
     assert (age.max_age_days, age.overdue) == (90, True)
     assert age.due == pytest.approx(changed + 90 * DAY)
@@ -84,7 +84,7 @@ def test_overdue_only_after_the_maximum_age(store, mailbox):
         "passphrase_changed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(changed)),
         "passphrase_overdue": True,
     }
-    six = store.update_mailbox(box.id, settings_update=p.max_age_update(180))
+    six = store.mailboxes.update(box.id, settings_update=p.max_age_update(180))
     assert p.passphrase_age(six, time.time()).overdue is False
     assert p.passphrase_age(six, changed + 180 * DAY + 1).overdue is True
 
@@ -117,8 +117,8 @@ def test_api_max_age_none_and_zero_mean_no_maximum():
 
 def test_who_may_set_and_clear_the_reset_lock(store, mailbox):
     box, _ = mailbox
-    unlocked = store.get_mailbox(box.id)
-    locked = store.update_mailbox(box.id, settings_update=p.reset_lock_update(True))
+    unlocked = store.mailboxes.get(box.id)
+    locked = store.mailboxes.update(box.id, settings_update=p.reset_lock_update(True))
     assert p.reset_locked(locked) and not p.reset_locked(unlocked)
     for role in ("superadmin", "domain-admin"):
         assert p.may_change_reset_lock(role, unlocked, True)
@@ -126,15 +126,15 @@ def test_who_may_set_and_clear_the_reset_lock(store, mailbox):
     assert p.may_change_reset_lock("superadmin", locked, False)
     assert not p.may_change_reset_lock("domain-admin", locked, False)
     assert not p.may_change_reset_lock("viewer", unlocked, True)
-    cleared = store.update_mailbox(box.id, settings_update=p.reset_lock_update(False))
+    cleared = store.mailboxes.update(box.id, settings_update=p.reset_lock_update(False))
     assert "reset_locked" not in cleared.settings
 
 
 def test_a_locked_reset_needs_a_superadmin_and_the_typed_id(store, mailbox):
     box, _ = mailbox
-    unlocked = store.get_mailbox(box.id)
+    unlocked = store.mailboxes.get(box.id)
     assert p.reset_decision(unlocked, "domain-admin", None) is ResetDecision.ALLOWED
-    locked = store.update_mailbox(box.id, settings_update=p.reset_lock_update(True))
+    locked = store.mailboxes.update(box.id, settings_update=p.reset_lock_update(True))
     assert p.reset_decision(locked, "domain-admin", box.id) is ResetDecision.LOCKED
     assert p.reset_decision(locked, "superadmin", None) is ResetDecision.UNCONFIRMED
     assert p.reset_decision(locked, "superadmin", box.address) is ResetDecision.UNCONFIRMED
@@ -162,9 +162,9 @@ def test_other_totp_requirements_are_refused(values):
 
 
 def test_who_must_enrol(store):
-    store.create_admin("ann", "domain-admin", [], "pw-pw-pw-pw-pw-pw")
-    ann = store.get_admin("ann")
+    store.admins.create("ann", "domain-admin", [], "pw-pw-pw-pw-pw-pw")
+    ann = store.admins.get("ann")
     assert p.must_enrol(ann, ["domain-admin"]) and p.must_enrol(ann, ["all"])
     assert not p.must_enrol(ann, ["superadmin"]) and not p.must_enrol(ann, [])
-    store.set_admin_totp("ann", "JBSWY3DPEHPK3PXP", [])
-    assert not p.must_enrol(store.get_admin("ann"), ["all"])
+    store.admins.set_totp("ann", "JBSWY3DPEHPK3PXP", [])
+    assert not p.must_enrol(store.admins.get("ann"), ["all"])

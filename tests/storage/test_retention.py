@@ -19,16 +19,16 @@ def box(store, mailbox):
     """A mailbox with 4 messages; the first two retrieved (\\Seen) now."""
     mbx, _ = mailbox
     ids = [deliver(store, mbx.id, message_bytes(n)).id for n in range(4)]
-    store.set_flags(mbx.id, ids[:2], ["\\Seen"])
+    store.messages.set_flags(mbx.id, ids[:2], ["\\Seen"])
     return mbx, ids
 
 
 def test_rules_are_off_by_default_and_nothing_is_deleted(store, box):
     mbx, ids = box
-    assert not rules_of(store.get_mailbox(mbx.id)).active
+    assert not rules_of(store.mailboxes.get(mbx.id)).active
     report = apply_retention(store, now=time.time() + 10_000 * DAY)
     assert report.deleted == 0 and report.mailboxes == []
-    assert len(store.list_messages(mbx.id)) == 4
+    assert len(store.messages.list(mbx.id)) == 4
 
 
 def test_retrieved_mail_goes_after_n_days_unretrieved_after_m(store, box):
@@ -39,13 +39,13 @@ def test_retrieved_mail_goes_after_n_days_unretrieved_after_m(store, box):
     report = apply_retention(store, now=now + 31 * DAY)
     assert sorted(report.mailboxes[0].retrieved) == sorted(ids[:2])
     assert report.mailboxes[0].unretrieved == []
-    assert [m.id for m in store.list_messages(mbx.id)] == ids[2:]
-    assert store.get_mailbox(mbx.id).messages == 2
+    assert [m.id for m in store.messages.list(mbx.id)] == ids[2:]
+    assert store.mailboxes.get(mbx.id).messages == 2
     report = apply_retention(store, now=now + 91 * DAY)
     assert sorted(report.mailboxes[0].unretrieved) == sorted(ids[2:])
-    assert store.list_messages(mbx.id) == []
+    assert store.messages.list(mbx.id) == []
     assert not list(store.blobs.blobs.rglob("*.age"))
-    audit = store.list_audit(actor="retention")
+    audit = store.audit.list(actor="retention")
     assert [e.action for e in audit] == ["retention.delete", "retention.delete"]
     assert audit[-1].detail == "2 retrieved more than 30 days ago"
 
@@ -67,7 +67,7 @@ def test_the_retrieved_clock_starts_when_seen_is_set_not_on_arrival(store, box):
 def test_clearing_seen_makes_a_message_unretrieved_again(store, box):
     mbx, ids = box
     set_rules(store, mbx.id, retrieved_days=1)
-    store.set_flags(mbx.id, [ids[0]], ["\\Seen"], mode="remove")
+    store.messages.set_flags(mbx.id, [ids[0]], ["\\Seen"], mode="remove")
     report = apply_retention(store, now=time.time() + 2 * DAY)
     assert report.mailboxes[0].retrieved == [ids[1]]
 
@@ -88,21 +88,21 @@ def test_dry_run_reports_but_keeps_everything(store, box):
     set_rules(store, mbx.id, unretrieved_days=1)
     report = apply_retention(store, now=time.time() + 2 * DAY, dry_run=True)
     assert sorted(report.mailboxes[0].unretrieved) == sorted(ids[2:])
-    assert len(store.list_messages(mbx.id)) == 4
-    assert store.list_audit(actor="retention") == []
+    assert len(store.messages.list(mbx.id)) == 4
+    assert store.audit.list(actor="retention") == []
 
 
 def test_rules_live_in_the_mailbox_settings_next_to_other_settings(store, box):
     mbx, _ = box
-    store.update_mailbox(mbx.id, settings={"note": "kept"})
+    store.mailboxes.update(mbx.id, settings={"note": "kept"})
     set_rules(store, mbx.id, retrieved_days=30)
     set_rules(store, mbx.id, unretrieved_days=365)
-    settings = store.get_mailbox(mbx.id).settings
+    settings = store.mailboxes.get(mbx.id).settings
     assert settings == {
         "note": "kept",
         "retention": {"delete_retrieved_after_days": 30, "delete_unretrieved_after_days": 365},
     }
     set_rules(store, mbx.id, retrieved_days=0, unretrieved_days=0)
-    assert store.get_mailbox(mbx.id).settings == {"note": "kept"}
+    assert store.mailboxes.get(mbx.id).settings == {"note": "kept"}
     with pytest.raises(InvalidInput):
         set_rules(store, mbx.id, retrieved_days=-1)

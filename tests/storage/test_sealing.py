@@ -100,12 +100,12 @@ def test_a_copy_of_gateway_db_alone_does_not_contain_the_totp_secret(tmp_path):
     store = open_store(data, kdf=FAST_KDF, sealer=new_sealer())
     code_hash = CODE_HASH
     try:
-        store.create_admin("alice")
-        store.set_admin_totp("alice", SECRET, [code_hash])
+        store.admins.create("alice")
+        store.admins.set_totp("alice", SECRET, [code_hash])
         assert code_hash.encode() not in index_bytes(data)  # nothing to guess codes against
-        store.set_admin_totp("alice", SECRET, [])  # a recovery code used: sealed again
-        assert store.admin_totp("alice") == (SECRET, [])
-        assert store.get_admin("alice").totp_enabled
+        store.admins.set_totp("alice", SECRET, [])  # a recovery code used: sealed again
+        assert store.admins.totp("alice") == (SECRET, [])
+        assert store.admins.get("alice").totp_enabled
         held = index_bytes(data)
         assert (data / "gateway.db-wal").exists()  # the WAL is looked at, too
         assert SECRET.encode() not in held
@@ -118,8 +118,8 @@ def _old_version_index(data, secret: str, code_hash: str) -> None:
     """An index as an older version left it: the TOTP secret in plaintext, the recovery
     codes as bare SHA-256 hashes."""
     store = open_store(data, kdf=FAST_KDF)
-    store.create_admin("alice")
-    store.create_admin("bob")
+    store.admins.create("alice")
+    store.admins.create("bob")
     store.close()
     conn = sqlite3.connect(data / "gateway.db")
     conn.execute(
@@ -141,9 +141,9 @@ def test_plaintext_secrets_of_an_older_version_are_sealed_on_first_open(tmp_path
     for _ in range(2):  # idempotent: the second open finds nothing to seal
         store = open_store(data, kdf=FAST_KDF, sealer=sealer)
         try:
-            keyed = store.recovery_code_digest("alice", code_hash)
-            assert store.admin_totp("alice") == (SECRET, [keyed])  # the code still works
-            assert store.admin_totp("bob") == (None, [])
+            keyed = store.sealing.recovery_code_digest("alice", code_hash)
+            assert store.admins.totp("alice") == (SECRET, [keyed])  # the code still works
+            assert store.admins.totp("bob") == (None, [])
             assert SECRET.encode() not in index_bytes(data)
             assert code_hash.encode() not in index_bytes(data)
         finally:
@@ -157,16 +157,16 @@ def test_plaintext_secrets_of_an_older_version_are_sealed_on_first_open(tmp_path
 def test_without_a_sealer_everything_but_totp_secrets_works(tmp_path):
     store = open_store(tmp_path / "data", kdf=FAST_KDF)
     try:
-        store.add_domain("example.test")
-        store.create_admin("alice", password="a password")
-        assert store.verify_admin_password("alice", "a password") is not None
-        store.audit("cli", "admin.create", "alice")
+        store.domains.add("example.test")
+        store.admins.create("alice", password="a password")
+        assert store.admins.verify_password("alice", "a password") is not None
+        store.audit.record("cli", "admin.create", "alice")
         with pytest.raises(SealError, match="sealed with the gateway's seal key, and none"):
-            store.set_admin_totp("alice", SECRET, [])
-        assert not store.get_admin("alice").totp_enabled  # nothing half-written
-        store.set_admin_totp("alice", None, [])  # turning it off needs no key
-        assert store.admin_totp("alice") == (None, [])
-        assert "secrets.seal_key" in store.sealing_problem()
+            store.admins.set_totp("alice", SECRET, [])
+        assert not store.admins.get("alice").totp_enabled  # nothing half-written
+        store.admins.set_totp("alice", None, [])  # turning it off needs no key
+        assert store.admins.totp("alice") == (None, [])
+        assert "secrets.seal_key" in store.sealing.problem()
     finally:
         store.close()
 
@@ -175,26 +175,29 @@ def test_a_wrong_key_is_a_clear_error_and_loses_nothing(tmp_path):
     data = tmp_path / "data"
     right = new_sealer("the right key")
     store = open_store(data, kdf=FAST_KDF, sealer=right)
-    store.create_admin("alice")
-    store.set_admin_totp("alice", SECRET, ["h1"])
+    store.admins.create("alice")
+    store.admins.set_totp("alice", SECRET, ["h1"])
     store.close()
 
     wrong = open_store(data, kdf=FAST_KDF, sealer=new_sealer("secrets.seal_key_file /k"))
     try:
-        assert "secrets.seal_key_file /k is not the seal key" in wrong.sealing_problem()
+        assert "secrets.seal_key_file /k is not the seal key" in wrong.sealing.problem()
         with pytest.raises(SealError, match="is not the seal key this index's TOTP secrets"):
-            wrong.admin_totp("alice")
+            wrong.admins.totp("alice")
         with pytest.raises(SealError, match="gateway admin disable-totp NAME"):
-            wrong.set_admin_totp("alice", "NEWSECRETNEWSECR", [])  # never two keys in one index
-        assert wrong.get_admin("alice").totp_enabled
-        assert wrong.count_admins() == 1  # everything else works
+            wrong.admins.set_totp("alice", "NEWSECRETNEWSECR", [])  # never two keys in one index
+        assert wrong.admins.get("alice").totp_enabled
+        assert wrong.admins.count() == 1  # everything else works
     finally:
         wrong.close()
 
     again = open_store(data, kdf=FAST_KDF, sealer=right)
     try:
-        assert again.sealing_problem() is None
-        assert again.admin_totp("alice") == (SECRET, [again.recovery_code_digest("alice", "h1")])
+        assert again.sealing.problem() is None
+        assert again.admins.totp("alice") == (
+            SECRET,
+            [again.sealing.recovery_code_digest("alice", "h1")],
+        )
     finally:
         again.close()
 
@@ -202,19 +205,19 @@ def test_a_wrong_key_is_a_clear_error_and_loses_nothing(tmp_path):
 def test_a_new_key_is_adopted_once_nothing_is_sealed_under_the_old_one(tmp_path):
     data = tmp_path / "data"
     store = open_store(data, kdf=FAST_KDF, sealer=new_sealer())
-    store.create_admin("alice")
-    store.set_admin_totp("alice", SECRET, [])
+    store.admins.create("alice")
+    store.admins.set_totp("alice", SECRET, [])
     store.close()
     lost = open_store(data, kdf=FAST_KDF, sealer=new_sealer())
-    assert lost.sealing_problem() is not None
-    lost.set_admin_totp("alice", None, [])  # `gateway admin disable-totp alice`
+    assert lost.sealing.problem() is not None
+    lost.admins.set_totp("alice", None, [])  # `gateway admin disable-totp alice`
     lost.close()
     replacement = new_sealer()
     store = open_store(data, kdf=FAST_KDF, sealer=replacement)
     try:
-        assert store.sealing_problem() is None
-        store.set_admin_totp("alice", "NEWSECRETNEWSECR", [])
-        assert store.admin_totp("alice")[0] == "NEWSECRETNEWSECR"
+        assert store.sealing.problem() is None
+        store.admins.set_totp("alice", "NEWSECRETNEWSECR", [])
+        assert store.admins.totp("alice")[0] == "NEWSECRETNEWSECR"
     finally:
         store.close()
 
@@ -222,16 +225,16 @@ def test_a_new_key_is_adopted_once_nothing_is_sealed_under_the_old_one(tmp_path)
 def test_a_sealed_secret_moved_to_another_admin_does_not_open(tmp_path):
     store = open_store(tmp_path / "data", kdf=FAST_KDF, sealer=new_sealer())
     try:
-        store.create_admin("alice")
-        store.create_admin("mallory")
-        store.set_admin_totp("alice", SECRET, [])
+        store.admins.create("alice")
+        store.admins.create("mallory")
+        store.admins.set_totp("alice", SECRET, [])
         with store.db.write() as conn:
             conn.execute(
                 "UPDATE admins SET totp_secret=(SELECT totp_secret FROM admins WHERE name='alice')"
                 " WHERE name='mallory'"
             )
         with pytest.raises(SealError, match="sealed totp secret of mallory does not open"):
-            store.admin_totp("mallory")
-        assert store.admin_totp("alice")[0] == SECRET
+            store.admins.totp("mallory")
+        assert store.admins.totp("alice")[0] == SECRET
     finally:
         store.close()

@@ -23,7 +23,7 @@ def raw_store(request, tmp_path):
     store = open_store(
         tmp_path / "data", kdf=FAST_KDF, recipient_type=request.param, compress=False
     )
-    store.add_domain("example.test")
+    store.domains.add("example.test")
     yield store
     store.close()
 
@@ -59,8 +59,8 @@ class Stored:
 
 
 def new_mailbox(store):
-    mailbox, passphrase = store.create_mailbox("example.test", actor=None)
-    return mailbox, store.unlock(mailbox.id, passphrase)
+    mailbox, passphrase = store.mailboxes.create("example.test", actor=None)
+    return mailbox, store.keys.unlock(mailbox.id, passphrase)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def new_mailbox(store):
 def test_every_byte_flipped_is_refused(tmp_path, kind: str, compress: bool, masks) -> None:
     store = open_store(tmp_path / "data", kdf=FAST_KDF, recipient_type=kind, compress=compress)
     try:
-        store.add_domain("example.test")
+        store.domains.add("example.test")
         mailbox, key = new_mailbox(store)
         plaintext = message_text("Flip me", "flip@example.org", "a small message")
         stored = Stored(store, mailbox.id, key, plaintext)
@@ -130,7 +130,7 @@ def test_appended_bytes_are_refused(raw_store, size: int) -> None:
 
 def test_files_swapped_between_messages_of_a_mailbox(store, mailbox) -> None:
     box, passphrase = mailbox
-    key = store.unlock(box.id, passphrase)
+    key = store.keys.unlock(box.id, passphrase)
     first = Stored(store, box.id, key, b"Subject: first\r\n\r\none\r\n")
     second = Stored(store, box.id, key, b"Subject: second\r\n\r\ntwo\r\n")
     first.path.write_bytes(second.original)
@@ -187,7 +187,7 @@ def test_validly_sealed_files_with_a_wrong_binding_are_refused(raw_store) -> Non
     mailbox, key = new_mailbox(raw_store)
     stored = Stored(raw_store, mailbox.id, key, b"Subject: bound\r\n\r\nbody\r\n")
     info = stored.info
-    recipient = parse_recipient(raw_store.list_epochs(mailbox.id)[0].recipient)
+    recipient = parse_recipient(raw_store.keys.list_epochs(mailbox.id)[0].recipient)
 
     def sealed(*extra: Stanza) -> bytes:
         writer = AgeWriter([recipient], extra)

@@ -13,9 +13,9 @@ SENDER = "journal-sender@example.org"
 
 def deliver(store, mailbox_id: str, raw: bytes) -> MessageInfo:
     """Store one message as the SMTP ingest would (raw must use CRLF line endings)."""
-    delivery = store.begin_delivery(mailbox_id)
+    delivery = store.messages.begin_delivery(mailbox_id)
     delivery.write(raw)
-    return store.commit_deliveries([delivery])[0]
+    return store.messages.commit_deliveries([delivery])[0]
 
 
 def sample_message(
@@ -67,4 +67,4 @@ def message_bytes(n: int, size: int = 300) -> bytes:
 
 def plaintext(store, key, message) -> bytes:
     """A stored message, decrypted with the mailbox key."""
-    return b"".join(store.read_message(key, message))
+    return b"".join(store.messages.read(key, message))

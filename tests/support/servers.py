@@ -46,4 +46,4 @@ class ServedMailbox:
         return deliver(self.store, self.mailbox_id, raw)
 
     def messages(self) -> list[MessageInfo]:
-        return self.store.list_messages(self.mailbox_id)
+        return self.store.messages.list(self.mailbox_id)

@@ -72,7 +72,7 @@ def env(web_store, tmp_path: Path) -> Env:
     )
     astore = AsyncStore(web_store, max_workers=4)
     yield Env(web_store, astore, options, clock, tmp_path / "data")
-    astore.executor.shutdown(wait=True)
+    astore.close(close_store=False)
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def make_console(aiohttp_client, app, env: Env):
         console = Console(await aiohttp_client(app))
         if name is not None:
             if name not in env.admins:
-                await env.astore.create_admin(name, role, list(domains), PASSWORD)
+                await env.astore.admins.create(name, role, list(domains), PASSWORD)
                 env.admins[name] = role
             response = await console.login(name)
             assert response.status == 303, response.body_text
@@ -156,8 +156,8 @@ async def superadmin(make_console) -> Console:
 
 @pytest.fixture
 def domains(env: Env) -> tuple[str, str]:
-    env.store.add_domain("alpha.test")
-    env.store.add_domain("beta.test")
+    env.store.domains.add("alpha.test")
+    env.store.domains.add("beta.test")
     return "alpha.test", "beta.test"
 
 

@@ -58,7 +58,7 @@ class Tenants:
         return await self.make_console(admin)
 
     async def api(self, admin: str):
-        _, raw = self.env.store.create_api_token(admin, "scope-test")
+        _, raw = self.env.store.tokens.create(admin, "scope-test")
         client = await self.aiohttp_client(self.app)
         client.headers = {"Authorization": f"Bearer {raw}"}
         return client
@@ -66,12 +66,12 @@ class Tenants:
 
 @pytest.fixture
 async def tenants(env, make_console, aiohttp_client, app) -> Tenants:
-    env.store.add_domain(OWN)
-    env.store.add_domain(FOREIGN)
+    env.store.domains.add(OWN)
+    env.store.domains.add(FOREIGN)
     for name, (role, domains) in ROLES.items():
-        env.store.create_admin(name, role, domains, PASSWORD)
+        env.store.admins.create(name, role, domains, PASSWORD)
         env.admins[name] = role
-    mailbox, _ = env.store.create_mailbox(OWN, name="Acme journal", actor=None)
+    mailbox, _ = env.store.mailboxes.create(OWN, name="Acme journal", actor=None)
     return Tenants(env, make_console, aiohttp_client, app, mailbox.id)
 
 
@@ -148,17 +148,17 @@ async def test_an_alias_must_be_in_a_domain_the_admin_may_write(
 ):
     address = f"ceo-journal@{TARGETS[target]}"
     outcome = EXPECTED[admin][list(TARGETS).index(target)]
-    before = tenants.env.store.list_mailboxes()
+    before = tenants.env.store.mailboxes.list()
     add, ok_status = ALIAS_WAYS[way]
     seen = await add(tenants, admin, address)
     reply = await asyncio.to_thread(rcpt_reply, smtp_port, address)
     if outcome == "ok":
         assert seen == Seen(ok_status, None)
-        assert tenants.env.store.get_mailbox(address).domain == OWN
+        assert tenants.env.store.mailboxes.get(address).domain == OWN
         assert reply.startswith("250"), reply
         return
     assert seen == refusal(outcome, address, way.startswith("console"))
-    assert tenants.env.store.list_mailboxes() == before  # no mailbox, no alias, nothing
+    assert tenants.env.store.mailboxes.list() == before  # no mailbox, no alias, nothing
     assert reply.startswith(REFUSED_RCPT), reply
 
 
@@ -173,9 +173,9 @@ async def test_a_mailbox_is_created_only_in_a_domain_the_admin_may_write(
 ):
     domain = TARGETS[target]
     outcome = EXPECTED[admin][list(TARGETS).index(target)]
-    before = tenants.env.store.list_mailboxes()
+    before = tenants.env.store.mailboxes.list()
     seen = await PRIMARY_WAYS[way](tenants, admin, domain)
-    after = tenants.env.store.list_mailboxes()
+    after = tenants.env.store.mailboxes.list()
     console = way.startswith("console")
     if outcome == "ok":
         assert seen == Seen(200 if console else 201, None)
@@ -201,14 +201,14 @@ async def test_scope_refusals_are_shown_in_the_admins_language(tenants):
     console = await tenants.console("acme-admin")
     await console.post("/settings/language", {"language": "de"})
     address = f"ceo-journal@{FOREIGN}"
-    before = tenants.env.store.list_mailboxes()
+    before = tenants.env.store.mailboxes.list()
     alias = await console_alias(tenants, "acme-admin", address)
     assert alias == Seen(403, f"{address}: {FOREIGN} ist keine Ihrer Domains")
     created = await console_create(tenants, "acme-admin", FOREIGN)
     assert created == Seen(403, f"{FOREIGN} ist keine Ihrer Domains")
     api = await api_alias(tenants, "acme-admin", address)
     assert api == Seen(403, f"{address}: {FOREIGN} is not one of your domains")
-    assert tenants.env.store.list_mailboxes() == before
+    assert tenants.env.store.mailboxes.list() == before
 
 
 # --- removing a domain -------------------------------------------------------------
@@ -217,7 +217,7 @@ async def test_scope_refusals_are_shown_in_the_admins_language(tenants):
 async def test_a_domain_still_used_by_an_alias_elsewhere_cannot_be_removed(tenants, smtp_port):
     """beta.test has no mailbox of its own, only an alias on the acme mailbox."""
     store = tenants.env.store
-    store.add_alias(tenants.mailbox_id, f"postmaster@{FOREIGN}", actor=None)
+    store.mailboxes.add_alias(tenants.mailbox_id, f"postmaster@{FOREIGN}", actor=None)
     console = await tenants.console("root")
     refused = await console.post(f"/domains/{FOREIGN}/remove", {})
     page = await console.get(refused.headers["Location"])
@@ -228,10 +228,10 @@ async def test_a_domain_still_used_by_an_alias_elsewhere_cannot_be_removed(tenan
     error = (await response.json())["error"]
     assert response.status == 409
     assert f"{tenants.mailbox_id} (alias postmaster@{FOREIGN})" in error
-    assert FOREIGN in [d.name for d in store.list_domains()]
+    assert FOREIGN in [d.name for d in store.domains.list()]
     reply = await asyncio.to_thread(rcpt_reply, smtp_port, f"postmaster@{FOREIGN}")
     assert reply.startswith("250"), reply
-    store.remove_alias(tenants.mailbox_id, f"postmaster@{FOREIGN}")
+    store.mailboxes.remove_alias(tenants.mailbox_id, f"postmaster@{FOREIGN}")
     response = await client.delete(f"/api/v1/domains/{FOREIGN}", headers=client.headers)
     assert response.status == 204
 
@@ -259,13 +259,13 @@ async def api_delete(tenants: Tenants, mailbox) -> int:
 @pytest.mark.parametrize("face", ["console", "API"])
 async def test_only_a_mailbox_on_hold_or_disabled_is_deleted(tenants, face, status, deleted):
     store = tenants.env.store
-    mailbox, _ = store.create_mailbox(OWN, name="Doomed", status=status, actor=None)
+    mailbox, _ = store.mailboxes.create(OWN, name="Doomed", status=status, actor=None)
     deliver(store, mailbox.id)
     delete = console_delete if face == "console" else api_delete
     code = await delete(tenants, mailbox)
     if deleted:
         assert code == (303 if face == "console" else 200)
-        assert store.find_mailbox(mailbox.id) is None
+        assert store.mailboxes.find(mailbox.id) is None
     else:
         assert code == 409
-        assert store.get_mailbox(mailbox.id).messages == 1
+        assert store.mailboxes.get(mailbox.id).messages == 1

@@ -15,8 +15,8 @@ from .conftest import PASSWORD, deliver
 @pytest.fixture
 async def api(aiohttp_client, app, env, domains):
     """A client with a superadmin token, and a factory for other roles' tokens."""
-    env.store.create_admin("robot", "superadmin", [], PASSWORD)
-    _, raw = env.store.create_api_token("robot", "ci")
+    env.store.admins.create("robot", "superadmin", [], PASSWORD)
+    _, raw = env.store.tokens.create("robot", "ci")
     client = await aiohttp_client(app)
     client.headers = {"Authorization": f"Bearer {raw}"}
     return client
@@ -55,7 +55,7 @@ async def test_openapi_matches_the_routes(app, aiohttp_client):
 
 
 async def test_me_and_stats(api, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
     deliver(env.store, mailbox.id)
     status, me = await call(api, "GET", "/api/v1/me")
     assert status == 200 and me["name"] == "robot" and me["role"] == "superadmin"
@@ -82,7 +82,7 @@ async def test_domains(api, env):
     assert status == 400 and body["error"] == "the body must be a JSON object"
     status, body = await call(api, "GET", "/api/v1/domains")
     assert [d["name"] for d in body] == ["alpha.test", "beta.test", "gamma.test"]
-    env.store.create_mailbox("gamma.test", actor=None)
+    env.store.mailboxes.create("gamma.test", actor=None)
     status, _ = await call(api, "DELETE", "/api/v1/domains/gamma.test")
     assert status == 409
     status, _ = await call(api, "DELETE", "/api/v1/domains/beta.test")
@@ -105,7 +105,7 @@ async def test_mailbox_lifecycle(api, env, caplog):
     )
     assert status == 201 and looks_valid(created["passphrase"])
     mailbox_id = created["id"]
-    env.store.unlock(mailbox_id, created["passphrase"])
+    env.store.keys.unlock(mailbox_id, created["passphrase"])
     status, body = await call(api, "GET", f"/api/v1/mailboxes/{mailbox_id}")
     assert status == 200 and "passphrase" not in body
     assert body["aliases"] == ["j@alpha.test"] and body["sealed_messages"] == 0
@@ -166,7 +166,7 @@ async def test_mailbox_lifecycle(api, env, caplog):
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for secret in (created["passphrase"], reset["passphrase"], changed["passphrase"]):
         assert secret not in logged
-    events = [e for e in env.store.list_audit(target=mailbox_id)]
+    events = [e for e in env.store.audit.list(target=mailbox_id)]
     assert {e.action for e in events} >= {
         "mailbox.create",
         "mailbox.update",
@@ -177,9 +177,9 @@ async def test_mailbox_lifecycle(api, env, caplog):
 
 
 async def test_delete_refuses_an_active_mailbox(api, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
     status, body = await call(api, "DELETE", f"/api/v1/mailboxes/{mailbox.id}?confirm={mailbox.id}")
-    assert status == 409 and env.store.find_mailbox(mailbox.id)
+    assert status == 409 and env.store.mailboxes.find(mailbox.id)
 
 
 async def test_create_errors(api):
@@ -198,7 +198,7 @@ async def test_create_errors(api):
 
 
 async def test_a_disabled_admins_token_stops_working(api, env):
-    env.store.update_admin("robot", disabled=True)
+    env.store.admins.update("robot", disabled=True)
     status, _ = await call(api, "GET", "/api/v1/me")
     assert status == 401
 
@@ -214,10 +214,10 @@ async def test_api_unknown_path_is_json_404(api):
 
 
 async def test_a_domain_admins_token_sees_only_its_domains(aiohttp_client, app, env, domains):
-    env.store.create_admin("dom", "domain-admin", ["alpha.test"], PASSWORD)
-    _, raw = env.store.create_api_token("dom", "script")
-    inside, _ = env.store.create_mailbox("alpha.test", actor=None)
-    env.store.create_mailbox("beta.test", actor=None)
+    env.store.admins.create("dom", "domain-admin", ["alpha.test"], PASSWORD)
+    _, raw = env.store.tokens.create("dom", "script")
+    inside, _ = env.store.mailboxes.create("alpha.test", actor=None)
+    env.store.mailboxes.create("beta.test", actor=None)
     client = await aiohttp_client(app)
     headers = {"Authorization": f"Bearer {raw}"}
     listing = await (await client.get("/api/v1/mailboxes", headers=headers)).json()
@@ -249,7 +249,7 @@ async def test_every_time_is_iso_8601_utc_like_the_cli_json(api, env, app):
     mailbox_id = created["id"]
     assert created["last_login"] is None  # never logged in: null, not a string
     times.append(("POST mailboxes", created["created"]))
-    env.store.record_login(mailbox_id)
+    env.store.login_clients.record(mailbox_id)
     path = f"/api/v1/mailboxes/{mailbox_id}"
     responses = [
         await call(api, "GET", "/api/v1/mailboxes"),
@@ -266,7 +266,7 @@ async def test_every_time_is_iso_8601_utc_like_the_cli_json(api, env, app):
     assert len(times) > 10
     for where, value in times:
         assert isinstance(value, str) and re.match(ISO_UTC, value), (where, value)
-    stored = env.store.get_mailbox(mailbox_id)
+    stored = env.store.mailboxes.get(mailbox_id)
     assert responses[1][1]["created"] == iso_utc(stored.created)
     assert responses[1][1]["last_login"] == iso_utc(stored.last_login)
     assert responses[1][1]["passphrase_changed"] == iso_utc(stored.passphrase_set_at)

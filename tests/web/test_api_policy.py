@@ -14,8 +14,8 @@ from .test_api import call
 
 
 async def token_client(aiohttp_client, app, env, name: str, role: str, domains=()):
-    env.store.create_admin(name, role, list(domains), PASSWORD)
-    _, raw = env.store.create_api_token(name, "script")
+    env.store.admins.create(name, role, list(domains), PASSWORD)
+    _, raw = env.store.tokens.create(name, "script")
     client = await aiohttp_client(app)
     client.headers = {"Authorization": f"Bearer {raw}"}
     return client
@@ -34,11 +34,11 @@ async def domain_api(aiohttp_client, app, env, domains):
 
 
 def actions(env, target: str) -> list[str]:
-    return [e.action for e in env.store.list_audit(target=target)]
+    return [e.action for e in env.store.audit.list(target=target)]
 
 
 async def test_the_mailbox_json_tells_the_passphrase_age(api, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
     status, body = await call(api, "GET", f"/api/v1/mailboxes/{mailbox.id}")
     assert status == 200
     assert body["passphrase_max_age_days"] is None and body["passphrase_overdue"] is False
@@ -69,7 +69,7 @@ async def test_the_mailbox_json_tells_the_passphrase_age(api, env):
 
 @pytest.mark.parametrize("value", [30, "90", True, -1, 90.5, [90], {"days": 90}])
 async def test_a_bad_max_age_is_a_400_and_changes_nothing(api, env, value):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
     status, body = await call(
         api,
         "PATCH",
@@ -78,12 +78,12 @@ async def test_a_bad_max_age_is_a_400_and_changes_nothing(api, env, value):
     )
     assert status == 400
     assert body["error"] == "passphrase_max_age_days must be null (none) or one of 90, 180, 365"
-    unchanged = env.store.get_mailbox(mailbox.id)
+    unchanged = env.store.mailboxes.get(mailbox.id)
     assert unchanged.name == mailbox.name and unchanged.settings == {}
 
 
 async def test_a_domain_admin_may_lock_but_not_unlock(domain_api, api, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
     url = f"/api/v1/mailboxes/{mailbox.id}"
     status, body = await call(domain_api, "PATCH", url, json={"reset_locked": "yes"})
     assert status == 400 and body["error"] == "reset_locked must be true or false"
@@ -95,7 +95,7 @@ async def test_a_domain_admin_may_lock_but_not_unlock(domain_api, api, env):
         domain_api, "PATCH", url, json={"reset_locked": False, "name": "Sneaky"}
     )
     assert status == 403 and body["error"] == "only a superadmin can clear the reset lock"
-    still = env.store.get_mailbox(mailbox.id)
+    still = env.store.mailboxes.get(mailbox.id)
     assert still.settings["reset_locked"] is True and still.name == mailbox.name
     assert "mailbox.reset-lock-clear-refused" in actions(env, mailbox.id)
 
@@ -105,8 +105,8 @@ async def test_a_domain_admin_may_lock_but_not_unlock(domain_api, api, env):
 
 
 async def test_a_locked_reset_is_refused_to_a_domain_admin(domain_api, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
-    env.store.update_mailbox(mailbox.id, settings_update={"reset_locked": True})
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
+    env.store.mailboxes.update(mailbox.id, settings_update={"reset_locked": True})
     url = f"/api/v1/mailboxes/{mailbox.id}/reset-passphrase"
     for body in (None, {"confirm": mailbox.id}):
         status, answer = await call(domain_api, "POST", url, json=body)
@@ -114,13 +114,13 @@ async def test_a_locked_reset_is_refused_to_a_domain_admin(domain_api, env):
         assert answer == {
             "error": "passphrase resets of this mailbox are locked: only a superadmin can reset it"
         }
-    assert len(env.store.list_epochs(mailbox.id)) == 1
+    assert len(env.store.keys.list_epochs(mailbox.id)) == 1
     assert actions(env, mailbox.id).count("mailbox.passphrase-reset-refused") == 2
 
 
 async def test_a_superadmin_resets_a_locked_mailbox_with_the_confirmation(api, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
-    env.store.update_mailbox(mailbox.id, settings_update={"reset_locked": True})
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
+    env.store.mailboxes.update(mailbox.id, settings_update={"reset_locked": True})
     url = f"/api/v1/mailboxes/{mailbox.id}/reset-passphrase"
     for body in (None, {}, {"confirm": "yes"}, {"confirm": mailbox.address}):
         status, answer = await call(api, "POST", url, json=body)
@@ -129,15 +129,15 @@ async def test_a_superadmin_resets_a_locked_mailbox_with_the_confirmation(api, e
         assert '{"confirm": "<mailbox id>"}' in answer["error"]
     status, answer = await call(api, "POST", url, json={"confirm": 7})
     assert status == 400 and answer["error"] == "confirm must be the mailbox id, as a string"
-    assert len(env.store.list_epochs(mailbox.id)) == 1
+    assert len(env.store.keys.list_epochs(mailbox.id)) == 1
 
     status, answer = await call(api, "POST", url, json={"confirm": mailbox.id})
     assert status == 200 and looks_valid(answer["passphrase"])
-    assert len(env.store.list_epochs(mailbox.id)) == 2
+    assert len(env.store.keys.list_epochs(mailbox.id)) == 2
 
 
 async def test_an_unlocked_reset_needs_no_body(domain_api, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
     status, answer = await call(
         domain_api, "POST", f"/api/v1/mailboxes/{mailbox.id}/reset-passphrase"
     )

@@ -10,7 +10,7 @@ from .conftest import PASSWORD
 
 
 async def test_sign_in_and_out(make_console, env):
-    env.store.create_admin("alice", "superadmin", [], PASSWORD)
+    env.store.admins.create("alice", "superadmin", [], PASSWORD)
     console = await make_console()
     page = await console.get("/login")
     assert page.status == 200
@@ -25,12 +25,12 @@ async def test_sign_in_and_out(make_console, env):
     out = await console.post("/logout", {})
     assert out.status == 303 and out.headers["Location"] == "/login"
     assert not await console.signed_in()
-    actions = [e.action for e in env.store.list_audit(target="alice")]
+    actions = [e.action for e in env.store.audit.list(target="alice")]
     assert actions[:2] == ["admin.logout", "admin.login"]
 
 
 async def test_sign_in_returns_to_the_page_asked_for(make_console, env):
-    env.store.create_admin("bob", "superadmin", [], PASSWORD)
+    env.store.admins.create("bob", "superadmin", [], PASSWORD)
     console = await make_console()
     first = await console.client.get("/audit", allow_redirects=False)
     assert first.headers["Location"] == "/login?next=/audit"
@@ -59,7 +59,7 @@ async def enrol(console, env, name: str) -> tuple[str, list[str]]:
 async def test_totp_enrolment_and_sign_in(make_console, env):
     console = await make_console("carol")
     secret, codes = await enrol(console, env, "carol")
-    stored_secret, hashes = env.store.admin_totp("carol")
+    stored_secret, hashes = env.store.admins.totp("carol")
     assert stored_secret == secret and len(hashes) == 10
     assert not any(code in "".join(hashes) for code in codes)  # hashed at rest
     await console.post("/logout", {})
@@ -76,7 +76,7 @@ async def test_totp_enrolment_and_sign_in(make_console, env):
     assert replay.status == 401  # a code works once
     recovery = await console.login("carol", code=codes[0].upper())
     assert recovery.status == 303
-    assert len(env.store.admin_totp("carol")[1]) == 9
+    assert len(env.store.admins.totp("carol")[1]) == 9
     await console.post("/logout", {})
     assert (await console.login("carol", code=codes[0])).status == 401  # used up
 
@@ -89,4 +89,4 @@ async def test_totp_can_be_turned_off_with_the_password(make_console, env):
     wrong = await console.post("/settings/totp/disable", {"password": "nope"})
     assert wrong.status == 400 and 'id="password-error"' in wrong.body_text
     ok = await console.post("/settings/totp/disable", {"password": PASSWORD})
-    assert ok.status == 303 and env.store.admin_totp("dave")[0] is None
+    assert ok.status == 303 and env.store.admins.totp("dave")[0] is None

@@ -88,7 +88,7 @@ async def shown_passphrase(page) -> str:
 
 
 async def test_first_sign_in_domain_mailbox_settings_passphrases_delete(page, env):
-    _, password = env.store.create_admin("admin")  # as `gateway serve` does, printed once
+    _, password = env.store.admins.create("admin")  # as `gateway serve` does, printed once
     await sign_in(page, "admin", "not the password")
     await expect(page.get_by_role("alert")).to_contain_text("Wrong name, password")
     await shot(page, "login")
@@ -109,8 +109,8 @@ async def test_first_sign_in_domain_mailbox_settings_passphrases_delete(page, en
     await page.get_by_role("button", name="Create mailbox").click()
     await expect(page.get_by_role("heading", name="Mailbox created")).to_be_visible()
     first = await shown_passphrase(page)
-    mailbox = env.store.list_mailboxes()[0]
-    env.store.unlock(mailbox.id, first)
+    mailbox = env.store.mailboxes.list()[0]
+    env.store.keys.unlock(mailbox.id, first)
     finish = page.get_by_role("button", name="Finish")
     await expect(finish).to_be_disabled()
     async with page.expect_download() as info:
@@ -147,7 +147,7 @@ async def test_first_sign_in_domain_mailbox_settings_passphrases_delete(page, en
     await shot(page, "mailbox-settings")
     await page.get_by_role("button", name="Save settings").click()
     await expect(page.get_by_role("status")).to_contain_text("Settings saved.")
-    changed = env.store.get_mailbox(mailbox.id)
+    changed = env.store.mailboxes.get(mailbox.id)
     assert changed.status == "hold" and changed.protocols == ("pop3",)
     assert changed.allowed_networks == ("192.0.2.0/24",)
 
@@ -166,7 +166,7 @@ async def test_first_sign_in_domain_mailbox_settings_passphrases_delete(page, en
     await page.locator("#f-current_for_recover").fill(second)
     await page.get_by_role("button", name="Recover", exact=True).click()
     await expect(page.get_by_role("status")).to_contain_text("Recovered: 1 message is readable")
-    assert env.store.sealed_message_count(mailbox.id) == 0
+    assert env.store.keys.sealed_message_count(mailbox.id) == 0
 
     await page.goto(f"/mailboxes/{mailbox.id}/delete")
     await expect(page.get_by_text("1 stored message")).to_be_visible()
@@ -177,13 +177,13 @@ async def test_first_sign_in_domain_mailbox_settings_passphrases_delete(page, en
     await page.get_by_label("Mailbox name").fill("Acme journal")
     await page.get_by_role("button", name="Delete mailbox for ever").click()
     await expect(page.get_by_role("status")).to_contain_text("deleted with 1 message")
-    assert env.store.list_mailboxes() == []
+    assert env.store.mailboxes.list() == []
     await page.get_by_role("button", name="Sign out", exact=True).click()
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
 async def test_german_totp_enrolment_and_sign_in(page, env):
-    env.store.create_admin("maria", "superadmin", [], PASSWORD)
+    env.store.admins.create("maria", "superadmin", [], PASSWORD)
     await sign_in(page, "maria", PASSWORD)
     await page.get_by_role("link", name="Your settings").click()
     await page.get_by_label("Language of the console").select_option("de")
@@ -223,8 +223,8 @@ async def test_german_totp_enrolment_and_sign_in(page, env):
 
 
 async def test_screenshots_of_main_pages_on_desktop_and_phone(browser, base_url, env):
-    env.store.add_domain("acme.example")
-    env.store.add_domain("globex.example")
+    env.store.domains.add("acme.example")
+    env.store.domains.add("globex.example")
     for n, (domain, name) in enumerate(
         [
             ("acme.example", "Acme journal"),
@@ -232,14 +232,14 @@ async def test_screenshots_of_main_pages_on_desktop_and_phone(browser, base_url,
             ("globex.example", "Globex <script>alert(1)</script>"),
         ]
     ):
-        mailbox, _ = env.store.create_mailbox(
+        mailbox, _ = env.store.mailboxes.create(
             domain, name=name, aliases=[f"j{n}@{domain}"], quota=(n + 1) << 30, actor=None
         )
         for m in range(n + 1):
             deliver(env.store, mailbox.id, m, size=5000)
-    env.store.reset_passphrase(mailbox.id)
-    env.store.audit("retrieval", "pop3.login", mailbox.id, "", "198.51.100.4")
-    env.store.create_admin("paul", "superadmin", [], PASSWORD)
+    env.store.keys.reset_passphrase(mailbox.id)
+    env.store.audit.record("retrieval", "pop3.login", mailbox.id, "", "198.51.100.4")
+    env.store.admins.create("paul", "superadmin", [], PASSWORD)
     pages = [
         "/mailboxes",
         f"/mailboxes/{mailbox.id}",
@@ -271,7 +271,7 @@ async def test_screenshots_of_main_pages_on_desktop_and_phone(browser, base_url,
 async def test_a_hostile_next_keeps_the_browser_on_the_gateway(browser, base_url, env):
     """Sign in through the real form with each known bypass in `next`. CSP is switched
     off (bypass_csp): the server alone must keep the browser on its own origin."""
-    env.store.create_admin("paul", "superadmin", [], PASSWORD)
+    env.store.admins.create("paul", "superadmin", [], PASSWORD)
     origin = urlsplit(base_url).netloc
     for target in HOSTILE:
         context = await browser.new_context(base_url=base_url, bypass_csp=True)

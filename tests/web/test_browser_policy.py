@@ -22,9 +22,9 @@ def app(env):
 
 
 async def test_forced_enrolment_then_the_mailbox_list_and_a_reset_lock(page, env):  # noqa: F811
-    env.store.add_domain("acme.example")
-    mailbox, _ = env.store.create_mailbox("acme.example", name="Acme journal", actor=None)
-    env.store.create_admin("dana", "domain-admin", ["acme.example"], PASSWORD)
+    env.store.domains.add("acme.example")
+    mailbox, _ = env.store.mailboxes.create("acme.example", name="Acme journal", actor=None)
+    env.store.admins.create("dana", "domain-admin", ["acme.example"], PASSWORD)
 
     await sign_in(page, "dana", PASSWORD)
     await expect(page).to_have_url(re.compile(r"/settings/totp$"))
@@ -61,5 +61,5 @@ async def test_forced_enrolment_then_the_mailbox_list_and_a_reset_lock(page, env
         "Passphrase resets of this mailbox are locked: only a superadmin can reset it."
     )
     await expect(page.get_by_role("button", name="Reset passphrase")).to_have_count(0)
-    assert env.store.get_mailbox(mailbox.id).settings["reset_locked"] is True
-    assert env.store.get_mailbox(mailbox.id).settings["passphrase_max_age_days"] == 365
+    assert env.store.mailboxes.get(mailbox.id).settings["reset_locked"] is True
+    assert env.store.mailboxes.get(mailbox.id).settings["passphrase_max_age_days"] == 365

@@ -8,7 +8,7 @@ from .conftest import PASSWORD, Console
 
 
 async def test_connect_page_for_a_mailbox(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", name="Acme", actor=None)
     page = await superadmin.get(f"/connect?mailbox={mailbox.address}")
     html = page.body_text
     assert "Connection settings for Acme" in html
@@ -24,7 +24,7 @@ async def test_connect_page_for_a_mailbox(superadmin, domains, env):
 async def test_connect_prefers_implicit_tls_and_warns_when_retrieval_is_off(
     aiohttp_client, env, web_store
 ):
-    web_store.create_admin("ops", "viewer", [], PASSWORD)
+    web_store.admins.create("ops", "viewer", [], PASSWORD)
     info = ConnectInfo(
         hostname="mx.example.net",
         pop3_port=None,

@@ -33,10 +33,10 @@ async def test_create_shows_the_passphrase_once(superadmin, domains, env, caplog
     assert "This is the only time it is shown" in html
     assert "I have stored this passphrase" in html
     assert html.count('class="group"') == 6
-    (mailbox,) = env.store.list_mailboxes()
+    (mailbox,) = env.store.mailboxes.list()
     assert mailbox.name == "Acme" and mailbox.quota == 2 << 30
     assert mailbox.aliases == ("j2@alpha.test", "journal@alpha.test")
-    env.store.unlock(mailbox.id, passphrase)  # it is the real passphrase
+    env.store.keys.unlock(mailbox.id, passphrase)  # it is the real passphrase
     assert f"/mailboxes/{mailbox.id}/stored" in html
     # the mailbox warns until someone confirms storing it
     detail = await superadmin.get(f"/mailboxes/{mailbox.id}")
@@ -45,7 +45,7 @@ async def test_create_shows_the_passphrase_once(superadmin, domains, env, caplog
     # reload = the browser resends the same form: no second mailbox, no passphrase
     again = await superadmin.post("/mailboxes/new", form)
     assert again.status == 303 and again.headers["Location"] == f"/mailboxes/{mailbox.id}"
-    assert len(env.store.list_mailboxes()) == 1
+    assert len(env.store.mailboxes.list()) == 1
     later.append(await superadmin.get(again.headers["Location"]))
     assert "already sent. A passphrase is shown only once" in later[-1].body_text
     # acknowledging without ticking is refused; ticking finishes
@@ -74,7 +74,7 @@ async def test_create_shows_the_passphrase_once(superadmin, domains, env, caplog
         )
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert passphrase not in logged and passphrase.replace("-", "") not in logged
-    assert all(passphrase not in e.detail for e in env.store.list_audit())
+    assert all(passphrase not in e.detail for e in env.store.audit.list())
     raw = (env.data_dir / "gateway.db").read_bytes()
     assert passphrase.encode() not in raw and passphrase.replace("-", "").encode() not in raw
 
@@ -91,7 +91,7 @@ async def test_create_form_errors_are_shown_next_to_the_fields(superadmin, domai
     assert response.status == 400 and 'id="aliases-error"' in response.body_text
     assert "not an accepted domain" in response.body_text
     assert 'value="Acme"' in response.body_text  # what was typed is kept
-    assert env.store.list_mailboxes() == []
+    assert env.store.mailboxes.list() == []
 
 
 async def test_create_needs_a_domain_first(superadmin):
@@ -100,14 +100,14 @@ async def test_create_needs_a_domain_first(superadmin):
 
 
 async def test_list_shows_statistics_search_and_sort(superadmin, domains, env):
-    a, _ = env.store.create_mailbox(
+    a, _ = env.store.mailboxes.create(
         "alpha.test", name="Alpha archive", aliases=["a@alpha.test"], quota=1 << 30, actor=None
     )
-    b, _ = env.store.create_mailbox("beta.test", name="Beta archive", actor=None)
+    b, _ = env.store.mailboxes.create("beta.test", name="Beta archive", actor=None)
     for n in range(3):
         deliver(env.store, a.id, n)
     deliver(env.store, b.id)
-    env.store.reset_passphrase(b.id)
+    env.store.keys.reset_passphrase(b.id)
     html = (await superadmin.get("/mailboxes")).body_text
     assert "Alpha archive" in html and "Beta archive" in html
     assert "a@alpha.test" in html and a.address in html
@@ -132,10 +132,10 @@ async def test_list_shows_statistics_search_and_sort(superadmin, domains, env):
 
 
 async def test_mailbox_page_shows_details_epochs_and_events(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", name="Acme", actor=None)
     deliver(env.store, mailbox.id)
-    env.store.reset_passphrase(mailbox.id)
-    env.store.audit("retrieval", "pop3.login", mailbox.id, "", "192.0.2.7")
+    env.store.keys.reset_passphrase(mailbox.id)
+    env.store.audit.record("retrieval", "pop3.login", mailbox.id, "", "192.0.2.7")
     html = (await superadmin.get(f"/mailboxes/{mailbox.id}")).body_text
     assert "1 message is sealed under an older passphrase" in html
     assert "sealed under an older passphrase" in html and "readable with the current" in html
@@ -144,7 +144,7 @@ async def test_mailbox_page_shows_details_epochs_and_events(superadmin, domains,
 
 
 async def test_settings_are_saved_and_validated(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", name="Acme", actor=None)
     page = await superadmin.get(f"/mailboxes/{mailbox.id}/settings")
     for status in ("Active", "Hold", "Receive only", "Disabled"):
         assert status in page.body_text
@@ -173,21 +173,21 @@ async def test_settings_are_saved_and_validated(superadmin, domains, env):
         ],
     )
     assert ok.status == 303
-    updated = env.store.get_mailbox(mailbox.id)
+    updated = env.store.mailboxes.get(mailbox.id)
     assert (updated.name, updated.status, updated.quota) == ("Acme Ltd", "hold", 5 << 30)
     assert updated.allowed_networks == ("192.0.2.0/24", "2001:db8::/32")
     assert updated.protocols == ("pop3",)
     page = await superadmin.get(f"/mailboxes/{mailbox.id}")
     assert "Settings saved." in page.body_text
-    event = env.store.list_audit(action="mailbox.update")[0]
+    event = env.store.audit.list(action="mailbox.update")[0]
     assert "status=hold" in event.detail and event.actor == "root"
 
 
 async def test_aliases_are_added_and_removed(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
     ok = await superadmin.post(f"/mailboxes/{mailbox.id}/aliases", {"address": "x@alpha.test"})
     assert ok.status == 303
-    assert env.store.get_mailbox(mailbox.id).aliases == ("x@alpha.test",)
+    assert env.store.mailboxes.get(mailbox.id).aliases == ("x@alpha.test",)
     dup = await superadmin.post(f"/mailboxes/{mailbox.id}/aliases", {"address": "x@alpha.test"})
     assert dup.status == 400 and 'id="address-error"' in dup.body_text
     bad = await superadmin.post(f"/mailboxes/{mailbox.id}/aliases", {"address": "nope"})
@@ -195,7 +195,7 @@ async def test_aliases_are_added_and_removed(superadmin, domains, env):
     gone = await superadmin.post(
         f"/mailboxes/{mailbox.id}/aliases/remove", {"address": "x@alpha.test"}
     )
-    assert gone.status == 303 and env.store.get_mailbox(mailbox.id).aliases == ()
+    assert gone.status == 303 and env.store.mailboxes.get(mailbox.id).aliases == ()
     missing = await superadmin.post(
         f"/mailboxes/{mailbox.id}/aliases/remove", {"address": "x@alpha.test"}
     )
@@ -203,29 +203,29 @@ async def test_aliases_are_added_and_removed(superadmin, domains, env):
 
 
 async def test_delete_needs_hold_or_disabled_and_the_typed_name(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", name="Acme", actor=None)
     deliver(env.store, mailbox.id)
     deliver(env.store, mailbox.id, 2)
     page = await superadmin.get(f"/mailboxes/{mailbox.id}/delete")
     assert "2 stored messages" in page.body_text
     assert "Only a mailbox on hold or disabled can be deleted" in page.body_text
     refused = await superadmin.post(f"/mailboxes/{mailbox.id}/delete", {"confirm": "Acme"})
-    assert refused.status == 409 and env.store.find_mailbox(mailbox.id)
-    env.store.update_mailbox(mailbox.id, status="disabled")
+    assert refused.status == 409 and env.store.mailboxes.find(mailbox.id)
+    env.store.mailboxes.update(mailbox.id, status="disabled")
     wrong = await superadmin.post(f"/mailboxes/{mailbox.id}/delete", {"confirm": "acme"})
     assert wrong.status == 400 and 'id="confirm-error"' in wrong.body_text
     done = await superadmin.post(f"/mailboxes/{mailbox.id}/delete", {"confirm": "Acme"})
-    assert done.status == 303 and env.store.find_mailbox(mailbox.id) is None
+    assert done.status == 303 and env.store.mailboxes.find(mailbox.id) is None
     page = await superadmin.get(done.headers["Location"])
     assert "Mailbox Acme deleted with 2 messages." in page.body_text
-    assert env.store.list_audit(action="mailbox.delete")[0].detail == "messages=2"
+    assert env.store.audit.list(action="mailbox.delete")[0].detail == "messages=2"
 
 
 async def test_store_errors_are_shown_in_the_admins_language(superadmin, domains, env):
     """The store's English sentence is translated in the console, values filled in;
     the API and the CLI keep the English str(exc)."""
-    other, _ = env.store.create_mailbox("alpha.test", aliases=["taken@alpha.test"], actor=None)
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    other, _ = env.store.mailboxes.create("alpha.test", aliases=["taken@alpha.test"], actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
     await superadmin.post("/settings/language", {"language": "de"})
     await superadmin.get(f"/mailboxes/{mailbox.id}/settings")
     path = f"/mailboxes/{mailbox.id}/aliases"
@@ -240,8 +240,8 @@ async def test_store_errors_are_shown_in_the_admins_language(superadmin, domains
     )
     assert created.status == 400
     assert "x@unknown.test: Ihre Domain ist keine angenommene Domain" in created.body_text
-    assert env.store.get_mailbox(mailbox.id).aliases == ()
-    assert env.store.get_mailbox(other.id).aliases == ("taken@alpha.test",)
+    assert env.store.mailboxes.get(mailbox.id).aliases == ()
+    assert env.store.mailboxes.get(other.id).aliases == ("taken@alpha.test",)
 
 
 @pytest.mark.parametrize(
@@ -261,7 +261,7 @@ async def test_the_quota_typed_is_the_quota_the_lists_show(
     superadmin, domains, env, language, typed, shown, size
 ):
     """The form, the list and the mailbox page speak the same binary units."""
-    mailbox, _ = env.store.create_mailbox("alpha.test", name="Sized", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", name="Sized", actor=None)
     if language == "de":
         await superadmin.post("/settings/language", {"language": "de"})
     await superadmin.get(f"/mailboxes/{mailbox.id}/settings")
@@ -270,7 +270,7 @@ async def test_the_quota_typed_is_the_quota_the_lists_show(
         [("name", "Sized"), ("status", "active"), ("quota", typed), ("protocols", "pop3")],
     )
     assert saved.status == 303, saved.body_text
-    assert env.store.get_mailbox(mailbox.id).quota == size
+    assert env.store.mailboxes.get(mailbox.id).quota == size
     listing = (await superadmin.get("/mailboxes")).body_text
     assert f"0 B / {shown}<" in listing
     assert f"<dd>{shown}</dd>" in (await superadmin.get(f"/mailboxes/{mailbox.id}")).body_text

@@ -20,7 +20,7 @@ def app(env):
 
 
 def reveals(env) -> list:
-    return [e for e in env.store.list_audit() if e.action == "metrics.token-reveal"]
+    return [e for e in env.store.audit.list() if e.action == "metrics.token-reveal"]
 
 
 async def test_superadmin_reveals_the_token_on_click(superadmin, env):

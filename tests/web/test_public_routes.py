@@ -25,14 +25,14 @@ def tenants(env) -> dict:
     """Two customers with a mailbox and an alias each: every name a leak would show."""
     names: set[str] = set()
     for domain in ("customer-alpha.example", "customer-beta.example"):
-        env.store.add_domain(domain)
+        env.store.domains.add(domain)
         names.add(domain)
-        mailbox, _ = env.store.create_mailbox(
+        mailbox, _ = env.store.mailboxes.create(
             domain, name=f"Journal of {domain}", aliases=[f"journal@{domain}"], actor=None
         )
         names.update([mailbox.id, mailbox.address, *mailbox.addresses])
-    env.store.create_admin("root", "superadmin", [], PASSWORD)
-    return {"names": names, "mailboxes": env.store.list_mailboxes()}
+    env.store.admins.create("root", "superadmin", [], PASSWORD)
+    return {"names": names, "mailboxes": env.store.mailboxes.list()}
 
 
 @pytest.fixture(params=[TOKEN, ""], ids=["token", "no-token"])

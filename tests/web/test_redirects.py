@@ -74,7 +74,7 @@ def assert_same_origin_path(location: str) -> None:
 async def signed_in_location(make_console, env, target: str) -> str:
     """Sign in with `next=target` and return the Location the server answers."""
     if "n" not in env.admins:
-        env.store.create_admin("n", "superadmin", [], PASSWORD)
+        env.store.admins.create("n", "superadmin", [], PASSWORD)
         env.admins["n"] = "superadmin"
     console = await make_console()
     await console.get("/login")

@@ -100,10 +100,10 @@ def test_static_files_are_the_only_undeclared_public_routes(app):
 @pytest.fixture
 async def world(env, domains, make_console):
     """alpha.test (the domain admin's), beta.test (not), a mailbox in each, tokens."""
-    inside, _ = env.store.create_mailbox("alpha.test", name="in", actor=None)
-    outside, _ = env.store.create_mailbox("beta.test", name="out", actor=None)
-    env.store.create_admin("other", "viewer", [], "x" * 16)
-    token, _ = env.store.create_api_token("other", "t")
+    inside, _ = env.store.mailboxes.create("alpha.test", name="in", actor=None)
+    outside, _ = env.store.mailboxes.create("beta.test", name="out", actor=None)
+    env.store.admins.create("other", "viewer", [], "x" * 16)
+    token, _ = env.store.tokens.create("other", "t")
     return {"inside": inside, "outside": outside, "token": token}
 
 
@@ -152,7 +152,7 @@ async def test_an_invalid_api_token_is_401(make_console, world):
 @pytest.mark.parametrize("role", ["viewer", "domain-admin"])
 async def test_each_role_is_refused_above_its_level(role, make_console, world, env):
     console = await make_console(f"a-{role}", role, ["alpha.test"])
-    _, raw = env.store.create_api_token(f"a-{role}", "probe")
+    _, raw = env.store.tokens.create(f"a-{role}", "probe")
     for (method, path), level in EXPECTED.items():
         if level == "public":
             continue
@@ -166,7 +166,7 @@ async def test_each_role_is_refused_above_its_level(role, make_console, world, e
 
 async def test_domain_admin_is_refused_outside_its_domains(make_console, world, env):
     console = await make_console("da", "domain-admin", ["alpha.test"])
-    _, raw = env.store.create_api_token("da", "probe")
+    _, raw = env.store.tokens.create("da", "probe")
     checked = 0
     for (method, path), level in EXPECTED.items():
         if "{mailbox_id}" not in path and "{domain}" not in path:

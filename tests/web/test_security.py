@@ -26,7 +26,7 @@ def assert_security_headers(response) -> None:
 
 
 async def test_security_headers_on_every_page(superadmin, make_console, domains, env, app):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
     paths = [
         "/",
         "/login",
@@ -58,7 +58,7 @@ async def test_security_headers_on_every_page(superadmin, make_console, domains,
 
 
 async def test_no_inline_script_or_style_in_pages(superadmin, domains, env):
-    mailbox, _ = env.store.create_mailbox("alpha.test", actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", actor=None)
     for path in ("/mailboxes", f"/mailboxes/{mailbox.id}", "/settings", "/settings/totp"):
         html = (await superadmin.get(path)).body_text
         assert "<script>" not in html and " onclick=" not in html and " style=" not in html
@@ -69,7 +69,7 @@ async def test_post_without_csrf_token_is_refused(superadmin, env):
     response = await superadmin.post("/domains", {"name": "new.test"}, csrf=False)
     assert response.status == 403
     assert "did not come from this console" in response.body_text
-    assert env.store.list_domains() == []
+    assert env.store.domains.list() == []
 
 
 async def test_post_with_a_wrong_csrf_token_is_refused(superadmin):
@@ -125,18 +125,18 @@ async def test_same_origin_headers_are_accepted(superadmin, env):
         headers={"Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"},
     )
     assert response.status == 303
-    assert [d.name for d in env.store.list_domains()] == ["new.test"]
+    assert [d.name for d in env.store.domains.list()] == ["new.test"]
 
 
 async def test_login_form_needs_its_csrf_token(make_console, env):
-    env.store.create_admin("eve", "viewer", [], PASSWORD)
+    env.store.admins.create("eve", "viewer", [], PASSWORD)
     console = await make_console()
     response = await console.post("/login", {"username": "eve", "password": PASSWORD}, csrf=False)
     assert response.status == 403
 
 
 async def test_session_cookie_flags(aiohttp_client, env, web_store):
-    web_store.create_admin("root", "superadmin", [], PASSWORD)
+    web_store.admins.create("root", "superadmin", [], PASSWORD)
     options = WebOptions(data_dir=env.data_dir, secure_cookies=True, clock=env.clock)
     client = await aiohttp_client(create_app(env.astore, options))
     page = await client.get("/login")
@@ -202,7 +202,7 @@ async def test_disabling_an_admin_ends_its_sessions(make_console, env):
 
 
 async def test_sign_in_is_throttled(make_console, env):
-    env.store.create_admin("target", "superadmin", [], PASSWORD)
+    env.store.admins.create("target", "superadmin", [], PASSWORD)
     console = await make_console()
     for _ in range(env.options.login_max_failures):
         response = await console.login("target", "wrong password")
@@ -214,7 +214,7 @@ async def test_sign_in_is_throttled(make_console, env):
     env.clock.now += env.options.login_window + 1
     response = await console.login("target", PASSWORD)
     assert response.status == 303
-    actions = [e.action for e in env.store.list_audit(target="target")]
+    actions = [e.action for e in env.store.audit.list(target="target")]
     assert "admin.login-throttled" in actions and "admin.login-failed" in actions
 
 
@@ -226,7 +226,7 @@ async def test_unknown_name_gets_the_same_answer(make_console, env):
 
 
 async def test_next_parameter_stays_local(make_console, env):
-    env.store.create_admin("n", "superadmin", [], PASSWORD)
+    env.store.admins.create("n", "superadmin", [], PASSWORD)
     console = await make_console()
     await console.get("/login")
     response = await console.post(
@@ -237,7 +237,7 @@ async def test_next_parameter_stays_local(make_console, env):
 
 async def test_mailbox_name_with_script_is_escaped(superadmin, domains, env):
     evil = "<script>alert(1)</script>"
-    mailbox, _ = env.store.create_mailbox("alpha.test", name=evil, description=evil, actor=None)
+    mailbox, _ = env.store.mailboxes.create("alpha.test", name=evil, description=evil, actor=None)
     for path in (
         "/mailboxes",
         f"/mailboxes/{mailbox.id}",

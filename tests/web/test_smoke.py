@@ -1,5 +1,5 @@
 async def test_pages_render(superadmin, domains, env):
-    m, p = env.store.create_mailbox("alpha.test", name="Acme", actor=None)
+    m, p = env.store.mailboxes.create("alpha.test", name="Acme", actor=None)
     for path in [
         "/mailboxes",
         "/domains",

@@ -28,7 +28,7 @@ def app(env, required):
 
 
 def actions(env, name: str) -> list[str]:
-    return [e.action for e in env.store.list_audit(target=name)]
+    return [e.action for e in env.store.audit.list(target=name)]
 
 
 async def enrol_with_pyotp(console, env) -> None:
@@ -39,7 +39,7 @@ async def enrol_with_pyotp(console, env) -> None:
 
 
 async def test_an_admin_who_must_enrol_sees_only_the_enrolment_page(make_console, env, domains):
-    env.store.create_admin("dana", "domain-admin", ["alpha.test"], PASSWORD)
+    env.store.admins.create("dana", "domain-admin", ["alpha.test"], PASSWORD)
     console = await make_console()
     signed_in = await console.login("dana")
     assert signed_in.status == 303 and signed_in.headers["Location"] == "/settings/totp"
@@ -59,9 +59,9 @@ async def test_an_admin_who_must_enrol_sees_only_the_enrolment_page(make_console
         refused = await console.post(path, form)
         assert refused.status == 403, path
         assert REFUSED in refused.body_text and 'href="/settings/totp"' in refused.body_text
-    assert env.store.list_mailboxes("alpha.test") == []
-    assert env.store.list_api_tokens("dana") == []
-    assert env.store.get_admin("dana").language == "en"
+    assert env.store.mailboxes.list("alpha.test") == []
+    assert env.store.tokens.list("dana") == []
+    assert env.store.admins.get("dana").language == "en"
     audited = actions(env, "dana")
     assert "admin.totp-required-enrolment" in audited
     assert audited.count("admin.totp-required-refused") == 3
@@ -73,7 +73,7 @@ async def test_an_admin_who_must_enrol_sees_only_the_enrolment_page(make_console
 
 
 async def test_sign_out_works_before_enrolling(make_console, env):
-    env.store.create_admin("dana", "domain-admin", [], PASSWORD)
+    env.store.admins.create("dana", "domain-admin", [], PASSWORD)
     console = await make_console()
     await console.login("dana")
     out = await console.post("/logout", {})
@@ -89,7 +89,7 @@ async def test_roles_not_listed_are_not_forced(make_console, env):
 
 @pytest.mark.parametrize("required", [("all",)])
 async def test_all_forces_every_role(make_console, env, required):
-    env.store.create_admin("vera", "viewer", [], PASSWORD)
+    env.store.admins.create("vera", "viewer", [], PASSWORD)
     console = await make_console()
     assert (await console.login("vera")).headers["Location"] == "/settings/totp"
     response = await console.client.get("/mailboxes", allow_redirects=False)
@@ -107,12 +107,12 @@ async def test_an_enrolled_admin_cannot_turn_a_required_totp_off(make_console, e
     assert refused.status == 303
     shown = await console.get(refused.headers["Location"])
     assert "Your account must use two-factor sign-in: it cannot be turned off." in shown.body_text
-    assert env.store.get_admin("root").totp_enabled
+    assert env.store.admins.get("root").totp_enabled
 
 
 async def test_api_tokens_of_an_admin_who_must_enrol_get_403(aiohttp_client, app, env, domains):
-    env.store.create_admin("robot", "domain-admin", ["alpha.test"], PASSWORD)
-    _, raw = env.store.create_api_token("robot", "ci")
+    env.store.admins.create("robot", "domain-admin", ["alpha.test"], PASSWORD)
+    _, raw = env.store.tokens.create("robot", "ci")
     client = await aiohttp_client(app)
     headers = {"Authorization": f"Bearer {raw}"}
     for method, path in (
@@ -126,18 +126,18 @@ async def test_api_tokens_of_an_admin_who_must_enrol_get_403(aiohttp_client, app
         assert response.status == 403, path
         body = await response.json()
         assert body["error"].startswith("two-factor enrolment is required"), body
-    assert env.store.list_mailboxes("alpha.test") == []
+    assert env.store.mailboxes.list("alpha.test") == []
     assert actions(env, "robot").count("admin.totp-required-refused") == 3
     assert (await client.get("/api/v1/openapi.json")).status == 200  # public stays public
 
-    env.store.set_admin_totp("robot", pyotp.random_base32(), [])
+    env.store.admins.set_totp("robot", pyotp.random_base32(), [])
     assert (await client.get("/api/v1/me", headers=headers)).status == 200
 
 
 async def test_without_the_option_nobody_is_forced(aiohttp_client, env):
     """The default ([]): the old behaviour, for console and API."""
     client = await aiohttp_client(create_app(env.astore, env.options))
-    env.store.create_admin("robot", "viewer", [], PASSWORD)
-    _, raw = env.store.create_api_token("robot", "ci")
+    env.store.admins.create("robot", "viewer", [], PASSWORD)
+    _, raw = env.store.tokens.create("robot", "ci")
     response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
     assert response.status == 200

@@ -66,10 +66,10 @@ async def test_a_wrong_seal_key_refuses_the_second_factor_clearly_and_loses_noth
 ):
     right = Sealer(secrets.token_bytes(32), "the right key")
     _, store = await console_with_key(right)
-    store.create_admin("erin", "superadmin", [], PASSWORD)
+    store.admins.create("erin", "superadmin", [], PASSWORD)
     totp_secret = pyotp.random_base32()
-    store.set_admin_totp("erin", totp_secret, ["h"])
-    store.create_admin("frank", "superadmin", [], PASSWORD)
+    store.admins.set_totp("erin", totp_secret, ["h"])
+    store.admins.create("frank", "superadmin", [], PASSWORD)
     store.close()
 
     console, wrong_store = await console_with_key(Sealer(secrets.token_bytes(32), "DATA/k"))
@@ -90,8 +90,8 @@ async def test_a_wrong_seal_key_refuses_the_second_factor_clearly_and_loses_noth
 
 async def test_without_any_seal_key_enrolment_says_so(console_with_key):
     console, store = await console_with_key(None)
-    store.create_admin("gail", "superadmin", [], PASSWORD)
+    store.admins.create("gail", "superadmin", [], PASSWORD)
     assert (await console.login("gail")).status == 303
     page = await console.get("/settings/totp")
     assert page.status == 503 and UNAVAILABLE in page.body_text
-    assert not store.get_admin("gail").totp_enabled
+    assert not store.admins.get("gail").totp_enabled

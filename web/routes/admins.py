@@ -21,7 +21,7 @@ routes = web.RouteTableDef()
 
 async def _get(request: web.Request) -> Admin:
     try:
-        return await state(request).store.get_admin(request.match_info["name"])
+        return await state(request).store.admins.get(request.match_info["name"])
     except NotFound:
         raise web.HTTPNotFound() from None
 
@@ -32,8 +32,8 @@ async def _list_page(
     st = state(request)
     context = {
         "nav": "admins",
-        "admins": await st.store.list_admins(),
-        "domains": await st.store.list_domains(),
+        "admins": await st.store.admins.list(),
+        "domains": await st.store.domains.list(),
         "roles": ROLES,
         "values": values or {"role": "domain-admin", "domains": []},
         "errors": errors or {},
@@ -56,7 +56,7 @@ def _chosen_domains(form: object, known: set[str]) -> list[str]:
 async def create_admin(request: web.Request) -> web.StreamResponse:
     st = state(request)
     form = await request.post()
-    known = {d.name for d in await st.store.list_domains()}
+    known = {d.name for d in await st.store.domains.list()}
     values = {
         "name": text(form, "name", 64),
         "role": text(form, "role", 20),
@@ -65,7 +65,7 @@ async def create_admin(request: web.Request) -> web.StreamResponse:
     if values["role"] not in ROLES:
         return await _list_page(request, values, {"role": _("Choose a role.")}, 400)
     try:
-        admin, password = await st.store.create_admin(
+        admin, password = await st.store.admins.create(
             values["name"], values["role"], values["domains"]
         )
     except InvalidInput:
@@ -84,10 +84,10 @@ async def _edit_page(
     context = {
         "nav": "admins",
         "target": target,
-        "domains": await st.store.list_domains(),
+        "domains": await st.store.domains.list(),
         "roles": ROLES,
-        "tokens": await st.store.list_api_tokens(target.name),
-        "sessions": await st.store.list_sessions(target.name),
+        "tokens": await st.store.tokens.list(target.name),
+        "sessions": await st.store.sessions.list(target.name),
         "errors": errors or {},
     }
     return await render(request, "admin_edit.html", context, status=status)
@@ -112,13 +112,13 @@ async def update_admin(request: web.Request) -> web.StreamResponse:
     if target.name == request[ADMIN].name and (disabled or role != "superadmin"):
         message = _("You cannot demote or disable yourself. Ask another superadmin.")
         return await _edit_page(request, target, {"role": message}, 400)
-    known = {d.name for d in await st.store.list_domains()}
+    known = {d.name for d in await st.store.domains.list()}
     domains = _chosen_domains(form, known)
-    updated = await st.store.update_admin(
+    updated = await st.store.admins.update(
         target.name, role=role, domains=domains, disabled=disabled
     )
     if disabled:
-        await st.store.delete_admin_sessions(target.name)
+        await st.store.sessions.delete_for_admin(target.name)
     detail = f"role={updated.role} domains={','.join(updated.domains)} disabled={updated.disabled}"
     await audit(request, "admin.update", target.name, detail)
     await session.flash(request, _("Admin %(name)s saved.") % {"name": target.name})
@@ -129,7 +129,7 @@ async def update_admin(request: web.Request) -> web.StreamResponse:
 @access("superadmin")
 async def reset_totp(request: web.Request) -> web.StreamResponse:
     target = await _get(request)
-    await state(request).store.set_admin_totp(target.name, None, [])
+    await state(request).store.admins.set_totp(target.name, None, [])
     await audit(request, "admin.totp-reset", target.name)
     await session.flash(
         request, _("Two-factor sign-in of %(name)s is off.") % {"name": target.name}
@@ -142,8 +142,8 @@ async def reset_totp(request: web.Request) -> web.StreamResponse:
 async def reset_password(request: web.Request) -> web.StreamResponse:
     st = state(request)
     target = await _get(request)
-    password = await st.store.set_admin_password(target.name, None)
-    await st.store.delete_admin_sessions(target.name, keep_raw=request.get(SESSION_RAW))
+    password = await st.store.admins.set_password(target.name, None)
+    await st.store.sessions.delete_for_admin(target.name, keep_raw=request.get(SESSION_RAW))
     await audit(request, "admin.password-reset", target.name)
     return await show_once(request, "admin-password", password, name=target.name)
 
@@ -154,7 +154,7 @@ async def sign_out_admin(request: web.Request) -> web.StreamResponse:
     st = state(request)
     target = await _get(request)
     keep = request.get(SESSION_RAW) if target.name == request[ADMIN].name else None
-    ended = await st.store.delete_admin_sessions(target.name, keep_raw=keep)
+    ended = await st.store.sessions.delete_for_admin(target.name, keep_raw=keep)
     await audit(request, "admin.signout", target.name, f"sessions={ended}")
     await session.flash(request, _("Sessions of %(name)s ended.") % {"name": target.name})
     raise redirect(f"/admins/{target.name}")
@@ -166,7 +166,7 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
     target = await _get(request)
     token_id = request.match_info["token_id"]
     try:
-        await state(request).store.revoke_api_token(token_id, admin=target.name)
+        await state(request).store.tokens.revoke(token_id, admin=target.name)
     except NotFound:
         raise web.HTTPNotFound() from None
     await audit(request, "admin.token-revoke", token_id, f"owner={target.name}")

@@ -98,10 +98,10 @@ async def me(request: web.Request) -> web.StreamResponse:
 async def stats(request: web.Request) -> web.StreamResponse:
     st = state(request)
     admin = request[ADMIN]
-    mailboxes = [m for m in await st.store.list_mailboxes() if can_see(admin, m.domain)]
+    mailboxes = [m for m in await st.store.mailboxes.list() if can_see(admin, m.domain)]
     since = st.options.clock() - DAY
-    received = await st.store.run(
-        lambda: sum(st.store.sync.received_since(m.id, since) for m in mailboxes)
+    received = await st.store.batch(
+        lambda store: sum(store.messages.received_since(m.id, since) for m in mailboxes)
     )
     by_status: dict[str, int] = {}
     for m in mailboxes:
@@ -130,7 +130,7 @@ async def list_domains(request: web.Request) -> web.StreamResponse:
 async def add_domain(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
     try:
-        domain = await state(request).store.add_domain(str(body.get("name", "")))
+        domain = await state(request).store.domains.add(str(body.get("name", "")))
     except InvalidInput as exc:
         raise api_error(400, str(exc)) from None
     except AlreadyExists as exc:
@@ -144,7 +144,7 @@ async def add_domain(request: web.Request) -> web.StreamResponse:
 async def remove_domain(request: web.Request) -> web.StreamResponse:
     name = request.match_info["domain"]
     try:
-        await state(request).store.remove_domain(name)
+        await state(request).store.domains.remove(name)
     except (NotFound, InvalidInput):
         raise api_error(404, f"no domain {name}") from None
     except NotEmpty as exc:
@@ -161,7 +161,7 @@ async def list_mailboxes(request: web.Request) -> web.StreamResponse:
     if domain is not None:
         require_domain(admin, domain)
     try:
-        mailboxes = await state(request).store.list_mailboxes(domain)
+        mailboxes = await state(request).store.mailboxes.list(domain)
     except InvalidInput as exc:
         raise api_error(400, str(exc)) from None
     now = state(request).options.clock()
@@ -173,9 +173,9 @@ async def list_mailboxes(request: web.Request) -> web.StreamResponse:
 async def get_mailbox(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request)
     st = state(request)
-    sealed = await st.store.sealed_message_count(mailbox.id)
+    sealed = await st.store.keys.sealed_message_count(mailbox.id)
     now = st.options.clock()
-    received = await st.store.received_since(mailbox.id, now - DAY)
+    received = await st.store.messages.received_since(mailbox.id, now - DAY)
     return web.json_response(
         mailbox_json(mailbox, now, sealed_messages=sealed, received_24h=received)
     )

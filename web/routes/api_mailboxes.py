@@ -44,7 +44,7 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
     if status not in STATUSES:
         raise api_error(400, f"status must be one of {', '.join(STATUSES)}")
     try:
-        mailbox, passphrase = await state(request).store.create_mailbox(
+        mailbox, passphrase = await state(request).store.mailboxes.create(
             domain,
             name=str(body.get("name", ""))[:200],
             description=str(body.get("description", ""))[:2000],
@@ -130,7 +130,7 @@ async def update_mailbox(request: web.Request) -> web.StreamResponse:
         await audit(request, policy.AUDIT_LOCK_CLEAR_REFUSED, mailbox.id)
         raise api_error(403, "only a superadmin can clear the reset lock")
     try:
-        updated = await state(request).store.update_mailbox(
+        updated = await state(request).store.mailboxes.update(
             mailbox.id, **changes, settings_update=settings or None
         )
     except InvalidInput as exc:
@@ -150,7 +150,7 @@ async def delete_mailbox(request: web.Request) -> web.StreamResponse:
         raise api_error(400, "pass ?confirm=<mailbox id> to delete it and all its messages")
     if not policy.is_deletable(mailbox):
         raise api_error(409, "only a mailbox on hold or disabled can be deleted")
-    destroyed = await state(request).store.delete_mailbox(mailbox.id, force=True)
+    destroyed = await state(request).store.mailboxes.delete(mailbox.id, force=True)
     await audit(request, "mailbox.delete", mailbox.id, f"messages={destroyed}")
     return web.json_response({"id": mailbox.id, "messages_destroyed": destroyed})
 
@@ -161,7 +161,9 @@ async def add_alias(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request, write=True)
     address = str((await json_body(request)).get("address", ""))
     try:
-        updated = await state(request).store.add_alias(mailbox.id, address, actor=request[ADMIN])
+        updated = await state(request).store.mailboxes.add_alias(
+            mailbox.id, address, actor=request[ADMIN]
+        )
     except OutOfScope as exc:
         raise api_error(403, str(exc)) from None
     except InvalidInput as exc:
@@ -178,7 +180,7 @@ async def remove_alias(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request, write=True)
     address = request.match_info["address"]
     try:
-        updated = await state(request).store.remove_alias(mailbox.id, address)
+        updated = await state(request).store.mailboxes.remove_alias(mailbox.id, address)
     except (NotFound, InvalidInput):
         raise api_error(404, "no such alias") from None
     await audit(request, "mailbox.alias-remove", mailbox.id, address[:320])
@@ -191,10 +193,10 @@ async def reset_passphrase(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request, write=True)
     await _check_reset_allowed(request, mailbox)
     st = state(request)
-    becoming_sealed = mailbox.messages - await st.store.sealed_message_count(mailbox.id)
-    passphrase = await st.store.reset_passphrase(mailbox.id)
+    becoming_sealed = mailbox.messages - await st.store.keys.sealed_message_count(mailbox.id)
+    passphrase = await st.store.keys.reset_passphrase(mailbox.id)
     await audit(request, "mailbox.passphrase-reset", mailbox.id, f"sealed={becoming_sealed}")
-    sealed = await st.store.sealed_message_count(mailbox.id)
+    sealed = await st.store.keys.sealed_message_count(mailbox.id)
     return web.json_response(
         {"id": mailbox.id, "passphrase": passphrase, "sealed_messages": sealed}
     )
@@ -232,7 +234,7 @@ async def change_passphrase(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request, write=True)
     current = str((await json_body(request)).get("current", ""))[:200]
     try:
-        passphrase = await state(request).store.change_passphrase(mailbox.id, current)
+        passphrase = await state(request).store.keys.change_passphrase(mailbox.id, current)
     except WrongPassphrase:
         await audit(request, "mailbox.passphrase-change-failed", mailbox.id)
         raise api_error(400, "wrong passphrase") from None

@@ -20,7 +20,7 @@ async def audit_log(request: web.Request) -> web.StreamResponse:
     filters = {k: request.query.get(k, "")[:200].strip() for k in ("actor", "action", "target")}
     before = request.query.get("before", "")
     before_id = int(before) if before.isdigit() else None
-    entries = await state(request).store.list_audit(
+    entries = await state(request).store.audit.list(
         actor=filters["actor"] or None,
         action=filters["action"] or None,
         target=filters["target"] or None,

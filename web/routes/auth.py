@@ -68,7 +68,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             "Too many failed sign-ins. Try again in %(n)d minutes.",
             minutes,
         ) % {"n": minutes}
-        await st.store.audit(
+        await st.store.audit.record(
             name or "anonymous", "admin.login-throttled", name, "", request.remote or ""
         )
         return await _login_error(request, message, name, target, 429)
@@ -80,7 +80,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return await _login_error(request, seal_key_problem(), name, target, 503)
     if admin is None:
         st.throttle.failure(keys)
-        await st.store.audit(
+        await st.store.audit.record(
             name or "anonymous", "admin.login-failed", name, "", request.remote or ""
         )
         message = _("Wrong name, password or authentication code.")
@@ -106,7 +106,7 @@ async def _login_error(
 async def _check_credentials(st: WebState, name: str, password: str, code: str) -> Admin | None:
     if not name or not password:
         return None
-    admin = await st.store.verify_admin_password(name, password)
+    admin = await st.store.admins.verify_password(name, password)
     if admin is None or not admin.totp_enabled:
         return admin
     return admin if await check_second_factor(st, admin.name, code) else None
@@ -115,7 +115,7 @@ async def _check_credentials(st: WebState, name: str, password: str, code: str) 
 async def check_second_factor(st: WebState, name: str, code: str) -> bool:
     """A current TOTP code (not replayed) or an unused recovery code, consumed."""
     try:
-        secret, hashes = await st.store.admin_totp(name)
+        secret, hashes = await st.store.admins.totp(name)
     except NotFound:
         return False
     if secret is None:
@@ -126,12 +126,14 @@ async def check_second_factor(st: WebState, name: str, code: str) -> bool:
         return True
     remaining = None
     if len(code) >= 12:
-        digest = await st.store.recovery_code_digest(name, totp.hash_recovery_code(code))
+        digest = await st.store.sealing.recovery_code_digest(name, totp.hash_recovery_code(code))
         remaining = totp.use_recovery_code(digest, hashes)
     if remaining is None:
         return False
-    await st.store.set_admin_totp(name, secret, remaining)
-    await st.store.audit(name, "admin.recovery-code-used", name, f"{len(remaining)} left", "")
+    await st.store.admins.set_totp(name, secret, remaining)
+    await st.store.audit.record(
+        name, "admin.recovery-code-used", name, f"{len(remaining)} left", ""
+    )
     return True
 
 

@@ -19,7 +19,7 @@ async def connect(request: web.Request) -> web.StreamResponse:
     mailbox = None
     ref = request.query.get("mailbox", "")[:320]
     if ref:
-        mailbox = await st.store.find_mailbox(ref)
+        mailbox = await st.store.mailboxes.find(ref)
         if mailbox is None:
             raise web.HTTPNotFound()
         require_domain(request[ADMIN], mailbox.domain)

@@ -44,7 +44,7 @@ async def add_domain(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name = form_text(form, "name", 253)
     try:
-        domain = await state(request).store.add_domain(name)
+        domain = await state(request).store.domains.add(name)
     except InvalidInput:
         message = _("Enter a domain name such as example.com.")
         return await _page(request, {"name": message}, {"name": name}, 400)
@@ -61,7 +61,7 @@ async def add_domain(request: web.Request) -> web.StreamResponse:
 async def remove_domain(request: web.Request) -> web.StreamResponse:
     name = request.match_info["domain"]
     try:
-        await state(request).store.remove_domain(name)
+        await state(request).store.domains.remove(name)
     except (NotFound, InvalidInput):
         raise web.HTTPNotFound() from None
     except DomainInUse as exc:

@@ -30,7 +30,7 @@ async def save_max_age(request: web.Request) -> web.StreamResponse:
         errors = {"max_age": _("Choose one of the maximum ages.")}
         return await _page(request, mailbox, _values(mailbox) | {"max_age": choice}, errors, 400)
     if days != policy.max_age_days(mailbox):
-        await state(request).store.update_mailbox(
+        await state(request).store.mailboxes.update(
             mailbox.id, settings_update=policy.max_age_update(days)
         )
         await audit(request, policy.AUDIT_MAX_AGE, mailbox.id, f"days={days or 'none'}")
@@ -53,7 +53,7 @@ async def save_reset_lock(request: web.Request) -> web.StreamResponse:
         errors = {"lock": _("Only a superadmin can clear the reset lock.")}
         return await _page(request, mailbox, _values(mailbox), errors, 403)
     if lock != policy.reset_locked(mailbox):
-        await state(request).store.update_mailbox(
+        await state(request).store.mailboxes.update(
             mailbox.id, settings_update=policy.reset_lock_update(lock)
         )
         await audit(request, policy.reset_lock_audit(lock), mailbox.id)

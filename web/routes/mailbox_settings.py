@@ -87,7 +87,7 @@ async def save_settings(request: web.Request) -> web.StreamResponse:
         errors["status"] = _("Choose one of the statuses.")
     if errors:
         return await _page(request, mailbox, values, errors, 400)
-    updated = await state(request).store.update_mailbox(
+    updated = await state(request).store.mailboxes.update(
         mailbox.id,
         name=values["name"],
         description=values["description"],
@@ -120,7 +120,9 @@ async def add_alias(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     address = form_text(form, "address", 320)
     try:
-        updated = await state(request).store.add_alias(mailbox.id, address, actor=request[ADMIN])
+        updated = await state(request).store.mailboxes.add_alias(
+            mailbox.id, address, actor=request[ADMIN]
+        )
     except (InvalidInput, AlreadyExists, OutOfScope) as exc:
         values = _values(mailbox) | {"address": address}
         status = 403 if isinstance(exc, OutOfScope) else 400
@@ -138,7 +140,7 @@ async def remove_alias(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     address = form_text(form, "address", 320)
     try:
-        await state(request).store.remove_alias(mailbox.id, address)
+        await state(request).store.mailboxes.remove_alias(mailbox.id, address)
     except (NotFound, InvalidInput):
         raise web.HTTPNotFound() from None
     await audit(request, "mailbox.alias-remove", mailbox.id, address)
@@ -175,7 +177,7 @@ async def delete_mailbox(request: web.Request) -> web.StreamResponse:
     if typed not in (mailbox.name.strip(), mailbox.id):
         message = _("Type the mailbox name exactly as shown to confirm.")
         return await _delete_page(request, mailbox, {"confirm": message}, 400)
-    destroyed = await state(request).store.delete_mailbox(mailbox.id, force=True)
+    destroyed = await state(request).store.mailboxes.delete(mailbox.id, force=True)
     await audit(request, "mailbox.delete", mailbox.id, f"messages={destroyed}")
     text = ngettext(
         "Mailbox %(name)s deleted with %(n)d message.",

@@ -115,7 +115,7 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
     if errors:
         return await _new_page(request, values, errors, 400)
     try:
-        mailbox, passphrase = await state(request).store.create_mailbox(
+        mailbox, passphrase = await state(request).store.mailboxes.create(
             values["domain"],
             name=values["name"],
             description=values["description"],
@@ -131,7 +131,7 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
         return await _new_page(request, values, {"domain": _("Choose a domain.")}, 400)
     except (InvalidInput, AlreadyExists) as exc:
         return await _new_page(request, values, {"aliases": error_text(exc)}, 400)
-    await state(request).store.update_mailbox(mailbox.id, settings_update={UNCONFIRMED: True})
+    await state(request).store.mailboxes.update(mailbox.id, settings_update={UNCONFIRMED: True})
     await audit(request, "mailbox.create", mailbox.id, f"domain={mailbox.domain}")
     await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")
     return await show_passphrase(request, mailbox, passphrase, "created")
@@ -158,7 +158,7 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
             "error",
         )
         raise redirect(target)
-    await state(request).store.update_mailbox(mailbox.id, settings_update={UNCONFIRMED: None})
+    await state(request).store.mailboxes.update(mailbox.id, settings_update={UNCONFIRMED: None})
     await audit(request, "mailbox.passphrase-stored", mailbox.id)
     await session.flash(request, _("Done. The passphrase is no longer shown anywhere."))
     raise redirect(target)
@@ -173,10 +173,10 @@ async def mailbox_page(request: web.Request) -> web.StreamResponse:
     context = {
         "nav": "mailboxes",
         "mailbox": mailbox,
-        "epochs": await st.store.list_epochs(mailbox.id),
-        "sealed": await st.store.sealed_message_count(mailbox.id),
-        "received_24h": await st.store.received_since(mailbox.id, since),
-        "events": await st.store.list_audit(target=mailbox.id, limit=20),
+        "epochs": await st.store.keys.list_epochs(mailbox.id),
+        "sealed": await st.store.keys.sealed_message_count(mailbox.id),
+        "received_24h": await st.store.messages.received_since(mailbox.id, since),
+        "events": await st.store.audit.list(target=mailbox.id, limit=20),
         "unconfirmed": bool(mailbox.settings.get(UNCONFIRMED)),
         "passphrase": passphrase_age(mailbox, st.options.clock()),
         "max_age_choice": max_age_choice(max_age_days(mailbox)),

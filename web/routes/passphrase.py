@@ -28,7 +28,7 @@ _MAX = 200
 async def _page(
     request: web.Request, mailbox: Mailbox, errors: dict | None = None, status: int = 200
 ) -> web.Response:
-    sealed = await state(request).store.sealed_message_count(mailbox.id)
+    sealed = await state(request).store.keys.sealed_message_count(mailbox.id)
     context = {
         "nav": "mailboxes",
         "mailbox": mailbox,
@@ -57,7 +57,7 @@ async def _already_done(request: web.Request, form: object) -> None:
 
 
 async def _mark_unconfirmed(request: web.Request, mailbox: Mailbox) -> None:
-    await state(request).store.update_mailbox(mailbox.id, settings_update={UNCONFIRMED: True})
+    await state(request).store.mailboxes.update(mailbox.id, settings_update={UNCONFIRMED: True})
 
 
 @routes.post("/mailboxes/{mailbox_id}/passphrase/change")
@@ -68,7 +68,7 @@ async def change(request: web.Request) -> web.StreamResponse:
     await _already_done(request, form)
     current = str(form.get("current", ""))[:_MAX]
     try:
-        new = await state(request).store.change_passphrase(mailbox.id, current)
+        new = await state(request).store.keys.change_passphrase(mailbox.id, current)
     except WrongPassphrase:
         await audit(request, "mailbox.passphrase-change-failed", mailbox.id)
         errors = {"current": _("That is not the current passphrase of this mailbox.")}
@@ -92,8 +92,8 @@ async def reset(request: web.Request) -> web.StreamResponse:
         errors = {"understood": _("Tick the box to confirm that you understand.")}
         return await _page(request, mailbox, errors, 400)
     st = state(request)
-    becoming_sealed = mailbox.messages - await st.store.sealed_message_count(mailbox.id)
-    new = await st.store.reset_passphrase(mailbox.id)
+    becoming_sealed = mailbox.messages - await st.store.keys.sealed_message_count(mailbox.id)
+    new = await st.store.keys.reset_passphrase(mailbox.id)
     await _mark_unconfirmed(request, mailbox)
     await audit(request, "mailbox.passphrase-reset", mailbox.id, f"sealed={becoming_sealed}")
     await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")
@@ -129,9 +129,9 @@ async def recover(request: web.Request) -> web.StreamResponse:
     old = str(form.get("old", ""))[:_MAX]
     current = str(form.get("current_for_recover", ""))[:_MAX]
     st = state(request)
-    before = await st.store.sealed_message_count(mailbox.id)
+    before = await st.store.keys.sealed_message_count(mailbox.id)
     try:
-        epochs = await st.store.recover(mailbox.id, old, current)
+        epochs = await st.store.keys.recover(mailbox.id, old, current)
     except WrongPassphrase:
         await audit(request, "mailbox.passphrase-recover-failed", mailbox.id)
         errors = {
@@ -141,7 +141,7 @@ async def recover(request: web.Request) -> web.StreamResponse:
             ),
         }
         return await _page(request, mailbox, errors, 400)
-    readable = before - await st.store.sealed_message_count(mailbox.id)
+    readable = before - await st.store.keys.sealed_message_count(mailbox.id)
     await audit(request, "mailbox.passphrase-recover", mailbox.id, f"epochs={epochs}")
     text = ngettext(
         "Recovered: %(n)d message is readable again with the current passphrase.",

@@ -27,9 +27,9 @@ async def settings_page(
     context = {
         "nav": "settings",
         "errors": errors or {},
-        "sessions": await st.store.list_sessions(admin.name),
+        "sessions": await st.store.sessions.list(admin.name),
         "current_session": current,
-        "tokens": await st.store.list_api_tokens(admin.name),
+        "tokens": await st.store.tokens.list(admin.name),
     }
     return await render(request, "settings.html", context, status=status)
 
@@ -61,7 +61,7 @@ async def language(request: web.Request) -> web.StreamResponse:
     lang = form_text(form, "language", 8)
     if lang not in LANGUAGES:
         return await settings_page(request, {"language": _("Choose a language.")}, 400)
-    admin = await state(request).store.update_admin(request[ADMIN].name, language=lang)
+    admin = await state(request).store.admins.update(request[ADMIN].name, language=lang)
     request[ADMIN] = admin
     set_language(lang)
     await session.flash(request, _("Language changed."))
@@ -72,7 +72,7 @@ async def language(request: web.Request) -> web.StreamResponse:
 
 async def _password_ok(request: web.Request, password: str) -> bool:
     admin = request[ADMIN]
-    return await state(request).store.verify_admin_password(admin.name, password) is not None
+    return await state(request).store.admins.verify_password(admin.name, password) is not None
 
 
 @routes.post("/settings/password")
@@ -111,8 +111,8 @@ async def generate_password(request: web.Request) -> web.StreamResponse:
 async def _set_password(request: web.Request, password: str | None) -> str:
     st = state(request)
     name = request[ADMIN].name
-    password = await st.store.set_admin_password(name, password)
-    await st.store.delete_admin_sessions(name, keep_raw=request.get(SESSION_RAW))
+    password = await st.store.admins.set_password(name, password)
+    await st.store.sessions.delete_for_admin(name, keep_raw=request.get(SESSION_RAW))
     await audit(request, "admin.password-change", name)
     return password
 
@@ -121,7 +121,7 @@ async def _set_password(request: web.Request, password: str | None) -> str:
 @access("self")
 async def signout_everywhere(request: web.Request) -> web.StreamResponse:
     name = request[ADMIN].name
-    ended = await state(request).store.delete_admin_sessions(name)
+    ended = await state(request).store.sessions.delete_for_admin(name)
     await audit(request, "admin.signout-everywhere", name, f"sessions={ended}")
     response = web.HTTPSeeOther("/login")
     response.del_cookie(state(request).cookie_name, path="/")
@@ -134,7 +134,7 @@ async def create_token(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name = form_text(form, "token_name", 64)
     try:
-        token, raw = await state(request).store.create_api_token(request[ADMIN].name, name)
+        token, raw = await state(request).store.tokens.create(request[ADMIN].name, name)
     except InvalidInput:
         return await settings_page(request, {"token_name": _("Give the token a name.")}, 400)
     await audit(request, "admin.token-create", token.id, token.name)
@@ -146,7 +146,7 @@ async def create_token(request: web.Request) -> web.StreamResponse:
 async def revoke_token(request: web.Request) -> web.StreamResponse:
     token_id = request.match_info["token_id"]
     try:
-        await state(request).store.revoke_api_token(token_id, admin=request[ADMIN].name)
+        await state(request).store.tokens.revoke(token_id, admin=request[ADMIN].name)
     except NotFound:
         raise web.HTTPNotFound() from None
     await audit(request, "admin.token-revoke", token_id)

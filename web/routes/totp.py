@@ -30,7 +30,7 @@ async def _pending_secret(request: web.Request) -> str | None:
     if not sealed:
         return None
     try:
-        return await state(request).store.unseal_secret(PENDING, request[ADMIN].name, sealed)
+        return await state(request).store.sealing.unseal(PENDING, request[ADMIN].name, sealed)
     except SealError:
         return None  # sealed under another key, or by an older version: start again
 
@@ -38,7 +38,7 @@ async def _pending_secret(request: web.Request) -> str | None:
 async def _new_pending_secret(request: web.Request) -> str:
     secret = totp.new_secret()
     values = session.data(request)
-    values[PENDING] = await state(request).store.seal_secret(PENDING, request[ADMIN].name, secret)
+    values[PENDING] = await state(request).store.sealing.seal(PENDING, request[ADMIN].name, secret)
     await session.save(request, values)
     return secret
 
@@ -92,7 +92,7 @@ async def enrol(request: web.Request) -> web.StreamResponse:
         }
         return await _enrol_page(request, errors, 400)
     codes = totp.new_recovery_codes()
-    await st.store.set_admin_totp(admin.name, secret, [totp.hash_recovery_code(c) for c in codes])
+    await st.store.admins.set_totp(admin.name, secret, [totp.hash_recovery_code(c) for c in codes])
     st.totp_last_step[admin.name] = step
     values = session.data(request)
     values.pop(PENDING, None)
@@ -112,11 +112,11 @@ async def disable(request: web.Request) -> web.StreamResponse:
         await session.flash(request, message, "error")
         raise redirect("/settings/totp")
     password = str(form.get("password", ""))[:256]
-    if await st.store.verify_admin_password(admin.name, password) is None:
+    if await st.store.admins.verify_password(admin.name, password) is None:
         return await _enrol_page(
             request, {"password": _("That is not your current password.")}, 400
         )
-    await st.store.set_admin_totp(admin.name, None, [])
+    await st.store.admins.set_totp(admin.name, None, [])
     await audit(request, "admin.totp-disable", admin.name)
     await session.flash(request, _("Two-factor sign-in is off."))
     raise redirect("/settings")

@@ -1,96 +1,43 @@
-"""Domains, mailboxes and their addresses."""
+"""Mailboxes and their addresses (the Mailboxes area of the store contract)."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
+import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 
 from .. import passphrase as passphrases
 from .. import policy
-from ..errors import AlreadyExists, DomainInUse, InvalidInput, NotEmpty, NotFound
+from ..blobs import BlobStore
+from ..errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
+from ..events import MailboxEvents
 from ..ids import new_mailbox_id
-from ..models import PROTOCOLS, STATUSES, Domain, Mailbox
+from ..models import PROTOCOLS, STATUSES, Mailbox
 from . import rows
-from .base import StoreBase
-
-_DOMAIN_RE = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
-)
-_LOCAL_FORBIDDEN = set(' "(),:;<>@[\\]\t\r\n')
-
-
-def normalize_domain(name: str) -> str:
-    try:
-        cleaned = name.strip().rstrip(".").encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise InvalidInput("invalid domain name: {name!r}", name=name) from None
-    if not _DOMAIN_RE.match(cleaned) or "." not in cleaned:
-        raise InvalidInput("invalid domain name: {name!r}", name=name)
-    return cleaned
+from .addresses import networks, normalize_address, normalize_domain
+from .database import Database
+from .domains import SqliteDomains
+from .epochs import EpochSealer, insert_epoch
+from .login_clients import forget_login_clients
 
 
-def normalize_address(address: str) -> str:
-    """Lowercased local@domain; SMTPUTF8 local parts are allowed, quoting is not."""
-    text = address.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1]
-    local, sep, domain = text.rpartition("@")
-    if not sep or not local or len(local) > 64 or any(c in _LOCAL_FORBIDDEN for c in local):
-        raise InvalidInput("invalid address: {address!r}", address=address)
-    if local.startswith(".") or local.endswith(".") or ".." in local:
-        raise InvalidInput("invalid address: {address!r}", address=address)
-    return f"{local.lower()}@{normalize_domain(domain)}"
+class SqliteMailboxes:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        events: MailboxEvents,
+        domains: SqliteDomains,
+        epochs: EpochSealer,
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._events = events
+        self._domains = domains
+        self._epochs = epochs
 
-
-def _networks(values: Iterable[str]) -> list[str]:
-    out = []
-    for value in values:
-        try:
-            out.append(str(ipaddress.ip_network(value.strip(), strict=False)))
-        except ValueError:
-            raise InvalidInput("invalid network: {value!r}", value=value) from None
-    return out
-
-
-class DirectoryMixin(StoreBase):
-    # --- domains -------------------------------------------------------------------
-    def add_domain(self, name: str) -> Domain:
-        name = normalize_domain(name)
-        now = time.time()
-        with self.db.write() as conn:
-            if conn.execute("SELECT 1 FROM domains WHERE name=?", (name,)).fetchone():
-                raise AlreadyExists("domain {name} already exists", name=name)
-            conn.execute("INSERT INTO domains(name, created) VALUES (?, ?)", (name, now))
-        return Domain(name, now, 0)
-
-    def list_domains(self) -> list[Domain]:
-        sql = (
-            "SELECT d.name, d.created, count(m.id) AS n FROM domains d "
-            "LEFT JOIN mailboxes m ON m.domain=d.name GROUP BY d.name ORDER BY d.name"
-        )
-        return [Domain(r["name"], r["created"], r["n"]) for r in self.db.conn().execute(sql)]
-
-    def get_domain(self, name: str) -> Domain:
-        name = normalize_domain(name)
-        for domain in self.list_domains():
-            if domain.name == name:
-                return domain
-        raise NotFound("no domain {name}", name=name)
-
-    def remove_domain(self, name: str) -> None:
-        """Remove an accepted domain; refused while any address is in it (DomainInUse)."""
-        name = normalize_domain(name)
-        with self.db.write() as conn:
-            if not conn.execute("SELECT 1 FROM domains WHERE name=?", (name,)).fetchone():
-                raise NotFound("no domain {name}", name=name)
-            _refuse_domain_in_use(conn, name)
-            conn.execute("DELETE FROM domains WHERE name=?", (name,))
-
-    # --- mailboxes -----------------------------------------------------------------
-    def create_mailbox(
+    def create(
         self,
         domain: str,
         name: str = "",
@@ -107,7 +54,7 @@ class DirectoryMixin(StoreBase):
         domain and every alias (storage/policy.py); nothing is created otherwise.
         """
         policy.check_domain(actor, normalize_domain(domain))
-        domain = self.get_domain(domain).name
+        domain = self._domains.get(domain).name
         self._check_status(status)
         if quota < 0:
             raise InvalidInput("quota must be 0 (unlimited) or a positive number of bytes")
@@ -115,9 +62,9 @@ class DirectoryMixin(StoreBase):
         mailbox_id = new_mailbox_id()
         primary = f"{mailbox_id}@{domain}"
         passphrase = passphrases.generate()
-        first_epoch = self._seal_new_epoch(mailbox_id, 1, passphrase)
+        first_epoch = self._epochs.new_epoch(mailbox_id, 1, passphrase)
         now = time.time()
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             self._ensure_addresses_free(conn, [primary, *alias_list])
             conn.execute(
                 "INSERT INTO mailboxes(id, domain, name, description, status, quota, uidvalidity,"
@@ -142,8 +89,8 @@ class DirectoryMixin(StoreBase):
                 conn.execute(
                     "INSERT INTO addresses(address, mailbox_id) VALUES (?,?)", (alias, mailbox_id)
                 )
-            self._insert_epoch(conn, first_epoch, "current")
-        return self.get_mailbox(mailbox_id), passphrase
+            insert_epoch(conn, first_epoch, "current")
+        return self.get(mailbox_id), passphrase
 
     @staticmethod
     def _new_uidvalidity() -> int:
@@ -157,7 +104,7 @@ class DirectoryMixin(StoreBase):
     def _validate_new_addresses(self, addresses: Iterable[str], actor: policy.Actor) -> list[str]:
         """Normalized, in the actor's scope, in accepted domains, each given once."""
         out: list[str] = []
-        accepted = {d.name for d in self.list_domains()}
+        accepted = {d.name for d in self._domains.list()}
         for address in addresses:
             normalized = normalize_address(address)
             policy.check_address(actor, normalized, accepted)
@@ -167,7 +114,7 @@ class DirectoryMixin(StoreBase):
         return out
 
     @staticmethod
-    def _ensure_addresses_free(conn, addresses: list[str]) -> None:
+    def _ensure_addresses_free(conn: sqlite3.Connection, addresses: list[str]) -> None:
         """Inside the write: each address is unused and its domain still accepted (a
         domain removed since the addresses were validated must not get one)."""
         for address in addresses:
@@ -180,21 +127,21 @@ class DirectoryMixin(StoreBase):
                 )
 
     def _addresses(self, mailbox_id: str) -> list[str]:
-        cur = self.db.conn().execute(
+        cur = self._db.conn().execute(
             "SELECT address FROM addresses WHERE mailbox_id=? ORDER BY is_primary DESC, address",
             (mailbox_id,),
         )
         return [r[0] for r in cur]
 
-    def get_mailbox(self, ref: str) -> Mailbox:
+    def get(self, ref: str) -> Mailbox:
         """By id or by any of its addresses (case-insensitive)."""
-        mailbox = self.find_mailbox(ref)
+        mailbox = self.find(ref)
         if mailbox is None:
             raise NotFound("no mailbox {ref}", ref=ref)
         return mailbox
 
-    def find_mailbox(self, ref: str) -> Mailbox | None:
-        conn = self.db.conn()
+    def find(self, ref: str) -> Mailbox | None:
+        conn = self._db.conn()
         key = ref.strip().lower()
         if key.startswith("<") and key.endswith(">"):
             key = key[1:-1]
@@ -213,8 +160,8 @@ class DirectoryMixin(StoreBase):
             return None
         return rows.mailbox(row, self._addresses(row["id"]))
 
-    def list_mailboxes(self, domain: str | None = None) -> list[Mailbox]:
-        conn = self.db.conn()
+    def list(self, domain: str | None = None) -> list[Mailbox]:
+        conn = self._db.conn()
         if domain is not None:
             cur = conn.execute(
                 "SELECT * FROM mailboxes WHERE domain=? ORDER BY name", (normalize_domain(domain),)
@@ -223,7 +170,7 @@ class DirectoryMixin(StoreBase):
             cur = conn.execute("SELECT * FROM mailboxes ORDER BY domain, name")
         return [rows.mailbox(r, self._addresses(r["id"])) for r in cur.fetchall()]
 
-    def update_mailbox(
+    def update(
         self,
         ref: str,
         *,
@@ -239,7 +186,7 @@ class DirectoryMixin(StoreBase):
         """Change the given fields in one transaction. `settings` replaces the settings
         document; `settings_update` changes only its keys (None removes a key), read and
         written in the same transaction so that concurrent changes of other keys survive."""
-        mailbox = self.get_mailbox(ref)
+        mailbox = self.get(ref)
         fields: dict[str, object] = {}
         if name is not None:
             fields["name"] = name.strip() or mailbox.id
@@ -253,7 +200,7 @@ class DirectoryMixin(StoreBase):
                 raise InvalidInput("quota must be 0 (unlimited) or a positive number of bytes")
             fields["quota"] = quota
         if allowed_networks is not None:
-            fields["allowed_networks"] = json.dumps(_networks(allowed_networks))
+            fields["allowed_networks"] = json.dumps(networks(allowed_networks))
         if protocols is not None:
             chosen = sorted(set(protocols))
             if any(p not in PROTOCOLS for p in chosen):
@@ -264,7 +211,7 @@ class DirectoryMixin(StoreBase):
         if settings is not None:
             fields["settings"] = json.dumps(settings)
         if fields or settings_update:
-            with self.db.write() as conn:
+            with self._db.write() as conn:
                 if settings_update:
                     fields["settings"] = self._merged_settings(conn, mailbox.id, settings_update)
                 assignments = ", ".join(f"{column}=?" for column in fields)
@@ -272,10 +219,12 @@ class DirectoryMixin(StoreBase):
                     f"UPDATE mailboxes SET {assignments} WHERE id=?",  # noqa: S608 (fixed names)
                     (*fields.values(), mailbox.id),
                 )
-        return self.get_mailbox(mailbox.id)
+        return self.get(mailbox.id)
 
     @staticmethod
-    def _merged_settings(conn, mailbox_id: str, changes: Mapping[str, object]) -> str:
+    def _merged_settings(
+        conn: sqlite3.Connection, mailbox_id: str, changes: Mapping[str, object]
+    ) -> str:
         row = conn.execute("SELECT settings FROM mailboxes WHERE id=?", (mailbox_id,)).fetchone()
         if row is None:
             raise NotFound("no mailbox {ref}", ref=mailbox_id)
@@ -289,27 +238,27 @@ class DirectoryMixin(StoreBase):
 
     def add_alias(self, ref: str, address: str, *, actor: policy.Actor) -> Mailbox:
         """Add an alias; `actor` must be allowed to use its domain (storage/policy.py)."""
-        mailbox = self.get_mailbox(ref)
+        mailbox = self.get(ref)
         (alias,) = self._validate_new_addresses([address], actor)
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             self._ensure_addresses_free(conn, [alias])
             conn.execute(
                 "INSERT INTO addresses(address, mailbox_id) VALUES (?,?)", (alias, mailbox.id)
             )
-        return self.get_mailbox(mailbox.id)
+        return self.get(mailbox.id)
 
     def remove_alias(self, ref: str, address: str) -> Mailbox:
-        mailbox = self.get_mailbox(ref)
+        mailbox = self.get(ref)
         alias = normalize_address(address)
         if alias not in mailbox.aliases:
             raise NotFound("{alias} is not an alias of {mailbox}", alias=alias, mailbox=mailbox.id)
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM addresses WHERE address=? AND is_primary=0", (alias,))
-        return self.get_mailbox(mailbox.id)
+        return self.get(mailbox.id)
 
-    def delete_mailbox(self, ref: str, force: bool = False) -> int:
+    def delete(self, ref: str, force: bool = False) -> int:
         """Delete a mailbox, its keys and its messages; returns the number of messages destroyed."""
-        mailbox = self.get_mailbox(ref)
+        mailbox = self.get(ref)
         if mailbox.messages and not force:
             raise NotEmpty(
                 "mailbox {mailbox} holds {messages} messages",
@@ -318,47 +267,17 @@ class DirectoryMixin(StoreBase):
             )
         paths = [
             r[0]
-            for r in self.db.conn().execute(
+            for r in self._db.conn().execute(
                 "SELECT path FROM messages WHERE mailbox_id=?", (mailbox.id,)
             )
         ]
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM messages WHERE mailbox_id=?", (mailbox.id,))
             conn.execute("DELETE FROM epochs WHERE mailbox_id=?", (mailbox.id,))
             conn.execute("DELETE FROM addresses WHERE mailbox_id=?", (mailbox.id,))
-            self._forget_login_clients(conn, mailbox.id)  # type: ignore[attr-defined]
+            forget_login_clients(conn, mailbox.id)
             conn.execute("DELETE FROM mailboxes WHERE id=?", (mailbox.id,))
         for path in paths:
-            self.blobs.remove(path)
-        self.events.publish(mailbox.id, "deleted")
+            self._blobs.remove(path)
+        self._events.publish(mailbox.id, "deleted")
         return len(paths)
-
-
-def _refuse_domain_in_use(conn, domain: str) -> None:
-    """Raise DomainInUse naming every mailbox with an address in `domain`."""
-    hits = conn.execute(
-        "SELECT a.mailbox_id, a.address, m.domain FROM addresses a"
-        " JOIN mailboxes m ON m.id = a.mailbox_id"
-        " WHERE m.domain = ? OR substr(a.address, -length(?) - 1) = '@' || ?"
-        " ORDER BY a.mailbox_id, a.address",
-        (domain, domain, domain),
-    ).fetchall()
-    if not hits:
-        return
-    aliases: dict[str, list[str]] = {}
-    for mailbox_id, address, own_domain in hits:
-        found = aliases.setdefault(mailbox_id, [])
-        if own_domain != domain:
-            found.append(address)
-    entries = [
-        f"{mailbox_id} (alias {', '.join(found)})" if found else mailbox_id
-        for mailbox_id, found in aliases.items()
-    ]
-    shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
-    raise DomainInUse(
-        "domain {domain} still has mailboxes or aliases: {listing};"
-        " delete those mailboxes or remove those aliases first",
-        domain=domain,
-        listing=shown,
-        mailboxes=list(aliases),
-    )

@@ -1,0 +1,86 @@
+"""Mailboxes and their addresses: a primary address <id>@<domain> and any aliases."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+from .. import policy
+from ..models import Mailbox
+
+
+class Mailboxes(Protocol):
+    def create(
+        self,
+        domain: str,
+        name: str = "",
+        description: str = "",
+        aliases: Iterable[str] = (),
+        quota: int = 0,
+        status: str = "active",
+        *,
+        actor: policy.Actor,
+    ) -> tuple[Mailbox, str]:
+        """Create a mailbox with its first key epoch; returns it and its passphrase, which
+        exists nowhere else (the store keeps only the seed sealed under it).
+
+        `actor` must be allowed the domain and every alias (storage/policy.py: OutOfScope).
+        InvalidInput for a bad status, quota, address or a domain not accepted;
+        AlreadyExists for an address in use or given twice. All or nothing: on any error
+        no mailbox, address or epoch is left behind.
+        """
+        ...
+
+    def get(self, ref: str) -> Mailbox:
+        """By id or by any of its addresses (case-insensitive, <> allowed); NotFound."""
+        ...
+
+    def find(self, ref: str) -> Mailbox | None:
+        """Like get, but None instead of NotFound (also for a malformed address)."""
+        ...
+
+    def list(self, domain: str | None = None) -> builtins.list[Mailbox]:
+        """Every mailbox (of `domain`), ordered by domain and name."""
+        ...
+
+    def update(
+        self,
+        ref: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        status: str | None = None,
+        quota: int | None = None,
+        allowed_networks: Iterable[str] | None = None,
+        protocols: Iterable[str] | None = None,
+        settings: dict | None = None,
+        settings_update: Mapping[str, object] | None = None,
+    ) -> Mailbox:
+        """Change the given fields in one transaction and return the mailbox as stored.
+
+        `settings` replaces the settings document; `settings_update` changes only its
+        keys (None removes one), read and written in the same transaction, so concurrent
+        changes of other keys survive. InvalidInput (nothing changed) for a bad status,
+        quota, network or protocol; NotFound.
+        """
+        ...
+
+    def add_alias(self, ref: str, address: str, *, actor: policy.Actor) -> Mailbox:
+        """Add an alias; the actor must be allowed its domain (OutOfScope), which must be
+        accepted (InvalidInput); AlreadyExists when any mailbox has that address."""
+        ...
+
+    def remove_alias(self, ref: str, address: str) -> Mailbox:
+        """Remove an alias; NotFound unless it is one of this mailbox's aliases. Never
+        removes the primary address."""
+        ...
+
+    def delete(self, ref: str, force: bool = False) -> int:
+        """Delete the mailbox, its key epochs, addresses, known login clients and messages;
+        returns how many messages were destroyed. Its addresses are free again at once.
+
+        NotEmpty (nothing deleted) while it holds messages, unless `force`. The index
+        rows go in one transaction before any file is removed.
+        """
+        ...

@@ -1,0 +1,46 @@
+"""Accepted domains (the Domains area of the store contract)."""
+
+from __future__ import annotations
+
+import time
+
+from ..errors import AlreadyExists, NotFound
+from ..models import Domain
+from .addresses import normalize_domain, refuse_domain_in_use
+from .database import Database
+
+
+class SqliteDomains:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, name: str) -> Domain:
+        name = normalize_domain(name)
+        now = time.time()
+        with self._db.write() as conn:
+            if conn.execute("SELECT 1 FROM domains WHERE name=?", (name,)).fetchone():
+                raise AlreadyExists("domain {name} already exists", name=name)
+            conn.execute("INSERT INTO domains(name, created) VALUES (?, ?)", (name, now))
+        return Domain(name, now, 0)
+
+    def list(self) -> list[Domain]:
+        sql = (
+            "SELECT d.name, d.created, count(m.id) AS n FROM domains d "
+            "LEFT JOIN mailboxes m ON m.domain=d.name GROUP BY d.name ORDER BY d.name"
+        )
+        return [Domain(r["name"], r["created"], r["n"]) for r in self._db.conn().execute(sql)]
+
+    def get(self, name: str) -> Domain:
+        name = normalize_domain(name)
+        for domain in self.list():
+            if domain.name == name:
+                return domain
+        raise NotFound("no domain {name}", name=name)
+
+    def remove(self, name: str) -> None:
+        name = normalize_domain(name)
+        with self._db.write() as conn:
+            if not conn.execute("SELECT 1 FROM domains WHERE name=?", (name,)).fetchone():
+                raise NotFound("no domain {name}", name=name)
+            refuse_domain_in_use(conn, name)
+            conn.execute("DELETE FROM domains WHERE name=?", (name,))

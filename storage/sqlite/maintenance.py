@@ -1,0 +1,228 @@
+"""The Maintenance area: reconciliation, readiness, and the hooks of backup, fsck and
+retention. Every SQL statement those need is here, not in storage/maintenance/."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from ..bind import BindError
+from ..blobs import TEMP_SUFFIX, BlobStore
+from ..contract.maintenance import (
+    CounterFix,
+    ReconcileReport,
+    RetentionCandidate,
+    StoredMessage,
+)
+from ..file_modes import LooseMode, create_private_file, find_loose_modes, tighten
+from ..ids import is_message_id
+from ..message_file import read_file_binding
+from .database import Database
+from .messages import index_message
+from .snapshot import SqliteIndexSnapshot
+
+ROW_BATCH = 1000
+
+_COUNTS = (
+    "SELECT m.id, m.message_count, m.stored_bytes, m.next_uid,"
+    " count(g.id) AS n, coalesce(sum(g.stored_size), 0) AS bytes, coalesce(max(g.uid), 0) AS uid"
+    " FROM mailboxes m LEFT JOIN messages g ON g.mailbox_id = m.id GROUP BY m.id ORDER BY m.id"
+)
+
+
+class SqliteMaintenance:
+    def __init__(self, db: Database, blobs: BlobStore, data_dir: Path) -> None:
+        self._db = db
+        self._blobs = blobs
+        self.data_dir = data_dir
+
+    # --- start-up and readiness ---------------------------------------------------------
+    def reconcile(self) -> ReconcileReport:
+        report = ReconcileReport(temp_removed=self._blobs.clean_temp())
+        known = {r[0] for r in self._db.conn().execute("SELECT path FROM messages")}
+        for relpath in self._blobs.iter_files():
+            if relpath in known:
+                continue
+            if self.adopt_orphan(relpath):
+                report.adopted.append(relpath)
+            else:
+                report.quarantined.append(self._blobs.quarantine(relpath))
+        for relpath in known:
+            if not self._blobs.path(relpath).exists():
+                report.missing_files.append(relpath)
+        return report
+
+    def adopt_orphan(self, relpath: str) -> bool:
+        path = PurePosixPath(relpath)
+        message_id = path.stem
+        if not is_message_id(message_id) or len(path.parts) != 5:
+            return False
+        try:
+            with self._blobs.open(relpath) as fh:
+                binding = read_file_binding(fh)
+        except (BindError, OSError):
+            return False
+        if binding.message_id != message_id or binding.mailbox_id != path.parts[1]:
+            return False
+        conn = self._db.conn()
+        if not conn.execute(
+            "SELECT 1 FROM epochs WHERE mailbox_id=? AND epoch=?",
+            (binding.mailbox_id, binding.epoch),
+        ).fetchone():
+            return False
+        if self.is_indexed(message_id):
+            return False
+        stat = os.stat(self._blobs.path(relpath))
+        with open(self._blobs.path(relpath), "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        with self._db.write() as wconn:
+            index_message(
+                wconn,
+                message_id,
+                binding.mailbox_id,
+                epoch=binding.epoch,
+                size=-1,  # unknown until a key opens it (fill_unknown_sizes)
+                stored_size=stat.st_size,
+                received=stat.st_mtime,
+                encoding=binding.encoding,
+                path=relpath,
+                sha256=digest,
+            )
+        return True
+
+    def check_writable(self) -> None:
+        with self._db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('ready_check', '1')")
+        probe = self._blobs.tmp / ".ready-probe"
+        with os.fdopen(create_private_file(probe, exclusive=False), "wb") as fh:
+            fh.write(b"ok")
+        probe.unlink()
+
+    def free_bytes(self) -> int:
+        return self._blobs.free_bytes()
+
+    def loose_file_modes(self) -> list[LooseMode]:
+        return find_loose_modes(self.data_dir)
+
+    def tighten_modes(self, loose: list[LooseMode]) -> list[LooseMode]:
+        return tighten(self.data_dir, loose)
+
+    # --- message rows and files (fsck, backup) ------------------------------------------
+    def stored_messages(self) -> Iterator[StoredMessage]:
+        last = ""
+        conn = self._db.conn()
+        while True:
+            batch = conn.execute(
+                "SELECT id, mailbox_id, epoch, encoding, path, sha256 FROM messages"
+                " WHERE id > ? ORDER BY id LIMIT ?",
+                (last, ROW_BATCH),
+            ).fetchall()
+            if not batch:
+                return
+            for row in batch:
+                yield StoredMessage(*row)
+            last = batch[-1]["id"]
+
+    def is_indexed(self, message_id: str) -> bool:
+        conn = self._db.conn()
+        return (
+            conn.execute("SELECT 1 FROM messages WHERE id=?", (message_id,)).fetchone() is not None
+        )
+
+    def path_is_indexed(self, relpath: str) -> bool:
+        conn = self._db.conn()
+        return (
+            conn.execute("SELECT 1 FROM messages WHERE path=?", (relpath,)).fetchone() is not None
+        )
+
+    def stored_files(self) -> Iterator[str]:
+        return self._blobs.iter_files()
+
+    def open_stored_file(self, relpath: str) -> BinaryIO:
+        return self._blobs.open(relpath)
+
+    def stored_file_mtime(self, relpath: str) -> float:
+        return self._blobs.path(relpath).stat().st_mtime
+
+    def quarantine(self, relpath: str) -> str:
+        return self._blobs.quarantine(relpath)
+
+    def stale_temp_files(self, older_than: float) -> list[str]:
+        found = []
+        for path in sorted(self._blobs.tmp.glob(f"*{TEMP_SUFFIX}")):
+            try:
+                if path.stat().st_mtime <= older_than:
+                    found.append(path.relative_to(self.data_dir).as_posix())
+            except FileNotFoundError:
+                continue
+        return found
+
+    def remove_stale_temp(self, relpath: str) -> None:
+        (self.data_dir / relpath).unlink(missing_ok=True)
+
+    # --- counters ------------------------------------------------------------------------
+    def counter_drift(self) -> list[CounterFix]:
+        return _counter_drift(self._db.conn())
+
+    def repair_counters(self) -> list[CounterFix]:
+        with self._db.write() as conn:
+            drift = _counter_drift(conn)
+            for mailbox_id in sorted({d.mailbox_id for d in drift}):
+                conn.execute(
+                    "UPDATE mailboxes SET"
+                    " message_count=(SELECT count(*) FROM messages WHERE mailbox_id=?),"
+                    " stored_bytes=(SELECT coalesce(sum(stored_size), 0) FROM messages"
+                    " WHERE mailbox_id=?),"
+                    " next_uid=max(next_uid, 1 + (SELECT coalesce(max(uid), 0) FROM messages"
+                    " WHERE mailbox_id=?)) WHERE id=?",
+                    (mailbox_id, mailbox_id, mailbox_id, mailbox_id),
+                )
+        return drift
+
+    # --- backup --------------------------------------------------------------------------
+    def snapshot_index(self, target: Path) -> SqliteIndexSnapshot:
+        return SqliteIndexSnapshot.take(self._db.path, target)
+
+    # --- retention -----------------------------------------------------------------------
+    def seen_times(self, mailbox_id: str) -> dict[str, float]:
+        cur = self._db.conn().execute(
+            "SELECT s.message_id, s.seen_at FROM message_seen s"
+            " JOIN messages m ON m.id = s.message_id WHERE m.mailbox_id=?",
+            (mailbox_id,),
+        )
+        return {r[0]: r[1] for r in cur}
+
+    def retention_candidates(self, mailbox_id: str) -> list[RetentionCandidate]:
+        cur = self._db.conn().execute(
+            "SELECT m.id, m.flags, m.received, s.seen_at FROM messages m"
+            " LEFT JOIN message_seen s ON s.message_id = m.id WHERE m.mailbox_id=?"
+            " ORDER BY m.uid",
+            (mailbox_id,),
+        )
+        return [
+            RetentionCandidate(message_id, "\\seen" in flags.lower().split(), received, seen_at)
+            for message_id, flags, received, seen_at in cur.fetchall()
+        ]
+
+    def record_seen_times(self, message_ids: list[str], when: float) -> None:
+        with self._db.write() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO message_seen(message_id, seen_at) VALUES (?, ?)",
+                [(message_id, when) for message_id in message_ids],
+            )
+
+
+def _counter_drift(conn: sqlite3.Connection) -> list[CounterFix]:
+    drift = []
+    for row in conn.execute(_COUNTS).fetchall():
+        if row["message_count"] != row["n"]:
+            drift.append(CounterFix(row["id"], "message_count", row["message_count"], row["n"]))
+        if row["stored_bytes"] != row["bytes"]:
+            drift.append(CounterFix(row["id"], "stored_bytes", row["stored_bytes"], row["bytes"]))
+        if row["next_uid"] <= row["uid"]:
+            drift.append(CounterFix(row["id"], "next_uid", row["next_uid"], row["uid"] + 1))
+    return drift

@@ -1,0 +1,119 @@
+"""Promises of the Messages area."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import MessageDamaged, NotFound, QuotaExceeded, Store
+from tests.support.mail import deliver, plaintext, sample_message
+
+from .conftest import DOMAIN
+
+
+def test_a_delivery_is_listed_only_after_commit(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    delivery = contract_store.messages.begin_delivery(mailbox.id)
+    delivery.write(sample_message(1))
+    assert contract_store.messages.list(mailbox.id) == []
+    (info,) = contract_store.messages.commit_deliveries([delivery])
+    assert [m.id for m in contract_store.messages.list(mailbox.id)] == [info.id]
+    assert contract_store.mailboxes.get(mailbox.id).messages == 1
+
+
+def test_an_aborted_delivery_leaves_nothing(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    delivery = contract_store.messages.begin_delivery(mailbox.id)
+    delivery.write(sample_message(1))
+    delivery.abort()
+    assert contract_store.messages.list(mailbox.id) == []
+    assert contract_store.maintenance.reconcile().adopted == []
+
+
+def test_a_commit_for_a_deleted_mailbox_raises_and_stores_nothing(
+    contract_store: Store, box
+) -> None:
+    mailbox, _ = box
+    other, _ = contract_store.mailboxes.create(DOMAIN, actor=None)
+    kept = contract_store.messages.begin_delivery(other.id)
+    lost = contract_store.messages.begin_delivery(mailbox.id)
+    for delivery in (kept, lost):
+        delivery.write(sample_message(1))
+    contract_store.mailboxes.delete(mailbox.id)
+    with pytest.raises(NotFound):
+        contract_store.messages.commit_deliveries([kept, lost])
+    assert contract_store.messages.list(other.id) == []
+
+
+def test_uids_grow_and_next_uid_never_decreases(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    first = deliver(contract_store, mailbox.id, sample_message(1))
+    second = deliver(contract_store, mailbox.id, sample_message(2))
+    assert second.uid > first.uid
+    contract_store.messages.delete(mailbox.id, [second.id])
+    assert contract_store.messages.next_uid(mailbox.id) == second.uid + 1
+
+
+def test_reading_returns_exactly_what_was_delivered(contract_store: Store, box) -> None:
+    mailbox, passphrase = box
+    info = deliver(contract_store, mailbox.id, sample_message(1))
+    key = contract_store.keys.unlock(mailbox.id, passphrase)
+    assert plaintext(contract_store, key, info) == sample_message(1)
+    assert contract_store.messages.get(mailbox.id, info.id) == info
+
+
+def test_reading_with_another_mailboxs_key_raises_MessageDamaged(
+    contract_store: Store, box
+) -> None:
+    mailbox, _ = box
+    other, other_passphrase = contract_store.mailboxes.create(DOMAIN, actor=None)
+    info = deliver(contract_store, mailbox.id, sample_message(1))
+    with pytest.raises(MessageDamaged):
+        plaintext(contract_store, contract_store.keys.unlock(other.id, other_passphrase), info)
+    with pytest.raises(NotFound):
+        contract_store.messages.get(other.id, info.id)
+
+
+def test_flags_are_added_removed_and_replaced(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    info = deliver(contract_store, mailbox.id, sample_message(1))
+    messages = contract_store.messages
+    assert messages.set_flags(mailbox.id, [info.id], ["\\Seen", "\\Flagged"])[0].flags == {
+        "\\Seen",
+        "\\Flagged",
+    }
+    assert messages.set_flags(mailbox.id, [info.id], ["\\Seen"], "remove")[0].flags == {"\\Flagged"}
+    assert messages.set_flags(mailbox.id, [info.id], [], "replace")[0].flags == set()
+    assert messages.set_flags(mailbox.id, ["msg-unknown"], ["\\Seen"]) == []
+
+
+def test_deleting_skips_ids_of_other_mailboxes(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    other, _ = contract_store.mailboxes.create(DOMAIN, actor=None)
+    theirs = deliver(contract_store, other.id, sample_message(1))
+    assert contract_store.messages.delete(mailbox.id, [theirs.id, "msg-unknown"]) == 0
+    assert [m.id for m in contract_store.messages.list(other.id)] == [theirs.id]
+
+
+def test_a_full_mailbox_refuses_new_mail_with_QuotaExceeded(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    contract_store.mailboxes.update(mailbox.id, quota=1)
+    deliver(contract_store, mailbox.id, sample_message(1))
+    with pytest.raises(QuotaExceeded):
+        contract_store.messages.check_can_receive(mailbox.id, 10)
+
+
+def test_received_since_counts_from_the_given_time(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    info = deliver(contract_store, mailbox.id, sample_message(1))
+    assert contract_store.messages.received_since(mailbox.id, info.received) == 1
+    assert contract_store.messages.received_since(mailbox.id, info.received + 1) == 0
+
+
+def test_a_commit_publishes_an_exists_event(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    seen: list[tuple[str, str]] = []
+    unsubscribe = contract_store.events.subscribe(mailbox.id, lambda m, e: seen.append((m, e)))
+    deliver(contract_store, mailbox.id, sample_message(1))
+    unsubscribe()
+    deliver(contract_store, mailbox.id, sample_message(2))
+    assert seen == [(mailbox.id, "exists")]
