@@ -10,10 +10,13 @@ import os
 
 from .errors import (
     AlreadyExists,
+    ConfirmationNeeded,
     DomainInUse,
+    Forbidden,
     InvalidInput,
     MessageDamaged,
     NotADataDirectory,
+    NotDeletable,
     NotEmpty,
     NotFound,
     OutOfScope,
@@ -22,6 +25,7 @@ from .errors import (
     StorageFull,
     StoreError,
     WrongPassphrase,
+    WrongPassword,
 )
 from .keys import KdfParams
 from .mailbox_key import MailboxKey
@@ -49,9 +53,11 @@ __all__ = [
     "AlreadyExists",
     "ApiToken",
     "AuditEntry",
+    "ConfirmationNeeded",
     "Domain",
     "DomainInUse",
     "EpochInfo",
+    "Forbidden",
     "InvalidInput",
     "KdfParams",
     "Mailbox",
@@ -59,6 +65,7 @@ __all__ = [
     "MessageDamaged",
     "MessageInfo",
     "NotADataDirectory",
+    "NotDeletable",
     "NotEmpty",
     "NotFound",
     "OutOfScope",
@@ -67,5 +74,6 @@ __all__ = [
     "StorageFull",
     "StoreError",
     "WrongPassphrase",
+    "WrongPassword",
     "open_store",
 ]

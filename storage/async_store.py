@@ -6,12 +6,14 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .mailbox_key import MailboxKey
 from .models import MessageInfo
 
 _BATCH_BYTES = 256 * 1024
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class AsyncStore:
@@ -24,6 +26,14 @@ class AsyncStore:
     async def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(func, *args, **kwargs))
+
+    async def act(
+        self, fn: Callable[Concatenate[Any, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run an admin action (storage/actions) on the pool: `fn(store, *args, **kwargs)`."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(fn, self.sync, *args, **kwargs)
+        return await loop.run_in_executor(self.executor, call)
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self.sync, name)

@@ -97,8 +97,16 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (BEGIN IMMEDIATE): committed on exit, rolled back on error."""
+        """A write transaction (BEGIN IMMEDIATE): committed on exit, rolled back on error.
+
+        Inside `atomic()` on the same thread it joins the outer transaction instead, as
+        a savepoint: an error rolls back this write only, and the caller that catches
+        it may go on; nothing is committed before the outermost `atomic()` exits.
+        """
         conn = self.conn()
+        if getattr(self._local, "atomic", 0):
+            yield from self._joined(conn)
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -106,6 +114,41 @@ class Database:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _joined(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """A write inside `atomic()`: the transaction begins at the first write (so slow
+        work before it, such as Argon2, holds no lock) and each write is a savepoint."""
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+        conn.execute("SAVEPOINT joined_write")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO joined_write")
+            conn.execute("RELEASE joined_write")
+            raise
+        conn.execute("RELEASE joined_write")
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Every write inside (on this thread) in one transaction; reentrant.
+
+        The outermost exit commits (if anything was written); an exception rolls back
+        everything written inside. Reads inside see the writes made so far.
+        """
+        depth = getattr(self._local, "atomic", 0)
+        self._local.atomic = depth + 1
+        try:
+            yield
+        except BaseException:
+            if depth == 0 and self.conn().in_transaction:
+                self.conn().execute("ROLLBACK")
+            raise
+        else:
+            if depth == 0 and self.conn().in_transaction:
+                self.conn().execute("COMMIT")
+        finally:
+            self._local.atomic = depth
 
     def close(self) -> None:
         with self._lock:

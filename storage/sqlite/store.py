@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -67,6 +68,12 @@ class SqliteStore(
         self.events = MailboxEvents()
         self._committer = GroupCommitter(self._commit_batch)
         self._open_sealing(sealer)
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Make every write inside (on the calling thread) one transaction: nested
+        writes join it, the outermost exit commits, an exception rolls it all back.
+        Each admin action (storage/actions) runs its writes and its audit entry so."""
+        return self.db.atomic()
 
     def check_writable(self) -> None:
         """Raise unless a write transaction commits and a file can be created in tmp/."""
