@@ -89,6 +89,10 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 
 
+def password_length_ok(password: str) -> bool:
+    return MIN_PASSWORD <= len(password) <= MAX_PASSWORD
+
+
 # --- forced two-factor sign-in ------------------------------------------------------
 def check_totp_requirement(values: Iterable[str]) -> tuple[str, ...]:
     """`web.require_totp` validated: ("all",), some roles, or (); ValueError otherwise."""

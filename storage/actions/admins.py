@@ -130,9 +130,7 @@ def change_own_password(store: Any, actor: Actor, request: ChangeOwnPassword) ->
     admin = require_admin(actor)
     if store.verify_admin_password(admin.name, request.current[: policy.MAX_PASSWORD]) is None:
         raise WrongPassword("that is not your current password")
-    if request.new is not None and not (
-        policy.MIN_PASSWORD <= len(request.new) <= policy.MAX_PASSWORD
-    ):
+    if request.new is not None and not policy.password_length_ok(request.new):
         raise InvalidInput(
             "a password is {low} to {high} characters",
             low=policy.MIN_PASSWORD,
