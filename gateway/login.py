@@ -24,7 +24,6 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 
 from storage import Mailbox, MailboxKey, StoreError, WrongPassphrase
-from storage.actions.audit import login_action
 from storage.async_store import AsyncStore
 
 from .login_scheduler import Client, QueueFull, UnlockScheduler, client_of
@@ -236,7 +235,7 @@ class Authenticator:
         reason: str,
     ) -> None:
         target = mailbox.id if mailbox else ""
-        action = str(login_action(protocol, ok))
+        action = f"{protocol}.login" if ok else f"{protocol}.login-failed"
         self.results[(protocol, "ok" if ok else "failed")] += 1
         log.info(
             "%s %s from %s%s",

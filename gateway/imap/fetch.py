@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from storage import MessageDamaged, MessageInfo, NotFound, StoreError
-from storage.actions import AuditAction
 
 from .fetch_items import FetchAtt, Section
 from .mime import MimeWalker, Node, split_fields
@@ -291,11 +290,7 @@ class FetchCommands:
         counters["imap.damaged"] = counters.get("imap.damaged", 0) + 1
         with contextlib.suppress(StoreError):
             await self.ctx.store.audit(
-                "retrieval",
-                str(AuditAction.IMAP_MESSAGE_DAMAGED),
-                mailbox_id,
-                message_id,
-                self.conn.peer_ip,
+                "retrieval", "imap.message-damaged", mailbox_id, message_id, self.conn.peer_ip
             )
         if self.mid_response:
             self.conn.abort()

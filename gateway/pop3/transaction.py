@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable
 
 from storage import MailboxKey, MessageDamaged, MessageInfo, StoreError
-from storage.actions import AuditAction
 
 from ..context import GatewayContext
 from .engine import TRANSACTION, Pop3Engine, SessionEnded, command
@@ -168,11 +167,7 @@ class TransactionCommands(Pop3Engine):
         counters["pop3.damaged"] = counters.get("pop3.damaged", 0) + 1
         try:
             await self.ctx.store.audit(
-                "retrieval",
-                str(AuditAction.POP3_MESSAGE_DAMAGED),
-                mailbox_id,
-                message.id,
-                self.conn.peer_ip,
+                "retrieval", "pop3.message-damaged", mailbox_id, message.id, self.conn.peer_ip
             )
         except StoreError:
             log.warning("audit write failed for pop3.message-damaged")
