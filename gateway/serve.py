@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storage.actions import AuditAction
 from storage.async_store import AsyncStore
 
 from .config import Settings
@@ -78,7 +79,7 @@ def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> N
     if store.admins.count():
         return
     _admin, password = store.admins.create("admin", role="superadmin")
-    store.audit.record("gateway", "admin.create", "admin", "first start", "")
+    store.audit.record("gateway", str(AuditAction.ADMIN_CREATE), "admin", "first start", "")
     out("No admin account existed: created 'admin'. Its password is shown once, now:")
     out(f"    {password}")
     if console_url:

@@ -12,10 +12,13 @@ from typing import Any
 from .contract import Store
 from .errors import (
     AlreadyExists,
+    ConfirmationNeeded,
     DomainInUse,
+    Forbidden,
     InvalidInput,
     MessageDamaged,
     NotADataDirectory,
+    NotDeletable,
     NotEmpty,
     NotFound,
     OutOfScope,
@@ -24,6 +27,7 @@ from .errors import (
     StorageFull,
     StoreError,
     WrongPassphrase,
+    WrongPassword,
 )
 from .keys import KdfParams
 from .mailbox_key import MailboxKey
@@ -52,9 +56,11 @@ __all__ = [
     "AlreadyExists",
     "ApiToken",
     "AuditEntry",
+    "ConfirmationNeeded",
     "Domain",
     "DomainInUse",
     "EpochInfo",
+    "Forbidden",
     "InvalidInput",
     "KdfParams",
     "Mailbox",
@@ -62,6 +68,7 @@ __all__ = [
     "MessageDamaged",
     "MessageInfo",
     "NotADataDirectory",
+    "NotDeletable",
     "NotEmpty",
     "NotFound",
     "OutOfScope",
@@ -71,5 +78,6 @@ __all__ = [
     "Store",
     "StoreError",
     "WrongPassphrase",
+    "WrongPassword",
     "open_store",
 ]

@@ -54,6 +54,22 @@ class OutOfScope(StoreError):
         super().__init__(template, domain=domain, **extra)
 
 
+class Forbidden(StoreError):
+    """The acting admin's role does not allow this act (storage/actions)."""
+
+
+class NotDeletable(StoreError):
+    """The mailbox takes mail now: only one on hold or disabled may be deleted."""
+
+
+class ConfirmationNeeded(InvalidInput):
+    """The act needs a typed confirmation (the mailbox id) that was not given."""
+
+
+class WrongPassword(StoreError):
+    """An admin's own password, asked again before a change to their account, is wrong."""
+
+
 class DomainInUse(NotEmpty):
     """A domain cannot be removed while any address is in it (also aliases elsewhere)."""
 

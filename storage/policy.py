@@ -2,10 +2,11 @@
 gateway, so they live in storage).
 
 Tenant scope: who may give a mailbox which address, and which mailboxes may be deleted.
-The store applies the address rule itself on every way an address is added
-(`create_mailbox(..., actor=...)`, `add_alias(..., actor=...)`), so no face can forget
-it; the faces call `is_deletable` before deleting. An actor is the `Admin` acting (signed
-in to the console, or owning the API token), or `OPERATOR` (None): the CLI, run by
+The admin actions (storage/actions) consult these rules; the faces do not. The store
+also applies the address rule itself on every way an address is added
+(`create_mailbox(..., actor=...)`, `add_alias(..., actor=...)`). An actor is the
+`Admin` acting (signed in to the console, or owning the API token), or `OPERATOR`
+(None): the CLI, run by
 whoever can read the data directory. The operator could change the index directly
 anyway, so it acts as a superadmin.
 
@@ -19,7 +20,7 @@ Account security:
   sees, so the lock protects a customer from a domain admin quietly reading new mail.
 
 Per-mailbox values live in the mailbox `settings` document under MAX_AGE_KEY and
-RESET_LOCK_KEY; faces change them with `store.mailboxes.update(id, settings_update=...)`.
+RESET_LOCK_KEY; the update_mailbox action (storage/actions/mailboxes.py) changes them.
 """
 
 from __future__ import annotations
@@ -83,14 +84,13 @@ MAX_AGE_DAYS = tuple(d for d in MAX_AGE_CHOICES.values() if d is not None)
 TOTP_ALL = "all"
 CLI_ROLE = "superadmin"  # whoever runs the `gateway` CLI on the server acts as a superadmin
 
-# Audit action names, the same whichever face acts.
-AUDIT_LOCK_SET = "mailbox.reset-lock-set"
-AUDIT_LOCK_CLEAR = "mailbox.reset-lock-clear"
-AUDIT_LOCK_CLEAR_REFUSED = "mailbox.reset-lock-clear-refused"
-AUDIT_MAX_AGE = "mailbox.passphrase-max-age"
-AUDIT_RESET_REFUSED = "mailbox.passphrase-reset-refused"
-AUDIT_TOTP_ENROLMENT = "admin.totp-required-enrolment"
-AUDIT_TOTP_REFUSED = "admin.totp-required-refused"
+# Admin console passwords chosen by their owner (generated ones are longer).
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+
+
+def password_length_ok(password: str) -> bool:
+    return MIN_PASSWORD <= len(password) <= MAX_PASSWORD
 
 
 # --- forced two-factor sign-in ------------------------------------------------------
@@ -190,7 +190,7 @@ def reset_locked(mailbox: Mailbox) -> bool:
 
 
 def may_change_reset_lock(role: str, mailbox: Mailbox, lock: bool) -> bool:
-    """A domain admin of the mailbox (the face checks the domain) or a superadmin may set
+    """A domain admin of the mailbox (the action checks the domain) or a superadmin may set
     the lock; only a superadmin may clear it, or a domain admin could defeat it."""
     if not lock and reset_locked(mailbox):
         return role == "superadmin"
@@ -199,10 +199,6 @@ def may_change_reset_lock(role: str, mailbox: Mailbox, lock: bool) -> bool:
 
 def reset_lock_update(lock: bool) -> dict[str, Any]:
     return {RESET_LOCK_KEY: True if lock else None}
-
-
-def reset_lock_audit(lock: bool) -> str:
-    return AUDIT_LOCK_SET if lock else AUDIT_LOCK_CLEAR
 
 
 class ResetDecision(enum.Enum):

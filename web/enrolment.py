@@ -12,7 +12,8 @@ import json
 
 from aiohttp import web
 
-from storage.policy import AUDIT_TOTP_REFUSED, must_enrol
+from storage.actions import AuditAction
+from storage.policy import must_enrol
 
 from .i18n import _
 from .render import render
@@ -48,7 +49,7 @@ async def gate(request: web.Request) -> web.StreamResponse | None:
     if not api and request.method in ("GET", "HEAD"):
         raise web.HTTPSeeOther(ENROL_PATH)
     detail = f"{request.method} {request.path}"[:200]
-    await audit(request, AUDIT_TOTP_REFUSED, request[ADMIN].name, detail)
+    await audit(request, AuditAction.TOTP_REQUIRED_REFUSED, request[ADMIN].name, detail)
     if api:
         raise web.HTTPForbidden(
             text=json.dumps({"error": API_MESSAGE}), content_type="application/json"

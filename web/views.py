@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
+from storage.actions import Actor, AuditAction
+from storage.errors import Forbidden, OutOfScope
 from storage.models import Admin, Domain, Mailbox
 from storage.policy import passphrase_age
 
 from .security import can_see, can_write, require_domain
 from .state import ADMIN, TOKEN, state
 
+R = TypeVar("R")
+T = TypeVar("T")
 DAY = 86400.0
 SORT_KEYS = ("name", "domain", "status", "messages", "size", "last_login", "received", "sealed")
 
@@ -97,12 +102,45 @@ async def scoped_mailbox(request: web.Request, write: bool = False) -> Mailbox:
     return mailbox
 
 
-async def audit(request: web.Request, action: str, target: str = "", detail: str = "") -> None:
-    """Record an admin action. Never pass a secret here."""
-    admin: Admin | None = request.get(ADMIN)
+def source_of(request: web.Request) -> str:
+    """Where a request comes from, for the audit log: the client, and the API token."""
     source = request.remote or ""
     token = request.get(TOKEN)
     if token is not None:
         source = f"{source} api:{token.id}"
-    actor = admin.name if admin is not None else "anonymous"
-    await state(request).store.audit.record(actor, action, target, detail, source)
+    return source
+
+
+def actor(request: web.Request) -> Actor:
+    """The signed-in admin (session or API token) as the actor of an admin action."""
+    admin = request.get(ADMIN)
+    if admin is None:  # never the operator: the guard lets no anonymous write through
+        raise web.HTTPForbidden()
+    return Actor(admin, source_of(request))
+
+
+async def perform(
+    request: web.Request,
+    fn: Callable[[Any, Actor, R], T],
+    wanted: R,
+    *,
+    keep: tuple[type[Exception], ...] = (),
+) -> T:
+    """Run an admin action as the request's admin. A refusal (role, domain scope) is a
+    bare 403 unless it is one of `keep`, which the route renders itself."""
+    try:
+        return await state(request).store.act(fn, actor(request), wanted)
+    except (OutOfScope, Forbidden) as exc:
+        if isinstance(exc, keep):
+            raise
+        raise web.HTTPForbidden() from None
+
+
+async def audit(
+    request: web.Request, action: AuditAction, target: str = "", detail: str = ""
+) -> None:
+    """Record a console-only act (sign-in, sign-out...); admin actions record their
+    own entries (storage/actions). Never pass a secret here."""
+    admin: Admin | None = request.get(ADMIN)
+    name = admin.name if admin is not None else "anonymous"
+    await state(request).store.audit.record(name, str(action), target, detail, source_of(request))

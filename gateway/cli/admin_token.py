@@ -6,7 +6,9 @@ import time
 
 import click
 
-from .common import audit, get_store, json_option, print_json, print_table
+from storage import actions
+
+from .common import actor, get_store, json_option, print_json, print_table
 from .views import reveal_secret
 
 TOKEN_WARNING = "This token is shown only once; only its hash is stored."  # noqa: S105
@@ -29,8 +31,9 @@ def token() -> None:
 @json_option
 def create(name: str, admin_name: str, as_json: bool) -> None:
     """Create the API token NAME for ADMIN; the secret is printed once."""
-    created, secret = get_store().tokens.create(admin_name, name)
-    audit("token.create", admin_name, f"token={created.id} name={created.name}")
+    wanted = actions.CreateToken(name, owner=admin_name)
+    made = actions.create_token(get_store(), actor(), wanted)
+    created, secret = made.token, made.secret
     reveal_secret(
         as_json,
         {"id": created.id, "name": created.name, "admin": created.admin, "token": secret},
@@ -73,8 +76,7 @@ def list_tokens(admin_name: str | None, as_json: bool) -> None:
 @click.argument("token_id")
 def revoke(token_id: str) -> None:
     """Revoke the API token TOKEN_ID (e.g. tok-…); clients using it get 401 at once."""
-    get_store().tokens.revoke(token_id)
-    audit("token.revoke", token_id)
+    actions.revoke_token(get_store(), actor(), actions.RevokeToken(token_id))
     click.echo(f"Revoked {token_id}")
 
 

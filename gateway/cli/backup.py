@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from storage.actions import AuditAction
 from storage.maintenance import backup as make_backup
 from storage.maintenance import require_data_directory
 from storage.maintenance import restore as restore_backup
@@ -35,7 +36,8 @@ def backup(dest: str, include_secrets: bool, as_json: bool) -> None:
     state = cli_state()
     require_data_directory(state.data_dir)
     report = make_backup(state.store, dest, include_secrets=include_secrets)
-    audit("backup", dest, f"{report.messages} messages" + (", secrets" if include_secrets else ""))
+    detail = f"{report.messages} messages" + (", secrets" if include_secrets else "")
+    audit(AuditAction.BACKUP, dest, detail)
     if as_json:
         print_json(report.manifest())
     else:

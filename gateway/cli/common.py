@@ -13,13 +13,14 @@ from typing import Any, TypeVar
 import click
 
 from storage import StoreError, sizes
+from storage.actions import Actor, AuditAction
+from storage.actions.base import OPERATOR_NAME
 from storage.timefmt import iso_utc
 
 from ..config import ConfigError, Settings, load_settings
 from ..store_factory import open_configured_store
 
 F = TypeVar("F", bound=Callable[..., Any])
-AUDIT_ACTOR = "cli"
 
 
 @dataclass
@@ -58,9 +59,15 @@ def get_store() -> Any:
     return state().store
 
 
-def audit(action: str, target: str, detail: str = "") -> None:
-    """Record an admin action done from the CLI (ids and names only, never a secret)."""
-    get_store().audit.record(AUDIT_ACTOR, action, target, detail, source=f"uid {os.getuid()}")
+def actor() -> Actor:
+    """The CLI's actor for admin actions: the operator, who acts as a superadmin."""
+    return Actor.operator(f"uid {os.getuid()}")
+
+
+def audit(action: AuditAction, target: str, detail: str = "") -> None:
+    """Record a CLI-only act that is no admin action (export, backup, retention);
+    admin actions record their own entries. Ids and names only, never a secret."""
+    get_store().audit.record(OPERATOR_NAME, str(action), target, detail, source=actor().source)
 
 
 def json_option(f: F) -> F:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .common import audit, format_time, get_store, json_option, print_json, print_table
+from storage import actions
+
+from .common import actor, format_time, get_store, json_option, print_json, print_table
 
 
 @click.group()
@@ -17,8 +19,7 @@ def domain() -> None:
 @json_option
 def add(name: str, as_json: bool) -> None:
     """Accept mail for the domain NAME."""
-    created = get_store().domains.add(name)
-    audit("domain.add", created.name)
+    created = actions.add_domain(get_store(), actor(), actions.DomainName(name))
     if as_json:
         print_json({"name": created.name, "mailboxes": 0, "created": format_time(created.created)})
     else:
@@ -51,8 +52,5 @@ def list_(as_json: bool) -> None:
 @click.argument("name")
 def remove(name: str) -> None:
     """Stop accepting mail for NAME (no mailbox or alias may be left in it)."""
-    store = get_store()
-    canonical = store.domains.get(name).name
-    store.domains.remove(canonical)
-    audit("domain.remove", canonical)
-    click.echo(f"Removed domain {canonical}")
+    removed = actions.remove_domain(get_store(), actor(), actions.DomainName(name))
+    click.echo(f"Removed domain {removed.name}")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from storage.policy import OPERATOR
+from storage import actions
 
-from .common import audit, get_store, json_option
+from .common import actor, get_store, json_option
 from .params import BYTE_SIZE
 from .views import PASSPHRASE_WARNING, created_document, reveal_secret
 
@@ -37,15 +37,11 @@ def create(
     The primary address is <id>@DOMAIN, which cannot be guessed. The passphrase is
     not stored anywhere: write it into the archiving software now.
     """
-    mailbox, passphrase = get_store().mailboxes.create(
-        domain_name,
-        name=name,
-        description=description,
-        aliases=aliases,
-        quota=quota,
-        actor=OPERATOR,  # the CLI acts as a superadmin (storage/policy.py)
+    wanted = actions.CreateMailbox(
+        domain_name, name=name, description=description, aliases=aliases, quota=quota
     )
-    audit("mailbox.create", mailbox.id, f"domain={mailbox.domain}")
+    created = actions.create_mailbox(get_store(), actor(), wanted)
+    mailbox, passphrase = created.mailbox, created.passphrase
     lines = [
         f"Created mailbox {mailbox.id} in {mailbox.domain}",
         f"Address:    {mailbox.address}",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from storage import policy
+from storage import actions
+from storage.errors import NotDeletable, NotEmpty
 
-from .common import audit, fail, get_store
+from .common import actor, fail, get_store
 
 
 @click.command("delete")
@@ -17,19 +18,14 @@ def delete(mailbox_ref: str, yes: bool) -> None:
 
     A mailbox that holds messages also needs --yes.
     """
-    store = get_store()
-    mailbox = store.mailboxes.get(mailbox_ref)
-    if not policy.is_deletable(mailbox):
-        raise fail(
-            f"only a mailbox on hold or disabled can be deleted ({mailbox.id} is"
-            f" {mailbox.status}); set its status first:"
-            f" gateway mailbox update {mailbox.id} --status hold"
-        )
-    if mailbox.messages and not yes:
-        raise fail(
-            f"mailbox {mailbox.id} holds {mailbox.messages} messages;"
-            " add --yes to delete them irreversibly"
-        )
-    destroyed = store.mailboxes.delete(mailbox.id, force=yes)
-    audit("mailbox.delete", mailbox.id, f"messages={destroyed}")
-    click.echo(f"Deleted mailbox {mailbox.id} and {destroyed} messages")
+    wanted = actions.DeleteMailbox(mailbox_ref, destroy_messages=yes)
+    try:
+        deleted = actions.delete_mailbox(get_store(), actor(), wanted)
+    except NotDeletable as exc:
+        ref = exc.params["mailbox"]
+        hint = f"set its status first: gateway mailbox update {ref} --status hold"
+        raise fail(f"{exc}; {hint}") from None
+    except NotEmpty as exc:
+        raise fail(f"{exc}; add --yes to delete them irreversibly") from None
+    mailbox = deleted.mailbox
+    click.echo(f"Deleted mailbox {mailbox.id} and {deleted.messages_destroyed} messages")

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from storage import MailboxKey, MessageDamaged, MessageInfo
+from storage.actions import AuditAction
 
 from .common import audit, fail, get_store
 from .export_formats import FORMATS, Writer, check_target, open_writer
@@ -60,7 +61,7 @@ def export(
     finally:
         writer.close()
     exported = len(readable) - len(damaged)
-    audit("mailbox.export", mailbox.id, f"format={fmt} messages={exported}")
+    audit(AuditAction.MAILBOX_EXPORT, mailbox.id, f"format={fmt} messages={exported}")
     click.echo(f"Exported {exported} messages of {mailbox.id} to {out} ({fmt}).")
     _report(len(messages) - len(readable), damaged)
 

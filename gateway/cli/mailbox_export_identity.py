@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
-from .common import audit, fail, get_store, state
+from storage import actions
+
+from .common import actor, fail, get_store, state
 from .passphrase_input import passphrase_options, read_passphrase
 
 IDENTITY_MODE = 0o600
@@ -36,9 +38,10 @@ def export_identity(
     if out.exists() or out.is_symlink():
         raise fail(f"{out} already exists; choose a new file name")
     passphrase = read_passphrase(f"passphrase of {mailbox.id}", passphrase_file, passphrase_stdin)
-    text = store.keys.export_identity(mailbox.id, passphrase)
+    text = actions.export_identity(
+        store, actor(), actions.ExportIdentity(mailbox.id, passphrase)
+    ).text
     write_private_file(out, text)
-    audit("mailbox.export_identity", mailbox.id)
     click.echo(f"Wrote the age identity of {mailbox.id} to {out} (mode 0600).")
     for line in how_to_read(out, identity_kinds(text), state().data_dir / "blobs" / mailbox.id):
         click.echo(line, err=True)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from storage import policy
-from storage.policy import ResetDecision
+from storage import actions
+from storage.errors import ConfirmationNeeded
 
-from .common import audit, confirm, fail, get_store, json_option, print_json
+from .common import actor, confirm, fail, get_store, json_option, print_json
 from .passphrase_input import (
     Wanted,
     old_passphrase_file_option,
@@ -43,8 +43,8 @@ def change_passphrase(
     current = read_passphrase(
         f"current passphrase of {mailbox.id}", passphrase_file, passphrase_stdin
     )
-    new = store.keys.change_passphrase(mailbox.id, current)
-    audit("mailbox.change_passphrase", mailbox.id)
+    wanted = actions.ChangePassphrase(mailbox.id, current)
+    new = actions.change_passphrase(store, actor(), wanted).passphrase
     reveal_secret(
         as_json,
         {"id": mailbox.id, "passphrase": new},
@@ -73,21 +73,19 @@ def reset_passphrase(mailbox_ref: str, yes: bool, typed_id: str | None, as_json:
     """
     store = get_store()
     mailbox = store.mailboxes.get(mailbox_ref)
-    if policy.reset_decision(mailbox, policy.CLI_ROLE, typed_id) is not ResetDecision.ALLOWED:
-        audit(policy.AUDIT_RESET_REFUSED, mailbox.id, "unconfirmed")
-        raise fail(
-            f"passphrase resets of {mailbox.id} are locked: give --confirm {mailbox.id}"
-            " to reset it anyway"
-        )
     confirm(
         f"Reset the passphrase of {mailbox.id}? Its {mailbox.messages} stored messages stay"
         " sealed under the old passphrase until it is recovered.",
         yes,
         "reset the passphrase",
     )
-    new = store.keys.reset_passphrase(mailbox.id)
-    sealed = store.keys.sealed_message_count(mailbox.id)
-    audit("mailbox.reset_passphrase", mailbox.id, f"sealed={sealed}")
+    try:
+        reset_done = actions.reset_passphrase(
+            store, actor(), actions.ResetPassphrase(mailbox.id, typed_id)
+        )
+    except ConfirmationNeeded:
+        raise _locked(mailbox.id) from None
+    new, sealed = reset_done.passphrase, reset_done.sealed_messages
     reveal_secret(
         as_json,
         {"id": mailbox.id, "passphrase": new, "sealed_messages": sealed},
@@ -98,6 +96,13 @@ def reset_passphrase(mailbox_ref: str, yes: bool, typed_id: str | None, as_json:
         "New passphrase",
         new,
         PASSPHRASE_WARNING,
+    )
+
+
+def _locked(mailbox_id: str) -> click.ClickException:
+    return fail(
+        f"passphrase resets of {mailbox_id} are locked: give --confirm {mailbox_id}"
+        " to reset it anyway"
     )
 
 
@@ -131,9 +136,9 @@ def recover(
         ],
         passphrase_stdin,
     )
-    recovered = store.keys.recover(mailbox.id, old, current)
-    sealed = store.keys.sealed_message_count(mailbox.id)
-    audit("mailbox.recover", mailbox.id, f"epochs={recovered}")
+    wanted = actions.RecoverPassphrase(mailbox.id, old, current)
+    done = actions.recover_passphrase(store, actor(), wanted)
+    recovered, sealed = done.epochs, done.sealed_messages
     if as_json:
         print_json({"id": mailbox.id, "recovered_epochs": recovered, "sealed_messages": sealed})
         return

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .common import audit, confirm, get_store, json_option, print_json
+from storage import actions
+
+from .common import actor, confirm, get_store, json_option, print_json
 
 
 @click.command("purge-sealed")
@@ -16,8 +18,12 @@ def purge_sealed(mailbox_ref: str, yes: bool, as_json: bool) -> None:
     and their messages."""
     store = get_store()
     mailbox = store.mailboxes.get(mailbox_ref)
-    sealed_epochs = [e for e in store.keys.list_epochs(mailbox.id) if e.state == "sealed"]
-    if not sealed_epochs:
+    sealed_epochs = (
+        store.keys.sealed_message_count(mailbox.id),
+        [e for e in store.keys.list_epochs(mailbox.id) if e.state == "sealed"],
+    )
+    count, epochs = sealed_epochs
+    if not epochs:
         if as_json:
             print_json({"id": mailbox.id, "purged_epochs": 0, "purged_messages": 0})
         else:
@@ -29,11 +35,10 @@ def purge_sealed(mailbox_ref: str, yes: bool, as_json: bool) -> None:
         yes,
         "purge sealed mail",
     )
-    purged = store.keys.purge_sealed(mailbox.id)
-    audit("mailbox.purge_sealed", mailbox.id, f"messages={purged}")
+    purged = actions.purge_sealed(store, actor(), actions.PurgeSealed(mailbox.id))
     if as_json:
         print_json(
-            {"id": mailbox.id, "purged_epochs": len(sealed_epochs), "purged_messages": purged}
+            {"id": mailbox.id, "purged_epochs": purged.epochs, "purged_messages": purged.messages}
         )
         return
-    click.echo(f"Purged {len(sealed_epochs)} sealed key epochs and {purged} messages.")
+    click.echo(f"Purged {purged.epochs} sealed key epochs and {purged.messages} messages.")

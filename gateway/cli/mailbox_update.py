@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from storage import policy
-from storage.models import STATUSES, Mailbox
-from storage.policy import OPERATOR
+from storage import actions, policy
+from storage.models import STATUSES
 
-from .common import audit, fail, get_store, json_option, print_json
+from .common import actor, get_store, json_option, print_json
 from .params import BYTE_SIZE, PROTOCOL_LIST
 from .views import mailbox_document, print_mailbox
 
@@ -67,80 +65,23 @@ def update(
         raise click.UsageError("use either --allow-network or --clear-networks, not both")
     fields = {k: v for k, v in changes.items() if v is not None}
     if networks or clear_networks:
-        fields["allowed_networks"] = list(networks)
-    if not (fields or add_aliases or remove_aliases or max_age or reset_lock):
+        fields["allowed_networks"] = tuple(networks)
+    if "protocols" in fields:
+        fields["protocols"] = tuple(fields["protocols"])
+    if max_age is not None:
+        fields["max_age_days"] = policy.parse_max_age(max_age)
+    if reset_lock is not None:
+        fields["reset_locked"] = reset_lock == "on"
+    if not (fields or add_aliases or remove_aliases):
         raise click.UsageError("nothing to change: give at least one option (see --help)")
     store = get_store()
-    before = store.mailboxes.get(mailbox_ref)
-    mailbox_id = before.id
-    settings = _policy_changes(before, max_age, reset_lock)
-    if settings:
-        fields["settings_update"] = settings
-    _apply(store, mailbox_id, fields, add_aliases, remove_aliases)
-    changed = [k for k in fields if k != "settings_update"]
-    if changed or add_aliases or remove_aliases:
-        audit(
-            "mailbox.update",
-            mailbox_id,
-            ",".join(sorted([*changed, *_alias_keys(add_aliases, remove_aliases)])),
-        )
-    _audit_policy(mailbox_id, settings)
-    mailbox = store.mailboxes.get(mailbox_id)
-    sealed = store.keys.sealed_message_count(mailbox_id)
+    wanted = actions.UpdateMailbox(
+        mailbox_ref, add_aliases=add_aliases, remove_aliases=remove_aliases, **fields
+    )
+    mailbox = actions.update_mailbox(store, actor(), wanted)
+    sealed = store.keys.sealed_message_count(mailbox.id)
     if as_json:
         print_json(mailbox_document(mailbox, sealed))
     else:
-        click.echo(f"Updated mailbox {mailbox_id}")
-        print_mailbox(mailbox, sealed, store.keys.list_epochs(mailbox_id))
-
-
-def _policy_changes(mailbox: Mailbox, max_age: str | None, reset_lock: str | None) -> dict:
-    """The settings keys to change (storage/policy.py); the CLI acts as a superadmin."""
-    settings: dict[str, Any] = {}
-    if max_age is not None:
-        days = policy.parse_max_age(max_age)
-        if days != policy.max_age_days(mailbox):
-            settings |= policy.max_age_update(days)
-    if reset_lock is not None:
-        lock = reset_lock == "on"
-        if not policy.may_change_reset_lock(policy.CLI_ROLE, mailbox, lock):
-            raise fail("only a superadmin can clear the reset lock")  # pragma: no cover
-        if lock != policy.reset_locked(mailbox):
-            settings |= policy.reset_lock_update(lock)
-    return settings
-
-
-def _audit_policy(mailbox_id: str, settings: dict) -> None:
-    if policy.MAX_AGE_KEY in settings:
-        days = settings[policy.MAX_AGE_KEY]
-        audit(policy.AUDIT_MAX_AGE, mailbox_id, f"days={days or 'none'}")
-    if policy.RESET_LOCK_KEY in settings:
-        audit(policy.reset_lock_audit(bool(settings[policy.RESET_LOCK_KEY])), mailbox_id)
-
-
-def _alias_keys(added: tuple[str, ...], removed: tuple[str, ...]) -> list[str]:
-    return (["add_alias"] if added else []) + (["remove_alias"] if removed else [])
-
-
-def _apply(
-    store: Any,
-    mailbox_id: str,
-    fields: dict[str, Any],
-    add_aliases: tuple[str, ...],
-    remove_aliases: tuple[str, ...],
-) -> None:
-    """Alias changes one by one, then the fields in one atomic update; undo on failure."""
-    undo: list[Callable[[], object]] = []
-    try:
-        for address in remove_aliases:
-            store.mailboxes.remove_alias(mailbox_id, address)
-            undo.append(lambda a=address: store.mailboxes.add_alias(mailbox_id, a, actor=OPERATOR))
-        for address in add_aliases:
-            store.mailboxes.add_alias(mailbox_id, address, actor=OPERATOR)
-            undo.append(lambda a=address: store.mailboxes.remove_alias(mailbox_id, a))
-        if fields:
-            store.mailboxes.update(mailbox_id, **fields)
-    except BaseException:
-        for step in reversed(undo):
-            step()
-        raise
+        click.echo(f"Updated mailbox {mailbox.id}")
+        print_mailbox(mailbox, sealed, store.keys.list_epochs(mailbox.id))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from storage import actions
+
 from ..metrics_token import metrics_token
-from .common import audit, json_option, print_json, state
+from .common import actor, json_option, print_json, state
 
 
 @click.group()
@@ -24,7 +26,7 @@ def token(as_json: bool) -> None:
     """
     cli = state()
     found = metrics_token(cli.settings, cli.data_dir)
-    audit("metrics.token-reveal", "metrics", f"source={found.source}")
+    actions.reveal_metrics_token(cli.store, actor(), actions.RevealMetricsToken(found.source))
     if as_json:
         print_json({"token": found.value, "source": found.source})
     else:

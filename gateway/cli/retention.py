@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from storage.actions import AuditAction
 from storage.maintenance import RetentionRules, apply_retention, rules_of, set_rules
 from storage.maintenance.retention import RETRIEVED, UNRETRIEVED
 
@@ -38,7 +39,7 @@ def set_(mailbox_ref: str, retrieved_days: int | None, unretrieved_days: int | N
     store = cli_state().store
     mailbox = store.mailboxes.get(mailbox_ref)
     rules = set_rules(store, mailbox.id, retrieved_days, unretrieved_days)
-    audit("mailbox.retention", mailbox.id, _describe(rules))
+    audit(AuditAction.MAILBOX_RETENTION, mailbox.id, _describe(rules))
     click.echo(f"Retention of {mailbox.id}: {_describe(rules)}")
 
 

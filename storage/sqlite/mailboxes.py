@@ -277,7 +277,11 @@ class SqliteMailboxes:
             conn.execute("DELETE FROM addresses WHERE mailbox_id=?", (mailbox.id,))
             forget_login_clients(conn, mailbox.id)
             conn.execute("DELETE FROM mailboxes WHERE id=?", (mailbox.id,))
+        self._db.after_commit(lambda: self._forget_files(mailbox.id, paths))
+        return len(paths)
+
+    def _forget_files(self, mailbox_id: str, paths: list[str]) -> None:
+        """Once the rows are gone for good: the files, then the sessions are told."""
         for path in paths:
             self._blobs.remove(path)
-        self._events.publish(mailbox.id, "deleted")
-        return len(paths)
+        self._events.publish(mailbox_id, "deleted")

@@ -258,11 +258,15 @@ class SqliteMessages:
                     (row["stored_size"], mailbox_id),
                 )
                 paths.append(row["path"])
+        if paths:
+            self._db.after_commit(lambda: self._forget_files(mailbox_id, paths))
+        return len(paths)
+
+    def _forget_files(self, mailbox_id: str, paths: list[str]) -> None:
+        """Once the rows are gone for good (DESIGN §3: the row, then the file)."""
         for path in paths:
             self._blobs.remove(path)
-        if paths:
-            self._events.publish(mailbox_id, "expunge")
-        return len(paths)
+        self._events.publish(mailbox_id, "expunge")
 
     def received_since(self, mailbox_id: str, since: float) -> int:
         row = (

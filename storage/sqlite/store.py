@@ -7,8 +7,7 @@ the data directory; every area's SQL is in its own module here.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -83,14 +82,15 @@ class SqliteStore:
         """Free bytes kept back: under it new mail is refused (4xx)."""
         return self.messages.disk_reserve
 
+    def atomic(self) -> AbstractContextManager[None]:
+        """Make every write inside (on the calling thread) one transaction: nested
+        writes join it, the outermost exit commits, an exception rolls it all back.
+        Each admin action (storage/actions) runs its writes and its audit entry so."""
+        return self.db.atomic()
+
     @disk_reserve.setter
     def disk_reserve(self, value: int) -> None:
         self.messages.disk_reserve = value
-
-    @contextmanager
-    def atomic(self) -> Iterator[None]:
-        with self.db.atomic():
-            yield
 
     def close(self) -> None:
         self.db.close()

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from storage import actions
+from storage.actions import AuditAction
 from storage.errors import AlreadyExists, InvalidInput, NotFound
 from storage.models import ROLES, Admin
 
 from .. import session
-from ..i18n import _
+from ..i18n import _, error_text
 from ..render import form_text as text
 from ..render import redirect, render
 from ..security import access
 from ..state import ADMIN, SESSION_RAW, state
-from ..views import audit
+from ..views import audit, perform
 from .settings import show_once
 
 routes = web.RouteTableDef()
@@ -64,17 +66,17 @@ async def create_admin(request: web.Request) -> web.StreamResponse:
     }
     if values["role"] not in ROLES:
         return await _list_page(request, values, {"role": _("Choose a role.")}, 400)
+    wanted = actions.CreateAdmin(values["name"], values["role"], tuple(values["domains"]))
     try:
-        admin, password = await st.store.admins.create(
-            values["name"], values["role"], values["domains"]
-        )
-    except InvalidInput:
+        created = await perform(request, actions.create_admin, wanted)
+    except InvalidInput as exc:
+        if not values["domains"] and values["role"] == "domain-admin":
+            return await _list_page(request, values, {"role": error_text(exc)}, 400)
         message = _("Use 1–64 letters, digits, dots, dashes, underscores or @.")
         return await _list_page(request, values, {"name": message}, 400)
     except AlreadyExists:
         return await _list_page(request, values, {"name": _("This name is taken.")}, 409)
-    await audit(request, "admin.create", admin.name, f"role={admin.role}")
-    return await show_once(request, "admin-password", password, name=admin.name)
+    return await show_once(request, "admin-password", created.password, name=created.admin.name)
 
 
 async def _edit_page(
@@ -109,18 +111,15 @@ async def update_admin(request: web.Request) -> web.StreamResponse:
     disabled = form.get("disabled") == "yes"
     if role not in ROLES:
         return await _edit_page(request, target, {"role": _("Choose a role.")}, 400)
-    if target.name == request[ADMIN].name and (disabled or role != "superadmin"):
+    known = {d.name for d in await st.store.domains.list()}
+    domains = tuple(_chosen_domains(form, known))
+    try:
+        await perform(
+            request, actions.update_admin, actions.UpdateAdmin(target.name, role, domains, disabled)
+        )
+    except InvalidInput:  # demoting or disabling oneself
         message = _("You cannot demote or disable yourself. Ask another superadmin.")
         return await _edit_page(request, target, {"role": message}, 400)
-    known = {d.name for d in await st.store.domains.list()}
-    domains = _chosen_domains(form, known)
-    updated = await st.store.admins.update(
-        target.name, role=role, domains=domains, disabled=disabled
-    )
-    if disabled:
-        await st.store.sessions.delete_for_admin(target.name)
-    detail = f"role={updated.role} domains={','.join(updated.domains)} disabled={updated.disabled}"
-    await audit(request, "admin.update", target.name, detail)
     await session.flash(request, _("Admin %(name)s saved.") % {"name": target.name})
     raise redirect(f"/admins/{target.name}")
 
@@ -129,8 +128,7 @@ async def update_admin(request: web.Request) -> web.StreamResponse:
 @access("superadmin")
 async def reset_totp(request: web.Request) -> web.StreamResponse:
     target = await _get(request)
-    await state(request).store.admins.set_totp(target.name, None, [])
-    await audit(request, "admin.totp-reset", target.name)
+    await perform(request, actions.reset_totp, actions.AdminName(target.name))
     await session.flash(
         request, _("Two-factor sign-in of %(name)s is off.") % {"name": target.name}
     )
@@ -140,12 +138,10 @@ async def reset_totp(request: web.Request) -> web.StreamResponse:
 @routes.post("/admins/{name}/reset-password")
 @access("superadmin")
 async def reset_password(request: web.Request) -> web.StreamResponse:
-    st = state(request)
     target = await _get(request)
-    password = await st.store.admins.set_password(target.name, None)
-    await st.store.sessions.delete_for_admin(target.name, keep_raw=request.get(SESSION_RAW))
-    await audit(request, "admin.password-reset", target.name)
-    return await show_once(request, "admin-password", password, name=target.name)
+    wanted = actions.ResetAdminPassword(target.name, keep_session=request.get(SESSION_RAW))
+    reset_done = await perform(request, actions.reset_admin_password, wanted)
+    return await show_once(request, "admin-password", reset_done.password, name=target.name)
 
 
 @routes.post("/admins/{name}/signout")
@@ -155,7 +151,7 @@ async def sign_out_admin(request: web.Request) -> web.StreamResponse:
     target = await _get(request)
     keep = request.get(SESSION_RAW) if target.name == request[ADMIN].name else None
     ended = await st.store.sessions.delete_for_admin(target.name, keep_raw=keep)
-    await audit(request, "admin.signout", target.name, f"sessions={ended}")
+    await audit(request, AuditAction.ADMIN_SIGNOUT, target.name, f"sessions={ended}")
     await session.flash(request, _("Sessions of %(name)s ended.") % {"name": target.name})
     raise redirect(f"/admins/{target.name}")
 
@@ -166,9 +162,8 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
     target = await _get(request)
     token_id = request.match_info["token_id"]
     try:
-        await state(request).store.tokens.revoke(token_id, admin=target.name)
+        await perform(request, actions.revoke_token, actions.RevokeToken(token_id, target.name))
     except NotFound:
         raise web.HTTPNotFound() from None
-    await audit(request, "admin.token-revoke", token_id, f"owner={target.name}")
     await session.flash(request, _("Token revoked."))
     raise redirect(f"/admins/{target.name}")

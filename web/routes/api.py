@@ -8,23 +8,38 @@ call that creates it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from storage.errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
+from storage import actions
+from storage.actions import Actor
+from storage.errors import (
+    AlreadyExists,
+    ConfirmationNeeded,
+    Forbidden,
+    InvalidInput,
+    NotDeletable,
+    NotEmpty,
+    NotFound,
+    OutOfScope,
+    StoreError,
+    WrongPassphrase,
+)
 from storage.models import Domain, Mailbox
 from storage.policy import passphrase_age, reset_locked
 from storage.timefmt import iso_utc
 
 from ..security import access, can_see, require_domain
 from ..state import ADMIN, TOKEN, state
-from ..views import DAY, audit, scoped_mailbox, visible_domains
+from ..views import DAY, actor, scoped_mailbox, visible_domains
 from .openapi import document
 
 routes = web.RouteTableDef()
 V1 = "/api/v1"
-DELETABLE = ("hold", "disabled")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 def api_error(status: int, message: str) -> web.HTTPException:
@@ -129,13 +144,8 @@ async def list_domains(request: web.Request) -> web.StreamResponse:
 @access("superadmin")
 async def add_domain(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
-    try:
-        domain = await state(request).store.domains.add(str(body.get("name", "")))
-    except InvalidInput as exc:
-        raise api_error(400, str(exc)) from None
-    except AlreadyExists as exc:
-        raise api_error(409, str(exc)) from None
-    await audit(request, "domain.add", domain.name)
+    wanted = actions.DomainName(str(body.get("name", "")))
+    domain = await api_act(request, actions.add_domain, wanted)
     return web.json_response(domain_json(domain), status=201)
 
 
@@ -144,12 +154,9 @@ async def add_domain(request: web.Request) -> web.StreamResponse:
 async def remove_domain(request: web.Request) -> web.StreamResponse:
     name = request.match_info["domain"]
     try:
-        await state(request).store.domains.remove(name)
-    except (NotFound, InvalidInput):
+        await api_act(request, actions.remove_domain, actions.DomainName(name))
+    except web.HTTPBadRequest:  # not a domain name at all
         raise api_error(404, f"no domain {name}") from None
-    except NotEmpty as exc:
-        raise api_error(409, str(exc)) from None
-    await audit(request, "domain.remove", name)
     return web.Response(status=204)
 
 
@@ -179,6 +186,40 @@ async def get_mailbox(request: web.Request) -> web.StreamResponse:
     return web.json_response(
         mailbox_json(mailbox, now, sealed_messages=sealed, received_24h=received)
     )
+
+
+# How the API answers each store error an action raises (the first match wins).
+_STATUS: tuple[tuple[type[StoreError], int], ...] = (
+    (OutOfScope, 403),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (NotDeletable, 409),
+    (NotEmpty, 409),
+    (ConfirmationNeeded, 400),
+    (AlreadyExists, 409),
+    (InvalidInput, 400),
+    (WrongPassphrase, 400),
+)
+
+
+async def api_act(
+    request: web.Request,
+    fn: Callable[[Any, Actor, R], T],
+    wanted: R,
+    say: Mapping[type[StoreError], str] | None = None,
+) -> T:
+    """Run an admin action as the token's admin; its error as {"error": ...} JSON, in
+    the words of `say` for the error classes it names."""
+    try:
+        return await state(request).store.act(fn, actor(request), wanted)
+    except StoreError as exc:
+        message = next((text for cls, text in (say or {}).items() if type(exc) is cls), None)
+        for cls, status in _STATUS:
+            if isinstance(exc, cls):
+                raise api_error(status, message or str(exc)) from None
+            if isinstance(exc, cls):
+                raise api_error(status, str(exc)) from None
+        raise
 
 
 async def api_mailbox(request: web.Request, write: bool = False) -> Mailbox:

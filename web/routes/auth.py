@@ -8,9 +8,10 @@ import math
 
 from aiohttp import web
 
+from storage.actions import AuditAction
 from storage.errors import NotFound, SealError
 from storage.models import Admin
-from storage.policy import AUDIT_TOTP_ENROLMENT, must_enrol
+from storage.policy import must_enrol
 
 from .. import session, totp
 from ..enrolment import ENROL_PATH, while_enrolling
@@ -69,7 +70,11 @@ async def login(request: web.Request) -> web.StreamResponse:
             minutes,
         ) % {"n": minutes}
         await st.store.audit.record(
-            name or "anonymous", "admin.login-throttled", name, "", request.remote or ""
+            name or "anonymous",
+            str(AuditAction.ADMIN_LOGIN_THROTTLED),
+            name,
+            "",
+            request.remote or "",
         )
         return await _login_error(request, message, name, target, 429)
     try:
@@ -81,7 +86,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     if admin is None:
         st.throttle.failure(keys)
         await st.store.audit.record(
-            name or "anonymous", "admin.login-failed", name, "", request.remote or ""
+            name or "anonymous", str(AuditAction.ADMIN_LOGIN_FAILED), name, "", request.remote or ""
         )
         message = _("Wrong name, password or authentication code.")
         return await _login_error(request, message, name, target, 401)
@@ -90,9 +95,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther(ENROL_PATH if forced else target)
     await session.start(request, response, admin.name)
     request[ADMIN] = admin
-    await audit(request, "admin.login", admin.name)
+    await audit(request, AuditAction.ADMIN_LOGIN, admin.name)
     if forced:
-        await audit(request, AUDIT_TOTP_ENROLMENT, admin.name, f"role={admin.role}")
+        await audit(request, AuditAction.TOTP_REQUIRED_ENROLMENT, admin.name, f"role={admin.role}")
     raise response
 
 
@@ -132,7 +137,7 @@ async def check_second_factor(st: WebState, name: str, code: str) -> bool:
         return False
     await st.store.admins.set_totp(name, secret, remaining)
     await st.store.audit.record(
-        name, "admin.recovery-code-used", name, f"{len(remaining)} left", ""
+        name, str(AuditAction.RECOVERY_CODE_USED), name, f"{len(remaining)} left", ""
     )
     return True
 
@@ -142,7 +147,7 @@ async def check_second_factor(st: WebState, name: str, code: str) -> bool:
 @while_enrolling
 async def logout(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/login")
-    await audit(request, "admin.logout", request[ADMIN].name)
+    await audit(request, AuditAction.ADMIN_LOGOUT, request[ADMIN].name)
     await session.end(request, response)
     raise response
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from storage import actions
+
 from ..render import render
 from ..security import access, require_domain
 from ..state import ADMIN, state
-from ..views import audit
+from ..views import perform
 
 routes = web.RouteTableDef()
 
@@ -44,7 +46,9 @@ async def reveal_metrics_token(request: web.Request) -> web.StreamResponse:
     facts = _metrics_facts(request)
     if not facts["enabled"]:
         raise web.HTTPNotFound()
-    await audit(request, "metrics.token-reveal", "metrics", f"source={facts['source']}")
+    await perform(
+        request, actions.reveal_metrics_token, actions.RevealMetricsToken(facts["source"])
+    )
     context = {"nav": "connect", "metrics": facts, "token": state(request).options.metrics_token}
     return await render(request, "metrics_token.html", context)
 

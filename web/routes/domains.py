@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from storage import actions
 from storage.errors import AlreadyExists, DomainInUse, InvalidInput, NotFound
 
 from .. import session
 from ..i18n import _
 from ..render import form_text, redirect, render
 from ..security import access
-from ..state import state
-from ..views import audit, visible_domains
+from ..views import perform, visible_domains
 
 routes = web.RouteTableDef()
 
@@ -44,14 +44,13 @@ async def add_domain(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name = form_text(form, "name", 253)
     try:
-        domain = await state(request).store.domains.add(name)
+        domain = await perform(request, actions.add_domain, actions.DomainName(name))
     except InvalidInput:
         message = _("Enter a domain name such as example.com.")
         return await _page(request, {"name": message}, {"name": name}, 400)
     except AlreadyExists:
         message = _("This domain already exists.")
         return await _page(request, {"name": message}, {"name": name}, 409)
-    await audit(request, "domain.add", domain.name)
     await session.flash(request, _("Domain %(name)s added.") % {"name": domain.name})
     raise redirect("/domains")
 
@@ -61,7 +60,7 @@ async def add_domain(request: web.Request) -> web.StreamResponse:
 async def remove_domain(request: web.Request) -> web.StreamResponse:
     name = request.match_info["domain"]
     try:
-        await state(request).store.domains.remove(name)
+        await perform(request, actions.remove_domain, actions.DomainName(name))
     except (NotFound, InvalidInput):
         raise web.HTTPNotFound() from None
     except DomainInUse as exc:
@@ -71,6 +70,5 @@ async def remove_domain(request: web.Request) -> web.StreamResponse:
         ) % {"name": exc.domain, "mailboxes": _first_few(exc.mailboxes)}
         await session.flash(request, text, "error")
         raise redirect("/domains") from None
-    await audit(request, "domain.remove", name)
     await session.flash(request, _("Domain %(name)s removed.") % {"name": name})
     raise redirect("/domains")

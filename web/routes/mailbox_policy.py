@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from storage import policy
-from storage.errors import InvalidInput
+from storage import actions, policy
+from storage.errors import Forbidden, InvalidInput
 
 from .. import session
 from ..i18n import _
 from ..render import form_text, redirect
 from ..security import access
-from ..state import ADMIN, state
-from ..views import audit, scoped_mailbox
+from ..views import perform, scoped_mailbox
 from .mailbox_settings import _page, _values
 
 routes = web.RouteTableDef()
@@ -21,7 +20,7 @@ routes = web.RouteTableDef()
 @routes.post("/mailboxes/{mailbox_id}/passphrase-policy")
 @access("domain-admin")
 async def save_max_age(request: web.Request) -> web.StreamResponse:
-    mailbox = await scoped_mailbox(request, write=True)
+    mailbox = await scoped_mailbox(request)
     form = await request.post()
     choice = form_text(form, "max_age", 20)
     try:
@@ -29,11 +28,8 @@ async def save_max_age(request: web.Request) -> web.StreamResponse:
     except InvalidInput:
         errors = {"max_age": _("Choose one of the maximum ages.")}
         return await _page(request, mailbox, _values(mailbox) | {"max_age": choice}, errors, 400)
-    if days != policy.max_age_days(mailbox):
-        await state(request).store.mailboxes.update(
-            mailbox.id, settings_update=policy.max_age_update(days)
-        )
-        await audit(request, policy.AUDIT_MAX_AGE, mailbox.id, f"days={days or 'none'}")
+    wanted = actions.UpdateMailbox(mailbox.id, max_age_days=days)
+    await perform(request, actions.update_mailbox, wanted)
     await session.flash(request, _("Maximum passphrase age saved."))
     raise redirect(f"/mailboxes/{mailbox.id}/settings")
 
@@ -41,22 +37,19 @@ async def save_max_age(request: web.Request) -> web.StreamResponse:
 @routes.post("/mailboxes/{mailbox_id}/reset-lock")
 @access("domain-admin")
 async def save_reset_lock(request: web.Request) -> web.StreamResponse:
-    mailbox = await scoped_mailbox(request, write=True)
+    mailbox = await scoped_mailbox(request)
     form = await request.post()
-    wanted = form_text(form, "lock", 10)
-    if wanted not in ("on", "off"):
+    chosen = form_text(form, "lock", 10)
+    if chosen not in ("on", "off"):
         errors = {"lock": _("Choose whether passphrase resets are locked.")}
         return await _page(request, mailbox, _values(mailbox), errors, 400)
-    lock = wanted == "on"
-    if not policy.may_change_reset_lock(request[ADMIN].role, mailbox, lock):
-        await audit(request, policy.AUDIT_LOCK_CLEAR_REFUSED, mailbox.id)
+    lock = chosen == "on"
+    try:
+        wanted = actions.UpdateMailbox(mailbox.id, reset_locked=lock)
+        await perform(request, actions.update_mailbox, wanted, keep=(Forbidden,))
+    except Forbidden:
         errors = {"lock": _("Only a superadmin can clear the reset lock.")}
         return await _page(request, mailbox, _values(mailbox), errors, 403)
-    if lock != policy.reset_locked(mailbox):
-        await state(request).store.mailboxes.update(
-            mailbox.id, settings_update=policy.reset_lock_update(lock)
-        )
-        await audit(request, policy.reset_lock_audit(lock), mailbox.id)
     text = _("Passphrase resets are locked.") if lock else _("The reset lock is cleared.")
     await session.flash(request, text)
     raise redirect(f"/mailboxes/{mailbox.id}/settings")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from storage import policy
-from storage.errors import AlreadyExists, InvalidInput, NotFound, OutOfScope
+from storage import actions, policy
+from storage.errors import AlreadyExists, InvalidInput, NotDeletable, NotFound, OutOfScope
 from storage.models import PROTOCOLS, STATUSES, Mailbox
 
 from .. import session
@@ -15,7 +15,7 @@ from ..labels import max_age_names
 from ..render import form_lines, form_text, redirect, render
 from ..security import access
 from ..state import ADMIN, state
-from ..views import audit, scoped_mailbox
+from ..views import actor, perform, scoped_mailbox
 
 routes = web.RouteTableDef()
 
@@ -87,30 +87,21 @@ async def save_settings(request: web.Request) -> web.StreamResponse:
         errors["status"] = _("Choose one of the statuses.")
     if errors:
         return await _page(request, mailbox, values, errors, 400)
-    updated = await state(request).store.mailboxes.update(
+    wanted = actions.UpdateMailbox(
         mailbox.id,
         name=values["name"],
         description=values["description"],
         status=values["status"],
         quota=quota,
-        allowed_networks=networks,
-        protocols=values["protocols"],
+        allowed_networks=tuple(networks),
+        protocols=tuple(values["protocols"]),
     )
-    await audit(request, "mailbox.update", mailbox.id, _changes(mailbox, updated))
+    try:
+        await perform(request, actions.update_mailbox, wanted)
+    except InvalidInput as exc:
+        return await _page(request, mailbox, values, {"status": error_text(exc)}, 400)
     await session.flash(request, _("Settings saved."))
     raise redirect(f"/mailboxes/{mailbox.id}")
-
-
-def _changes(before: Mailbox, after: Mailbox) -> str:
-    parts = []
-    for field in ("name", "status", "quota", "allowed_networks", "protocols"):
-        old, new = getattr(before, field), getattr(after, field)
-        if old != new:
-            shown = ",".join(new) if isinstance(new, tuple) else new
-            parts.append(f"{field}={shown}")
-    if before.description != after.description:
-        parts.append("description")
-    return " ".join(parts)[:500]
 
 
 @routes.post("/mailboxes/{mailbox_id}/aliases")
@@ -119,16 +110,13 @@ async def add_alias(request: web.Request) -> web.StreamResponse:
     mailbox = await scoped_mailbox(request, write=True)
     form = await request.post()
     address = form_text(form, "address", 320)
+    wanted = actions.AliasChange(mailbox.id, address)
     try:
-        updated = await state(request).store.mailboxes.add_alias(
-            mailbox.id, address, actor=request[ADMIN]
-        )
+        await state(request).store.act(actions.add_alias, actor(request), wanted)
     except (InvalidInput, AlreadyExists, OutOfScope) as exc:
         values = _values(mailbox) | {"address": address}
         status = 403 if isinstance(exc, OutOfScope) else 400
         return await _page(request, mailbox, values, {"address": error_text(exc)}, status)
-    added = set(updated.aliases) - set(mailbox.aliases)  # aliases are sorted: not the last
-    await audit(request, "mailbox.alias-add", mailbox.id, ",".join(sorted(added)))
     await session.flash(request, _("Alias added."))
     raise redirect(f"/mailboxes/{mailbox.id}/settings")
 
@@ -140,10 +128,9 @@ async def remove_alias(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     address = form_text(form, "address", 320)
     try:
-        await state(request).store.mailboxes.remove_alias(mailbox.id, address)
+        await perform(request, actions.remove_alias, actions.AliasChange(mailbox.id, address))
     except (NotFound, InvalidInput):
         raise web.HTTPNotFound() from None
-    await audit(request, "mailbox.alias-remove", mailbox.id, address)
     await session.flash(request, _("Alias %(address)s removed.") % {"address": address})
     raise redirect(f"/mailboxes/{mailbox.id}/settings")
 
@@ -169,16 +156,19 @@ async def delete_page(request: web.Request) -> web.StreamResponse:
 @routes.post("/mailboxes/{mailbox_id}/delete")
 @access("domain-admin")
 async def delete_mailbox(request: web.Request) -> web.StreamResponse:
-    mailbox = await scoped_mailbox(request, write=True)
+    mailbox = await scoped_mailbox(request)
     form = await request.post()
-    if not policy.is_deletable(mailbox):
-        return await _delete_page(request, mailbox, status=409)
     typed = form_text(form, "confirm", 300)
     if typed not in (mailbox.name.strip(), mailbox.id):
+        if not policy.is_deletable(mailbox):  # which refusal to show first; the action decides
+            return await _delete_page(request, mailbox, status=409)
         message = _("Type the mailbox name exactly as shown to confirm.")
         return await _delete_page(request, mailbox, {"confirm": message}, 400)
-    destroyed = await state(request).store.mailboxes.delete(mailbox.id, force=True)
-    await audit(request, "mailbox.delete", mailbox.id, f"messages={destroyed}")
+    wanted = actions.DeleteMailbox(mailbox.id, destroy_messages=True)
+    try:
+        destroyed = (await perform(request, actions.delete_mailbox, wanted)).messages_destroyed
+    except NotDeletable:
+        return await _delete_page(request, mailbox, status=409)
     text = ngettext(
         "Mailbox %(name)s deleted with %(n)d message.",
         "Mailbox %(name)s deleted with %(n)d messages.",

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from storage import actions
 from storage.errors import AlreadyExists, InvalidInput, NotFound, OutOfScope
 from storage.models import STATUSES
 from storage.policy import max_age_choice, max_age_days, passphrase_age, reset_locked
@@ -18,7 +19,7 @@ from ..security import access
 from ..state import ADMIN, state
 from ..views import (
     SORT_KEYS,
-    audit,
+    actor,
     mailbox_rows,
     scoped_mailbox,
     visible_domains,
@@ -26,7 +27,7 @@ from ..views import (
 )
 
 routes = web.RouteTableDef()
-UNCONFIRMED = "passphrase_unconfirmed"
+UNCONFIRMED = actions.PASSPHRASE_UNCONFIRMED
 
 
 @routes.get("/mailboxes")
@@ -114,16 +115,17 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
         errors["status"] = _("Choose one of the statuses.")
     if errors:
         return await _new_page(request, values, errors, 400)
+    wanted = actions.CreateMailbox(
+        values["domain"],
+        name=values["name"],
+        description=values["description"],
+        aliases=tuple(form_lines(form, "aliases")),
+        quota=quota,
+        status=values["status"],
+        await_acknowledgement=True,
+    )
     try:
-        mailbox, passphrase = await state(request).store.mailboxes.create(
-            values["domain"],
-            name=values["name"],
-            description=values["description"],
-            aliases=form_lines(form, "aliases"),
-            quota=quota,
-            status=values["status"],
-            actor=request[ADMIN],
-        )
+        created = await state(request).store.act(actions.create_mailbox, actor(request), wanted)
     except OutOfScope as exc:  # the domain, or an alias, is not one of the admin's
         field = "aliases" if exc.address else "domain"
         return await _new_page(request, values, {field: error_text(exc)}, 403)
@@ -131,10 +133,9 @@ async def create_mailbox(request: web.Request) -> web.StreamResponse:
         return await _new_page(request, values, {"domain": _("Choose a domain.")}, 400)
     except (InvalidInput, AlreadyExists) as exc:
         return await _new_page(request, values, {"aliases": error_text(exc)}, 400)
-    await state(request).store.mailboxes.update(mailbox.id, settings_update={UNCONFIRMED: True})
-    await audit(request, "mailbox.create", mailbox.id, f"domain={mailbox.domain}")
+    mailbox = created.mailbox
     await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")
-    return await show_passphrase(request, mailbox, passphrase, "created")
+    return await show_passphrase(request, mailbox, created.passphrase, "created")
 
 
 async def show_passphrase(
@@ -148,7 +149,7 @@ async def show_passphrase(
 @routes.post("/mailboxes/{mailbox_id}/stored")
 @access("domain-admin")
 async def acknowledge(request: web.Request) -> web.StreamResponse:
-    mailbox = await scoped_mailbox(request, write=True)
+    mailbox = await scoped_mailbox(request)
     form = await request.post()
     target = f"/mailboxes/{mailbox.id}"
     if form.get("stored") != "yes":
@@ -158,8 +159,9 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
             "error",
         )
         raise redirect(target)
-    await state(request).store.mailboxes.update(mailbox.id, settings_update={UNCONFIRMED: None})
-    await audit(request, "mailbox.passphrase-stored", mailbox.id)
+    await state(request).store.act(
+        actions.acknowledge_passphrase, actor(request), actions.AcknowledgePassphrase(mailbox.id)
+    )
     await session.flash(request, _("Done. The passphrase is no longer shown anywhere."))
     raise redirect(target)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-_STATUS = {"type": "string", "enum": ["active", "hold", "receive-only", "disabled"]}
+from storage.models import STATUSES
+
+_STATUS = {"type": "string", "enum": list(STATUSES)}
 _PROTOCOLS = {"type": "array", "items": {"type": "string", "enum": ["pop3", "imap"]}}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _MAX_AGE = {

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from storage import policy
-from storage.errors import WrongPassphrase
+from storage import actions, policy
+from storage.errors import ConfirmationNeeded, Forbidden, WrongPassphrase
 from storage.models import Mailbox
-from storage.policy import ResetDecision
 
 from .. import session
 from ..i18n import _, ngettext
 from ..render import form_text, redirect, render
 from ..security import access
-from ..state import ADMIN, state
-from ..views import audit, scoped_mailbox
-from .mailboxes import UNCONFIRMED, show_passphrase
+from ..state import state
+from ..views import perform, scoped_mailbox
+from .mailboxes import show_passphrase
 
 routes = web.RouteTableDef()
 _MAX = 200
@@ -56,84 +55,63 @@ async def _already_done(request: web.Request, form: object) -> None:
         raise redirect(done)
 
 
-async def _mark_unconfirmed(request: web.Request, mailbox: Mailbox) -> None:
-    await state(request).store.mailboxes.update(mailbox.id, settings_update={UNCONFIRMED: True})
-
-
 @routes.post("/mailboxes/{mailbox_id}/passphrase/change")
 @access("domain-admin")
 async def change(request: web.Request) -> web.StreamResponse:
-    mailbox = await scoped_mailbox(request, write=True)
+    mailbox = await scoped_mailbox(request)
     form = await request.post()
     await _already_done(request, form)
     current = str(form.get("current", ""))[:_MAX]
+    wanted = actions.ChangePassphrase(mailbox.id, current, await_acknowledgement=True)
     try:
-        new = await state(request).store.keys.change_passphrase(mailbox.id, current)
+        changed = await perform(request, actions.change_passphrase, wanted)
     except WrongPassphrase:
-        await audit(request, "mailbox.passphrase-change-failed", mailbox.id)
         errors = {"current": _("That is not the current passphrase of this mailbox.")}
         return await _page(request, mailbox, errors, 400)
-    await _mark_unconfirmed(request, mailbox)
-    await audit(request, "mailbox.passphrase-change", mailbox.id)
     await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")
-    return await show_passphrase(request, mailbox, new, "changed")
+    return await show_passphrase(request, mailbox, changed.passphrase, "changed")
 
 
 @routes.post("/mailboxes/{mailbox_id}/passphrase/reset")
 @access("domain-admin")
 async def reset(request: web.Request) -> web.StreamResponse:
-    mailbox = await scoped_mailbox(request, write=True)
+    mailbox = await scoped_mailbox(request)
     form = await request.post()
     await _already_done(request, form)
-    refusal = await _reset_refusal(request, mailbox, form_text(form, "confirm", 100))
-    if refusal is not None:
-        return refusal
     if form.get("understood") != "yes":
         errors = {"understood": _("Tick the box to confirm that you understand.")}
         return await _page(request, mailbox, errors, 400)
-    st = state(request)
-    becoming_sealed = mailbox.messages - await st.store.keys.sealed_message_count(mailbox.id)
-    new = await st.store.keys.reset_passphrase(mailbox.id)
-    await _mark_unconfirmed(request, mailbox)
-    await audit(request, "mailbox.passphrase-reset", mailbox.id, f"sealed={becoming_sealed}")
-    await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")
-    return await show_passphrase(request, mailbox, new, "reset")
-
-
-async def _reset_refusal(
-    request: web.Request, mailbox: Mailbox, confirm: str
-) -> web.Response | None:
-    """The page refusing a reset the "no reset" lock forbids, or None to go on."""
-    decision = policy.reset_decision(mailbox, request[ADMIN].role, confirm)
-    if decision is ResetDecision.ALLOWED:
-        return None
-    await audit(request, policy.AUDIT_RESET_REFUSED, mailbox.id, decision.value)
-    if decision is ResetDecision.LOCKED:
+    confirm = form_text(form, "confirm", 100)
+    wanted = actions.ResetPassphrase(mailbox.id, confirm, await_acknowledgement=True)
+    try:
+        reset_done = await perform(request, actions.reset_passphrase, wanted, keep=(Forbidden,))
+    except Forbidden:
         errors = {
             "reset": _(
                 "Passphrase resets of this mailbox are locked: only a superadmin can reset it."
             )
         }
         return await _page(request, mailbox, errors, 403)
-    message = _("Resets of this mailbox are locked. Type its id, %(id)s, to confirm.") % {
-        "id": mailbox.id
-    }
-    return await _page(request, mailbox, {"confirm": message}, 400)
+    except ConfirmationNeeded:
+        message = _("Resets of this mailbox are locked. Type its id, %(id)s, to confirm.") % {
+            "id": mailbox.id
+        }
+        return await _page(request, mailbox, {"confirm": message}, 400)
+    await session.mark_once(request, form_text(form, "once", 64), f"/mailboxes/{mailbox.id}")
+    return await show_passphrase(request, mailbox, reset_done.passphrase, "reset")
 
 
 @routes.post("/mailboxes/{mailbox_id}/passphrase/recover")
 @access("domain-admin")
 async def recover(request: web.Request) -> web.StreamResponse:
-    mailbox = await scoped_mailbox(request, write=True)
+    mailbox = await scoped_mailbox(request)
     form = await request.post()
     old = str(form.get("old", ""))[:_MAX]
     current = str(form.get("current_for_recover", ""))[:_MAX]
-    st = state(request)
-    before = await st.store.keys.sealed_message_count(mailbox.id)
+    wanted = actions.RecoverPassphrase(mailbox.id, old, current)
     try:
-        epochs = await st.store.keys.recover(mailbox.id, old, current)
+        recovered = await perform(request, actions.recover_passphrase, wanted)
     except WrongPassphrase:
-        await audit(request, "mailbox.passphrase-recover-failed", mailbox.id)
         errors = {
             "old": _(
                 "Either this passphrase opens no older key epoch of this mailbox,"
@@ -141,8 +119,7 @@ async def recover(request: web.Request) -> web.StreamResponse:
             ),
         }
         return await _page(request, mailbox, errors, 400)
-    readable = before - await st.store.keys.sealed_message_count(mailbox.id)
-    await audit(request, "mailbox.passphrase-recover", mailbox.id, f"epochs={epochs}")
+    readable = recovered.readable
     text = ngettext(
         "Recovered: %(n)d message is readable again with the current passphrase.",
         "Recovered: %(n)d messages are readable again with the current passphrase.",

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from storage.errors import InvalidInput, NotFound
+from storage import actions, policy
+from storage.actions import AuditAction
+from storage.errors import InvalidInput, NotFound, WrongPassword
 
 from .. import session
 from ..i18n import LANGUAGES, _, set_language
 from ..render import form_text, redirect, render
 from ..security import access
 from ..state import ADMIN, SESSION, SESSION_RAW, state
-from ..views import audit
+from ..views import audit, perform
 
 routes = web.RouteTableDef()
-MIN_PASSWORD = 12
-MAX_PASSWORD = 256
 
 
 async def settings_page(
@@ -59,9 +59,10 @@ async def settings(request: web.Request) -> web.StreamResponse:
 async def language(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     lang = form_text(form, "language", 8)
-    if lang not in LANGUAGES:
+    try:
+        admin = await perform(request, actions.set_language, actions.SetLanguage(lang, LANGUAGES))
+    except InvalidInput:
         return await settings_page(request, {"language": _("Choose a language.")}, 400)
-    admin = await state(request).store.admins.update(request[ADMIN].name, language=lang)
     request[ADMIN] = admin
     set_language(lang)
     await session.flash(request, _("Language changed."))
@@ -70,28 +71,25 @@ async def language(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-async def _password_ok(request: web.Request, password: str) -> bool:
-    admin = request[ADMIN]
-    return await state(request).store.admins.verify_password(admin.name, password) is not None
-
-
 @routes.post("/settings/password")
 @access("self")
 async def change_password(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    current = str(form.get("current_password", ""))[:MAX_PASSWORD]
+    current = str(form.get("current_password", ""))
     new = str(form.get("new_password", ""))
-    confirm = str(form.get("confirm_password", ""))
-    errors: dict[str, str] = {}
-    if not await _password_ok(request, current):
-        errors["current_password"] = _("That is not your current password.")
-    if not MIN_PASSWORD <= len(new) <= MAX_PASSWORD:
-        errors["new_password"] = _("Use at least 12 characters.")
-    elif new != confirm:
-        errors["confirm_password"] = _("The two new passwords differ.")
-    if errors:
+    if new != str(form.get("confirm_password", "")):
+        return await settings_page(
+            request, {"confirm_password": _("The two new passwords differ.")}, 400
+        )
+    try:
+        await _set_password(request, current, new)
+    except WrongPassword:
+        errors = {"current_password": _("That is not your current password.")}
+        if not policy.password_length_ok(new):  # both at once (the action stops at the first)
+            errors["new_password"] = _("Use at least 12 characters.")
         return await settings_page(request, errors, 400)
-    await _set_password(request, new)
+    except InvalidInput:
+        return await settings_page(request, {"new_password": _("Use at least 12 characters.")}, 400)
     await session.flash(request, _("Password changed. Your other sessions were signed out."))
     raise redirect("/settings")
 
@@ -100,21 +98,18 @@ async def change_password(request: web.Request) -> web.StreamResponse:
 @access("self")
 async def generate_password(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    current = str(form.get("current_password_generate", ""))[:MAX_PASSWORD]
-    if not await _password_ok(request, current):
+    current = str(form.get("current_password_generate", ""))
+    try:
+        password = await _set_password(request, current, None)
+    except WrongPassword:
         errors = {"current_password_generate": _("That is not your current password.")}
         return await settings_page(request, errors, 400)
-    password = await _set_password(request, None)
     return await show_once(request, "password", password)
 
 
-async def _set_password(request: web.Request, password: str | None) -> str:
-    st = state(request)
-    name = request[ADMIN].name
-    password = await st.store.admins.set_password(name, password)
-    await st.store.sessions.delete_for_admin(name, keep_raw=request.get(SESSION_RAW))
-    await audit(request, "admin.password-change", name)
-    return password
+async def _set_password(request: web.Request, current: str, new: str | None) -> str:
+    wanted = actions.ChangeOwnPassword(current, new, keep_session=request.get(SESSION_RAW))
+    return (await perform(request, actions.change_own_password, wanted)).password
 
 
 @routes.post("/settings/signout-everywhere")
@@ -122,7 +117,7 @@ async def _set_password(request: web.Request, password: str | None) -> str:
 async def signout_everywhere(request: web.Request) -> web.StreamResponse:
     name = request[ADMIN].name
     ended = await state(request).store.sessions.delete_for_admin(name)
-    await audit(request, "admin.signout-everywhere", name, f"sessions={ended}")
+    await audit(request, AuditAction.ADMIN_SIGNOUT_EVERYWHERE, name, f"sessions={ended}")
     response = web.HTTPSeeOther("/login")
     response.del_cookie(state(request).cookie_name, path="/")
     raise response
@@ -134,11 +129,10 @@ async def create_token(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name = form_text(form, "token_name", 64)
     try:
-        token, raw = await state(request).store.tokens.create(request[ADMIN].name, name)
+        created = await perform(request, actions.create_token, actions.CreateToken(name))
     except InvalidInput:
         return await settings_page(request, {"token_name": _("Give the token a name.")}, 400)
-    await audit(request, "admin.token-create", token.id, token.name)
-    return await show_once(request, "token", raw, name=token.name)
+    return await show_once(request, "token", created.secret, name=created.token.name)
 
 
 @routes.post("/settings/tokens/{token_id}/revoke")
@@ -146,9 +140,9 @@ async def create_token(request: web.Request) -> web.StreamResponse:
 async def revoke_token(request: web.Request) -> web.StreamResponse:
     token_id = request.match_info["token_id"]
     try:
-        await state(request).store.tokens.revoke(token_id, admin=request[ADMIN].name)
+        wanted = actions.RevokeToken(token_id, request[ADMIN].name)
+        await perform(request, actions.revoke_token, wanted)
     except NotFound:
         raise web.HTTPNotFound() from None
-    await audit(request, "admin.token-revoke", token_id)
     await session.flash(request, _("Token revoked."))
     raise redirect("/settings")

@@ -6,7 +6,8 @@ import logging
 
 from aiohttp import web
 
-from storage.errors import SealError
+from storage import actions
+from storage.errors import Forbidden, SealError, WrongPassword
 from storage.policy import totp_required
 
 from .. import session, totp
@@ -15,7 +16,7 @@ from ..i18n import _
 from ..render import form_text, redirect, render
 from ..security import access
 from ..state import ADMIN, state
-from ..views import audit
+from ..views import perform
 from .auth import seal_key_problem
 from .settings import show_once
 
@@ -92,31 +93,30 @@ async def enrol(request: web.Request) -> web.StreamResponse:
         }
         return await _enrol_page(request, errors, 400)
     codes = totp.new_recovery_codes()
-    await st.store.admins.set_totp(admin.name, secret, [totp.hash_recovery_code(c) for c in codes])
+    hashes = tuple(totp.hash_recovery_code(c) for c in codes)
+    await perform(request, actions.enable_totp, actions.EnableTotp(secret, hashes))
     st.totp_last_step[admin.name] = step
     values = session.data(request)
     values.pop(PENDING, None)
     await session.save(request, values)
-    await audit(request, "admin.totp-enable", admin.name)
     return await show_once(request, "recovery", codes=codes)
 
 
 @routes.post("/settings/totp/disable")
 @access("self")
 async def disable(request: web.Request) -> web.StreamResponse:
-    admin = request[ADMIN]
     form = await request.post()
-    st = state(request)
-    if totp_required(admin.role, st.options.require_totp):
+    required = tuple(state(request).options.require_totp)
+    wanted = actions.DisableOwnTotp(str(form.get("password", "")), required)
+    try:
+        await perform(request, actions.disable_own_totp, wanted, keep=(Forbidden,))
+    except Forbidden:
         message = _("Your account must use two-factor sign-in: it cannot be turned off.")
         await session.flash(request, message, "error")
-        raise redirect("/settings/totp")
-    password = str(form.get("password", ""))[:256]
-    if await st.store.admins.verify_password(admin.name, password) is None:
+        raise redirect("/settings/totp") from None
+    except WrongPassword:
         return await _enrol_page(
             request, {"password": _("That is not your current password.")}, 400
         )
-    await st.store.admins.set_totp(admin.name, None, [])
-    await audit(request, "admin.totp-disable", admin.name)
     await session.flash(request, _("Two-factor sign-in is off."))
     raise redirect("/settings")

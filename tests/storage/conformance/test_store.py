@@ -77,3 +77,25 @@ def test_seen_times_are_recorded_once(contract_store: Store, box) -> None:
     assert contract_store.maintenance.seen_times(mailbox.id) == {info.id: 100.0}
     (candidate,) = contract_store.maintenance.retention_candidates(mailbox.id)
     assert (candidate.message_id, candidate.seen_at) == (info.id, 100.0)
+
+
+def test_files_of_a_deletion_go_only_once_it_commits(contract_store: Store, box) -> None:
+    """DESIGN §3: the row, then the file. A deletion rolled back with the action around
+    it leaves every message readable; one that commits leaves no file behind."""
+    mailbox, passphrase = box
+    deliver(contract_store, mailbox.id, sample_message(1))
+    deliver(contract_store, mailbox.id, sample_message(2))
+    first, second = contract_store.messages.list(mailbox.id)
+    with pytest.raises(RuntimeError), contract_store.atomic():
+        contract_store.messages.delete(mailbox.id, [first.id])
+        contract_store.mailboxes.delete(mailbox.id, force=True)
+        raise RuntimeError("the audit write failed")
+    key = contract_store.keys.unlock(mailbox.id, passphrase)
+    for message in contract_store.messages.list(mailbox.id):
+        assert b"".join(contract_store.messages.read(key, message)).startswith(b"From:")
+    with contract_store.atomic():
+        contract_store.messages.delete(mailbox.id, [first.id])
+    with pytest.raises(NotFound):
+        contract_store.messages.get(mailbox.id, first.id)
+    assert [m.id for m in contract_store.messages.list(mailbox.id)] == [second.id]
+    assert contract_store.maintenance.reconcile().missing_files == []

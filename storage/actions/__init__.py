@@ -1,0 +1,144 @@
+"""Every admin action, once: validate → authorise → write → audit, in one transaction.
+
+The console (web/routes), the JSON API (web/routes/api*.py) and the CLI
+(gateway/cli) only parse input, call one action and render its result; web calls
+`await astore.act(actions.create_mailbox, actor, request)`, the CLI calls the
+function. Actions raise the store's errors (storage/errors.py), which each face maps
+to its own rendering (a form error, a 4xx JSON body, `Error:` and exit status 1).
+
+- mailboxes.py: create, update (fields, aliases, passphrase policy), delete, and the
+  "passphrase stored" acknowledgement
+- aliases.py: add and remove an alias
+- passphrases.py: change, reset (the "no reset" lock), recover, purge sealed mail,
+  export the age identity
+- domains.py: add and remove a domain
+- admins.py: admins, roles, domains, passwords, TOTP, language
+- tokens.py: API tokens, revealing the /metrics token
+- audit.py: the one list of audit action names (AuditAction)
+
+ACTIONS lists them all with the faces that offer each; tests/actions checks that the
+same act yields the same audit entry from every one of them.
+"""
+
+from __future__ import annotations
+
+from . import admins, aliases, domains, mailboxes, passphrases, tokens
+from .admins import (
+    AdminName,
+    ChangeOwnPassword,
+    CreateAdmin,
+    DisableOwnTotp,
+    EnableTotp,
+    ResetAdminPassword,
+    SetLanguage,
+    UpdateAdmin,
+    change_own_password,
+    create_admin,
+    delete_admin,
+    disable_own_totp,
+    enable_totp,
+    reset_admin_password,
+    reset_totp,
+    set_language,
+    update_admin,
+)
+from .aliases import AliasChange, add_alias, remove_alias
+from .audit import AuditAction
+from .base import REGISTRY, ActionSpec, Actor
+from .domains import DomainName, add_domain, remove_domain
+from .mailboxes import (
+    KEEP,
+    PASSPHRASE_UNCONFIRMED,
+    AcknowledgePassphrase,
+    CreateMailbox,
+    DeleteMailbox,
+    UpdateMailbox,
+    acknowledge_passphrase,
+    create_mailbox,
+    delete_mailbox,
+    update_mailbox,
+)
+from .passphrases import (
+    ChangePassphrase,
+    ExportIdentity,
+    PurgeSealed,
+    RecoverPassphrase,
+    ResetPassphrase,
+    change_passphrase,
+    export_identity,
+    purge_sealed,
+    recover_passphrase,
+    reset_passphrase,
+)
+from .tokens import (
+    CreateToken,
+    RevealMetricsToken,
+    RevokeToken,
+    create_token,
+    reveal_metrics_token,
+    revoke_token,
+)
+
+ACTIONS: dict[str, ActionSpec] = dict(sorted(REGISTRY.items()))
+
+__all__ = [
+    "ACTIONS",
+    "KEEP",
+    "PASSPHRASE_UNCONFIRMED",
+    "AcknowledgePassphrase",
+    "ActionSpec",
+    "Actor",
+    "AdminName",
+    "AliasChange",
+    "AuditAction",
+    "ChangeOwnPassword",
+    "ChangePassphrase",
+    "CreateAdmin",
+    "CreateMailbox",
+    "CreateToken",
+    "DeleteMailbox",
+    "DisableOwnTotp",
+    "DomainName",
+    "EnableTotp",
+    "ExportIdentity",
+    "PurgeSealed",
+    "RecoverPassphrase",
+    "ResetAdminPassword",
+    "ResetPassphrase",
+    "RevealMetricsToken",
+    "RevokeToken",
+    "SetLanguage",
+    "UpdateAdmin",
+    "UpdateMailbox",
+    "acknowledge_passphrase",
+    "add_alias",
+    "add_domain",
+    "admins",
+    "aliases",
+    "change_own_password",
+    "change_passphrase",
+    "create_admin",
+    "create_mailbox",
+    "create_token",
+    "delete_admin",
+    "delete_mailbox",
+    "disable_own_totp",
+    "domains",
+    "enable_totp",
+    "export_identity",
+    "mailboxes",
+    "passphrases",
+    "purge_sealed",
+    "recover_passphrase",
+    "remove_alias",
+    "remove_domain",
+    "reset_admin_password",
+    "reset_passphrase",
+    "reset_totp",
+    "reveal_metrics_token",
+    "revoke_token",
+    "set_language",
+    "tokens",
+    "update_admin",
+    "update_mailbox",
+]

@@ -1,0 +1,236 @@
+"""Every act offered by more than one face goes through the action layer: the same act
+from the console, the API and the CLI yields the identical audit entry (action,
+target, detail; the actor and the source naturally differ)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli.main import main
+from storage import actions
+from tests.support.argon import FAST_ENV
+from tests.web.conftest import PASSWORD, Console
+from web import create_app
+
+METRICS_TOKEN = "metrics-token-for-the-face-test"
+
+
+def _scenario(store):
+    """Fresh state for one face's run: a mailbox (on hold, with an alias and a sealed
+    epoch), an admin 'jo' with a token, and an empty domain to remove."""
+    mailbox, passphrase = store.mailboxes.create(
+        "alpha.test", aliases=["old@alpha.test"], actor=None
+    )
+    old = store.keys.reset_passphrase(mailbox.id)  # the first passphrase now opens a sealed epoch
+    store.mailboxes.update(mailbox.id, status="hold")
+    token, _ = store.tokens.create("jo", "script")
+    return {"id": mailbox.id, "first": passphrase, "current": old, "token": token.id}
+
+
+# act: (console request, API request or None, CLI argv) — each filled in from the scenario
+ACTS = {
+    "create_mailbox": (
+        ("POST", "/mailboxes/new", {"domain": "alpha.test", "quota": "0", "status": "active"}),
+        ("POST", "/api/v1/mailboxes", {"domain": "alpha.test"}),
+        ["mailbox", "create", "--domain", "alpha.test"],
+    ),
+    "update_mailbox": (
+        ("POST", "/mailboxes/{id}/passphrase-policy", {"max_age": "6m"}),
+        ("PATCH", "/api/v1/mailboxes/{id}", {"passphrase_max_age_days": 180}),
+        ["mailbox", "update", "{id}", "--passphrase-max-age", "6m"],
+    ),
+    "add_alias": (
+        ("POST", "/mailboxes/{id}/aliases", {"address": "New@Alpha.test"}),
+        ("POST", "/api/v1/mailboxes/{id}/aliases", {"address": "New@Alpha.test"}),
+        ["mailbox", "update", "{id}", "--add-alias", "New@Alpha.test"],
+    ),
+    "remove_alias": (
+        ("POST", "/mailboxes/{id}/aliases/remove", {"address": "old@alpha.test"}),
+        ("DELETE", "/api/v1/mailboxes/{id}/aliases/old@alpha.test", None),
+        ["mailbox", "update", "{id}", "--remove-alias", "old@alpha.test"],
+    ),
+    "change_passphrase": (
+        ("POST", "/mailboxes/{id}/passphrase/change", {"current": "{current}", "once": "a"}),
+        ("POST", "/api/v1/mailboxes/{id}/change-passphrase", {"current": "{current}"}),
+        ["mailbox", "change-passphrase", "{id}", "--passphrase-stdin"],
+    ),
+    "reset_passphrase": (
+        ("POST", "/mailboxes/{id}/passphrase/reset", {"understood": "yes", "once": "b"}),
+        ("POST", "/api/v1/mailboxes/{id}/reset-passphrase", None),
+        ["mailbox", "reset-passphrase", "{id}", "--yes"],
+    ),
+    "recover_passphrase": (
+        (
+            "POST",
+            "/mailboxes/{id}/passphrase/recover",
+            {"old": "{first}", "current_for_recover": "{current}"},
+        ),
+        None,
+        ["mailbox", "recover", "{id}", "--passphrase-stdin"],
+    ),
+    "delete_mailbox": (
+        ("POST", "/mailboxes/{id}/delete", {"confirm": "{id}"}),
+        ("DELETE", "/api/v1/mailboxes/{id}?confirm={id}", None),
+        ["mailbox", "delete", "{id}"],
+    ),
+    "add_domain": (
+        ("POST", "/domains", {"name": "Gamma.test"}),
+        ("POST", "/api/v1/domains", {"name": "Gamma.test"}),
+        ["domain", "add", "Gamma.test"],
+    ),
+    "remove_domain": (
+        ("POST", "/domains/beta.test/remove", {}),
+        ("DELETE", "/api/v1/domains/beta.test", None),
+        ["domain", "remove", "beta.test"],
+    ),
+    "create_admin": (
+        ("POST", "/admins", [("name", "kim"), ("role", "domain-admin"), ("domains", "alpha.test")]),
+        None,
+        ["admin", "create", "kim", "--role", "domain-admin", "--domain", "alpha.test"],
+    ),
+    "reset_admin_password": (
+        ("POST", "/admins/jo/reset-password", {}),
+        None,
+        ["admin", "reset-password", "jo"],
+    ),
+    "reset_totp": (("POST", "/admins/jo/reset-totp", {}), None, ["admin", "disable-totp", "jo"]),
+    "create_token": (None, None, None),  # each admin's own in the console: see below
+    "revoke_token": (
+        ("POST", "/admins/jo/tokens/{token}/revoke", {}),
+        None,
+        ["admin", "token", "revoke", "{token}"],
+    ),
+    "reveal_metrics_token": (
+        ("POST", "/connect/metrics-token", {}),
+        None,
+        ["metrics", "token"],
+    ),
+}
+STDIN = {"change_passphrase": "{current}\n", "recover_passphrase": "{first}\n{current}\n"}
+
+
+def fill(value, ctx):
+    if isinstance(value, str):
+        return value.format(**ctx)
+    if isinstance(value, dict):
+        return {k: fill(v, ctx) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(fill(v, ctx) for v in value)
+    return value
+
+
+def normalized(store, since: int, ctx) -> list[tuple[str, str, str]]:
+    """The entries written after `since`, this run's ids replaced by placeholders."""
+    found = [e for e in reversed(store.audit.list(limit=1000)) if e.id > since]
+
+    def clean(text: str) -> str:
+        text = text.replace(ctx["id"], "<id>").replace(ctx["token"], "<token>")
+        return re.sub(r"mbx-[0-9a-z]+", "<new>", text)
+
+    return [(e.action, clean(e.target), clean(e.detail)) for e in found]
+
+
+@pytest.fixture
+def app(env):
+    source = str((env.data_dir / "secrets" / "metrics-token").absolute())
+    (env.data_dir / "secrets").mkdir(exist_ok=True)
+    (env.data_dir / "secrets" / "metrics-token").write_text(METRICS_TOKEN + "\n")
+    options = replace(env.options, metrics_token=METRICS_TOKEN, metrics_token_source=source)
+    return create_app(env.astore, options)
+
+
+def _clean_slate(store) -> None:
+    """Undo the previous face's act, so that each face starts from the same state."""
+    names = {d.name for d in store.domains.list()}
+    if "beta.test" not in names:
+        store.domains.add("beta.test")
+    if "gamma.test" in names:
+        store.domains.remove("gamma.test")
+    if any(a.name == "kim" for a in store.admins.list()):
+        store.admins.delete("kim")
+    for mailbox in store.mailboxes.list():
+        store.mailboxes.delete(mailbox.id, force=True)
+    for token in store.tokens.list("jo"):
+        store.tokens.revoke(token.id)
+
+
+def last_id(store) -> int:
+    entries = store.audit.list(limit=1)
+    return entries[0].id if entries else 0
+
+
+async def test_each_face_writes_the_same_entry_for_the_same_act(
+    env, domains, superadmin: Console, aiohttp_client, app, monkeypatch
+):
+    env.store.admins.create("jo", "viewer", [], PASSWORD)
+    env.store.admins.create("robot", "superadmin", [], PASSWORD)
+    _, raw = env.store.tokens.create("robot", "ci")
+    api = await aiohttp_client(app)
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    cli_env = {"GATEWAY_DATA": str(env.data_dir), **FAST_ENV}
+    for name, (console, api_call, argv) in ACTS.items():
+        if console is None:
+            continue
+        seen = {}
+        for face in ("console", "api", "cli"):
+            _clean_slate(env.store)
+            ctx = _scenario(env.store)
+            since = last_id(env.store)
+            if face == "console":
+                method, path, form = fill(console, ctx)
+                response = await superadmin.post(path, form)
+                assert response.status in (200, 201, 303), (name, response.status)
+            elif face == "api":
+                if api_call is None:
+                    continue
+                method, path, body = fill(api_call, ctx)
+                response = await api.request(
+                    method, path, json=body, headers={"Authorization": f"Bearer {raw}"}
+                )
+                assert response.status < 300, (name, await response.text())
+            else:
+                result = CliRunner().invoke(
+                    main, fill(argv, ctx), input=fill(STDIN.get(name, ""), ctx), env=cli_env
+                )
+                assert result.exit_code == 0, (name, result.output, result.exception)
+            seen[face] = normalized(env.store, since, ctx)
+        first = seen["console"]
+        assert first, f"{name}: the console wrote no entry"
+        for face, found in seen.items():
+            assert found == first, (name, face, found, first)
+
+
+async def test_token_creation_is_the_same_act_in_the_console_and_the_cli(
+    env, domains, make_console
+):
+    console = await make_console("jo", "viewer")
+    page = await console.post("/settings/tokens", {"token_name": "script"})
+    assert page.status == 200
+    CliRunner().invoke(
+        main,
+        ["admin", "token", "create", "script", "--admin", "jo"],
+        env={"GATEWAY_DATA": str(env.data_dir), **FAST_ENV},
+    )
+    made = [e for e in env.store.audit.list() if e.action == "token.create"]
+    assert len(made) == 2
+    assert {re.sub(r"tok-\w+", "<t>", e.target) + e.detail for e in made} == {
+        "<t>admin=jo name=script"
+    }
+
+
+def test_every_action_is_exercised_by_every_face_or_marked_single_face():
+    for name, spec in actions.ACTIONS.items():
+        if spec.single_face:
+            continue
+        assert name in ACTS, f"{name} is offered by {sorted(spec.faces)}: add it to ACTS"
+        console, api_call, argv = ACTS[name]
+        if name == "create_token":
+            continue  # tested on its own above
+        assert (console is not None) == ("console" in spec.faces), name
+        assert (api_call is not None) == ("api" in spec.faces), name
+        assert (argv is not None) == ("cli" in spec.faces), name
+    assert set(ACTS) <= set(actions.ACTIONS)
