@@ -22,6 +22,8 @@ from storage import open_store
 from storage.async_store import AsyncStore
 from storage.sealing import default_sealer
 from tests.support.argon import FAST_KDF
+from tests.support.postgres import PostgresServer
+from tests.support.seaweed import S3Target, SeaweedS3
 
 __all__ = ["FAST_KDF"]  # also importable from here, as it was before tests/support
 
@@ -128,3 +130,43 @@ async def smtp_port(gateway_context) -> int:
     smtp = await start_smtp(gateway_context)
     yield smtp.addresses[0][1]
     await smtp.stop(0)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL 15 for the whole run (tests/support/postgres.py)."""
+    server = PostgresServer()
+    try:
+        server.setup()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: PostgresServer):
+    """A fresh database per test, owned by the gateway's role; its DSN has no password."""
+    if not postgres_server.running():  # a fault test before this one left it stopped
+        postgres_server.start()
+    dsn = postgres_server.create_database()
+    yield dsn
+    postgres_server.drop_database(dsn)
+
+
+@pytest.fixture(scope="session")
+def seaweed_s3(tmp_path_factory):
+    """A real SeaweedFS S3 endpoint for the whole run (tests/support/seaweed.py)."""
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_target(seaweed_s3: SeaweedS3) -> S3Target:
+    """Endpoint, credentials and a bucket name no other test uses (not yet created)."""
+    if not seaweed_s3.running():
+        seaweed_s3.start()
+    return seaweed_s3.new_target()
