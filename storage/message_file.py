@@ -131,7 +131,9 @@ def open_plaintext(fh: BinaryIO, identities: list[Identity], expected: Binding) 
     source = _DecryptedStream(pieces)
     try:
         with zstandard.ZstdDecompressor().stream_reader(
-            source, read_size=OUT_CHUNK, closefd=False
+            source,  # type: ignore[arg-type]  # zstd calls only read(); the stub wants IO[bytes]
+            read_size=OUT_CHUNK,
+            closefd=False,
         ) as zr:
             while chunk := zr.read(OUT_CHUNK):
                 yield chunk
