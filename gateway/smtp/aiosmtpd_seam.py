@@ -166,4 +166,4 @@ def unread(reader: asyncio.StreamReader, data: bytes) -> None:
     StreamReader has no public unread; aiosmtpd itself manages its `_buffer`, a
     bytearray (it clears it after STARTTLS). The command loop reads these bytes next.
     """
-    reader._buffer[0:0] = data  # type: ignore[attr-defined]
+    reader._buffer[0:0] = data  # type: ignore[attr-defined]  # private, see above
