@@ -130,8 +130,9 @@ def open_plaintext(fh: BinaryIO, identities: list[Identity], expected: Binding) 
         return
     source = _DecryptedStream(pieces)
     try:
+        # zstd calls only read(); its stub asks for a whole IO[bytes].
         with zstandard.ZstdDecompressor().stream_reader(
-            source,  # type: ignore[arg-type]  # zstd calls only read(); the stub wants IO[bytes]
+            source,  # type: ignore[arg-type]
             read_size=OUT_CHUNK,
             closefd=False,
         ) as zr:
