@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from storage.actions import AuditAction
 from storage.async_store import AsyncStore
@@ -26,6 +27,11 @@ from .login import Authenticator, LoginPolicy
 from .metrics_token import MetricsToken, metrics_token
 from .store_factory import open_configured_store
 from .tls import TlsManager
+
+if TYPE_CHECKING:
+    from aiohttp.web import AppRunner
+
+    from web.options import MetricsHandler
 
 log = logging.getLogger("gateway.serve")
 LOOSE_MODES_LOGGED = 20
@@ -42,9 +48,9 @@ SERVICES = (
 class RunningGateway:
     ctx: GatewayContext
     services: list[Service] = field(default_factory=list)
-    web_runner: object | None = None
+    web_runner: AppRunner | None = None
     web_addresses: list[tuple[str, int]] = field(default_factory=list)
-    metrics_handler: object | None = None
+    metrics_handler: MetricsHandler | None = None
     metrics_token: MetricsToken | None = None
 
     def describe(self) -> list[str]:
@@ -63,7 +69,7 @@ class RunningGateway:
     async def stop(self, grace: float) -> None:
         await asyncio.gather(*(s.stop(grace) for s in self.services), return_exceptions=True)
         if self.web_runner is not None:
-            await self.web_runner.cleanup()  # type: ignore[attr-defined]
+            await self.web_runner.cleanup()
 
 
 def _host(host: str) -> str:
@@ -186,8 +192,7 @@ async def _start_web(running: RunningGateway, reuse_port: bool = False) -> None:
     )
     await site.start()
     running.web_runner = runner
-    for sock in site._server.sockets:  # type: ignore[union-attr]
-        running.web_addresses.append(sock.getsockname()[:2])
+    running.web_addresses.extend(address[:2] for address in runner.addresses)
 
 
 def _port(settings: Settings, key: str) -> int | None:

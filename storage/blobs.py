@@ -36,7 +36,7 @@ class TempBlob:
         self._hash = hashlib.sha256()
         self.size = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         if data:
             assert self._fh is not None
             self._fh.write(data)

@@ -118,8 +118,9 @@ async def guard_middleware(request: web.Request, handler: Any) -> web.StreamResp
 
 
 def _use_admin_language(request: web.Request) -> None:
-    if request[ADMIN] is not None:
-        i18n.set_language(request[ADMIN].language)
+    admin = request[ADMIN]
+    if admin is not None:
+        i18n.set_language(admin.language)
 
 
 def _unauthenticated(request: web.Request) -> web.HTTPException:

@@ -18,7 +18,7 @@ from storage.policy import must_enrol
 from .i18n import _
 from .render import render
 from .security import Handler
-from .state import ADMIN, state
+from .state import ADMIN, signed_in, state
 from .views import audit
 
 ENROL_PATH = "/settings/totp"
@@ -30,6 +30,7 @@ API_MESSAGE = (
 
 def while_enrolling(handler: Handler) -> Handler:
     """Mark a console route an admin who must enrol may still use."""
+    # A mark on the function object itself, read back with getattr by gate().
     handler.while_enrolling = True  # type: ignore[attr-defined]
     return handler
 
@@ -49,7 +50,7 @@ async def gate(request: web.Request) -> web.StreamResponse | None:
     if not api and request.method in ("GET", "HEAD"):
         raise web.HTTPSeeOther(ENROL_PATH)
     detail = f"{request.method} {request.path}"[:200]
-    await audit(request, AuditAction.TOTP_REQUIRED_REFUSED, request[ADMIN].name, detail)
+    await audit(request, AuditAction.TOTP_REQUIRED_REFUSED, signed_in(request).name, detail)
     if api:
         raise web.HTTPForbidden(
             text=json.dumps({"error": API_MESSAGE}), content_type="application/json"

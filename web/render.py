@@ -24,6 +24,7 @@ def setup_templates(app: web.Application) -> jinja2.Environment:
         lstrip_blocks=True,
         default_helpers=False,
     )
+    # The i18n extension adds install_gettext_callables to the Environment at run time.
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = i18n.format_time
     env.filters["size"] = i18n.format_bytes

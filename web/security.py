@@ -63,6 +63,7 @@ def access(level: str) -> Callable[[Handler], Handler]:
         raise ValueError(f"unknown access level {level!r}")
 
     def mark(handler: Handler) -> Handler:
+        # A mark on the function object itself, read back with getattr by route_level().
         handler.access_level = level  # type: ignore[attr-defined]
         return handler
 

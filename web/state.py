@@ -43,3 +43,10 @@ SESSION: web.RequestKey[AdminSession] = web.RequestKey("jgw_session", AdminSessi
 SESSION_RAW: web.RequestKey[str] = web.RequestKey("jgw_session_raw", str)
 TOKEN: web.RequestKey[ApiToken] = web.RequestKey("jgw_token", ApiToken)
 PRE_SESSION: web.RequestKey[str] = web.RequestKey("jgw_pre_session", str)
+
+
+def signed_in(request: web.Request) -> Admin:
+    """The signed-in admin, in a handler behind @access (the guard refused anyone else)."""
+    admin = request[ADMIN]
+    assert admin is not None, "a handler that needs an admin runs behind @access"
+    return admin

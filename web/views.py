@@ -14,7 +14,7 @@ from storage.models import Admin, Domain, Mailbox
 from storage.policy import passphrase_age
 
 from .security import can_see, can_write, require_domain
-from .state import ADMIN, TOKEN, state
+from .state import ADMIN, TOKEN, signed_in, state
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -72,7 +72,7 @@ async def mailbox_rows(
 ) -> list[MailboxRow]:
     """Mailboxes the admin may see (optionally of one domain), filtered and sorted."""
     st = state(request)
-    admin: Admin = request[ADMIN]
+    admin = signed_in(request)
     if domain is not None:
         require_domain(admin, domain)
     mailboxes = await st.store.mailboxes.list(domain)
@@ -83,12 +83,12 @@ async def mailbox_rows(
 
 
 async def visible_domains(request: web.Request) -> list[Domain]:
-    admin: Admin = request[ADMIN]
+    admin = signed_in(request)
     return [d for d in await state(request).store.domains.list() if can_see(admin, d.name)]
 
 
 async def writable_domains(request: web.Request) -> list[Domain]:
-    admin: Admin = request[ADMIN]
+    admin = signed_in(request)
     return [d for d in await state(request).store.domains.list() if can_write(admin, d.name)]
 
 
@@ -98,7 +98,7 @@ async def scoped_mailbox(request: web.Request, write: bool = False) -> Mailbox:
     mailbox = await state(request).store.mailboxes.find(ref)
     if mailbox is None:
         raise web.HTTPNotFound()
-    require_domain(request[ADMIN], mailbox.domain, write)
+    require_domain(signed_in(request), mailbox.domain, write)
     return mailbox
 
 

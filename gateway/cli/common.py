@@ -51,7 +51,9 @@ class CliState:
 
 
 def state() -> CliState:
-    return click.get_current_context().find_object(CliState)
+    found = click.get_current_context().find_object(CliState)
+    assert found is not None, "the `gateway` group puts a CliState on the context"
+    return found
 
 
 def get_store() -> Any:

@@ -8,7 +8,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import validate
 from .schema import BY_KEY, OPTIONS, Option
@@ -36,12 +36,31 @@ class ConfigError(ValueError):
 
 
 class _Section:
+    """One [section]'s options as attributes: `settings.smtp.listen`."""
+
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
+
+    if TYPE_CHECKING:
+        # Options are set from the schema at run time, each with its own type.
+        def __getattr__(self, name: str) -> Any: ...
 
 
 class Settings:
     """Resolved settings: `settings.smtp.listen` or `settings["smtp.listen"]`."""
+
+    # One attribute per schema section (set in __init__; a test checks the list).
+    gateway: _Section
+    storage: _Section
+    crypto: _Section
+    secrets: _Section
+    tls: _Section
+    smtp: _Section
+    pop3: _Section
+    imap: _Section
+    web: _Section
+    login: _Section
+    log: _Section
 
     def __init__(self, values: dict[str, Any], sources: dict[str, str]) -> None:
         self._values = values
@@ -147,7 +166,7 @@ class _Layers:
         except (TypeError, ValueError) as exc:
             message = str(exc)
         else:
-            message = option_problem(option, value)
+            message = option_problem(option, value) or ""
             if not message:
                 self.values[option.key], self.sources[option.key] = value, where
                 return

@@ -6,6 +6,7 @@ GATEWAY_SECTION__NAME. The README's configuration table is checked against this 
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ class Option:
     type: type
     default: Any
     doc: str
-    item_type: type | None = None  # for lists
+    item_type: builtins.type | None = None  # for lists (`type` here is the field above)
     choices: tuple[str, ...] = ()  # the only values allowed, when not empty
     minimum: float | None = None  # smallest number allowed
     check: str = ""  # a value check in gateway/config/validate.py CHECKS

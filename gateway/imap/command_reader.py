@@ -43,7 +43,8 @@ class ImapConnection(LineConnection):
     """An IMAP client connection: keeps its side open when the client half-closes."""
 
     def __init__(self, on_ready: Callable[[ImapConnection], None]) -> None:
-        super().__init__(on_ready, half_close=True)  # type: ignore[arg-type]
+        # on_ready gets this very connection, as LineConnection would pass it.
+        super().__init__(lambda _: on_ready(self), half_close=True)
 
     async def read_line(self, limit: int = MAX_LINE) -> bytes:
         """One line including its ending; LineTooLong once an over-long line is consumed."""

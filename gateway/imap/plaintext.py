@@ -16,11 +16,11 @@ Plaintext never touches disk.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 
 MEMORY_BOUND = 1024 * 1024  # bytes of one message's plaintext held during its FETCH
 
-ChunkSource = Callable[[], AsyncIterator[bytes]]
+ChunkSource = Callable[[], AsyncGenerator[bytes, None]]
 
 
 class Plaintext:
@@ -29,7 +29,7 @@ class Plaintext:
     def __init__(self, open_chunks: ChunkSource, size: int, bound: int = MEMORY_BOUND) -> None:
         self._open = open_chunks
         self._keep_all = 0 <= size <= bound
-        self._chunks: AsyncIterator[bytes] | None = None
+        self._chunks: AsyncGenerator[bytes, None] | None = None
         self._exhausted = False
         self._held: list[bytes] = []  # every chunk taken, or only the last one
         self._held_from = 0  # plaintext offset of the first held chunk
@@ -37,7 +37,7 @@ class Plaintext:
 
     async def read(
         self, start: int = 0, end: int | None = None
-    ) -> AsyncIterator[bytes | memoryview]:
+    ) -> AsyncGenerator[bytes | memoryview, None]:
         """The bytes [start, end) (to the end of the message when end is None), in pieces.
 
         Raises MessageDamaged (from the store) when a chunk fails authentication.
@@ -51,10 +51,10 @@ class Plaintext:
             if piece:
                 yield piece
         while (end is None or self._pos < end) and not self._exhausted:
-            chunk = await self._next_chunk()
-            if chunk is None:
+            fresh = await self._next_chunk()
+            if fresh is None:
                 return
-            piece = _overlap(chunk, self._pos - len(chunk), start, end)
+            piece = _overlap(fresh, self._pos - len(fresh), start, end)
             if piece:
                 yield piece
 
@@ -81,7 +81,7 @@ class Plaintext:
         """End the decryption in progress (its worker-thread iterator included)."""
         chunks, self._chunks = self._chunks, None
         if chunks is not None:
-            await chunks.aclose()  # type: ignore[attr-defined]
+            await chunks.aclose()
 
 
 def _overlap(chunk: bytes, offset: int, start: int, end: int | None) -> bytes | memoryview:

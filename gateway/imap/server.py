@@ -36,7 +36,7 @@ class ImapService:
     def endpoints(self) -> list[tuple[str, tuple[str, int]]]:
         """("imap" | "imaps", (host, port)) for every bound socket (real ports)."""
         return [
-            (kind, tuple(sock.getsockname()[:2]))  # type: ignore[misc]
+            (kind, tuple(sock.getsockname()[:2]))
             for kind, server in zip(self._kinds, self._servers, strict=True)
             for sock in server.sockets
         ]

@@ -33,7 +33,7 @@ class Pop3Service:
     def endpoints(self) -> list[tuple[str, tuple[str, int]]]:
         """("pop3" | "pop3s", (host, port)) for every bound socket (real ports)."""
         return [
-            (kind, tuple(sock.getsockname()[:2]))  # type: ignore[misc]
+            (kind, tuple(sock.getsockname()[:2]))
             for kind, server in zip(self._kinds, self.servers, strict=True)
             for sock in server.sockets
         ]

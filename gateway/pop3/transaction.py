@@ -88,6 +88,7 @@ async def _send_message(
     s: Pop3Session, verb: str, message: MessageInfo, first: str, top_lines: int | None
 ) -> None:
     """Stream one message; on damage, drop the connection before the final '.'."""
+    assert s.key is not None, "TRANSACTION state holds the unlocked key"
     stuffer = DotStuffer()
     cut = TopFilter(top_lines) if top_lines is not None else None
     s.reply(first)

@@ -69,8 +69,9 @@ class LineConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         if len(self._buffer) > READ_BUFFER_LIMIT and not self._read_paused:
+            assert self.transport is not None  # data comes only after connection_made
             self._read_paused = True
-            self.transport.pause_reading()  # type: ignore[union-attr]
+            self.transport.pause_reading()
         self._wake_reader()
 
     def eof_received(self) -> bool:
@@ -143,8 +144,9 @@ class LineConnection(asyncio.Protocol):
         if self._eof:
             raise ConnectionClosed()
         if self._read_paused:
+            assert self.transport is not None  # reading was paused on it
             self._read_paused = False
-            self.transport.resume_reading()  # type: ignore[union-attr]
+            self.transport.resume_reading()
         self._data_waiter = asyncio.get_running_loop().create_future()
         try:
             await self._data_waiter
@@ -184,6 +186,7 @@ class LineConnection(asyncio.Protocol):
         ConnectionError...) as its __cause__.
         """
         await self.drain()
+        assert self.transport is not None, "start_tls on a connection never made"
         loop = asyncio.get_running_loop()
         # No await between clearing the buffer and start_tls() taking over the socket:
         # start_tls pauses reading and installs its TLS protocol before it first yields.
@@ -194,7 +197,7 @@ class LineConnection(asyncio.Protocol):
         self._write_paused = False
         try:
             transport = await loop.start_tls(
-                self.transport,  # type: ignore[arg-type]
+                self.transport,
                 self,
                 context,
                 server_side=True,
@@ -204,7 +207,7 @@ class LineConnection(asyncio.Protocol):
             raise ConnectionClosed() from exc
         if transport is None:
             raise ConnectionClosed()
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)
         self.tls_active = True
 

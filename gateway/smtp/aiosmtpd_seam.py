@@ -166,4 +166,5 @@ def unread(reader: asyncio.StreamReader, data: bytes) -> None:
     StreamReader has no public unread; aiosmtpd itself manages its `_buffer`, a
     bytearray (it clears it after STARTTLS). The command loop reads these bytes next.
     """
+    # Private to asyncio, so not in its type stubs (see the docstring).
     reader._buffer[0:0] = data  # type: ignore[attr-defined]

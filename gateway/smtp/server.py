@@ -12,6 +12,7 @@ from gateway.config.loader import ConfigError, parse_hostport
 from gateway.context import GatewayContext
 
 from . import replies
+from .roles import SmtpConnection
 from .session import GatewaySMTP
 
 log = logging.getLogger("gateway.smtp")
@@ -34,8 +35,8 @@ class SmtpService:
         self._networks = _parse_networks(self.options.allowed_networks)
         self._servers: list[tuple[str, asyncio.Server]] = []
         self._endpoints: list[tuple[str, tuple[str, int]]] = []
-        self._connections: dict[GatewaySMTP, asyncio.Task] = {}
-        self._admitted: dict[GatewaySMTP, str] = {}
+        self._connections: dict[SmtpConnection, asyncio.Task] = {}
+        self._admitted: dict[SmtpConnection, str] = {}
         self._per_ip: collections.Counter[str] = collections.Counter()
         self._changed = asyncio.Event()
 
@@ -116,11 +117,11 @@ class SmtpService:
             log.info("smtp: listening on %s port %d (%s)", host, port, kind)
 
     # --- connections ---------------------------------------------------------------------
-    def register(self, conn: GatewaySMTP, task: asyncio.Task) -> None:
+    def register(self, conn: SmtpConnection, task: asyncio.Task) -> None:
         self._connections[conn] = task
         task.add_done_callback(lambda t: self._forget(conn, t))
 
-    def _forget(self, conn: GatewaySMTP, task: asyncio.Task) -> None:
+    def _forget(self, conn: SmtpConnection, task: asyncio.Task) -> None:
         self._connections.pop(conn, None)
         ip = self._admitted.pop(conn, None)
         if ip is not None:
@@ -131,7 +132,7 @@ class SmtpService:
             log.debug("smtp: session ended with %s", type(task.exception()).__name__)
         self._changed.set()
 
-    def admit(self, conn: GatewaySMTP, ip: str) -> str | None:
+    def admit(self, conn: SmtpConnection, ip: str) -> str | None:
         """None to accept the client, else the refusal to send before closing."""
         refusal = self._refusal(ip)
         if refusal is not None:
@@ -156,7 +157,7 @@ class SmtpService:
             return replies.too_many_connections(hostname)
         return None
 
-    def transaction_ended(self, conn: GatewaySMTP) -> None:
+    def transaction_ended(self, conn: SmtpConnection) -> None:
         self._changed.set()  # stop() closes sessions once they are between transactions
 
     @staticmethod

@@ -67,7 +67,8 @@ class GatewaySMTP(SeamSMTP):
         super().connection_made(transport)
         if first:
             assert self.session is not None and self.client_task is not None
-            self.client_ip = self.service.normalize_ip(self.session.peer[0])
+            # Read from the transport: aiosmtpd's Session.peer is the same tuple, typed str.
+            self.client_ip = self.service.normalize_ip(transport.get_extra_info("peername")[0])
             self.service.register(self, self.client_task)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -101,12 +102,14 @@ class GatewaySMTP(SeamSMTP):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        transport.write(reply.encode("ascii", "replace") + b"\r\n")  # type: ignore[attr-defined]
+        assert isinstance(transport, asyncio.WriteTransport)  # aiosmtpd types it Base
+        transport.write(reply.encode("ascii", "replace") + b"\r\n")
         transport.close()
 
     def abort_connection(self) -> None:
         if self.transport is not None:
-            self.transport.abort()  # type: ignore[attr-defined]
+            assert isinstance(self.transport, asyncio.WriteTransport)  # aiosmtpd types it Base
+            self.transport.abort()
 
     def on_idle_timeout(self) -> None:
         self.close_with(replies.idle_timeout(self.hostname))

@@ -145,13 +145,13 @@ def _restore_seal_key(
     report.sealed_secrets, matches = index_copy_seal_state(staging / INDEX, sealer)
     if SEAL_KEY_FILE in manifest["files"]:
         report.seal_key = "backup"
-    if sealer is None:
+    if seal_key is None:
         return
     if matches is False and report.sealed_secrets:
         raise BackupError(
             "the seal key given is not the one this backup's TOTP secrets were sealed with"
         )
-    write_new_key_file(staging / SEAL_KEY_FILE, seal_key)  # type: ignore[arg-type]
+    write_new_key_file(staging / SEAL_KEY_FILE, seal_key)
     report.seal_key = "given"
 
 

@@ -44,7 +44,10 @@ def open_index(
         kwargs["password"] = password
     where = describe(dsn)
     try:
-        with psycopg.connect(dsn, autocommit=True, **kwargs) as conn:
+        # Spelled out, not **kwargs: psycopg types each keyword (None ones are dropped).
+        with psycopg.connect(
+            dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT, password=password
+        ) as conn:
             migrate(conn)
     except psycopg.OperationalError as exc:
         raise IndexUnavailable("cannot reach the index at {where}", where=where) from exc

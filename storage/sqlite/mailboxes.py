@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import time
@@ -280,7 +281,7 @@ class SqliteMailboxes:
         self._db.after_commit(lambda: self._forget_files(mailbox.id, paths))
         return len(paths)
 
-    def _forget_files(self, mailbox_id: str, paths: list[str]) -> None:
+    def _forget_files(self, mailbox_id: str, paths: builtins.list[str]) -> None:
         """Once the rows are gone for good: the files, then the sessions are told."""
         for path in paths:
             self._blobs.remove(path)

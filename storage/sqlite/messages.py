@@ -262,7 +262,7 @@ class SqliteMessages:
             self._db.after_commit(lambda: self._forget_files(mailbox_id, paths))
         return len(paths)
 
-    def _forget_files(self, mailbox_id: str, paths: list[str]) -> None:
+    def _forget_files(self, mailbox_id: str, paths: builtins.list[str]) -> None:
         """Once the rows are gone for good (DESIGN §3: the row, then the file)."""
         for path in paths:
             self._blobs.remove(path)

@@ -77,16 +77,16 @@ class SqliteStore:
         self.login_clients = SqliteLoginClients(self.db)
         self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir)
 
-    @property
-    def disk_reserve(self) -> int:
-        """Free bytes kept back: under it new mail is refused (4xx)."""
-        return self.messages.disk_reserve
-
     def atomic(self) -> AbstractContextManager[None]:
         """Make every write inside (on the calling thread) one transaction: nested
         writes join it, the outermost exit commits, an exception rolls it all back.
         Each admin action (storage/actions) runs its writes and its audit entry so."""
         return self.db.atomic()
+
+    @property
+    def disk_reserve(self) -> int:
+        """Free bytes kept back: under it new mail is refused (4xx)."""
+        return self.messages.disk_reserve
 
     @disk_reserve.setter
     def disk_reserve(self, value: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from storage import actions
 from storage.actions import AuditAction
@@ -14,7 +15,7 @@ from ..i18n import _, error_text
 from ..render import form_text as text
 from ..render import redirect, render
 from ..security import access
-from ..state import ADMIN, SESSION_RAW, state
+from ..state import SESSION_RAW, signed_in, state
 from ..views import audit, perform
 from .settings import show_once
 
@@ -49,8 +50,8 @@ async def admins(request: web.Request) -> web.StreamResponse:
     return await _list_page(request)
 
 
-def _chosen_domains(form: object, known: set[str]) -> list[str]:
-    return [d for d in form.getall("domains", []) if isinstance(d, str) and d in known]  # type: ignore[attr-defined]
+def _chosen_domains(form: MultiMapping[object], known: set[str]) -> list[str]:
+    return [d for d in form.getall("domains", []) if isinstance(d, str) and d in known]
 
 
 @routes.post("/admins")
@@ -59,18 +60,16 @@ async def create_admin(request: web.Request) -> web.StreamResponse:
     st = state(request)
     form = await request.post()
     known = {d.name for d in await st.store.domains.list()}
-    values = {
-        "name": text(form, "name", 64),
-        "role": text(form, "role", 20),
-        "domains": _chosen_domains(form, known),
-    }
-    if values["role"] not in ROLES:
+    name, role = text(form, "name", 64), text(form, "role", 20)
+    domains = _chosen_domains(form, known)
+    values = {"name": name, "role": role, "domains": domains}
+    if role not in ROLES:
         return await _list_page(request, values, {"role": _("Choose a role.")}, 400)
-    wanted = actions.CreateAdmin(values["name"], values["role"], tuple(values["domains"]))
+    wanted = actions.CreateAdmin(name, role, tuple(domains))
     try:
         created = await perform(request, actions.create_admin, wanted)
     except InvalidInput as exc:
-        if not values["domains"] and values["role"] == "domain-admin":
+        if not domains and role == "domain-admin":
             return await _list_page(request, values, {"role": error_text(exc)}, 400)
         message = _("Use 1–64 letters, digits, dots, dashes, underscores or @.")
         return await _list_page(request, values, {"name": message}, 400)
@@ -149,7 +148,7 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
 async def sign_out_admin(request: web.Request) -> web.StreamResponse:
     st = state(request)
     target = await _get(request)
-    keep = request.get(SESSION_RAW) if target.name == request[ADMIN].name else None
+    keep = request.get(SESSION_RAW) if target.name == signed_in(request).name else None
     ended = await st.store.sessions.delete_for_admin(target.name, keep_raw=keep)
     await audit(request, AuditAction.ADMIN_SIGNOUT, target.name, f"sessions={ended}")
     await session.flash(request, _("Sessions of %(name)s ended.") % {"name": target.name})

@@ -32,7 +32,7 @@ from storage.policy import passphrase_age, reset_locked
 from storage.timefmt import iso_utc
 
 from ..security import access, can_see, require_domain
-from ..state import ADMIN, TOKEN, state
+from ..state import TOKEN, signed_in, state
 from ..views import DAY, actor, scoped_mailbox, visible_domains
 from .openapi import document
 
@@ -102,7 +102,7 @@ async def openapi(request: web.Request) -> web.StreamResponse:
 @routes.get(V1 + "/me")
 @access("viewer")
 async def me(request: web.Request) -> web.StreamResponse:
-    admin, token = request[ADMIN], request[TOKEN]
+    admin, token = signed_in(request), request[TOKEN]
     return web.json_response(
         {"name": admin.name, "role": admin.role, "domains": list(admin.domains), "token": token.id}
     )
@@ -112,7 +112,7 @@ async def me(request: web.Request) -> web.StreamResponse:
 @access("viewer")
 async def stats(request: web.Request) -> web.StreamResponse:
     st = state(request)
-    admin = request[ADMIN]
+    admin = signed_in(request)
     mailboxes = [m for m in await st.store.mailboxes.list() if can_see(admin, m.domain)]
     since = st.options.clock() - DAY
     received = await st.store.batch(
@@ -164,7 +164,7 @@ async def remove_domain(request: web.Request) -> web.StreamResponse:
 @access("viewer")
 async def list_mailboxes(request: web.Request) -> web.StreamResponse:
     domain = request.query.get("domain") or None
-    admin = request[ADMIN]
+    admin = signed_in(request)
     if domain is not None:
         require_domain(admin, domain)
     try:

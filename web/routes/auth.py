@@ -19,7 +19,7 @@ from ..i18n import _, ngettext
 from ..redirects import safe_next
 from ..render import form_text, redirect, render
 from ..security import access
-from ..state import ADMIN, WebState, state
+from ..state import ADMIN, WebState, signed_in, state
 from ..views import audit
 
 routes = web.RouteTableDef()
@@ -147,7 +147,7 @@ async def check_second_factor(st: WebState, name: str, code: str) -> bool:
 @while_enrolling
 async def logout(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/login")
-    await audit(request, AuditAction.ADMIN_LOGOUT, request[ADMIN].name)
+    await audit(request, AuditAction.ADMIN_LOGOUT, signed_in(request).name)
     await session.end(request, response)
     raise response
 

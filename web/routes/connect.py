@@ -8,7 +8,7 @@ from storage import actions
 
 from ..render import render
 from ..security import access, require_domain
-from ..state import ADMIN, state
+from ..state import signed_in, state
 from ..views import perform
 
 routes = web.RouteTableDef()
@@ -24,7 +24,7 @@ async def connect(request: web.Request) -> web.StreamResponse:
         mailbox = await st.store.mailboxes.find(ref)
         if mailbox is None:
             raise web.HTTPNotFound()
-        require_domain(request[ADMIN], mailbox.domain)
+        require_domain(signed_in(request), mailbox.domain)
     info = st.options.connect
     context = {
         "nav": "connect",
@@ -34,7 +34,7 @@ async def connect(request: web.Request) -> web.StreamResponse:
         "username": mailbox.id if mailbox else "mbx-…",
         "pop3": _choice(info.pop3s_port, info.pop3_port),
         "imap": _choice(info.imaps_port, info.imap_port),
-        "metrics": _metrics_facts(request) if request[ADMIN].role == "superadmin" else None,
+        "metrics": _metrics_facts(request) if signed_in(request).role == "superadmin" else None,
     }
     return await render(request, "connect.html", context)
 

@@ -14,7 +14,7 @@ from ..i18n import _, error_text, ngettext
 from ..labels import max_age_names
 from ..render import form_lines, form_text, redirect, render
 from ..security import access
-from ..state import ADMIN, state
+from ..state import signed_in, state
 from ..views import actor, perform, scoped_mailbox
 
 routes = web.RouteTableDef()
@@ -48,7 +48,7 @@ async def _page(
         "max_age_options": list(max_age_names().items()),
         "max_age": values.get("max_age") or policy.max_age_choice(policy.max_age_days(mailbox)),
         "reset_locked": policy.reset_locked(mailbox),
-        "may_clear_lock": policy.may_change_reset_lock(request[ADMIN].role, mailbox, False),
+        "may_clear_lock": policy.may_change_reset_lock(signed_in(request).role, mailbox, False),
     }
     return await render(request, "mailbox_settings.html", context, status=status)
 
@@ -65,36 +65,39 @@ async def settings_page(request: web.Request) -> web.StreamResponse:
 async def save_settings(request: web.Request) -> web.StreamResponse:
     mailbox = await scoped_mailbox(request, write=True)
     form = await request.post()
+    name, description = form_text(form, "name", 200), form_text(form, "description", 2000)
+    quota_text, status = form_text(form, "quota", 40) or "0", form_text(form, "status", 20)
+    protocols = [p for p in form.getall("protocols", []) if p in PROTOCOLS]
     values = {
-        "name": form_text(form, "name", 200),
-        "description": form_text(form, "description", 2000),
-        "quota": form_text(form, "quota", 40) or "0",
-        "status": form_text(form, "status", 20),
+        "name": name,
+        "description": description,
+        "quota": quota_text,
+        "status": status,
         "networks": "\n".join(form_lines(form, "networks")),
-        "protocols": [p for p in form.getall("protocols", []) if p in PROTOCOLS],
+        "protocols": protocols,
     }
     errors: dict[str, str] = {}
     quota, networks = 0, []
     try:
-        quota = parse_size(values["quota"])
+        quota = parse_size(quota_text)
     except FieldError as exc:
         errors["quota"] = str(exc)
     try:
         networks = parse_networks(form_lines(form, "networks"))
     except FieldError as exc:
         errors["networks"] = str(exc)
-    if values["status"] not in STATUSES:
+    if status not in STATUSES:
         errors["status"] = _("Choose one of the statuses.")
     if errors:
         return await _page(request, mailbox, values, errors, 400)
     wanted = actions.UpdateMailbox(
         mailbox.id,
-        name=values["name"],
-        description=values["description"],
-        status=values["status"],
+        name=name,
+        description=description,
+        status=status,
         quota=quota,
         allowed_networks=tuple(networks),
-        protocols=tuple(values["protocols"]),
+        protocols=tuple(protocols),
     )
     try:
         await perform(request, actions.update_mailbox, wanted)

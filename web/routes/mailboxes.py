@@ -16,7 +16,7 @@ from ..forms import FieldError, parse_size
 from ..i18n import _, error_text
 from ..render import form_lines, form_text, redirect, render
 from ..security import access
-from ..state import ADMIN, state
+from ..state import signed_in, state
 from ..views import (
     SORT_KEYS,
     actor,
@@ -39,7 +39,7 @@ async def mailboxes(request: web.Request) -> web.StreamResponse:
     sort = sort if sort in SORT_KEYS else "name"
     descending = request.query.get("dir") == "desc"
     if domain is not None and domain not in {d.name for d in await visible_domains(request)}:
-        if request[ADMIN].role == "superadmin":
+        if signed_in(request).role == "superadmin":
             raise web.HTTPNotFound()
         raise web.HTTPForbidden()
     rows = await mailbox_rows(request, domain, query, sort, descending)

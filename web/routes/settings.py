@@ -12,7 +12,7 @@ from .. import session
 from ..i18n import LANGUAGES, _, set_language
 from ..render import form_text, redirect, render
 from ..security import access
-from ..state import ADMIN, SESSION, SESSION_RAW, state
+from ..state import ADMIN, SESSION, SESSION_RAW, signed_in, state
 from ..views import audit, perform
 
 routes = web.RouteTableDef()
@@ -22,7 +22,7 @@ async def settings_page(
     request: web.Request, errors: dict | None = None, status: int = 200
 ) -> web.Response:
     st = state(request)
-    admin = request[ADMIN]
+    admin = signed_in(request)
     current = request[SESSION].id if request.get(SESSION) else ""
     context = {
         "nav": "settings",
@@ -60,7 +60,9 @@ async def language(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     lang = form_text(form, "language", 8)
     try:
-        admin = await perform(request, actions.set_language, actions.SetLanguage(lang, LANGUAGES))
+        admin = await perform(
+            request, actions.set_language, actions.SetLanguage(lang, tuple(LANGUAGES))
+        )
     except InvalidInput:
         return await settings_page(request, {"language": _("Choose a language.")}, 400)
     request[ADMIN] = admin
@@ -115,7 +117,7 @@ async def _set_password(request: web.Request, current: str, new: str | None) -> 
 @routes.post("/settings/signout-everywhere")
 @access("self")
 async def signout_everywhere(request: web.Request) -> web.StreamResponse:
-    name = request[ADMIN].name
+    name = signed_in(request).name
     ended = await state(request).store.sessions.delete_for_admin(name)
     await audit(request, AuditAction.ADMIN_SIGNOUT_EVERYWHERE, name, f"sessions={ended}")
     response = web.HTTPSeeOther("/login")
@@ -140,7 +142,7 @@ async def create_token(request: web.Request) -> web.StreamResponse:
 async def revoke_token(request: web.Request) -> web.StreamResponse:
     token_id = request.match_info["token_id"]
     try:
-        wanted = actions.RevokeToken(token_id, request[ADMIN].name)
+        wanted = actions.RevokeToken(token_id, signed_in(request).name)
         await perform(request, actions.revoke_token, wanted)
     except NotFound:
         raise web.HTTPNotFound() from None

@@ -15,7 +15,7 @@ from ..enrolment import while_enrolling
 from ..i18n import _
 from ..render import form_text, redirect, render
 from ..security import access
-from ..state import ADMIN, state
+from ..state import signed_in, state
 from ..views import perform
 from .auth import seal_key_problem
 from .settings import show_once
@@ -31,7 +31,7 @@ async def _pending_secret(request: web.Request) -> str | None:
     if not sealed:
         return None
     try:
-        return await state(request).store.sealing.unseal(PENDING, request[ADMIN].name, sealed)
+        return await state(request).store.sealing.unseal(PENDING, signed_in(request).name, sealed)
     except SealError:
         return None  # sealed under another key, or by an older version: start again
 
@@ -39,7 +39,9 @@ async def _pending_secret(request: web.Request) -> str | None:
 async def _new_pending_secret(request: web.Request) -> str:
     secret = totp.new_secret()
     values = session.data(request)
-    values[PENDING] = await state(request).store.sealing.seal(PENDING, request[ADMIN].name, secret)
+    values[PENDING] = await state(request).store.sealing.seal(
+        PENDING, signed_in(request).name, secret
+    )
     await session.save(request, values)
     return secret
 
@@ -47,7 +49,7 @@ async def _new_pending_secret(request: web.Request) -> str:
 async def _enrol_page(
     request: web.Request, errors: dict | None = None, status: int = 200
 ) -> web.Response:
-    admin = request[ADMIN]
+    admin = signed_in(request)
     context: dict = {
         "nav": "settings",
         "errors": errors or {},
@@ -76,7 +78,7 @@ async def totp_page(request: web.Request) -> web.StreamResponse:
 @access("self")
 @while_enrolling
 async def enrol(request: web.Request) -> web.StreamResponse:
-    admin = request[ADMIN]
+    admin = signed_in(request)
     if admin.totp_enabled:
         raise redirect("/settings/totp")
     form = await request.post()
@@ -87,7 +89,7 @@ async def enrol(request: web.Request) -> web.StreamResponse:
         if secret
         else None
     )
-    if step is None:
+    if step is None or secret is None:  # no secret pending: no step either
         errors = {
             "code": _("That code is not right. Check the time on your phone and try the next code.")
         }
