@@ -15,10 +15,11 @@ Where it comes from, first match wins:
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from storage.file_modes import publish_once
 
 from .config import ConfigError, Settings
 
@@ -67,29 +68,5 @@ def _checked(token: str, what: str) -> str:
 
 
 def _create(path: Path) -> None:
-    """Write a new random token under a temporary name, then link it into place."""
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    temp = folder / f".{path.name}.{secrets.token_hex(8)}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_urlsafe(_RANDOM_BYTES) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(temp, path)  # fails if another process made it first: keep theirs
-        except FileExistsError:
-            pass
-    finally:
-        temp.unlink()
-    _fsync_directory(folder)
-
-
-def _fsync_directory(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Make a new random token file (0600, atomically, once: a racing process's wins)."""
+    publish_once(path, (secrets.token_urlsafe(_RANDOM_BYTES) + "\n").encode("ascii"))

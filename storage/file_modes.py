@@ -9,6 +9,7 @@ anyway (made by hand, copied in, or by an older version) for start-up warnings a
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,39 @@ def create_private_file(path: Path, *, exclusive: bool = True) -> int:
     """Open `path` for writing, created with mode 0600 (an fd to wrap with os.fdopen)."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
     return os.open(path, flags, FILE_MODE)
+
+
+def publish_once(path: Path, content: bytes) -> bool:
+    """Create `path` (mode 0600) holding `content`, unless it exists; True if this call
+    made it. Atomic and durable: a temporary file beside it, fsynced, hard-linked into
+    place (of several processes racing, only one can: the others keep the winner's), the
+    directory fsynced. For secrets made once on first start (keys, tokens)."""
+    if path.exists():
+        return False
+    folder = path.parent
+    make_private_dirs(folder)
+    temp = folder / f".{path.name}.{secrets.token_hex(8)}"
+    try:
+        with os.fdopen(create_private_file(temp), "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return False
+    finally:
+        temp.unlink(missing_ok=True)
+    fsync_directory(folder)
+    return True
+
+
+def fsync_directory(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def touch_private(path: Path) -> None:

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from .blobs import fsync_dir
 from .errors import SealError
-from .file_modes import create_private_file, make_private_dirs
+from .file_modes import create_private_file, make_private_dirs, publish_once
 
 log = logging.getLogger("storage.sealing")
 
@@ -179,19 +179,8 @@ def load_or_create_key_file(path: Path) -> bytes:
     Two processes starting at once both end up with the one key that won the race:
     each writes a temporary file and hard-links it to `path`, which only one can do.
     """
-    if not path.exists():
-        make_private_dirs(path.parent)
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-        try:
-            write_new_key_file(temp, secrets.token_bytes(KEY_BYTES))
-            try:
-                os.link(temp, path)
-                fsync_dir(path.parent)
-                log.info("made a new seal key in %s", path)
-            except FileExistsError:
-                pass  # another process made it first: use theirs
-        finally:
-            temp.unlink(missing_ok=True)
+    if publish_once(path, encode_key(secrets.token_bytes(KEY_BYTES)).encode("ascii")):
+        log.info("made a new seal key in %s", path)
     return read_key_file(path)
 
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from storage import policy
-from storage.file_modes import make_private_dirs
+from storage.file_modes import make_private_dirs, publish_once
 from storage.models import Admin
 
 LEVELS = ("public", "viewer", "self", "domain-admin", "superadmin")
@@ -114,19 +114,7 @@ def load_key(data_dir: Path, name: str = "web-csrf.key") -> bytes:
     make_private_dirs(folder)
     os.chmod(folder, 0o700)
     path = folder / name
-    if not path.exists():
-        temp = folder / f".{name}.{secrets.token_hex(8)}"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(temp, path)  # fails if another process won the race: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            temp.unlink()
+    publish_once(path, secrets.token_bytes(32))
     key = path.read_bytes()
     if len(key) < 32:
         raise RuntimeError(f"{path} is damaged: remove it to make a new one")
