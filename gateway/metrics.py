@@ -3,8 +3,11 @@
 Every counter and histogram is declared once, below, as a named attribute of
 `GatewayMetrics`, on a registry that object owns (no global registry), and the services
 increment it directly: `ctx.metrics.smtp_messages.labels(result="accepted").inc()`.
-They are plain prometheus_client objects, so prometheus_client's multiprocess mode can
-later sum several worker processes. Gauges of state that exists anyway (disk free,
+They are plain prometheus_client objects; under `gateway serve` with several workers,
+prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by the parent,
+gateway/workers.py) keeps each worker's values in that directory and /metrics, on any
+worker, sums them all; the scrape-time gauges are the answering worker's view.
+Gauges of state that exists anyway (disk free,
 certificate expiry, Argon2 unlocks in flight, per-mailbox messages, bytes and overdue
 passphrases) are read at scrape time by one collector, the store's part off the event
 loop. No label ever carries an address, a subject or a secret: mailbox labels are the
@@ -13,6 +16,7 @@ opaque mailbox ids.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from typing import Protocol
@@ -21,6 +25,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from storage.async_store import AsyncStore
 from storage.policy import passphrase_age
@@ -46,6 +51,7 @@ class GatewayMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._snapshot: dict = {}
+        self._gauges: _ScrapeTimeGauges | None = None
 
         def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
             return Counter(f"{PREFIX}_{name}", doc, labels, registry=self.registry)
@@ -99,12 +105,24 @@ class GatewayMetrics:
 
     def attach(self, sources: MetricSources) -> None:
         """Add the scrape-time gauges read from `sources` (once per process)."""
-        self.registry.register(_ScrapeTimeGauges(sources, self))
+        self._gauges = _ScrapeTimeGauges(sources, self)
+        self.registry.register(self._gauges)
+
+    def _scrape_registry(self) -> CollectorRegistry:
+        """This process's registry, or, with workers, every worker's values summed."""
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not directory:
+            return self.registry
+        summed = CollectorRegistry()
+        MultiProcessCollector(summed, directory)
+        if self._gauges is not None:
+            summed.register(self._gauges)
+        return summed
 
     async def handler(self, sources: MetricSources, request: web.Request | None) -> web.Response:
         """The /metrics response; the web layer checks the bearer token before calling."""
         self._snapshot = await sources.store.act(_store_snapshot)
-        body = generate_latest(self.registry)
+        body = generate_latest(self._scrape_registry())
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

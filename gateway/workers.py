@@ -1,19 +1,32 @@
-"""`gateway serve --workers N`: N processes sharing the listening sockets (SO_REUSEPORT).
+"""`gateway serve` with several workers: processes sharing the listening sockets.
 
-The parent reconciles the data directory and creates the first admin, then starts N
-workers that each run every listener with SO_REUSEPORT; the kernel spreads new
-connections over them. All state is in the store (SQLite serialises writers across
-processes; UIDs are assigned inside the write transaction), so workers are
-interchangeable. Limits: POP3's one-session-per-mailbox rule and IMAP IDLE
-notifications are per process.
+serve.workers (`auto`, the default, is one per CPU core; --workers overrides) processes
+each run every listener with SO_REUSEPORT, and the kernel spreads new connections over
+them. The parent reconciles the data directory and creates the first admin, then only
+supervises: a worker that dies is started again (after a backoff that grows while it
+keeps dying), SIGTERM/SIGINT stop every worker gracefully, SIGHUP is passed on.
+
+What a single process keeps in memory is shared through the store: the data itself
+(SQLite serialises writers; UIDs are assigned inside the write transaction), POP3's
+one session per mailbox (a store lease), IMAP IDLE (the mailbox change number) and the
+known-good login addresses. /metrics sums every worker through prometheus_client's
+multiprocess mode (a private directory the parent makes and removes). Per worker: SMTP
+connection caps, the login scheduler's queue and failure delays, the Argon2 slots.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import click
@@ -26,6 +39,8 @@ from .serve import ensure_first_admin, reconcile_store, serve_forever
 from .store_factory import open_configured_store
 from .tls import TlsManager
 
+log = logging.getLogger("gateway.workers")
+
 _LISTEN_KEYS = (
     "smtp.listen",
     "smtp.smtps_listen",
@@ -35,6 +50,15 @@ _LISTEN_KEYS = (
     "imap.imaps_listen",
     "web.listen",
 )
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+FIRST_BACKOFF = 0.5  # seconds before restarting a worker that died
+MAX_BACKOFF = 30.0
+STABLE_AFTER = 60.0  # a worker that lived this long starts the backoff over
+
+
+def zero_port_keys(settings: Settings) -> list[str]:
+    """Listeners configured on port 0 (each process would get its own port)."""
+    return [k for k in _LISTEN_KEYS if settings[k] and parse_hostport(settings[k], k)[1] == 0]
 
 
 def _worker_main(settings: Settings, data_dir: Path, index: int) -> None:
@@ -50,10 +74,96 @@ def _worker_main(settings: Settings, data_dir: Path, index: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a late duplicate signal is harmless
 
 
-def run_workers(settings: Settings, data_dir: Path, count: int) -> int:
-    for key in _LISTEN_KEYS:
-        if settings[key] and parse_hostport(settings[key], key)[1] == 0:
-            raise click.ClickException(f"--workers needs fixed ports: {key} is port 0")
+@dataclass
+class _Slot:
+    """One worker position: its current process and its restart backoff."""
+
+    index: int
+    process: BaseProcess | None = None
+    started: float = 0.0
+    backoff: float = FIRST_BACKOFF
+    restart_at: float | None = None
+    exit_codes: list[int] = field(default_factory=list)
+
+
+class Supervisor:
+    """Starts the workers, restarts the ones that die, stops them all on request."""
+
+    def __init__(self, settings: Settings, data_dir: Path, count: int) -> None:
+        self.settings, self.data_dir = settings, data_dir
+        self.ctx = multiprocessing.get_context("spawn")
+        self.slots = [_Slot(i) for i in range(count)]
+        self.stopping = False
+
+    def start(self, slot: _Slot) -> None:
+        args = (self.settings, self.data_dir, slot.index)
+        slot.process = self.ctx.Process(target=_worker_main, args=args, daemon=False)
+        slot.process.start()
+        slot.started, slot.restart_at = time.monotonic(), None
+
+    def forward(self, signum: int, _frame: object = None) -> None:
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            self.stopping = True
+        for slot in self.slots:
+            proc = slot.process
+            if proc is not None and proc.is_alive() and proc.pid:
+                os.kill(proc.pid, signum)
+
+    def run(self) -> int:
+        for slot in self.slots:
+            self.start(slot)
+        while True:
+            alive = [s.process for s in self.slots if s.process is not None]
+            if self.stopping and not alive:
+                break
+            wait([p.sentinel for p in alive], timeout=0.5)
+            for slot in self.slots:
+                self._check(slot)
+        codes = [code for slot in self.slots for code in slot.exit_codes[-1:]]
+        return next((code for code in codes if code), 0)
+
+    def _check(self, slot: _Slot) -> None:
+        proc = slot.process
+        if proc is not None and proc.exitcode is not None:
+            self._reap(slot, proc)
+        elif proc is None and slot.restart_at is not None and not self.stopping:
+            if time.monotonic() >= slot.restart_at:
+                self.start(slot)
+                log.warning("worker %d restarted: pid %s", slot.index, slot.process.pid)  # type: ignore[union-attr]
+
+    def _reap(self, slot: _Slot, proc: BaseProcess) -> None:
+        code = proc.exitcode if proc.exitcode is not None else 0
+        if self.stopping and code == -signal.SIGTERM:
+            code = 0  # stopped while still starting, before its handler was installed
+        slot.exit_codes.append(code)
+        slot.process = None
+        _metrics_process_dead(proc.pid)
+        if self.stopping:
+            return
+        lived = time.monotonic() - slot.started
+        slot.backoff = FIRST_BACKOFF if lived >= STABLE_AFTER else slot.backoff
+        log.error(
+            "worker %d (pid %s) died (exit code %s); restarting it in %.1f s",
+            slot.index,
+            proc.pid,
+            code,
+            slot.backoff,
+        )
+        slot.restart_at = time.monotonic() + slot.backoff
+        slot.backoff = min(MAX_BACKOFF, slot.backoff * 2)
+
+
+def _metrics_process_dead(pid: int | None) -> None:
+    """Drop a dead worker's live gauges; its counters keep counting in the sum."""
+    if pid is None or not os.environ.get(MULTIPROC_ENV):
+        return
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid)
+
+
+def _prepare(settings: Settings, data_dir: Path) -> None:
+    """What only one process may do: certificates, the metrics token, reconciliation."""
     # The parent makes the self-signed certificate (when none is configured) and the
     # /metrics token (when none is configured) so that the workers do not race to create them.
     TlsManager(settings.tls.cert, settings.tls.key, data_dir, settings.gateway.hostname)
@@ -67,23 +177,22 @@ def run_workers(settings: Settings, data_dir: Path, count: int) -> int:
         ensure_first_admin(store, click.echo, url)
     finally:
         store.close()
-    ctx = multiprocessing.get_context("spawn")
-    procs = [
-        ctx.Process(target=_worker_main, args=(settings, data_dir, i), daemon=False)
-        for i in range(count)
-    ]
-    for proc in procs:
-        proc.start()
 
-    def forward(signum: int, _frame: object) -> None:
-        for proc in procs:
-            if proc.is_alive() and proc.pid:
-                os.kill(proc.pid, signum)
 
+def run_workers(settings: Settings, data_dir: Path, count: int) -> int:
+    zero = zero_port_keys(settings)
+    if zero:
+        raise click.ClickException(f"--workers needs fixed ports: {zero[0]} is port 0")
+    _prepare(settings, data_dir)
+    # Counters of every worker, summed by /metrics (gateway/metrics.py); a fresh private
+    # directory each start, removed at exit.
+    metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
+    os.environ[MULTIPROC_ENV] = metrics_dir
+    supervisor = Supervisor(settings, data_dir, count)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, forward)
-    status = 0
-    for proc in procs:
-        proc.join()
-        status = status or (proc.exitcode or 0)
-    return status
+        signal.signal(signum, supervisor.forward)
+    try:
+        return supervisor.run()
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import click
 
 from ..config import ConfigError, load_settings
+from ..config.validate import worker_count
 from ..logs import setup_logging
 from ..serve import serve_forever
 from .common import config_failure, state
+
+log = logging.getLogger("gateway.serve")
 
 # flag → configuration key it overrides (flags win over the file and the environment)
 LISTEN_FLAGS = {
@@ -42,10 +46,10 @@ def _listen_option(name: str, key: str):
 @_listen_option("web", "web.listen")
 @click.option(
     "--workers",
-    type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Processes sharing the listening sockets (SO_REUSEPORT).",
+    metavar="N|auto",
+    default=None,
+    help="Processes sharing the listening sockets (overrides serve.workers; default auto:"
+    " one per CPU core).",
 )
 @click.option(
     "--log-format",
@@ -53,8 +57,9 @@ def _listen_option(name: str, key: str):
     default=None,
     help="Log format (overrides log.format).",
 )
-def serve(workers: int, log_format: str | None, **listen: str | None) -> None:
-    """Run every configured listener (SMTP, POP3, IMAP, web console) in one process.
+def serve(workers: str | None, log_format: str | None, **listen: str | None) -> None:
+    """Run every configured listener (SMTP, POP3, IMAP, web console), in one worker
+    process per CPU core unless --workers (serve.workers) says otherwise.
 
     Prints what it listens on. SIGTERM stops accepting and lets in-flight transactions
     finish; SIGHUP reloads the TLS certificate.
@@ -63,16 +68,32 @@ def serve(workers: int, log_format: str | None, **listen: str | None) -> None:
     overrides: dict[str, object] = {LISTEN_FLAGS[k]: v for k, v in listen.items() if v is not None}
     if log_format:
         overrides["log.format"] = log_format
+    if workers is not None:
+        overrides["serve.workers"] = workers
     try:
         settings = load_settings(cli.config_file, overrides=overrides)
     except ConfigError as exc:
         raise config_failure(exc) from None
     setup_logging(settings.log.format, settings.log.level)
-    if workers > 1:
+    count = _worker_count(settings)
+    if count > 1:
         from ..workers import run_workers
 
-        raise SystemExit(run_workers(settings, cli.data_dir, workers))
+        raise SystemExit(run_workers(settings, cli.data_dir, count))
     raise SystemExit(asyncio.run(serve_forever(settings, cli.data_dir, out=_echo)))
+
+
+def _worker_count(settings) -> int:
+    """serve.workers as a number. `auto` means one process when a listener is on port 0
+    (each process would get a different port); a number given then is an error."""
+    from ..workers import zero_port_keys
+
+    count = worker_count(settings.serve.workers)
+    zero = zero_port_keys(settings)
+    if count > 1 and zero and settings.serve.workers.strip().lower() == "auto":
+        log.info("serve.workers auto: one process, since %s is port 0", zero[0])
+        return 1
+    return count
 
 
 def _echo(line: str) -> None:

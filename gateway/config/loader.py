@@ -104,6 +104,8 @@ def _typed(option: Option, value: Any, text_layer: bool = True) -> Any:
             raise ValueError(f'expected a list (e.g. ["a", "b"]), got {value!r}')
         items = value if isinstance(value, list) else value.split(",")
         return [_scalar(option.item_type or str, v) for v in items if str(v).strip()]
+    if option.check == "workers" and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # workers = 4 in TOML, as well as "auto"
     typed = _scalar(option.type, value)
     return typed.lower() if option.choices else typed
 

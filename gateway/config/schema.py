@@ -70,6 +70,15 @@ OPTIONS: tuple[Option, ...] = (
         30.0,
         "Seconds SIGTERM waits for in-flight transactions before exiting.",
     ),
+    # --- serve ---------------------------------------------------------------------
+    _o(
+        "serve.workers",
+        str,
+        "auto",
+        "Worker processes sharing the listening ports: auto (one per CPU core) or a number"
+        " (1-64); --workers overrides. auto uses one process when a port is 0.",
+        check="workers",
+    ),
     # --- storage -------------------------------------------------------------------
     _o(
         "storage.disk_reserve",
@@ -168,14 +177,14 @@ OPTIONS: tuple[Option, ...] = (
         "smtp.max_connections",
         int,
         400,
-        "Total concurrent SMTP connections; more get 421 4.7.0.",
+        "Concurrent SMTP connections per worker process; more get 421 4.7.0.",
         minimum=1,
     ),
     _o(
         "smtp.max_connections_per_ip",
         int,
         50,
-        "Concurrent SMTP connections per client IP; more get 421 4.7.0.",
+        "Concurrent SMTP connections per client IP, per worker process; more get 421 4.7.0.",
         minimum=1,
     ),
     _o(
@@ -217,6 +226,14 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _o("pop3.idle_timeout", float, 600.0, "Seconds a POP3 session may stay idle."),
     _o(
+        "pop3.lock_ttl",
+        float,
+        30.0,
+        "Seconds a POP3 session's mailbox lock ([IN-USE]) outlives a dead worker; the"
+        " session renews it every third of this.",
+        minimum=1,
+    ),
+    _o(
         "pop3.login_timeout",
         float,
         60.0,
@@ -240,6 +257,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _o(
         "imap.idle_timeout", float, 1800.0, "Seconds an IMAP session may stay idle (IDLE included)."
+    ),
+    _o(
+        "imap.idle_poll_interval",
+        float,
+        1.0,
+        "Seconds between IDLE's looks at the store for changes made by other workers.",
+        minimum=0.05,
     ),
     # --- login (POP3 and IMAP) -------------------------------------------------------
     _o(

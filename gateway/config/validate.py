@@ -81,8 +81,26 @@ def _totp_roles_problem(values: Any) -> str | None:
 
 
 # Option.check names → the function that returns a problem message for a value, or None.
+MAX_WORKERS = 64
+
+
+def worker_count(value: str, cpu_count: int | None = None) -> int:
+    """serve.workers as a number: "auto" is one per CPU core (at most MAX_WORKERS)."""
+    if value.strip().lower() == "auto":
+        return max(1, min(MAX_WORKERS, cpu_count or os.cpu_count() or 1))
+    return int(value)
+
+
+def _workers_problem(value: Any) -> str | None:
+    text = str(value).strip().lower()
+    if text == "auto" or (text.isdigit() and 1 <= int(text) <= MAX_WORKERS):
+        return None
+    return f"expected auto or a number from 1 to {MAX_WORKERS}, got {value!r}"
+
+
 CHECKS: dict[str, Callable[[Any], str | None]] = {
     "hostport": _hostport_problem,
+    "workers": _workers_problem,
     "networks": _networks_problem,
     "totp_roles": _totp_roles_problem,
 }

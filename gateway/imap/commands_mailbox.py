@@ -25,13 +25,12 @@ from .command_reader import LineTooLong
 from .search import Matcher, SearchRefused, check_supported
 from .selected import MailboxView
 from .state import SELECTED, ImapSession, Reply
-from .updates import leave_mailbox, presync, subscribe, sync_view
+from .updates import leave_mailbox, listing, presync, subscribe, sync_view
 from .wire import flag_list
 
 INBOX = "INBOX"
 PERMANENT_FLAGS = frozenset(FLAGS)
 STATUS_ITEMS = ("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN")
-IDLE_POLL = 30.0  # seconds; catches changes made by other gateway processes
 NO_STRUCTURE = "[CANNOT] {} is not supported: the archive has one read-only folder, INBOX"
 NO_SUCH_MAILBOX = "[NONEXISTENT] no such mailbox; the archive has only INBOX"
 READ_ONLY = "[READ-ONLY] the mailbox was opened with EXAMINE"
@@ -101,7 +100,8 @@ async def select(s: ImapSession, req: Request[MailboxArgs]) -> Reply:
     mailbox = await s.ctx.store.mailboxes.get(mailbox_id)
     view = MailboxView(mailbox_id, login.key, read_only)
     subscribe(s, mailbox_id)
-    view.load(await s.ctx.store.messages.list(mailbox_id))
+    view.change_seq, listed = await listing(s, mailbox_id)
+    view.load(listed)
     next_uid = await s.ctx.store.messages.next_uid(mailbox_id)
     permanent = flag_list(()) if read_only else flag_list(PERMANENT_FLAGS)
     lines = [
@@ -229,16 +229,24 @@ async def idle(s: ImapSession, req: Request[NoArgs]) -> Reply:
 
 
 async def _idle_until(s: ImapSession, reader: asyncio.Future) -> None:
+    """Until the client's line arrives: report changes notified in this process (wakeup)
+    or committed by another one (the store's change number moved)."""
+    poll = float(s.ctx.settings.imap.idle_poll_interval)
     while True:
-        if s.view is not None and s.view.dirty:
+        view = s.view
+        if view is not None and view.dirty:
             await sync_view(s, allow_expunge=True)
         s.wakeup.clear()
-        waker = asyncio.ensure_future(s.wakeup.wait())
-        done, _ = await asyncio.wait(
-            {reader, waker}, timeout=IDLE_POLL, return_when=asyncio.FIRST_COMPLETED
-        )
-        waker.cancel()
+        waiters: set[asyncio.Future] = {reader, asyncio.ensure_future(s.wakeup.wait())}
+        if view is not None:
+            changes = s.ctx.store.messages.wait_for_change(
+                view.mailbox_id, view.change_seq, poll=poll
+            )
+            waiters.add(asyncio.ensure_future(changes))
+        done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending - {reader}:
+            waiter.cancel()
         if reader in done:
             return
-        if not done and s.view is not None:
-            s.view.dirty = True  # poll: another gateway process may have changed it
+        if view is not None:
+            view.dirty = True  # woken by a change here or elsewhere: look again

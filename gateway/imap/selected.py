@@ -25,6 +25,7 @@ class MailboxView:
         self.told_flags: dict[int, frozenset[str]] = {}  # uid -> flags the client knows
         self.ghosts: set[int] = set()  # uids expunged elsewhere, not yet announced
         self.dirty = True
+        self.change_seq = 0  # the store's change number the messages were listed at
 
     # --- lookups -------------------------------------------------------------------
     @property

@@ -1,14 +1,18 @@
 """Keeping a session's selected INBOX current: change notifications and untagged updates.
 
-Other sessions (and processes) change the mailbox; the store notifies this session,
+Other sessions change the mailbox; the store notifies this session (in-process events),
 which marks its view dirty and reports the changes before its next tagged response,
-announcing expunges only where RFC 3501 §7.4.1 allows it.
+announcing expunges only where RFC 3501 §7.4.1 allows it. Changes made by other worker
+processes (or nodes) move the mailbox's change number in the store, which an IDLE session
+watches (messages.wait_for_change, every imap.idle_poll_interval seconds on SQLite).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+
+from storage import MessageInfo, NotFound, Store
 
 from .arguments import Request
 from .state import AUTH, SELECTED, ImapSession, SessionEnd
@@ -43,10 +47,25 @@ def leave_mailbox(s: ImapSession) -> None:
         s.state = AUTH
 
 
+async def listing(s: ImapSession, mailbox_id: str) -> tuple[int, list[MessageInfo]]:
+    """The mailbox's change number, then its messages: read in this order, a change
+    committed in between is in the list and also moves the number (one extra look,
+    never a missed change). -1 when the mailbox is gone."""
+
+    def read(store: Store) -> tuple[int, list[MessageInfo]]:
+        try:
+            seq = store.messages.change_seq(mailbox_id)
+        except NotFound:
+            seq = -1
+        return seq, store.messages.list(mailbox_id)
+
+    return await s.ctx.store.batch(read)
+
+
 async def sync_view(s: ImapSession, allow_expunge: bool) -> None:
     """Bring the view up to date and send the untagged responses that say so."""
     view = s.selected
-    listed = await s.ctx.store.messages.list(view.mailbox_id)
+    view.change_seq, listed = await listing(s, view.mailbox_id)
     updates = view.sync(listed, allow_expunge)
     if updates:
         await s.conn.send(b"".join(updates))

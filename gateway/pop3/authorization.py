@@ -17,7 +17,7 @@ from ..login import FAILURE_TEXT, LoginFailed
 from ..retrieval import ConnectionClosed
 from ..retrieval.sign_in import sign_in
 from .arguments import AuthArgs, NoArgs, Text
-from .maildrop import IN_USE, Maildrop
+from .maildrop import Maildrop, MaildropLock
 from .state import AUTHORIZATION, TRANSACTION, UPDATE, Pop3Session, SessionEnded
 
 log = logging.getLogger("gateway.pop3")
@@ -112,10 +112,11 @@ async def _login(s: Pop3Session, username: str, passphrase: str) -> None:
     except LoginFailed:  # the Authenticator logged and audited the reason
         return _failed(s)
     mailbox_id = result.mailbox.id
-    if not IN_USE.acquire(mailbox_id):
+    lock = MaildropLock(s.ctx.store, mailbox_id, s.ctx.settings.pop3.lock_ttl, s.conn.abort)
+    if not await lock.acquire():
         log.info("pop3 %s: refused from %s: in use", mailbox_id, s.conn.peer_ip)
         return s.reply("-ERR [IN-USE] mailbox is locked by another POP3 session")
-    s.mailbox_id = mailbox_id
+    s.lock, s.mailbox_id = lock, mailbox_id
     listed = await s.ctx.store.messages.list(mailbox_id)
     s.key = result.key
     s.maildrop = Maildrop.snapshot(mailbox_id, result.key, listed)
@@ -150,6 +151,7 @@ async def quit_session(s: Pop3Session, args: NoArgs) -> None:
         s.reply("-ERR [SYS/TEMP] some deleted messages were not removed")
         return s.close()
     s.ctx.metrics.pop3_messages_deleted.inc(s.deleted)
+    await s.release_lock()  # UPDATE is done: a client reconnecting at once gets in
     s.reply(f"+OK bye ({s.deleted} messages deleted)")
     s.close()
 

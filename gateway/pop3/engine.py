@@ -33,7 +33,7 @@ async def run_session(s: Pop3Session) -> None:
         try:
             await s.record_seen()
         finally:
-            s.release()
+            await s.release()
 
 
 async def _serve(s: Pop3Session) -> None:

@@ -1,36 +1,76 @@
-"""A POP3 session's view of its mailbox, and the process-wide one-session-per-mailbox lock."""
+"""A POP3 session's view of its mailbox, and its one-session-per-mailbox lock.
+
+The lock is the store lease `pop3:<mailbox id>` (storage/contract/leases.py), so it
+holds across every worker process (and node) on the store: a second session anywhere
+gets [IN-USE]. The session renews it every third of pop3.lock_ttl; a worker killed
+mid-session stops renewing, and the mailbox is free again once the ttl has passed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from storage import MailboxKey, MessageInfo
+from storage.async_store import AsyncStore
 
 log = logging.getLogger("gateway.pop3")
 
 
-class MailboxLocks:
-    """Mailboxes that have a POP3 session in TRANSACTION state in this process."""
+def lease_name(mailbox_id: str) -> str:
+    return f"pop3:{mailbox_id}"
 
-    def __init__(self) -> None:
-        self._held: set[str] = set()
 
-    def acquire(self, mailbox_id: str) -> bool:
-        if mailbox_id in self._held:
+class MaildropLock:
+    """One session's hold on its mailbox: taken at login, renewed, released at the end.
+
+    `on_lost` runs when a renewal finds the lease gone (this process stalled past the
+    ttl and another session took the mailbox): the session must end without UPDATE.
+    """
+
+    def __init__(
+        self, store: AsyncStore, mailbox_id: str, ttl: float, on_lost: Callable[[], None]
+    ) -> None:
+        self.mailbox_id = mailbox_id
+        self.name = lease_name(mailbox_id)
+        self.owner = f"{os.getpid()}:{secrets.token_hex(8)}"  # this worker, this session
+        self._store, self._ttl, self._on_lost = store, ttl, on_lost
+        self._renewer: asyncio.Task[None] | None = None
+
+    async def acquire(self) -> bool:
+        if not await self._store.leases.acquire(self.name, self.owner, self._ttl):
             return False
-        self._held.add(mailbox_id)
+        self._renewer = asyncio.create_task(self._keep())
         return True
 
-    def release(self, mailbox_id: str) -> None:
-        self._held.discard(mailbox_id)
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(self._ttl / 3)
+            try:
+                held = await self._store.leases.renew(self.name, self.owner, self._ttl)
+            except Exception:  # a busy or failing index: try again at the next turn
+                log.warning("pop3 %s: renewing the mailbox lock failed", self.mailbox_id)
+                continue
+            if not held:
+                log.warning("pop3 %s: mailbox lock lost; ending the session", self.mailbox_id)
+                self._on_lost()
+                return
 
-    def __contains__(self, mailbox_id: str) -> bool:
-        return mailbox_id in self._held
-
-
-# One registry for every POP3 listener of the process (STLS and POP3S alike).
-IN_USE = MailboxLocks()
+    async def release(self) -> None:
+        """Stop renewing and free the mailbox (if that fails, the ttl frees it)."""
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+        try:
+            await self._store.leases.release(self.name, self.owner)
+        except Exception:
+            log.warning("pop3 %s: releasing the mailbox lock failed", self.mailbox_id)
 
 
 @dataclass

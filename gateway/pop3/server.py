@@ -86,7 +86,7 @@ async def start_pop3(ctx: GatewayContext, *, reuse_port: bool = False) -> Pop3Se
     """Start POP3 (STLS) on pop3.listen and, when set, POP3S on pop3.pop3s_listen.
 
     `reuse_port` lets several worker processes bind the same ports (SO_REUSEPORT); the
-    one-session-per-mailbox lock is per process, so it does not span workers.
+    one-session-per-mailbox lock is a store lease, so it spans workers (maildrop.py).
     """
     pop3 = ctx.settings.pop3
     service = Pop3Service(ctx)

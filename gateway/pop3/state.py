@@ -16,7 +16,7 @@ from storage import MailboxKey, StoreError
 
 from ..context import GatewayContext
 from ..retrieval import ConnectionClosed, LineConnection, LineTooLong
-from .maildrop import IN_USE, Maildrop
+from .maildrop import Maildrop, MaildropLock
 
 log = logging.getLogger("gateway.pop3")
 
@@ -59,6 +59,7 @@ class Pop3Session:
     login_failures: int = 0
     key: MailboxKey | None = field(default=None, repr=False)
     mailbox_id: str | None = None  # set while this session holds the mailbox lock
+    lock: MaildropLock | None = None  # the mailbox lock (a store lease), from login on
     maildrop: Maildrop | None = None  # set in TRANSACTION
     retrieved: int = 0  # messages sent whole (RETR, or a TOP that reached the end)
     retrieved_octets: int = 0
@@ -144,11 +145,17 @@ class Pop3Session:
         except StoreError:
             log.warning("pop3 %s: could not flag %d messages \\Seen", self.mailbox_id, len(ids))
 
-    def release(self) -> None:
+    async def release_lock(self) -> None:
+        """Free the mailbox for the next session (once, however the session ends)."""
+        if self.lock is not None:
+            lock, self.lock = self.lock, None
+            await lock.release()
+
+    async def release(self) -> None:
         """Drop the key and the mailbox lock, log the session's totals, close."""
         self.key = None
+        await self.release_lock()
         if self.mailbox_id is not None:
-            IN_USE.release(self.mailbox_id)
             log.info(
                 "pop3 %s: session ended: %d messages retrieved (%d octets), %d deleted",
                 self.mailbox_id,

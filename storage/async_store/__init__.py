@@ -23,6 +23,7 @@ from .areas import (
     AsyncAuditLog,
     AsyncDomains,
     AsyncKeyring,
+    AsyncLeases,
     AsyncLoginClients,
     AsyncMailboxes,
     AsyncMaintenance,
@@ -52,6 +53,7 @@ class AsyncStore:
         self.tokens = AsyncApiTokens(store.tokens, pool)
         self.audit = AsyncAuditLog(store.audit, pool)
         self.login_clients = AsyncLoginClients(store.login_clients, pool)
+        self.leases = AsyncLeases(store.leases, pool)
         self.sealing = AsyncSealing(store.sealing, pool)
         self.maintenance = AsyncMaintenance(store.maintenance, pool)
 

@@ -7,6 +7,7 @@ AsyncStore.iter_message; the maintenance hooks that iterate run in AsyncStore.ba
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
@@ -19,6 +20,7 @@ from ..contract import (
     AuditLog,
     Domains,
     Keyring,
+    Leases,
     LoginClients,
     Mailboxes,
     Maintenance,
@@ -210,6 +212,21 @@ class AsyncMessages(_Area[Messages]):
     async def received_since(self, mailbox_id: str, since: float) -> int:
         return await self._run(self._area.received_since, mailbox_id, since)
 
+    async def change_seq(self, mailbox_id: str) -> int:
+        return await self._run(self._area.change_seq, mailbox_id)
+
+    async def wait_for_change(self, mailbox_id: str, seen: int, *, poll: float) -> int:
+        """The mailbox's change_seq once it differs from `seen` (a change committed by
+        any process); NotFound once the mailbox is deleted. Reads it every `poll`
+        seconds: one indexed row, no lock. The caller bounds the wait (it is cancelled
+        with its session). A store that can push changes (PostgreSQL LISTEN/NOTIFY)
+        implements this same method by waiting for the notification instead."""
+        while True:
+            current = await self.change_seq(mailbox_id)
+            if current != seen:
+                return current
+            await asyncio.sleep(poll)
+
 
 class AsyncAdmins(_Area[Admins]):
     """Admins (storage/contract/admins.py), awaited."""
@@ -358,6 +375,22 @@ class AsyncLoginClients(_Area[LoginClients]):
 
     async def is_known(self, mailbox_id: str, client_address: str) -> bool:
         return await self._run(self._area.is_known, mailbox_id, client_address)
+
+
+class AsyncLeases(_Area[Leases]):
+    """Leases (storage/contract/leases.py), awaited."""
+
+    async def acquire(self, name: str, owner: str, ttl: float) -> bool:
+        return await self._run(self._area.acquire, name, owner, ttl)
+
+    async def renew(self, name: str, owner: str, ttl: float) -> bool:
+        return await self._run(self._area.renew, name, owner, ttl)
+
+    async def release(self, name: str, owner: str) -> None:
+        return await self._run(self._area.release, name, owner)
+
+    async def holder(self, name: str) -> str | None:
+        return await self._run(self._area.holder, name)
 
 
 class AsyncSealing(_Area[Sealing]):

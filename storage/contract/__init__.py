@@ -9,6 +9,7 @@
     store.tokens         ApiTokens      contract/sessions.py
     store.audit          AuditLog       contract/audit.py
     store.login_clients  LoginClients   contract/login_clients.py
+    store.leases         Leases         contract/leases.py
     store.sealing        Sealing        contract/sealing.py
     store.maintenance    Maintenance    contract/maintenance.py
     Store (the areas, atomic(), close())  contract/store.py
@@ -20,6 +21,7 @@ from .admins import Admins
 from .audit import AuditLog
 from .domains import Domains
 from .keys import Keyring
+from .leases import Leases
 from .login_clients import LoginClients
 from .mailboxes import Mailboxes
 from .maintenance import Maintenance
@@ -34,6 +36,7 @@ __all__ = [
     "AuditLog",
     "Domains",
     "Keyring",
+    "Leases",
     "LoginClients",
     "Mailboxes",
     "Maintenance",

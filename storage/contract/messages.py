@@ -78,6 +78,13 @@ class Messages(Protocol):
         returns how many. Ids not in the mailbox are skipped and never touched."""
         ...
 
+    def change_seq(self, mailbox_id: str) -> int:
+        """A number that grows with every committed delivery, flag change or expunge in
+        the mailbox, whichever process (or node) made it; 0 before the first. Cheap (one
+        row): a session that must notice other processes' changes (IMAP IDLE) compares
+        it with the last one it saw. NotFound once the mailbox is deleted."""
+        ...
+
     def received_since(self, mailbox_id: str, since: float) -> int:
         """How many messages the mailbox received at or after `since` (Unix time)."""
         ...

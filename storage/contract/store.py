@@ -14,6 +14,7 @@ from .admins import Admins
 from .audit import AuditLog
 from .domains import Domains
 from .keys import Keyring
+from .leases import Leases
 from .login_clients import LoginClients
 from .mailboxes import Mailboxes
 from .maintenance import Maintenance
@@ -68,6 +69,11 @@ class Store(Protocol):
     @property
     def login_clients(self) -> LoginClients:
         """Known login clients."""
+        ...
+
+    @property
+    def leases(self) -> Leases:
+        """Named locks with a time to live, shared by every process on the store."""
         ...
 
     @property

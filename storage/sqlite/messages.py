@@ -268,6 +268,16 @@ class SqliteMessages:
             self._blobs.remove(path)
         self._events.publish(mailbox_id, "expunge")
 
+    def change_seq(self, mailbox_id: str) -> int:
+        """Bumped by the index's triggers in each change's own transaction (schema.py)."""
+        row = self._db.one_row(
+            "SELECT c.seq FROM mailboxes m LEFT JOIN mailbox_changes c ON c.mailbox_id=m.id"
+            " WHERE m.id=?",
+            (mailbox_id,),
+            f"no mailbox {mailbox_id}",
+        )
+        return row[0] or 0
+
     def received_since(self, mailbox_id: str, since: float) -> int:
         row = (
             self._db.conn()

@@ -113,6 +113,15 @@ CREATE TABLE IF NOT EXISTS login_clients (
     last_ok REAL NOT NULL,
     PRIMARY KEY (mailbox_id, address)
 );
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mailbox_changes (
+    mailbox_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
 """
 
 # Columns added to existing tables after release: (table, column, declaration). An index
@@ -144,5 +153,27 @@ TRIGGERS = (
     """CREATE TRIGGER IF NOT EXISTS message_seen_forget AFTER DELETE ON messages
     BEGIN
         DELETE FROM message_seen WHERE message_id = old.id;
+    END""",
+    # The change feed (messages.change_seq): every committed delivery, flag change or
+    # expunge bumps its mailbox's number in the same transaction, so a process that did
+    # not make the change (another worker, another node) sees it by reading one row.
+    """CREATE TRIGGER IF NOT EXISTS mailbox_change_insert AFTER INSERT ON messages
+    BEGIN
+        INSERT INTO mailbox_changes(mailbox_id, seq) VALUES (new.mailbox_id, 1)
+        ON CONFLICT(mailbox_id) DO UPDATE SET seq = seq + 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS mailbox_change_flags AFTER UPDATE OF flags ON messages
+    BEGIN
+        INSERT INTO mailbox_changes(mailbox_id, seq) VALUES (new.mailbox_id, 1)
+        ON CONFLICT(mailbox_id) DO UPDATE SET seq = seq + 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS mailbox_change_delete AFTER DELETE ON messages
+    BEGIN
+        INSERT INTO mailbox_changes(mailbox_id, seq) VALUES (old.mailbox_id, 1)
+        ON CONFLICT(mailbox_id) DO UPDATE SET seq = seq + 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS mailbox_change_forget AFTER DELETE ON mailboxes
+    BEGIN
+        DELETE FROM mailbox_changes WHERE mailbox_id = old.id;
     END""",
 )

@@ -23,6 +23,7 @@ from .database import Database
 from .domains import SqliteDomains
 from .epochs import EpochSealer
 from .keyring import SqliteKeyring
+from .leases import SqliteLeases
 from .login_clients import SqliteLoginClients
 from .mailboxes import SqliteMailboxes
 from .maintenance import SqliteMaintenance
@@ -75,6 +76,7 @@ class SqliteStore:
         self.tokens = SqliteApiTokens(self.db)
         self.audit = SqliteAuditLog(self.db)
         self.login_clients = SqliteLoginClients(self.db)
+        self.leases = SqliteLeases(self.db)
         self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir)
 
     def atomic(self) -> AbstractContextManager[None]:

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.context import GatewayContext
 from gateway.pop3 import Pop3Service, start_pop3
-from gateway.pop3.maildrop import IN_USE
+from gateway.pop3.maildrop import lease_name
 from tests.support.servers import ServedMailbox
 from tests.support.sockets import BlockingClient
 
@@ -46,7 +46,7 @@ async def pop3(gateway_context, store, data_dir, mailbox):
     server = await make_server(gateway_context, store, data_dir, mailbox)
     yield server
     await server.service.stop(0)
-    assert server.mailbox_id not in IN_USE, "a session kept its mailbox locked"
+    assert server.store.leases.holder(lease_name(server.mailbox_id)) is None, "locked"
 
 
 # --- a raw line client, for what poplib will not send ------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from gateway.pop3.maildrop import IN_USE
+from gateway.pop3.maildrop import lease_name
 from tests.support.mail import sample_message
 from tests.support.metrics import metric
 
@@ -17,7 +17,7 @@ async def sessions_ended(server: Pop3Server) -> None:
     """The server notices a dropped client asynchronously: wait for its sessions to end."""
     if server.service.sessions:
         await asyncio.wait(list(server.service.sessions))
-    assert server.mailbox_id not in IN_USE
+    assert server.store.leases.holder(lease_name(server.mailbox_id)) is None
 
 
 async def test_dropped_connection_deletes_nothing(pop3: Pop3Server, client_tls) -> None:
@@ -100,7 +100,7 @@ async def test_stop_ends_idle_sessions_and_keeps_mail(pop3: Pop3Server, client_t
     await pop3.service.stop(30)
 
     assert await asyncio.to_thread(client.file.read) == b""
-    assert pop3.mailbox_id not in IN_USE
+    assert pop3.store.leases.holder(lease_name(pop3.mailbox_id)) is None
     assert len(pop3.message_ids()) == 1
     refused = socket.socket()
     try:

@@ -18,7 +18,9 @@ import pytest
 from tests.support.argon import FAST_ENV
 
 GATEWAY = [sys.executable, "-m", "gateway.cli.main"]
-FAST_ARGON = {**FAST_ENV, "GATEWAY_STORAGE__DISK_RESERVE": "0"}
+# One process unless a test asks for workers (--workers, or serve.workers in `env`): the
+# default, one worker per core, is tested in test_workers.py.
+FAST_ARGON = {**FAST_ENV, "GATEWAY_STORAGE__DISK_RESERVE": "0", "GATEWAY_SERVE__WORKERS": "1"}
 
 
 def free_port() -> int:

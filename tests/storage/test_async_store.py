@@ -8,8 +8,10 @@ import threading
 
 import pytest
 
-from storage import MessageDamaged, NotFound, WrongPassphrase
+from storage import MessageDamaged, NotFound, WrongPassphrase, open_store
 from storage.async_store import AsyncStore
+from storage.sealing import default_sealer
+from tests.support.argon import FAST_KDF
 
 from .helpers import deliver, pattern
 
@@ -108,3 +110,23 @@ async def test_iter_message_can_stop_early(astore, store) -> None:
     assert blob not in open_paths()
     # The store is still usable afterwards.
     assert (await astore.messages.get(box.id, info.id)).id == info.id
+
+
+async def test_wait_for_change_wakes_for_a_delivery_made_through_another_store(
+    astore, store, data_dir, mailbox
+) -> None:
+    """Another store on the same directory stands for another worker process."""
+    box, _ = mailbox
+    seen = await astore.messages.change_seq(box.id)
+    waiting = asyncio.ensure_future(astore.messages.wait_for_change(box.id, seen, poll=0.05))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    other = open_store(data_dir, kdf=FAST_KDF, sealer=default_sealer(data_dir))
+    try:
+        await asyncio.to_thread(deliver, other, box.id, b"Subject: x\r\n\r\nbody\r\n")
+    finally:
+        other.close()
+    assert await asyncio.wait_for(waiting, 5) > seen
+    store.mailboxes.delete(box.id, force=True)
+    with pytest.raises(NotFound):
+        await astore.messages.wait_for_change(box.id, seen, poll=0.05)

@@ -47,3 +47,11 @@ def box(contract_store: Store) -> tuple[Mailbox, str]:
     return contract_store.mailboxes.create(
         DOMAIN, name="Acme", aliases=[f"journal@{DOMAIN}"], actor=None
     )
+
+
+@pytest.fixture
+def sibling_store(request: pytest.FixtureRequest, contract_store: Store, tmp_path: Path):
+    """A second Store on the same data, as another worker process (or node) opens it."""
+    store = _open(request.node.callspec.params["contract_store"], tmp_path / "data")
+    yield store
+    store.close()

@@ -117,3 +117,38 @@ def test_a_commit_publishes_an_exists_event(contract_store: Store, box) -> None:
     unsubscribe()
     deliver(contract_store, mailbox.id, sample_message(2))
     assert seen == [(mailbox.id, "exists")]
+
+
+def test_change_seq_moves_with_each_delivery_flag_change_and_deletion(
+    contract_store: Store, box
+) -> None:
+    mailbox, _ = box
+    messages = contract_store.messages
+    seen = [messages.change_seq(mailbox.id)]
+    info = deliver(contract_store, mailbox.id, sample_message(1))
+    seen.append(messages.change_seq(mailbox.id))
+    messages.set_flags(mailbox.id, [info.id], ["\\Seen"], "add")
+    seen.append(messages.change_seq(mailbox.id))
+    messages.delete(mailbox.id, [info.id])
+    seen.append(messages.change_seq(mailbox.id))
+    assert seen == sorted(set(seen)), seen  # strictly growing
+
+
+def test_change_seq_sees_changes_made_through_another_store_handle(
+    contract_store: Store, sibling_store: Store, box
+) -> None:
+    mailbox, _ = box
+    before = contract_store.messages.change_seq(mailbox.id)
+    deliver(sibling_store, mailbox.id, sample_message(1))
+    assert contract_store.messages.change_seq(mailbox.id) > before
+
+
+def test_change_seq_is_per_mailbox_and_NotFound_once_deleted(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    other, _ = contract_store.mailboxes.create(DOMAIN, actor=None)
+    before = contract_store.messages.change_seq(other.id)
+    deliver(contract_store, mailbox.id, sample_message(1))
+    assert contract_store.messages.change_seq(other.id) == before
+    contract_store.mailboxes.delete(other.id)
+    with pytest.raises(NotFound):
+        contract_store.messages.change_seq(other.id)
