@@ -60,6 +60,7 @@ class Settings:
     imap: _Section
     web: _Section
     login: _Section
+    serve: _Section
     log: _Section
 
     def __init__(self, values: dict[str, Any], sources: dict[str, str]) -> None:

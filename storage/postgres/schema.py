@@ -174,14 +174,53 @@ CREATE INDEX login_failures_key_at ON login_failures(key, at);
 CREATE INDEX login_failures_at ON login_failures(at);
 """
 
+# Version 3: what the SQLite index gained for worker processes (storage/sqlite/schema.py):
+# leases shaped as there (name, owner, expires), and the per-mailbox change feed that
+# IMAP IDLE follows, bumped by triggers in the same transaction as the change.
+V3_WORKERS = """
+ALTER TABLE leases RENAME COLUMN holder TO owner;
+ALTER TABLE leases DROP COLUMN acquired;
+CREATE TABLE mailbox_changes (
+    mailbox_id text PRIMARY KEY,
+    seq bigint NOT NULL
+);
+CREATE FUNCTION bump_mailbox_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        changed := OLD.mailbox_id;
+    ELSE
+        changed := NEW.mailbox_id;
+    END IF;
+    INSERT INTO mailbox_changes(mailbox_id, seq) VALUES (changed, 1)
+    ON CONFLICT (mailbox_id) DO UPDATE SET seq = mailbox_changes.seq + 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER mailbox_change_insert AFTER INSERT ON messages
+    FOR EACH ROW EXECUTE FUNCTION bump_mailbox_change();
+CREATE TRIGGER mailbox_change_flags AFTER UPDATE OF flags ON messages
+    FOR EACH ROW EXECUTE FUNCTION bump_mailbox_change();
+CREATE TRIGGER mailbox_change_delete AFTER DELETE ON messages
+    FOR EACH ROW EXECUTE FUNCTION bump_mailbox_change();
+CREATE FUNCTION forget_mailbox_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM mailbox_changes WHERE mailbox_id = OLD.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER mailbox_change_forget AFTER DELETE ON mailboxes
+    FOR EACH ROW EXECUTE FUNCTION forget_mailbox_changes();
+"""
+
 # (version, name, SQL), oldest first; versions are 1, 2, 3, ... without gaps.
 VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
     (2, "multi-node: leases, web_secrets, login_failures", V2_MULTI_NODE),
+    (3, "workers: leases as in SQLite, the mailbox change feed", V3_WORKERS),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).
 TABLES = (
     "meta domains mailboxes addresses epochs messages admins audit admin_sessions api_tokens"
-    " message_seen login_clients leases web_secrets login_failures"
+    " message_seen login_clients leases web_secrets login_failures mailbox_changes"
 ).split()

@@ -167,6 +167,31 @@ def test_seen_flag_records_retrieval_time_and_clearing_forgets_it(postgres_dsn):
         assert conn.execute("SELECT count(*) FROM message_seen").fetchone() == (0,)
 
 
+def test_every_message_change_bumps_the_mailbox_change_feed(postgres_dsn):
+    """The feed IMAP IDLE follows across workers and nodes, as in storage/sqlite/schema.py:
+    a delivery, a flag change and an expunge each bump it; deleting the mailbox forgets it."""
+    seq = "SELECT seq FROM mailbox_changes WHERE mailbox_id = 'mb'"
+    with connect(postgres_dsn) as conn:
+        migrate(conn)
+        conn.execute("INSERT INTO domains VALUES ('example.test', 0)")
+        conn.execute(
+            "INSERT INTO mailboxes (id, domain, name, status, uidvalidity, created)"
+            " VALUES ('mb', 'example.test', 'n', 'active', 1, 0)"
+        )
+        assert conn.execute(seq).fetchone() is None
+        conn.execute(
+            "INSERT INTO messages (id, mailbox_id, uid, epoch, size, stored_size, received,"
+            " encoding, path, sha256) VALUES ('m1', 'mb', 1, 1, 1, 1, 0, 'age', 'k', 'h')"
+        )
+        assert conn.execute(seq).fetchone() == (1,)
+        conn.execute("UPDATE messages SET flags = '\\Seen' WHERE id = 'm1'")
+        assert conn.execute(seq).fetchone() == (2,)
+        conn.execute("DELETE FROM messages WHERE id = 'm1'")
+        assert conn.execute(seq).fetchone() == (3,)
+        conn.execute("DELETE FROM mailboxes WHERE id = 'mb'")
+        assert conn.execute(seq).fetchone() is None
+
+
 def test_open_index_migrates_and_pools(postgres_dsn):
     pool = open_index(postgres_dsn)
     try:
