@@ -1,25 +1,25 @@
-"""Data the pages share: mailbox rows with statistics, scoped lookups, audit writes."""
+"""Data the pages share: mailbox list pages, scoped lookups, audit writes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from storage.actions import Actor, AuditAction
 from storage.errors import Forbidden, OutOfScope
+from storage.listing import MailboxPage, MailboxQuery
 from storage.models import Admin, Domain, Mailbox
 from storage.policy import passphrase_age
 
-from .security import can_see, can_write, require_domain
+from .security import can_see, can_write, require_domain, sees_all_domains
 from .state import ADMIN, TOKEN, signed_in, state
 
 R = TypeVar("R")
 T = TypeVar("T")
 DAY = 86400.0
-SORT_KEYS = ("name", "domain", "status", "messages", "size", "last_login", "received", "sealed")
 
 
 @dataclass(frozen=True)
@@ -30,56 +30,29 @@ class MailboxRow:
     passphrase_overdue: bool = False
 
 
-def _rows(store: Any, mailboxes: list[Mailbox], now: float) -> list[MailboxRow]:
-    since = now - DAY
-    return [
-        MailboxRow(
-            m,
-            store.messages.received_since(m.id, since),
-            store.keys.sealed_message_count(m.id),
-            passphrase_age(m, now).overdue,
-        )
-        for m in mailboxes
-    ]
+def domain_scope(admin: Admin) -> tuple[str, ...] | None:
+    """The domains an admin's list covers: None (every domain) or their own."""
+    return None if sees_all_domains(admin) else tuple(admin.domains)
 
 
-def _sort_value(row: MailboxRow, key: str) -> Any:
-    m = row.mailbox
-    return {
-        "name": (m.name.lower(), m.id),
-        "domain": (m.domain, m.name.lower()),
-        "status": (m.status, m.name.lower()),
-        "messages": m.messages,
-        "size": m.bytes,
-        "last_login": m.last_login or 0.0,
-        "received": row.received_24h,
-        "sealed": row.sealed,
-    }[key]
-
-
-def matches(mailbox: Mailbox, query: str) -> bool:
-    needle = query.strip().lower()
-    haystack = [mailbox.id, mailbox.name, mailbox.description, *mailbox.addresses]
-    return not needle or any(needle in value.lower() for value in haystack)
-
-
-async def mailbox_rows(
-    request: web.Request,
-    domain: str | None = None,
-    query: str = "",
-    sort: str = "name",
-    descending: bool = False,
-) -> list[MailboxRow]:
-    """Mailboxes the admin may see (optionally of one domain), filtered and sorted."""
+async def list_page(
+    request: web.Request, wanted: MailboxQuery, domain: str | None = None
+) -> tuple[list[MailboxRow], MailboxPage]:
+    """One page of the mailboxes the admin may see (optionally of one domain): the
+    store filters, sorts and pages it in a fixed number of statements."""
     st = state(request)
     admin = signed_in(request)
+    scope = domain_scope(admin)
     if domain is not None:
         require_domain(admin, domain)
-    mailboxes = await st.store.mailboxes.list(domain)
-    visible = [m for m in mailboxes if can_see(admin, m.domain) and matches(m, query)]
-    rows = await st.store.act(_rows, visible, st.options.clock())
-    key = sort if sort in SORT_KEYS else "name"
-    return sorted(rows, key=lambda r: _sort_value(r, key), reverse=descending)
+        scope = (domain,)
+    now = st.options.clock()
+    page = await st.store.mailboxes.page(replace(wanted, domains=scope, now=now))
+    rows = [
+        MailboxRow(r.mailbox, r.received_24h, r.sealed, passphrase_age(r.mailbox, now).overdue)
+        for r in page.rows
+    ]
+    return rows, page
 
 
 async def visible_domains(request: web.Request) -> list[Domain]:

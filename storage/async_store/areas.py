@@ -32,6 +32,7 @@ from ..contract.maintenance import CounterFix, ReconcileReport, RetentionCandida
 from ..delivery import Delivery
 from ..file_modes import LooseMode
 from ..keys import SealedSeed
+from ..listing import DomainOverview, MailboxPage, MailboxQuery
 from ..mailbox_key import MailboxKey
 from ..models import (
     Admin,
@@ -71,6 +72,11 @@ class AsyncDomains(_Area[Domains]):
     async def get(self, name: str) -> Domain:
         return await self._run(self._area.get, name)
 
+    async def overview(
+        self, domains: tuple[str, ...] | None = None, now: float | None = None
+    ) -> builtins.list[DomainOverview]:
+        return await self._run(self._area.overview, domains, now)
+
     async def remove(self, name: str) -> None:
         return await self._run(self._area.remove, name)
 
@@ -101,6 +107,9 @@ class AsyncMailboxes(_Area[Mailboxes]):
 
     async def list(self, domain: str | None = None) -> builtins.list[Mailbox]:
         return await self._run(self._area.list, domain)
+
+    async def page(self, query: MailboxQuery) -> MailboxPage:
+        return await self._run(self._area.page, query)
 
     async def update(
         self,

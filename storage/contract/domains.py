@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import Protocol
 
+from ..listing import DomainOverview
 from ..models import Domain
 
 
@@ -18,6 +19,14 @@ class Domains(Protocol):
 
     def list(self) -> builtins.list[Domain]:
         """Every accepted domain by name, each with its number of mailboxes."""
+        ...
+
+    def overview(
+        self, domains: tuple[str, ...] | None = None, now: float | None = None
+    ) -> builtins.list[DomainOverview]:
+        """Per accepted domain (of `domains`; None for all) by name: its mailboxes, their
+        count per status, messages, stored bytes, newest last login, and messages received
+        since `now` (default: the clock) - 24 h. Aggregated in the store, not per mailbox."""
         ...
 
     def get(self, name: str) -> Domain:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from .. import policy
+from ..listing import MailboxPage, MailboxQuery
 from ..models import Mailbox
 
 
@@ -42,6 +43,18 @@ class Mailboxes(Protocol):
 
     def list(self, domain: str | None = None) -> builtins.list[Mailbox]:
         """Every mailbox (of `domain`), ordered by domain and name."""
+        ...
+
+    def page(self, query: MailboxQuery) -> MailboxPage:
+        """One page of the list (storage/listing.py): only the query's domains, filtered by
+        status and search, sorted (ties broken by id), with each row's messages received
+        since `query.now` - 24 h and its sealed messages, and the total matching.
+
+        Paging by cursor or by offset covers every matching row exactly once while nothing
+        changes; a cursor stays valid across inserts and deletes (a row added before it is
+        not shown, none is shown twice). A bounded number of statements whatever the
+        page size. InvalidInput for a bad sort, status, limit, offset or cursor.
+        """
         ...
 
     def update(

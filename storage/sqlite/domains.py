@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 from ..errors import AlreadyExists, NotFound
+from ..listing import DAY, DomainOverview
 from ..models import Domain
 from .addresses import normalize_domain, refuse_domain_in_use
 from .database import Database
+from .mailbox_page import domain_overview
 
 
 class SqliteDomains:
@@ -29,6 +31,12 @@ class SqliteDomains:
             "LEFT JOIN mailboxes m ON m.domain=d.name GROUP BY d.name ORDER BY d.name"
         )
         return [Domain(r["name"], r["created"], r["n"]) for r in self._db.conn().execute(sql)]
+
+    def overview(
+        self, domains: tuple[str, ...] | None = None, now: float | None = None
+    ) -> list[DomainOverview]:
+        since = (time.time() if now is None else now) - DAY
+        return domain_overview(self._db, domains, since)
 
     def get(self, name: str) -> Domain:
         name = normalize_domain(name)

@@ -14,6 +14,7 @@ from ..blobs import BlobStore
 from ..errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
 from ..events import MailboxEvents
 from ..ids import new_mailbox_id
+from ..listing import MailboxPage, MailboxQuery
 from ..models import PROTOCOLS, STATUSES, Mailbox
 from . import rows
 from .addresses import networks, normalize_address, normalize_domain
@@ -21,6 +22,7 @@ from .database import Database
 from .domains import SqliteDomains
 from .epochs import EpochSealer, insert_epoch
 from .login_clients import forget_login_clients
+from .mailbox_page import mailbox_page
 
 
 class SqliteMailboxes:
@@ -170,6 +172,9 @@ class SqliteMailboxes:
         else:
             cur = conn.execute("SELECT * FROM mailboxes ORDER BY domain, name")
         return [rows.mailbox(r, self._addresses(r["id"])) for r in cur.fetchall()]
+
+    def page(self, query: MailboxQuery) -> MailboxPage:
+        return mailbox_page(self._db, query)
 
     def update(
         self,

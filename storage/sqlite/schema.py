@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS messages (
     UNIQUE (mailbox_id, uid)
 );
 CREATE INDEX IF NOT EXISTS messages_mailbox_uid ON messages(mailbox_id, uid);
+CREATE INDEX IF NOT EXISTS messages_mailbox_received ON messages(mailbox_id, received);
+CREATE INDEX IF NOT EXISTS mailboxes_domain ON mailboxes(domain, name);
 CREATE TABLE IF NOT EXISTS admins (
     name TEXT PRIMARY KEY,
     role TEXT NOT NULL,

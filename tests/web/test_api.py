@@ -271,7 +271,7 @@ async def test_every_time_is_iso_8601_utc_like_the_cli_json(api, env, app):
     assert responses[1][1]["last_login"] == iso_utc(stored.last_login)
     assert responses[1][1]["passphrase_changed"] == iso_utc(stored.passphrase_set_at)
     schema = (await (await api.get("/api/v1/openapi.json")).json())["components"]["schemas"]
-    fields = [("Domain", "created")]
+    fields = [("Domain", "created"), ("DomainOverview", "last_login")]
     fields += [("Mailbox", name) for name in ("created", "last_login", "passphrase_changed")]
     for name, field in fields:
         prop = schema[name]["properties"][field]

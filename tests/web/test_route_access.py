@@ -61,6 +61,7 @@ EXPECTED = {
     ("GET", "/api/v1/domains"): "viewer",
     ("POST", "/api/v1/domains"): "superadmin",
     ("DELETE", "/api/v1/domains/{domain}"): "superadmin",
+    ("GET", "/api/v1/domains/overview"): "viewer",
     ("GET", "/api/v1/mailboxes"): "viewer",
     ("POST", "/api/v1/mailboxes"): "domain-admin",
     ("GET", "/api/v1/mailboxes/{mailbox_id}"): "viewer",

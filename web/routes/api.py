@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -27,17 +28,19 @@ from storage.errors import (
     StoreError,
     WrongPassphrase,
 )
+from storage.listing import MAX_LIMIT, DomainOverview, MailboxPage, MailboxQuery
 from storage.models import Domain, Mailbox
 from storage.policy import passphrase_age, reset_locked
 from storage.timefmt import iso_utc
 
-from ..security import access, can_see, require_domain
+from ..security import access
 from ..state import TOKEN, signed_in, state
-from ..views import DAY, actor, scoped_mailbox, visible_domains
+from ..views import DAY, actor, domain_scope, list_page, scoped_mailbox, visible_domains
 from .openapi import document
 
 routes = web.RouteTableDef()
 V1 = "/api/v1"
+DEFAULT_LIMIT = 50
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -112,23 +115,19 @@ async def me(request: web.Request) -> web.StreamResponse:
 @access("viewer")
 async def stats(request: web.Request) -> web.StreamResponse:
     st = state(request)
-    admin = signed_in(request)
-    mailboxes = [m for m in await st.store.mailboxes.list() if can_see(admin, m.domain)]
-    since = st.options.clock() - DAY
-    received = await st.store.batch(
-        lambda store: sum(store.messages.received_since(m.id, since) for m in mailboxes)
-    )
+    overview = await st.store.domains.overview(domain_scope(signed_in(request)), st.options.clock())
     by_status: dict[str, int] = {}
-    for m in mailboxes:
-        by_status[m.status] = by_status.get(m.status, 0) + 1
+    for o in overview:
+        for status, count in o.by_status.items():
+            by_status[status] = by_status.get(status, 0) + count
     return web.json_response(
         {
-            "domains": len(await visible_domains(request)),
-            "mailboxes": len(mailboxes),
+            "domains": len(overview),
+            "mailboxes": sum(o.mailboxes for o in overview),
             "by_status": by_status,
-            "messages": sum(m.messages for m in mailboxes),
-            "bytes": sum(m.bytes for m in mailboxes),
-            "received_24h": received,
+            "messages": sum(o.messages for o in overview),
+            "bytes": sum(o.bytes for o in overview),
+            "received_24h": sum(o.received_24h for o in overview),
         }
     )
 
@@ -160,19 +159,83 @@ async def remove_domain(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+def _int_param(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise api_error(400, f"{name} must be a whole number") from None
+
+
+def _list_query(request: web.Request, limit: int) -> MailboxQuery:
+    """The list's filters, sort and paging from the query string (bad ones: 400)."""
+    direction = request.query.get("dir", "asc")
+    if direction not in ("asc", "desc"):
+        raise api_error(400, "dir must be asc or desc")
+    return MailboxQuery(
+        status=request.query.get("status") or None,
+        search=request.query.get("q", ""),
+        sort=request.query.get("sort", "name"),
+        descending=direction == "desc",
+        limit=_int_param(request, "limit", limit),
+        cursor=request.query.get("cursor") or None,
+        offset=_int_param(request, "offset", 0),
+    )
+
+
+async def _api_page(request: web.Request, wanted: MailboxQuery) -> tuple[list, MailboxPage]:
+    domain = request.query.get("domain") or None
+    try:
+        return await list_page(request, wanted, domain)
+    except InvalidInput as exc:
+        raise api_error(400, str(exc)) from None
+
+
 @routes.get(V1 + "/mailboxes")
 @access("viewer")
 async def list_mailboxes(request: web.Request) -> web.StreamResponse:
-    domain = request.query.get("domain") or None
-    admin = signed_in(request)
-    if domain is not None:
-        require_domain(admin, domain)
-    try:
-        mailboxes = await state(request).store.mailboxes.list(domain)
-    except InvalidInput as exc:
-        raise api_error(400, str(exc)) from None
+    """Paged ({"items", "next_cursor", "total"}) when limit, cursor or offset is given;
+    otherwise, as before paging existed, a bare list of every matching mailbox."""
     now = state(request).options.clock()
-    return web.json_response([mailbox_json(m, now) for m in mailboxes if can_see(admin, m.domain)])
+    paged = any(key in request.query for key in ("limit", "cursor", "offset"))
+    wanted = _list_query(request, DEFAULT_LIMIT if paged else MAX_LIMIT)
+    rows, page = await _api_page(request, wanted)
+    if paged:
+        items = [
+            mailbox_json(r.mailbox, now, received_24h=r.received_24h, sealed_messages=r.sealed)
+            for r in rows
+        ]
+        return web.json_response(
+            {"items": items, "next_cursor": page.next_cursor, "total": page.total}
+        )
+    everything = [r.mailbox for r in rows]
+    while page.next_cursor is not None:  # the legacy shape: every page, 500 at a time
+        rows, page = await _api_page(request, replace(wanted, cursor=page.next_cursor))
+        everything.extend(r.mailbox for r in rows)
+    return web.json_response([mailbox_json(m, now) for m in everything])
+
+
+@routes.get(V1 + "/domains/overview")
+@access("viewer")
+async def domain_overview(request: web.Request) -> web.StreamResponse:
+    st = state(request)
+    scope = domain_scope(signed_in(request))
+    overview = await st.store.domains.overview(scope, st.options.clock())
+    return web.json_response([overview_json(o) for o in overview])
+
+
+def overview_json(o: DomainOverview) -> dict[str, Any]:
+    return {
+        "name": o.name,
+        "mailboxes": o.mailboxes,
+        "by_status": o.by_status,
+        "messages": o.messages,
+        "bytes": o.bytes,
+        "last_login": iso_utc(o.last_login),
+        "received_24h": o.received_24h,
+    }
 
 
 @routes.get(V1 + "/mailboxes/{mailbox_id}")

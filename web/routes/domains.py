@@ -1,4 +1,4 @@
-"""Domains: list (in the admin's scope), add and remove (superadmin; only when empty)."""
+"""Domains: list with a per-domain overview (in scope); add, remove (superadmin, when empty)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from .. import session
 from ..i18n import _
 from ..render import form_text, redirect, render
 from ..security import access
-from ..views import perform, visible_domains
+from ..state import signed_in, state
+from ..views import domain_scope, perform, visible_domains
 
 routes = web.RouteTableDef()
 
@@ -23,9 +24,12 @@ def _first_few(names: tuple[str, ...], shown: int = 5) -> str:
 async def _page(
     request: web.Request, errors: dict | None = None, values: dict | None = None, status: int = 200
 ) -> web.Response:
+    st = state(request)
+    overview = await st.store.domains.overview(domain_scope(signed_in(request)), st.options.clock())
     context = {
         "nav": "domains",
         "domains": await visible_domains(request),
+        "overview": {o.name: o for o in overview},
         "errors": errors or {},
         "values": values or {},
     }

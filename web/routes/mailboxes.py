@@ -1,8 +1,8 @@
-"""Mailbox list (search, sort), creation with the one-time passphrase, overview."""
+"""Mailbox list (search, sort, pages), creation with the one-time passphrase, overview."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -14,13 +14,13 @@ from storage.policy import max_age_choice, max_age_days, passphrase_age, reset_l
 from .. import session
 from ..forms import FieldError, parse_size
 from ..i18n import _, error_text
+from ..list_query import PAGE_SIZES, read_view
 from ..render import form_lines, form_text, redirect, render
 from ..security import access
 from ..state import signed_in, state
 from ..views import (
-    SORT_KEYS,
     actor,
-    mailbox_rows,
+    list_page,
     scoped_mailbox,
     visible_domains,
     writable_domains,
@@ -33,31 +33,28 @@ UNCONFIRMED = actions.PASSPHRASE_UNCONFIRMED
 @routes.get("/mailboxes")
 @access("viewer")
 async def mailboxes(request: web.Request) -> web.StreamResponse:
-    domain = request.query.get("domain") or None
-    query = request.query.get("q", "")[:200]
-    sort = request.query.get("sort", "name")
-    sort = sort if sort in SORT_KEYS else "name"
-    descending = request.query.get("dir") == "desc"
-    if domain is not None and domain not in {d.name for d in await visible_domains(request)}:
+    view = read_view(request.query)
+    domains = await visible_domains(request)
+    if view.domain is not None and view.domain not in {d.name for d in domains}:
         if signed_in(request).role == "superadmin":
             raise web.HTTPNotFound()
         raise web.HTTPForbidden()
-    rows = await mailbox_rows(request, domain, query, sort, descending)
-
-    def sort_url(key: str) -> str:
-        flip = key == sort and not descending
-        params = {"domain": domain or "", "q": query, "sort": key, "dir": "desc" if flip else ""}
-        return "/mailboxes?" + urlencode({k: v for k, v in params.items() if v})
-
+    rows, page = await list_page(request, view.query(), view.domain)
+    pages = max(1, -(-page.total // view.size))
+    if view.page > pages:  # a bookmark past the end (mailboxes were removed): the last page
+        view = replace(view, page=pages)
+        rows, page = await list_page(request, view.query(), view.domain)
     context = {
         "nav": "mailboxes",
         "rows": rows,
-        "sort_url": sort_url,
-        "domain": domain,
-        "query": query,
-        "sort": sort,
-        "descending": descending,
-        "domains": await visible_domains(request),
+        "view": view,
+        "total": page.total,
+        "pages": pages,
+        "first": (view.page - 1) * view.size + 1 if rows else 0,
+        "last": (view.page - 1) * view.size + len(rows),
+        "page_sizes": PAGE_SIZES,
+        "statuses": STATUSES,
+        "domains": domains,
         "can_create": bool(await writable_domains(request)),
     }
     return await render(request, "mailboxes.html", context)

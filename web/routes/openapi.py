@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from storage.listing import SORTS
 from storage.models import STATUSES
 
 _STATUS = {"type": "string", "enum": list(STATUSES)}
@@ -102,6 +103,29 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "MailboxPage": {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Mailbox"}},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "Opaque; pass as ?cursor= for the next page; null on the last",
+            },
+            "total": {"type": "integer", "description": "Mailboxes matching the filters"},
+        },
+    },
+    "DomainOverview": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "mailboxes": {"type": "integer"},
+            "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "messages": {"type": "integer"},
+            "bytes": {"type": "integer", "description": "Storage used (encrypted bytes)"},
+            "last_login": {**_TIME, "type": ["string", "null"]},
+            "received_24h": {"type": "integer"},
+        },
+    },
     "ResetConfirm": {
         "type": "object",
         "properties": {
@@ -156,6 +180,28 @@ def _param(name: str, description: str) -> dict[str, Any]:
 
 
 _MBX = [_param("mailbox_id", "Mailbox id or any of its addresses")]
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": schema}
+
+
+_TEXT = {"type": "string"}
+_LIST_PARAMS = [
+    _query("limit", "Rows per page, 1 to 500 (default 50 when paging)", {"type": "integer"}),
+    _query(
+        "cursor",
+        "Opaque: the next_cursor of the previous page, with the same sort and dir. Stable"
+        " under inserts and deletes",
+        _TEXT,
+    ),
+    _query("offset", "Rows to skip instead of a cursor (not both)", {"type": "integer"}),
+    _query("domain", "Only this domain (one of the token's admin's)", _TEXT),
+    _query("status", "Only this status", _STATUS),
+    _query("q", "Search id, name, description and addresses (case-insensitive)", _TEXT),
+    _query("sort", "Sort key (ties by id)", {"type": "string", "enum": list(SORTS)}),
+    _query("dir", "asc (default) or desc", {"type": "string", "enum": ["asc", "desc"]}),
+]
 _OBJ = {"type": "object"}
 
 
@@ -176,10 +222,30 @@ def document() -> dict[str, Any]:
                 "Remove an empty domain (superadmin)", {"description": "Removed"}, code="204"
             ),
         },
-        "/api/v1/mailboxes": {
+        "/api/v1/domains/overview": {
             "get": _op(
-                "List mailboxes (?domain=)", _json({"type": "array", "items": _ref("Mailbox")})
+                "Per visible domain: mailboxes, count per status, storage, last access,"
+                " received in 24 h",
+                _json({"type": "array", "items": _ref("DomainOverview")}),
             ),
+        },
+        "/api/v1/mailboxes": {
+            "get": {
+                **_op(
+                    "List mailboxes, filtered and sorted. Paged when limit, cursor or offset"
+                    " is given ({items, next_cursor, total}); otherwise a bare array of every"
+                    " match (the shape before paging existed)",
+                    _json(
+                        {
+                            "oneOf": [
+                                _ref("MailboxPage"),
+                                {"type": "array", "items": _ref("Mailbox")},
+                            ]
+                        }
+                    ),
+                ),
+                "parameters": _LIST_PARAMS,
+            },
             "post": _op(
                 "Create a mailbox; the response holds its passphrase, once",
                 _json(_ref("Mailbox")),
