@@ -4,7 +4,10 @@ Order of checks, all answered with the same failure reply: mailbox lookup, proto
 enabled, status allows login, client network allowed, passphrase. Every attempt, the
 refused ones included, runs one Argon2id unlock (a stand-in for refusals) under an
 unlock slot from the fair scheduler (gateway/login_scheduler.py), so every failure
-costs the same time and Argon2 memory and CPU stay bounded.
+costs the same time and Argon2 memory and CPU stay bounded. The one exception: a repeat
+login with the right passphrase of an unchanged mailbox is answered from the unlock
+cache (gateway/unlock_cache.py) without a slot or Argon2id; every check before the
+passphrase still runs.
 
 There is no lockout. A passphrase carries 150 bits, so online guessing cannot succeed
 at any rate, and a state that refused the *correct* passphrase would protect nothing
