@@ -308,7 +308,7 @@ OPTIONS: tuple[Option, ...] = (
         int,
         10000,
         "Mailboxes whose unlocked key a process keeps in memory for repeat logins with the"
-        " same passphrase (least recently used dropped first; about 2.4 KiB each); 0"
+        " same passphrase (least recently used dropped first; about 2.3 KiB each); 0"
         " disables the unlock cache (README: Security, Unlock cache).",
     ),
     _o(
