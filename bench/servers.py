@@ -24,6 +24,7 @@ class Gateway:
     smtp_port: int = 0
     pop3_port: int = 0
     accounts: list[dict] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)  # more `gateway serve` options
     proc: subprocess.Popen | None = None
     # BENCH_GATEWAY=/path/to/wrapper benchmarks an experiment (e.g. a monkeypatched build)
     exe: str = os.environ.get("BENCH_GATEWAY") or str(procs.ROOT / ".venv/bin/gateway")
@@ -66,6 +67,7 @@ class Gateway:
         args += ["--imap", "", "--web", ""]
         if self.workers != 1:
             args += ["--workers", str(self.workers)]
+        args += self.extra_args
         self.proc = procs.start(args, log=self.data.parent / f"{self.data.name}.log")
         try:
             procs.wait_port(self.smtp_port, 60, self.proc)

@@ -4,7 +4,10 @@ Order of checks, all answered with the same failure reply: mailbox lookup, proto
 enabled, status allows login, client network allowed, passphrase. Every attempt, the
 refused ones included, runs one Argon2id unlock (a stand-in for refusals) under an
 unlock slot from the fair scheduler (gateway/login_scheduler.py), so every failure
-costs the same time and Argon2 memory and CPU stay bounded.
+costs the same time and Argon2 memory and CPU stay bounded. The one exception: a repeat
+login with the right passphrase of an unchanged mailbox is answered from the unlock
+cache (gateway/unlock_cache.py) without a slot or Argon2id; every check before the
+passphrase still runs.
 
 There is no lockout. A passphrase carries 150 bits, so online guessing cannot succeed
 at any rate, and a state that refused the *correct* passphrase would protect nothing
@@ -21,15 +24,19 @@ import ipaddress
 import logging
 import time
 from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from storage import Mailbox, MailboxKey, StoreError, WrongPassphrase
 from storage.async_store import AsyncStore
 
 from .adopted_sizes import AdoptedSizes
 from .login_scheduler import Client, QueueFull, UnlockScheduler, client_of
+from .unlock_cache import UnlockCache
 
 log = logging.getLogger("gateway.login")
+T = TypeVar("T")
 
 # Every failure, whatever its cause, gets this text (protocol prefixes added by callers).
 FAILURE_TEXT = "authentication failed"
@@ -44,6 +51,8 @@ class LoginPolicy:
     window: float = 900.0
     max_waiting: int = 256
     max_waiting_per_address: int = 8
+    unlock_cache_size: int = 10_000
+    unlock_cache_ttl: float = 900.0
 
     @classmethod
     def from_settings(cls, settings) -> LoginPolicy:
@@ -55,6 +64,8 @@ class LoginPolicy:
             window=s.window,
             max_waiting=s.max_waiting,
             max_waiting_per_address=s.max_waiting_per_address,
+            unlock_cache_size=s.unlock_cache_size,
+            unlock_cache_ttl=s.unlock_cache_ttl,
         )
 
 
@@ -129,9 +140,17 @@ class FailureCounter:
 class Authenticator:
     """Shared by every POP3 and IMAP listener of one process."""
 
-    def __init__(self, store: AsyncStore, policy: LoginPolicy | None = None) -> None:
+    def __init__(
+        self,
+        store: AsyncStore,
+        policy: LoginPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.policy = policy or LoginPolicy()
+        self.unlock_cache = UnlockCache(
+            self.policy.unlock_cache_size, self.policy.unlock_cache_ttl, clock
+        )
         self._failures = FailureCounter(self.policy.window)
         self.scheduler = UnlockScheduler(
             self.policy.max_concurrent_unlocks,
@@ -212,19 +231,42 @@ class Authenticator:
         protocol: str,
     ) -> LoginResult:
         refusal = _refusal(mailbox, protocol, client)
-        try:
-            async with self.scheduler.slot(client, known):
-                if refusal or mailbox is None:
-                    await self.store.keys.burn_unlock_time()
-                    raise LoginFailed(refusal)
-                try:
-                    key = await self.store.keys.unlock(mailbox.id, passphrase)
-                except WrongPassphrase:
-                    raise LoginFailed("wrong passphrase") from None
-        except QueueFull:
-            raise LoginFailed(NOT_RUN, counted=False) from None
+        if mailbox is None or refusal:
+            if mailbox is not None:
+                self.unlock_cache.drop(mailbox.id)
+            await self._slot(client, known, self.store.keys.burn_unlock_time)
+            raise LoginFailed(refusal)
+        key_state = await self._key_state(mailbox)
+        key = self.unlock_cache.get(mailbox.id, passphrase, key_state) if key_state else None
+        if key is None:  # a miss runs Argon2id as before; a hit skips the slot and Argon2id
+            key = await self._slot(client, known, lambda: self._unlock(mailbox, passphrase))
+            if key_state:  # read before the unlock: a change meanwhile makes it stale
+                self.unlock_cache.put(key, passphrase, key_state)
         await self.adopted_sizes.settle(key)  # waits a bounded time, not for every file
         return LoginResult(mailbox, key)
+
+    async def _slot(self, client: Client, known: bool, work: Callable[[], Awaitable[T]]) -> T:
+        """Run `work` (one Argon2id run) under an unlock slot from the fair scheduler."""
+        try:
+            async with self.scheduler.slot(client, known):
+                return await work()
+        except QueueFull:
+            raise LoginFailed(NOT_RUN, counted=False) from None
+
+    async def _unlock(self, mailbox: Mailbox, passphrase: str) -> MailboxKey:
+        try:
+            return await self.store.keys.unlock(mailbox.id, passphrase)
+        except WrongPassphrase:
+            raise LoginFailed("wrong passphrase") from None
+
+    async def _key_state(self, mailbox: Mailbox) -> str:
+        """The mailbox's key state for the unlock cache; "" when the cache cannot serve."""
+        if not self.unlock_cache.enabled:
+            return ""
+        try:
+            return await self.store.keys.key_state(mailbox.id)
+        except StoreError:
+            return ""
 
     async def _audit(
         self,

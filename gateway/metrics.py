@@ -166,6 +166,11 @@ class _ScrapeTimeGauges:
             "Argon2id passphrase unlocks running now",
             value=auth.unlocks_in_flight,
         )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_unlock_cache_entries",
+            "Unlocked mailbox keys this worker holds for repeat logins",
+            value=len(auth.unlock_cache),
+        )
 
     def _host(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(

@@ -1,6 +1,8 @@
 """An unlocked mailbox: the age identities of the epochs its passphrase opened.
 
-Lives only in the memory of one session (POP3/IMAP login, one CLI command).
+Lives only in memory: of one session (POP3/IMAP login, one CLI command), and of the
+worker's unlock cache (gateway/unlock_cache.py), which hands the same object to the
+repeat logins of that mailbox, so nothing may modify it after the unlock.
 """
 
 from __future__ import annotations

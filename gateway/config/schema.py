@@ -304,6 +304,21 @@ OPTIONS: tuple[Option, ...] = (
         minimum=1,
     ),
     _o(
+        "login.unlock_cache_size",
+        int,
+        10000,
+        "Mailboxes whose unlocked key a process keeps in memory for repeat logins with the"
+        " same passphrase (least recently used dropped first; about 2.3 KiB each); 0"
+        " disables the unlock cache (README: Security, Unlock cache).",
+    ),
+    _o(
+        "login.unlock_cache_ttl",
+        float,
+        900.0,
+        "Seconds after a mailbox's last successful login that a repeat login with the same"
+        " passphrase skips Argon2id (per process); 0 disables the unlock cache.",
+    ),
+    _o(
         "login.lockout_failures",
         int,
         20,

@@ -162,6 +162,9 @@ class AsyncKeyring(_Area[Keyring]):
     async def unlock(self, ref: str, passphrase: str) -> MailboxKey:
         return await self._run(self._area.unlock, ref, passphrase)
 
+    async def key_state(self, mailbox_id: str) -> str:
+        return await self._run(self._area.key_state, mailbox_id)
+
     async def burn_unlock_time(self) -> None:
         return await self._run(self._area.burn_unlock_time)
 

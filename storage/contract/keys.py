@@ -36,6 +36,13 @@ class Keyring(Protocol):
         """
         ...
 
+    def key_state(self, mailbox_id: str) -> str:
+        """A fingerprint of what unlock(mailbox_id, ...) depends on and what decides a
+        login: the epoch rows (sealed seeds, salts, states) and the mailbox's status,
+        protocols, networks and settings. Any change, passphrase lifecycle included,
+        changes it; "" for an unknown mailbox. One indexed read, no KDF."""
+        ...
+
     def burn_unlock_time(self) -> None:
         """Spend what a wrong unlock costs and open nothing (so that a refusal made
         before the KDF takes as long as a wrong passphrase)."""

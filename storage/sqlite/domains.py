@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import time
 
 from ..errors import AlreadyExists, NotFound
@@ -34,7 +35,7 @@ class SqliteDomains:
 
     def overview(
         self, domains: tuple[str, ...] | None = None, now: float | None = None
-    ) -> list[DomainOverview]:
+    ) -> builtins.list[DomainOverview]:
         since = (time.time() if now is None else now) - DAY
         return domain_overview(self._db, domains, since)
 

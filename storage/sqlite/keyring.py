@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import sqlite3
 import time
@@ -243,6 +244,24 @@ class SqliteKeyring:
     def check_passphrase_shape(self, text: str) -> None:
         if not passphrases.looks_valid(text):
             raise InvalidInput("that is not a 30-character passphrase")
+
+    def key_state(self, mailbox_id: str) -> str:
+        """Fingerprint of the epoch rows and login fields (the unlock cache's version)."""
+        cur = self._db.conn().execute(
+            "SELECT m.status, m.protocols, m.allowed_networks, m.settings, e.epoch, e.state,"
+            " e.salt, e.nonce, e.sealed_seed, e.kdf_memory_kib, e.kdf_iterations, e.kdf_lanes"
+            " FROM mailboxes m LEFT JOIN epochs e ON e.mailbox_id = m.id WHERE m.id=?"
+            " ORDER BY e.epoch",
+            (mailbox_id,),
+        )
+        digest = hashlib.sha256()
+        found = False
+        for row in cur:
+            found = True
+            for value in row:
+                field = value if isinstance(value, bytes | memoryview) else str(value).encode()
+                digest.update(len(field).to_bytes(4, "big") + bytes(field))
+        return digest.hexdigest() if found else ""
 
     def burn_unlock_time(self) -> None:
         """Spend what an unlock costs (one KDF derivation) and open nothing."""

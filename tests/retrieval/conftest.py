@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,15 +110,19 @@ Serve = Callable[..., Awaitable[Retrieval]]
 
 @pytest.fixture
 async def serve(gateway_context, data_dir, mailbox, client_tls) -> AsyncIterator[Serve]:
-    """`await serve(policy, astore=None)`: POP3 + IMAP with a fresh Authenticator(policy)
-    on `astore` (default: the test's store), stopped at the end of the test."""
+    """`await serve(policy, astore=None, clock=None)`: POP3 + IMAP with a fresh
+    Authenticator(policy, clock) on `astore` (default: the test's store), stopped at the
+    end of the test."""
     running: list[Retrieval] = []
 
-    async def start(policy: LoginPolicy, astore: AsyncStore | None = None) -> Retrieval:
+    async def start(
+        policy: LoginPolicy,
+        astore: AsyncStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Retrieval:
         astore = astore or gateway_context.store
-        ctx = dataclasses.replace(
-            gateway_context, store=astore, authenticator=Authenticator(astore, policy)
-        )
+        authenticator = Authenticator(astore, policy, clock)
+        ctx = dataclasses.replace(gateway_context, store=astore, authenticator=authenticator)
         box, passphrase = mailbox
         served = Retrieval(
             ctx,

@@ -24,6 +24,7 @@ DASHBOARD_METRICS = {
     "journal_gateway_imap_damaged": "counter",
     "journal_gateway_login_waiting": "gauge",
     "journal_gateway_argon2_unlocks_in_flight": "gauge",
+    "journal_gateway_unlock_cache_entries": "gauge",
     "journal_gateway_disk_free_bytes": "gauge",
     "journal_gateway_tls_certificate_expiry_timestamp_seconds": "gauge",
     "journal_gateway_tls_certificate_seconds_left": "gauge",
