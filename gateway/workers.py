@@ -94,6 +94,7 @@ class Supervisor:
         self.ctx = multiprocessing.get_context("spawn")
         self.slots = [_Slot(i) for i in range(count)]
         self.stopping = False
+        self.stop_codes: list[int] = []  # exits reaped after the stop was asked for
 
     def start(self, slot: _Slot) -> None:
         args = (self.settings, self.data_dir, slot.index)
@@ -119,8 +120,9 @@ class Supervisor:
             wait([p.sentinel for p in alive], timeout=0.5)
             for slot in self.slots:
                 self._check(slot)
-        codes = [code for slot in self.slots for code in slot.exit_codes[-1:]]
-        return next((code for code in codes if code), 0)
+        # A worker that died earlier was logged and was to be restarted: only how the
+        # workers running at the stop ended decides the exit status.
+        return next((code for code in self.stop_codes if code), 0)
 
     def _check(self, slot: _Slot) -> None:
         proc = slot.process
@@ -139,6 +141,7 @@ class Supervisor:
         slot.process = None
         _metrics_process_dead(proc.pid)
         if self.stopping:
+            self.stop_codes.append(code)
             return
         lived = time.monotonic() - slot.started
         slot.backoff = FIRST_BACKOFF if lived >= STABLE_AFTER else slot.backoff
