@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS addresses (
     is_primary INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS addresses_mailbox ON addresses(mailbox_id);
+CREATE INDEX IF NOT EXISTS mailboxes_domain ON mailboxes(domain);
 CREATE TABLE IF NOT EXISTS epochs (
     mailbox_id TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
     epoch INTEGER NOT NULL,
