@@ -57,7 +57,9 @@ class Preflight:
         if request.quota < 0:
             raise InvalidInput("quota must be 0 (unlimited) or a positive number of bytes")
         aliases = [normalize_address(alias) for alias in request.aliases]
-        for alias in aliases:
+        for n, alias in enumerate(aliases):
+            if alias in aliases[:n]:
+                raise AlreadyExists("address {address} given twice", address=alias)
             policy.check_address(self._actor.admin, alias, self._accepted)
             if self._store.mailboxes.find(alias) is not None:
                 raise AlreadyExists("address {address} is already in use", address=alias)

@@ -270,3 +270,14 @@ async def test_mail_to_an_imported_alias_is_delivered(
     raw = b"Subject: hello\r\n\r\njournal report\r\n"
     await asyncio.to_thread(send_with_smtplib, smtp_port, "j@example.test", [raw], client_tls)
     assert store.mailboxes.get("j@example.test").messages == 1
+
+
+def test_an_alias_given_twice_in_one_row_is_a_bad_row(run, store, domain, tmp_path):
+    text = "name,domain,aliases\nAcme,example.test,a@example.test A@example.test\n"
+    source = write_csv(tmp_path / "in.csv", text)
+    failed(
+        run("mailbox", "import", str(source), "--out", str(tmp_path / "o.csv")),
+        f"{source}:2: address a@example.test given twice",
+        "nothing was created",
+    )
+    assert store.mailboxes.list() == []
