@@ -15,6 +15,7 @@ from . import (
     mailbox_delete,
     mailbox_export,
     mailbox_export_identity,
+    mailbox_import,
     mailbox_list,
     mailbox_passphrase,
     mailbox_purge,
@@ -76,6 +77,7 @@ def mailbox() -> None:
 
 for command in (
     mailbox_create.create,
+    mailbox_import.import_mailboxes,
     mailbox_list.list_mailboxes,
     mailbox_show.show,
     mailbox_update.update,

@@ -47,6 +47,7 @@ from .audit import AuditAction
 from .base import REGISTRY, ActionSpec, Actor
 from .domains import DomainName, add_domain, remove_domain
 from .mailboxes import (
+    IMPORT_KEY,
     KEEP,
     PASSPHRASE_UNCONFIRMED,
     AcknowledgePassphrase,
@@ -83,6 +84,7 @@ ACTIONS: dict[str, ActionSpec] = dict(sorted(REGISTRY.items()))
 
 __all__ = [
     "ACTIONS",
+    "IMPORT_KEY",
     "KEEP",
     "PASSPHRASE_UNCONFIRMED",
     "AcknowledgePassphrase",

@@ -61,6 +61,7 @@ class AuditAction(enum.StrEnum):
     TOTP_REQUIRED_ENROLMENT = "admin.totp-required-enrolment"
     TOTP_REQUIRED_REFUSED = "admin.totp-required-refused"
     MAILBOX_EXPORT = "mailbox.export"
+    MAILBOX_IMPORT = "mailbox.import"  # the summary of `gateway mailbox import`
     MAILBOX_RETENTION = "mailbox.retention"
     BACKUP = "backup"
     # retrieval (gateway/login.py: "<protocol>.login" and "<protocol>.login-failed")

@@ -16,6 +16,9 @@ from .base import API, CLI, CONSOLE, Actor, action, record, require_role, scoped
 
 # Set while a passphrase shown in the console waits for "I have stored it".
 PASSPHRASE_UNCONFIRMED = "passphrase_unconfirmed"  # noqa: S105 (a settings key)
+# The key of the bulk-import row that made a mailbox (`gateway mailbox import`): a re-run
+# skips rows whose key a mailbox already has.
+IMPORT_KEY = "import_key"
 _AUDITED_FIELDS = ("name", "status", "quota", "allowed_networks", "protocols")
 
 
@@ -37,6 +40,7 @@ class CreateMailbox:
     quota: int = 0  # bytes, 0 = unlimited
     status: str = "active"
     await_acknowledgement: bool = False  # ask for "passphrase stored" (the console does)
+    import_key: str = ""  # the bulk-import row it comes from, kept in its settings
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,20 @@ def create_mailbox(store: Any, actor: Actor, request: CreateMailbox) -> MailboxC
             status=request.status,
             actor=actor.admin,
         )
-        if request.await_acknowledgement:
-            mailbox = store.mailboxes.update(
-                mailbox.id, settings_update={PASSPHRASE_UNCONFIRMED: True}
-            )
+        settings = _creation_settings(request)
+        if settings:
+            mailbox = store.mailboxes.update(mailbox.id, settings_update=settings)
         record(store, actor, AuditAction.MAILBOX_CREATE, mailbox.id, f"domain={mailbox.domain}")
     return MailboxCreated(mailbox, passphrase)
+
+
+def _creation_settings(request: CreateMailbox) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if request.await_acknowledgement:
+        settings[PASSPHRASE_UNCONFIRMED] = True
+    if request.import_key:
+        settings[IMPORT_KEY] = request.import_key
+    return settings
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,29 @@ class SqliteDomains:
 
     def get(self, name: str) -> Domain:
         name = normalize_domain(name)
-        for domain in self.list():
-            if domain.name == name:
-                return domain
-        raise NotFound("no domain {name}", name=name)
+        row = (
+            self._db.conn()
+            .execute(
+                "SELECT d.name, d.created, (SELECT count(*) FROM mailboxes m WHERE m.domain=d.name)"
+                " AS n FROM domains d WHERE d.name=?",
+                (name,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise NotFound("no domain {name}", name=name)
+        return Domain(row["name"], row["created"], row["n"])
+
+    def canonical(self, name: str) -> str:
+        """The accepted domain's name (NotFound if none): without counting its mailboxes,
+        which each mailbox creation would otherwise pay for."""
+        name = normalize_domain(name)
+        if not self._db.conn().execute("SELECT 1 FROM domains WHERE name=?", (name,)).fetchone():
+            raise NotFound("no domain {name}", name=name)
+        return name
+
+    def names(self) -> set[str]:
+        return {r[0] for r in self._db.conn().execute("SELECT name FROM domains")}
 
     def remove(self, name: str) -> None:
         name = normalize_domain(name)

@@ -57,7 +57,7 @@ class SqliteMailboxes:
         domain and every alias (storage/policy.py); nothing is created otherwise.
         """
         policy.check_domain(actor, normalize_domain(domain))
-        domain = self._domains.get(domain).name
+        domain = self._domains.canonical(domain)
         self._check_status(status)
         if quota < 0:
             raise InvalidInput("quota must be 0 (unlimited) or a positive number of bytes")
@@ -107,7 +107,8 @@ class SqliteMailboxes:
     def _validate_new_addresses(self, addresses: Iterable[str], actor: policy.Actor) -> list[str]:
         """Normalized, in the actor's scope, in accepted domains, each given once."""
         out: list[str] = []
-        accepted = {d.name for d in self._domains.list()}
+        addresses = list(addresses)
+        accepted = self._domains.names() if addresses else set()
         for address in addresses:
             normalized = normalize_address(address)
             policy.check_address(actor, normalized, accepted)
