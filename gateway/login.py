@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from storage import Mailbox, MailboxKey, StoreError, WrongPassphrase
+from storage.actions.audit import login_action
 from storage.async_store import AsyncStore
 
 from .adopted_sizes import AdoptedSizes
@@ -278,7 +279,7 @@ class Authenticator:
         reason: str,
     ) -> None:
         target = mailbox.id if mailbox else ""
-        action = f"{protocol}.login" if ok else f"{protocol}.login-failed"
+        action = str(login_action(protocol, ok))
         log.info(
             "%s %s from %s%s",
             action,

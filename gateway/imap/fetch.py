@@ -20,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from storage import MessageDamaged, MessageInfo, NotFound, StoreError
+from storage.actions.audit import AuditAction
 
 from .arguments import FetchArgs, Request
 from .fetch_items import FetchAtt, Section
@@ -282,7 +283,11 @@ async def message_damaged(s: ImapSession) -> None:
     s.ctx.metrics.imap_damaged.inc()
     with contextlib.suppress(StoreError):
         await s.ctx.store.audit.record(
-            "retrieval", "imap.message-damaged", mailbox_id, message_id, s.conn.peer_ip
+            "retrieval",
+            str(AuditAction.IMAP_MESSAGE_DAMAGED),
+            mailbox_id,
+            message_id,
+            s.conn.peer_ip,
         )
     if s.mid_response:
         s.conn.abort()

@@ -11,6 +11,7 @@ import contextlib
 import logging
 
 from storage import MessageDamaged, MessageInfo, StoreError
+from storage.actions.audit import AuditAction
 
 from .arguments import ListingArgs, MessageNumber, NoArgs, TopArgs
 from .state import Pop3Session, SessionEnded
@@ -133,7 +134,11 @@ async def _damaged(s: Pop3Session, verb: str, message: MessageInfo) -> None:
     s.ctx.metrics.pop3_damaged.inc()
     try:
         await s.ctx.store.audit.record(
-            "retrieval", "pop3.message-damaged", mailbox_id, message.id, s.conn.peer_ip
+            "retrieval",
+            str(AuditAction.POP3_MESSAGE_DAMAGED),
+            mailbox_id,
+            message.id,
+            s.conn.peer_ip,
         )
     except StoreError:
         log.warning("audit write failed for pop3.message-damaged")
