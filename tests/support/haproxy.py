@@ -8,14 +8,13 @@ stopped by its PID. A stats socket in the temp directory tells which nodes are u
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 from tests.support.ports import free_port, wait_listening
-from tests.support.tools import require_tool
+from tests.support.tools import require_tool, stop_process
 
 START_TIMEOUT = 30.0
 CHECK_INTERVAL_MS = 500
@@ -100,15 +99,7 @@ class HAProxy:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout: float = 10) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(self.proc, timeout)
 
     def server_states(self) -> dict[tuple[str, str], str]:
         """{(backend, server): status} from `show stat`, e.g. ("smtp_nodes", "node1"): "UP"."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.ports import free_port, free_port_pair, wait_listening
-from tests.support.tools import not_available, write_private
+from tests.support.tools import not_available, stop_process, write_private
 
 START_TIMEOUT = 60.0
 # The admin server's workers dial its gRPC port as admin port + 10000 whatever
@@ -127,15 +126,7 @@ class SeaweedS3:
 
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM by PID, SIGKILL if it does not go in `timeout` seconds."""
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(self.proc, timeout)
 
     def kill(self) -> None:
         """SIGKILL: the store vanishes mid-request, as a crash would."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 from typing import NoReturn
@@ -31,6 +32,18 @@ def run_tool(argv: list[str], home: Path) -> subprocess.CompletedProcess:
     """Run a tool with a clean environment: only PATH, HOME=`home` and the C locale."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C"}
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def stop_process(proc: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM by PID, SIGKILL if it does not go in `timeout` seconds; nothing if gone."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def write_private(path: Path, text: str) -> Path:
