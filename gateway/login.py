@@ -25,7 +25,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TypeVar
 
 from storage import Mailbox, MailboxKey, StoreError, WrongPassphrase
@@ -57,17 +57,9 @@ class LoginPolicy:
 
     @classmethod
     def from_settings(cls, settings) -> LoginPolicy:
-        s = settings.login  # login.lockout_failures is deprecated and ignored
-        return cls(
-            max_concurrent_unlocks=s.max_concurrent_unlocks,
-            failures_before_delay=s.failures_before_delay,
-            max_delay=s.max_delay,
-            window=s.window,
-            max_waiting=s.max_waiting,
-            max_waiting_per_address=s.max_waiting_per_address,
-            unlock_cache_size=s.unlock_cache_size,
-            unlock_cache_ttl=s.unlock_cache_ttl,
-        )
+        """Every field from its `login.*` option (login.lockout_failures is deprecated)."""
+        s = settings.login
+        return cls(**{f.name: getattr(s, f.name) for f in fields(cls)})
 
 
 @dataclass

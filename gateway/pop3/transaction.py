@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 
 from storage import MessageDamaged, MessageInfo, StoreError
 from storage.actions.audit import AuditAction
@@ -27,23 +28,22 @@ async def stat(s: Pop3Session, args: NoArgs) -> None:
 
 
 async def list_sizes(s: Pop3Session, args: ListingArgs) -> None:
-    if args.number is None:
-        count, octets = s.drop.stat()
-        lines = (f"{n} {m.size}" for n, m in s.drop.live())
-        return s.reply_lines(f"+OK {count} messages ({octets} octets)", lines)
-    message = _message(s, args.number)
-    if message is not None:
-        s.reply(f"+OK {args.number} {message.size}")
+    _listing(s, args, lambda message: message.size)
 
 
 async def list_ids(s: Pop3Session, args: ListingArgs) -> None:
+    _listing(s, args, lambda message: message.id)
+
+
+def _listing(s: Pop3Session, args: ListingArgs, column: Callable[[MessageInfo], object]) -> None:
+    """LIST and UIDL: one message's `column`, or every live message's, one per line."""
     if args.number is None:
         count, octets = s.drop.stat()
-        lines = (f"{n} {m.id}" for n, m in s.drop.live())
+        lines = (f"{n} {column(m)}" for n, m in s.drop.live())
         return s.reply_lines(f"+OK {count} messages ({octets} octets)", lines)
     message = _message(s, args.number)
     if message is not None:
-        s.reply(f"+OK {args.number} {message.id}")
+        s.reply(f"+OK {args.number} {column(message)}")
 
 
 def _message(s: Pop3Session, number: int) -> MessageInfo | None:
