@@ -21,13 +21,14 @@ from .options import WebOptions
 from .redirects import login_url
 from .render import render, setup_templates
 from .routes import ROUTE_TABLES
-from .security import UNSAFE, add_headers, allowed, cross_site, csrf_valid, load_key, route_level
+from .security import UNSAFE, add_headers, allowed, cross_site, csrf_valid, route_level
 from .state import ADMIN, STATE, TOKEN, WebState, state
 from .throttle import LoginThrottle
 
 log = logging.getLogger("web")
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY = 1 << 20
+CSRF_KEY_NAME = "web-csrf"
 
 
 def create_app(store: AsyncStore, options: WebOptions) -> web.Application:
@@ -38,15 +39,20 @@ def create_app(store: AsyncStore, options: WebOptions) -> web.Application:
     app[STATE] = WebState(
         store=store,
         options=options,
-        csrf_key=load_key(options.data_dir),
         throttle=LoginThrottle(options.login_max_failures, options.login_window, options.clock),
     )
+    app.on_startup.append(_load_csrf_key)
     setup_templates(app)
     for table in ROUTE_TABLES:
         app.add_routes(table)
     app.router.add_static("/static", STATIC_DIR, name="static", append_version=False)
     app.on_response_prepare.append(add_headers)
     return app
+
+
+async def _load_csrf_key(app: web.Application) -> None:
+    """The key is the store's, so every worker and node signs and checks alike."""
+    app[STATE].csrf_key = await app[STATE].store.sessions.signing_key(CSRF_KEY_NAME)
 
 
 def is_api(request: web.Request) -> bool:

@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from storage import policy
-from storage.file_modes import make_private_dirs, publish_once
 from storage.models import Admin
 
 LEVELS = ("public", "viewer", "self", "domain-admin", "superadmin")
@@ -108,21 +104,10 @@ def require_domain(admin: Admin, domain: str, write: bool = False) -> None:
 
 
 # --- CSRF ----------------------------------------------------------------------------
-def load_key(data_dir: Path, name: str = "web-csrf.key") -> bytes:
-    """A 32-byte secret in data_dir/secrets/ (mode 0600), created atomically once."""
-    folder = Path(data_dir) / "secrets"
-    make_private_dirs(folder)
-    os.chmod(folder, 0o700)
-    path = folder / name
-    publish_once(path, secrets.token_bytes(32))
-    key = path.read_bytes()
-    if len(key) < 32:
-        raise RuntimeError(f"{path} is damaged: remove it to make a new one")
-    return key
-
-
 def csrf_token(key: bytes, binding: str) -> str:
     """The CSRF token for a session (or pre-session) secret."""
+    if not key:
+        raise RuntimeError("the CSRF key is not loaded (the application has not started)")
     return hmac.new(key, b"csrf|" + binding.encode(), hashlib.sha256).hexdigest()
 
 

@@ -17,8 +17,8 @@ from .throttle import LoginThrottle
 class WebState:
     store: AsyncStore
     options: WebOptions
-    csrf_key: bytes
     throttle: LoginThrottle
+    csrf_key: bytes = b""  # the store's signing key, loaded at application start-up
     totp_last_step: dict[str, int] = field(default_factory=dict)  # replay guard per admin
 
     @property

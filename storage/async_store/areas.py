@@ -329,6 +329,9 @@ class AsyncSessions(_Area[Sessions]):
     async def purge(self, idle_before: float, created_before: float) -> int:
         return await self._run(self._area.purge, idle_before, created_before)
 
+    async def signing_key(self, name: str) -> bytes:
+        return await self._run(self._area.signing_key, name)
+
 
 class AsyncApiTokens(_Area[ApiTokens]):
     """ApiTokens (storage/contract/sessions.py), awaited."""

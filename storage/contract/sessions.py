@@ -47,6 +47,12 @@ class Sessions(Protocol):
         """Remove sessions idle since `idle_before` or created before `created_before`."""
         ...
 
+    def signing_key(self, name: str) -> bytes:
+        """The named random 32-byte key the console signs with (CSRF tokens): made once,
+        then the same for every process and node on this store, so that a form served by
+        one is accepted by another. ValueError for a malformed name (names are constants)."""
+        ...
+
 
 class ApiTokens(Protocol):
     def create(self, admin: str, name: str, now: float | None = None) -> tuple[ApiToken, str]:

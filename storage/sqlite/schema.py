@@ -115,6 +115,12 @@ CREATE TABLE IF NOT EXISTS login_clients (
     last_ok REAL NOT NULL,
     PRIMARY KEY (mailbox_id, address)
 );
+-- Keys every process must agree on: the console's CSRF signing key (random bytes).
+CREATE TABLE IF NOT EXISTS web_secrets (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    created REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY,
     owner TEXT NOT NULL,

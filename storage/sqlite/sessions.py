@@ -16,6 +16,7 @@ import time
 from ..errors import InvalidInput, NotFound
 from ..ids import random_base32
 from ..models import AdminSession, ApiToken
+from ..signing_keys import SIGNING_KEY_BYTES, check_signing_key_name
 from . import rows
 from .database import Database
 
@@ -90,6 +91,16 @@ class SqliteSessions:
                 "DELETE FROM admin_sessions WHERE admin=? AND hash<>?", (admin, keep)
             )
         return cur.rowcount
+
+    def signing_key(self, name: str) -> bytes:
+        check_signing_key_name(name)
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO web_secrets(name, value, created) VALUES (?, ?, ?)",
+                (name, secrets.token_bytes(SIGNING_KEY_BYTES), time.time()),
+            )
+            row = conn.execute("SELECT value FROM web_secrets WHERE name = ?", (name,)).fetchone()
+        return bytes(row["value"])
 
     def purge(self, idle_before: float, created_before: float) -> int:
         """Remove sessions idle since `idle_before` or created before `created_before`."""

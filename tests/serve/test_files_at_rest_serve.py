@@ -15,7 +15,6 @@ from storage import open_store
 from storage.sealing import default_sealer
 from tests.support.argon import FAST_KDF
 from tests.support.modes import not_private, umask, walked
-from web.security import load_key
 
 from .conftest import GatewayProcess, cli
 
@@ -33,7 +32,6 @@ def test_serve_started_under_umask_022_makes_everything_private(gateway_data: Pa
             "tls/cert.pem",
             "tls/key.pem",
             "secrets/seal.key",
-            "secrets/web-csrf.key",
             "blobs",
             "tmp",
         } <= made
@@ -62,11 +60,10 @@ def test_start_up_warns_about_wider_modes_and_still_serves(gateway_data: Path, t
     assert stat.S_IMODE((gateway_data / "gateway.db").stat().st_mode) == 0o644  # only warned
 
 
-def test_self_signed_certificate_and_console_keys_are_private_under_umask_022(tmp_path):
+def test_self_signed_certificate_is_private_under_umask_022(tmp_path):
     with umask(0o022):
         create_self_signed(tmp_path / "data" / "tls", "gw.example.test")
-        load_key(tmp_path / "data")
-    assert walked(tmp_path / "data") >= {"tls/cert.pem", "tls/key.pem", "secrets/web-csrf.key"}
+    assert walked(tmp_path / "data") >= {"tls/cert.pem", "tls/key.pem"}
     assert not_private(tmp_path / "data") == {}
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from storage import open_store
+from storage.async_store import AsyncStore
+from tests.support.argon import FAST_KDF, FAST_PASSWORDS
 from web import WebOptions, create_app
 from web.security import CSP
 
@@ -307,12 +310,26 @@ async def test_readyz_reports_the_callers_checks(aiohttp_client, make_console, e
     }
 
 
-async def test_csrf_key_file_is_private(app, env):
-    key = env.data_dir / "secrets" / "web-csrf.key"
-    assert key.stat().st_mode & 0o777 == 0o600
-    assert (env.data_dir / "secrets").stat().st_mode & 0o777 == 0o700
-    create_app(env.astore, env.options)  # a second start reuses the key
-    assert key.read_bytes() == key.read_bytes()
+async def test_a_form_served_by_one_worker_is_accepted_by_another(superadmin, aiohttp_client, env):
+    """Workers and nodes share the store, and with it the CSRF key (no per-process key)."""
+    await superadmin.get("/settings")
+    other_store = open_store(env.data_dir, kdf=FAST_KDF, password_hasher=FAST_PASSWORDS)
+    other_astore = AsyncStore(other_store, max_workers=2)
+    try:
+        other = await aiohttp_client(create_app(other_astore, env.options))
+        other.session.cookie_jar.update_cookies(
+            {c.key: c.value for c in superadmin.client.session.cookie_jar}
+        )
+        response = await other.post(
+            "/domains",
+            data={"name": "second-worker.test", "csrf_token": superadmin.csrf},
+            allow_redirects=False,
+        )
+        assert response.status == 303, await response.text()
+        assert "second-worker.test" in [d.name for d in env.store.domains.list()]
+        assert not (env.data_dir / "secrets" / "web-csrf.key").exists()  # not a node file
+    finally:
+        other_astore.close()
 
 
 async def test_console_errors_are_pages(superadmin):

@@ -58,6 +58,22 @@ def test_a_session_is_found_only_by_its_secret(contract_store: Store) -> None:
     assert contract_store.sessions.get(raw) is None
 
 
+def test_a_signing_key_is_made_once_and_shared_by_every_store_on_the_data(
+    contract_store: Store, sibling_store: Store
+) -> None:
+    key = contract_store.sessions.signing_key("web-csrf")
+    assert len(key) == 32
+    assert contract_store.sessions.signing_key("web-csrf") == key
+    assert sibling_store.sessions.signing_key("web-csrf") == key  # another worker or node
+    assert contract_store.sessions.signing_key("other") != key
+
+
+@pytest.mark.parametrize("name", ["", "UPPER", "with space", "x" * 65, "-lead"])
+def test_a_bad_signing_key_name_is_refused(contract_store: Store, name: str) -> None:
+    with pytest.raises(ValueError):
+        contract_store.sessions.signing_key(name)
+
+
 def test_deleting_an_admin_ends_its_sessions_and_tokens(contract_store: Store) -> None:
     contract_store.admins.create("alice")
     _, raw_session = contract_store.sessions.create("alice")
