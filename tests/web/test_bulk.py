@@ -34,10 +34,6 @@ def statuses(env) -> dict[str, str]:
     return {m.name: m.status for m in env.store.mailboxes.list()}
 
 
-def flashes(html: str) -> str:
-    return " ".join(re.findall(r'class="flash[^"]*"[^>]*>(.*?)<', html, re.S))
-
-
 async def bulk(console, fields: list[tuple[str, str]], view: str = ""):
     return await console.post("/mailboxes/bulk", [("view", view), *fields])
 
