@@ -160,3 +160,30 @@ def test_export_rows_are_scoped_and_one_entry_is_written(env, boxes):
     assert [r.mailbox.name for r in done.rows] == ["A1", "A2", "A3"]
     assert done.rows[0].received_24h == 2
     assert entries(env.store) == [("da", "mailbox.list-export", done.reference, "mailboxes=3")]
+
+
+def _selects(store, run) -> int:
+    seen: list[str] = []
+    conn = store.db.conn()  # this thread's connection, the one the action uses
+    conn.set_trace_callback(seen.append)
+    try:
+        run()
+    finally:
+        conn.set_trace_callback(None)
+    return sum(1 for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH")))
+
+
+def test_an_export_reads_a_fixed_number_of_statements_whatever_its_size(env, domains):
+    made = [
+        env.store.mailboxes.create("alpha.test", name=f"m{n}", actor=None)[0] for n in range(40)
+    ]
+    counts = []
+    for chosen in (made[:2], made):
+        by_ids = Selection(ids=tuple(m.id for m in chosen))
+        wanted = actions.ExportMailboxes(by_ids)
+        counts.append(
+            _selects(env.store, lambda w=wanted: actions.export_mailboxes(env.store, OPERATOR, w))
+        )
+    every = actions.ExportMailboxes(Selection(filter=Filter(domain="alpha.test")))
+    counts.append(_selects(env.store, lambda: actions.export_mailboxes(env.store, OPERATOR, every)))
+    assert counts == [3, 3, 3]
