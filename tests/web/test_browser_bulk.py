@@ -34,7 +34,7 @@ async def test_select_page_all_matching_and_the_typed_confirmation(page, env):  
     # Two rows ticked on page 2 (both active) go on hold; the view stays on page 2.
     await page.get_by_label(f"Select {_name(26)}").check()
     await page.get_by_label(f"Select {_name(28)}").check()
-    await page.get_by_label("New status").select_option("hold")
+    await page.get_by_label("Set to").select_option("hold")
     await page.get_by_role("button", name="Change status").click()
     await expect(page.get_by_role("status")).to_contain_text("Status changed for 2 mailboxes.")
     await expect(pager).to_contain_text("Page 2 of 3")

@@ -8,9 +8,11 @@ that filter, within the admin's domains, never from the ids the page showed.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from storage import actions
 from storage.bulk import Filter, Selection
@@ -27,19 +29,23 @@ from ..state import state
 from ..views import perform
 
 routes = web.RouteTableDef()
+Form = MultiDictProxy[Any]
 OPS = ("status", "export", "delete")
 
 
-def _view(form: object) -> ListView:
+def _view(form: Form) -> ListView:
     """The list view the form was sent from (its query string, read leniently)."""
     return read_view(dict(parse_qsl(form_text(form, "view", 2000))))
 
 
-def _selection(form: object, view: ListView) -> Selection:
+def _selection(form: Form, view: ListView) -> Selection:
     if form_text(form, "scope", 20) == "matching":
         return Selection(filter=Filter(view.domain, view.status, view.search))
-    ids = [i for i in form.getall("ids", []) if isinstance(i, str)]  # type: ignore[attr-defined]
-    return Selection(ids=tuple(i[:64] for i in ids))
+    return Selection(ids=tuple(i[:64] for i in _ids(form)))
+
+
+def _ids(form: Form) -> list[str]:
+    return [i for i in form.getall("ids", []) if isinstance(i, str)]
 
 
 def _sentence(text: str) -> str:
@@ -80,7 +86,7 @@ async def bulk(request: web.Request) -> web.StreamResponse:
 
 
 async def _status(
-    request: web.Request, form: object, view: ListView, selection: Selection
+    request: web.Request, form: Form, view: ListView, selection: Selection
 ) -> web.StreamResponse:
     status = form_text(form, "status", 20)
     if status not in STATUSES:
@@ -100,7 +106,7 @@ async def _status(
 
 
 async def _delete(
-    request: web.Request, form: object, view: ListView, selection: Selection
+    request: web.Request, form: Form, view: ListView, selection: Selection
 ) -> web.StreamResponse:
     if form_text(form, "confirming", 5) != "yes":  # the first step: show what would happen
         plan = await perform(request, actions.plan_bulk_delete, selection)
@@ -135,7 +141,7 @@ async def _delete(
 
 async def _confirm_page(
     request: web.Request,
-    form: object,
+    form: Form,
     view: ListView,
     plan: actions.bulk.DeletePlan,
     error: str = "",
@@ -147,7 +153,7 @@ async def _confirm_page(
         "view": view,
         "view_query": form_text(form, "view", 2000),
         "scope": form_text(form, "scope", 20),
-        "ids": [i for i in form.getall("ids", []) if isinstance(i, str)],  # type: ignore[attr-defined]
+        "ids": _ids(form),
         "errors": {"confirm": error} if error else {},
         "shown": 50,
     }
