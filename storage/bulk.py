@@ -75,15 +75,16 @@ def _checked_filter(wanted: Filter) -> Filter:
 
 def filter_from(values: Mapping[str, object]) -> Filter:
     """A filter from {"domain", "status", "q"} (the API's body, the CLI's --filter);
-    InvalidInput for an unknown key or a value that is not text."""
+    InvalidInput for an unknown key or a value that is neither text nor null."""
     unknown = sorted(set(values) - set(FILTER_KEYS))
     if unknown:
         raise InvalidInput(
             "unknown filter {key}: use {choices}", key=unknown[0], choices=", ".join(FILTER_KEYS)
         )
-    if not all(isinstance(v, str) for v in values.values()):
+    given = {k: v for k, v in values.items() if v is not None}  # null: any, as if absent
+    if not all(isinstance(v, str) for v in given.values()):
         raise InvalidInput("filter values must be text")
-    text = {k: str(v) for k, v in values.items()}
+    text = {k: str(v) for k, v in given.items()}
     return _checked_filter(
         Filter(text.get("domain") or None, text.get("status") or None, text.get("q", ""))
     )

@@ -4,6 +4,12 @@ typed confirmation of a bulk deletion (a wrong count deletes nothing)."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
+import re
+from pathlib import Path
+
 from .conftest import PASSWORD
 from .test_browser import base_url, browser, expect, page, shot, sign_in  # noqa: F401
 
@@ -52,6 +58,14 @@ async def test_select_page_all_matching_and_the_typed_confirmation(page, env):  
 
     # All 60 that match, though the page shows 25: the server resolves the filter.
     await page.get_by_label("All 60 mailboxes that match the filter").check()
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Export CSV").click()
+    download = await info.value
+    assert re.fullmatch(r"mailboxes-\d{8}-\d{6}\.csv", download.suggested_filename)
+    text = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
+    exported = list(csv.reader(io.StringIO(text, newline="")))
+    assert exported[0][:2] == ["id", "name"] and len(exported) == 61
+    assert {row[2] for row in exported[1:]} == {"acme.example"}
     await page.get_by_role("button", name="Delete…").click()
     await expect(page.get_by_role("heading", name="Delete mailboxes")).to_be_visible()
     await expect(page.locator("#bulk-delete-summary")).to_contain_text("22 mailboxes")

@@ -232,7 +232,9 @@ async def call(client, path: str, body):
 async def test_api_status_and_scope(env, boxes, api_for):
     da = await api_for("da", "domain-admin", ["alpha.test"])
     status, body = await call(
-        da, "/api/v1/mailboxes/bulk/status", {"status": "disabled", "filter": {"status": "hold"}}
+        da,
+        "/api/v1/mailboxes/bulk/status",
+        {"status": "disabled", "filter": {"status": "hold", "domain": None}},
     )
     assert status == 200 and body["status"] == "disabled"
     assert sorted(body["changed"]) == sorted(boxes[n].id for n in ("A0", "A2", "A4"))
@@ -246,6 +248,7 @@ async def test_api_status_and_scope(env, boxes, api_for):
         ({"status": "hold", "ids": "all"}, 400),
         ({"status": "hold", "filter": {"colour": "red"}}, 400),
         ({"status": "hold", "filter": []}, 400),
+        ({"status": "hold", "filter": {"q": 7}}, 400),
         ({"status": "asleep", "ids": [boxes["A1"].id]}, 400),
         ({"ids": [boxes["A1"].id]}, 400),
         ({"status": "hold", "ids": ["mbx-nosuchmailbox0000000"]}, 404),
