@@ -293,3 +293,16 @@ async def test_api_export_is_csv_and_scoped(env, boxes, api_for):
     assert "'=1+1" in [r[1] for r in rows[1:]]
     status, _ = await call(da, "/api/v1/mailboxes/export", {"ids": [boxes["B0"].id]})
     assert status == 403
+
+
+async def test_the_bulk_pages_speak_german(env, boxes, make_console):
+    console = await make_console("dora", "superadmin")
+    env.store.admins.update("dora", language="de")
+    listing = await console.get("/mailboxes?domain=alpha.test")
+    assert "Alle 6 Postfächer, die zum Filter passen" in listing.body_text
+    assert "Sammelaktionen" in listing.body_text
+    ask = await bulk(console, [("op", "delete"), ("scope", "matching")], "domain=alpha.test")
+    assert "Geben Sie zur Bestätigung die Anzahl der zu löschenden Postfächer ein:" in ask.body_text
+    wrong = [("op", "delete"), ("confirming", "yes"), ("scope", "matching"), ("confirm", "9")]
+    refused = await bulk(console, wrong, "domain=alpha.test")
+    assert "Geben Sie 3 ein, um sie zu löschen. Es wurde nichts gelöscht." in refused.body_text
