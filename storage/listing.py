@@ -19,6 +19,7 @@ DAY = 86400.0
 SORTS = ("name", "domain", "status", "messages", "bytes", "last_login", "received_24h", "created")
 MAX_LIMIT = 500
 MAX_SEARCH = 200
+MAX_IDS = 10_000  # mailbox ids one query (a bulk selection) may name
 CursorKey = tuple[str | int | float, ...]
 
 
@@ -27,7 +28,8 @@ class MailboxQuery:
     """One page of the mailbox list.
 
     `domains`: the domains to cover (the admin's visible ones), None for every domain;
-    an empty tuple covers nothing. `search` matches id, name, description and any
+    an empty tuple covers nothing. `ids`: only these mailboxes (a bulk selection), None
+    for any. `search` matches id, name, description and any
     address (case-insensitive for ASCII). Page either by `cursor` (from the previous
     page's next_cursor, stable under inserts) or by `offset`, not both. `now` is the
     time "received in the last 24 hours" counts back from (default: the clock).
@@ -42,6 +44,7 @@ class MailboxQuery:
     cursor: str | None = None
     offset: int = 0
     now: float | None = None
+    ids: tuple[str, ...] | None = None
 
     def checked(self) -> MailboxQuery:
         """The query with bad values refused (InvalidInput), the search trimmed."""
@@ -57,7 +60,10 @@ class MailboxQuery:
             raise InvalidInput("give a cursor or an offset, not both")
         if len(self.search) > MAX_SEARCH:
             raise InvalidInput("the search is longer than {most} characters", most=MAX_SEARCH)
+        if self.ids is not None and len(self.ids) > MAX_IDS:
+            raise InvalidInput("at most {most} mailbox ids at a time", most=MAX_IDS)
         domains = None if self.domains is None else tuple(d.lower() for d in self.domains)
+        ids = None if self.ids is None else tuple(dict.fromkeys(i.lower() for i in self.ids))
         return MailboxQuery(
             domains,
             self.status,
@@ -68,6 +74,7 @@ class MailboxQuery:
             self.cursor,
             self.offset,
             time.time() if self.now is None else self.now,
+            ids,
         )
 
     @property

@@ -54,6 +54,11 @@ class ListView:
         kept = urlencode({k: v for k, v in params.items() if v})
         return "/mailboxes" + (f"?{kept}" if kept else "")
 
+    def query_string(self) -> str:
+        """The URL's query string: the bulk form sends it back to say which view, and so
+        which filter, it came from (web/routes/mailboxes_bulk.py)."""
+        return self.url().partition("?")[2]
+
     def sort_url(self, key: str) -> str:
         """Sorting by `key` (again: the other direction) keeps the filters, from page 1."""
         flip = key == self.sort and not self.descending

@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 
 from . import (
+    mailbox_bulk,
     mailbox_create,
     mailbox_delete,
     mailbox_export,
+    mailbox_export_csv,
     mailbox_export_identity,
     mailbox_import,
     mailbox_list,
@@ -88,6 +90,8 @@ for command in (
     mailbox_export.export,
     mailbox_export_identity.export_identity,
     mailbox_purge.purge_sealed,
+    mailbox_bulk.bulk,
+    mailbox_export_csv.export_csv,
 ):
     mailbox.add_command(command)
 

@@ -9,6 +9,7 @@ to its own rendering (a form error, a 4xx JSON body, `Error:` and exit status 1)
 - mailboxes.py: create, update (fields, aliases, passphrase policy), delete, and the
   "passphrase stored" acknowledgement
 - aliases.py: add and remove an alias
+- bulk.py: change the status of many mailboxes, delete the deletable ones, export CSV
 - passphrases.py: change, reset (the "no reset" lock), recover, purge sealed mail,
   export the age identity
 - domains.py: add and remove a domain
@@ -22,7 +23,7 @@ same act yields the same audit entry from every one of them.
 
 from __future__ import annotations
 
-from . import admins, aliases, domains, mailboxes, passphrases, tokens
+from . import admins, aliases, bulk, domains, mailboxes, passphrases, tokens
 from .admins import (
     AdminName,
     ChangeOwnPassword,
@@ -45,6 +46,15 @@ from .admins import (
 from .aliases import AliasChange, add_alias, remove_alias
 from .audit import AuditAction
 from .base import REGISTRY, ActionSpec, Actor
+from .bulk import (
+    BulkDelete,
+    BulkStatus,
+    ExportMailboxes,
+    bulk_delete,
+    bulk_status,
+    export_mailboxes,
+    plan_bulk_delete,
+)
 from .domains import DomainName, add_domain, remove_domain
 from .mailboxes import (
     IMPORT_KEY,
@@ -93,6 +103,8 @@ __all__ = [
     "AdminName",
     "AliasChange",
     "AuditAction",
+    "BulkDelete",
+    "BulkStatus",
     "ChangeOwnPassword",
     "ChangePassphrase",
     "CreateAdmin",
@@ -102,6 +114,7 @@ __all__ = [
     "DisableOwnTotp",
     "DomainName",
     "EnableTotp",
+    "ExportMailboxes",
     "ExportIdentity",
     "PurgeSealed",
     "RecoverPassphrase",
@@ -117,6 +130,9 @@ __all__ = [
     "add_domain",
     "admins",
     "aliases",
+    "bulk",
+    "bulk_delete",
+    "bulk_status",
     "change_own_password",
     "change_passphrase",
     "create_admin",
@@ -128,8 +144,10 @@ __all__ = [
     "domains",
     "enable_totp",
     "export_identity",
+    "export_mailboxes",
     "mailboxes",
     "passphrases",
+    "plan_bulk_delete",
     "purge_sealed",
     "recover_passphrase",
     "remove_alias",

@@ -23,6 +23,11 @@ class AuditAction(enum.StrEnum):
     RESET_LOCK_SET = "mailbox.reset-lock-set"
     RESET_LOCK_CLEAR = "mailbox.reset-lock-clear"
     RESET_LOCK_CLEAR_REFUSED = "mailbox.reset-lock-clear-refused"
+    # bulk acts (storage/actions/bulk.py): the summary on the bulk reference; each
+    # mailbox changed also gets its own mailbox.update / mailbox.delete entry
+    MAILBOX_BULK_STATUS = "mailbox.bulk-status"
+    MAILBOX_BULK_DELETE = "mailbox.bulk-delete"
+    MAILBOX_LIST_EXPORT = "mailbox.list-export"
     # passphrases (storage/actions/passphrases.py)
     PASSPHRASE_CHANGE = "mailbox.passphrase-change"
     PASSPHRASE_CHANGE_FAILED = "mailbox.passphrase-change-failed"

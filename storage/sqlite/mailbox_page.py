@@ -7,6 +7,7 @@ and the page's addresses. The overview is two: the per-domain sums, the status c
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +56,9 @@ def _filters(query: MailboxQuery, params: dict[str, Any]) -> str:
             params[f"d{n}"] = domain
             names.append(f":d{n}")
         clauses.append(f"m.domain IN ({','.join(names)})")
+    if query.ids is not None:
+        params["ids"] = json.dumps(list(query.ids))
+        clauses.append("m.id IN (SELECT value FROM json_each(:ids))")
     if query.status is not None:
         params["status"] = query.status
         clauses.append("m.status=:status")
@@ -109,7 +113,7 @@ def _addresses(conn: sqlite3.Connection, ids: list[str]) -> dict[str, list[str]]
 
 def mailbox_page(db: Database, wanted: MailboxQuery) -> MailboxPage:
     query = wanted.checked()
-    if query.domains == ():
+    if query.domains == () or query.ids == ():
         return MailboxPage([], 0, None)
     conn = db.conn()
     count_params: dict[str, Any] = {}

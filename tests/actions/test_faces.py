@@ -77,6 +77,29 @@ ACTS = {
         ("DELETE", "/api/v1/mailboxes/{id}?confirm={id}", None),
         ["mailbox", "delete", "{id}"],
     ),
+    "bulk_status": (
+        (
+            "POST",
+            "/mailboxes/bulk",
+            [("op", "status"), ("status", "disabled"), ("ids", "{id}"), ("view", "")],
+        ),
+        ("POST", "/api/v1/mailboxes/bulk/status", {"status": "disabled", "ids": ["{id}"]}),
+        ["mailbox", "bulk", "status", "--status", "disabled", "--ids", "{id}"],
+    ),
+    "bulk_delete": (
+        (
+            "POST",
+            "/mailboxes/bulk",
+            [("op", "delete"), ("confirming", "yes"), ("confirm", "1"), ("ids", "{id}")],
+        ),
+        ("POST", "/api/v1/mailboxes/bulk/delete", {"ids": ["{id}"], "confirm": "1"}),
+        ["mailbox", "bulk", "delete", "--ids", "{id}", "--confirm", "1"],
+    ),
+    "export_mailboxes": (
+        ("POST", "/mailboxes/bulk", [("op", "export"), ("ids", "{id}"), ("view", "")]),
+        ("POST", "/api/v1/mailboxes/export", {"ids": ["{id}"]}),
+        ["mailbox", "export-csv", "--ids", "{id}"],
+    ),
     "add_domain": (
         ("POST", "/domains", {"name": "Gamma.test"}),
         ("POST", "/api/v1/domains", {"name": "Gamma.test"}),
@@ -129,6 +152,7 @@ def normalized(store, since: int, ctx) -> list[tuple[str, str, str]]:
 
     def clean(text: str) -> str:
         text = text.replace(ctx["id"], "<id>").replace(ctx["token"], "<token>")
+        text = re.sub(r"bulk-[0-9a-z]+", "<bulk>", text)  # a bulk act's reference
         return re.sub(r"mbx-[0-9a-z]+", "<new>", text)
 
     return [(e.action, clean(e.target), clean(e.detail)) for e in found]

@@ -20,6 +20,7 @@ EXPECTED = {
     ("GET", "/mailboxes"): "viewer",
     ("GET", "/mailboxes/new"): "domain-admin",
     ("POST", "/mailboxes/new"): "domain-admin",
+    ("POST", "/mailboxes/bulk"): "domain-admin",
     ("POST", "/mailboxes/{mailbox_id}/stored"): "domain-admin",
     ("GET", "/mailboxes/{mailbox_id}"): "viewer",
     ("GET", "/mailboxes/{mailbox_id}/settings"): "domain-admin",
@@ -71,6 +72,9 @@ EXPECTED = {
     ("DELETE", "/api/v1/mailboxes/{mailbox_id}/aliases/{address}"): "domain-admin",
     ("POST", "/api/v1/mailboxes/{mailbox_id}/reset-passphrase"): "domain-admin",
     ("POST", "/api/v1/mailboxes/{mailbox_id}/change-passphrase"): "domain-admin",
+    ("POST", "/api/v1/mailboxes/bulk/status"): "domain-admin",
+    ("POST", "/api/v1/mailboxes/bulk/delete"): "domain-admin",
+    ("POST", "/api/v1/mailboxes/export"): "domain-admin",
 }
 RANK = {"viewer": 1, "self": 1, "domain-admin": 2, "superadmin": 3}
 ROLE_RANK = {"viewer": 1, "domain-admin": 2, "superadmin": 3}

@@ -7,6 +7,7 @@ from aiohttp import web
 from . import (
     admins,
     api,
+    api_bulk,
     api_mailboxes,
     audit,
     auth,
@@ -15,6 +16,7 @@ from . import (
     mailbox_policy,
     mailbox_settings,
     mailboxes,
+    mailboxes_bulk,
     passphrase,
     settings,
     totp,
@@ -24,6 +26,7 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     auth.routes,
     domains.routes,
     mailboxes.routes,
+    mailboxes_bulk.routes,
     mailbox_settings.routes,
     mailbox_policy.routes,
     passphrase.routes,
@@ -34,4 +37,5 @@ ROUTE_TABLES: list[web.RouteTableDef] = [
     audit.routes,
     api.routes,
     api_mailboxes.routes,
+    api_bulk.routes,
 ]

@@ -57,6 +57,7 @@ async def mailboxes(request: web.Request) -> web.StreamResponse:
         "domains": domains,
         "can_create": bool(await writable_domains(request)),
     }
+    context["can_bulk"] = context["can_create"]  # the same: writes in one's own domains
     return await render(request, "mailboxes.html", context)
 
 

@@ -126,6 +126,43 @@ SCHEMAS: dict[str, Any] = {
             "received_24h": {"type": "integer"},
         },
     },
+    "Selection": {
+        "type": "object",
+        "description": 'Give "ids" or "filter", not both',
+        "properties": {
+            "ids": {**_STRINGS, "description": "Mailbox ids (at most 10,000)"},
+            "filter": {
+                "type": "object",
+                "description": "Every mailbox matching, within the token's admin's domains",
+                "properties": {
+                    "domain": {"type": "string"},
+                    "status": _STATUS,
+                    "q": {"type": "string", "description": "As the list's q"},
+                },
+            },
+        },
+    },
+    "BulkStatus": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Selection"},
+            {"type": "object", "required": ["status"], "properties": {"status": _STATUS}},
+        ]
+    },
+    "BulkDelete": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Selection"},
+            {
+                "type": "object",
+                "properties": {
+                    "confirm": {
+                        "type": "string",
+                        "description": "The number of deletable mailboxes in the selection."
+                        " Without it (or wrong): 400 with confirm, deletable and kept",
+                    }
+                },
+            },
+        ]
+    },
     "ResetConfirm": {
         "type": "object",
         "properties": {
@@ -282,6 +319,31 @@ def document() -> dict[str, Any]:
                     "content": {"application/json": {"schema": _ref("ResetConfirm")}},
                 },
             },
+        },
+        "/api/v1/mailboxes/bulk/status": {
+            "post": _op(
+                "Give every selected mailbox a status; one audit entry per mailbox changed."
+                " Returns {reference, status, changed, unchanged}",
+                _json(_OBJ),
+                "BulkStatus",
+            ),
+        },
+        "/api/v1/mailboxes/bulk/delete": {
+            "post": _op(
+                "Delete the selected mailboxes on hold or disabled, with their messages, once"
+                " confirmed by their number; the others are kept and listed. Returns"
+                " {reference, deleted, kept, messages_destroyed}",
+                _json(_OBJ),
+                "BulkDelete",
+            ),
+        },
+        "/api/v1/mailboxes/export": {
+            "post": _op(
+                "The selected mailboxes as CSV (text/csv): id, name, domain, addresses,"
+                " status, messages, bytes, quota, last_retrieval, received_24h",
+                {"description": "CSV", "content": {"text/csv": {"schema": _TEXT}}},
+                "Selection",
+            ),
         },
         "/api/v1/mailboxes/{mailbox_id}/change-passphrase": {
             "parameters": _MBX,

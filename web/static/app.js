@@ -71,6 +71,18 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-wipe]").forEach((form) => {
     form.addEventListener("submit", wipeSecrets);
   });
+  // The mailbox list: one box ticks (or clears) every mailbox of the page.
+  document.querySelectorAll("input[data-select-page]").forEach((all) => {
+    const boxes = () => all.form.querySelectorAll("input[type=checkbox][name=ids]");
+    all.addEventListener("change", () => {
+      boxes().forEach((box) => { box.checked = all.checked; });
+    });
+    boxes().forEach((box) => box.addEventListener("change", () => {
+      const list = Array.from(boxes());
+      all.checked = list.every((b) => b.checked);
+      all.indeterminate = !all.checked && list.some((b) => b.checked);
+    }));
+  });
   document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
     select.addEventListener("change", () => select.form.requestSubmit());
   });

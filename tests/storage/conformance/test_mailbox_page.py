@@ -129,6 +129,17 @@ def test_status_and_domain_scope_filter(contract_store: Store, many) -> None:
     assert nothing.rows == [] and nothing.total == 0 and nothing.next_cursor is None
 
 
+def test_an_id_selection_narrows_the_other_filters(contract_store: Store, many) -> None:
+    chosen = (many[0].id.upper(), many[1].id, many[2].id, "mbx-nosuchmailbox")
+    page = contract_store.mailboxes.page(MailboxQuery(ids=chosen, limit=500))
+    assert {r.mailbox.id for r in page.rows} == {m.id for m in many[:3]} and page.total == 3
+    scoped = MailboxQuery(ids=chosen, domains=(OTHER,), limit=500)
+    expected = {m.id for m in many[:3] if m.domain == OTHER}
+    assert {r.mailbox.id for r in contract_store.mailboxes.page(scoped).rows} == expected
+    none = contract_store.mailboxes.page(MailboxQuery(ids=()))
+    assert none.rows == [] and none.total == 0
+
+
 def test_a_cursor_is_stable_under_inserts(contract_store: Store, many) -> None:
     first = contract_store.mailboxes.page(MailboxQuery(sort="created", limit=10))
     contract_store.mailboxes.create("example.test", name="aaa new", actor=None)
@@ -153,6 +164,7 @@ def test_a_cursor_is_stable_under_inserts(contract_store: Store, many) -> None:
         MailboxQuery(cursor=encode_cursor("name", False, ("x",))),  # wrong width
         MailboxQuery(cursor=encode_cursor("name", False, ("x", "y")), offset=3),
         MailboxQuery(search="x" * 201),
+        MailboxQuery(ids=tuple(f"mbx-{n}" for n in range(10_001))),
     ],
 )
 def test_bad_queries_are_refused(contract_store: Store, many, query: MailboxQuery) -> None:
