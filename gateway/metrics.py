@@ -107,6 +107,8 @@ class GatewayMetrics:
         self.acme_renewals = counter(
             "acme_renewals", "ACME certificate attempts by result", ("result",)
         )  # result: success, failure
+        for result in ("success", "failure"):  # both exported from the first scrape
+            self.acme_renewals.labels(result=result)
 
     def attach(self, sources: MetricSources) -> None:
         """Add the scrape-time gauges read from `sources` (once per process)."""

@@ -299,11 +299,12 @@ async def serve_forever(
     watcher = asyncio.create_task(
         _watch_certificates(running.ctx.tls, settings.tls.reload_interval)
     )
-    acme_task = None
+    acme = acme_task = None
     if settings.tls.acme:
         from .acme.manager import AcmeManager
 
-        acme_task = asyncio.create_task(AcmeManager(running.ctx).run())
+        acme = AcmeManager(running.ctx)
+        acme_task = asyncio.create_task(acme.run())
     try:
         sys.stdout.flush()
         await stop.wait()
@@ -314,10 +315,18 @@ async def serve_forever(
         await running.stop(settings.gateway.shutdown_grace)
     finally:
         watcher.cancel()
-        if acme_task is not None:
+        if acme is not None and acme_task is not None:
             acme_task.cancel()
+            await _release_quietly(acme)
         running.ctx.store.close()
     return 0
+
+
+async def _release_quietly(acme) -> None:
+    try:
+        await acme.release()
+    except Exception:  # shutting down anyway: the lease expires by itself
+        log.exception("ACME: could not release the lease")
 
 
 def _reload(tls: TlsManager) -> None:

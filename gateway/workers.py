@@ -57,7 +57,8 @@ STABLE_AFTER = 60.0  # a worker that lived this long starts the backoff over
 
 def zero_port_keys(settings: Settings) -> list[str]:
     """Listeners configured on port 0 (each process would get its own port)."""
-    return [k for k in _LISTEN_KEYS if settings[k] and parse_hostport(settings[k], k)[1] == 0]
+    keys = [*_LISTEN_KEYS, "tls.acme_http_listen"] if settings.tls.acme else _LISTEN_KEYS
+    return [k for k in keys if settings[k] and parse_hostport(settings[k], k)[1] == 0]
 
 
 def _worker_main(settings: Settings, data_dir: Path, index: int) -> None:

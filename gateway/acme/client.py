@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime
 import logging
-import ssl
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import josepy as jose
 import requests
 from acme import challenges, client, crypto_util, errors, messages
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -155,19 +154,17 @@ def load_account_key(data_dir: Path) -> jose.JWK:
 
 
 def check_pair(issued: Issued, domains: tuple[str, ...]) -> None:
-    """Refuse a chain that does not load with its key or does not name every domain,
-    before it can replace the working certificate."""
-    with tempfile.NamedTemporaryFile("w", suffix=".pem") as scratch:
-        scratch.write(issued.fullchain_pem + issued.key_pem)
-        scratch.flush()
-        try:
-            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(scratch.name)
-        except ssl.SSLError as exc:
-            raise AcmeError(f"the issued certificate does not load with its key: {exc}") from None
-    from cryptography import x509
-
-    leaf = x509.load_pem_x509_certificate(issued.fullchain_pem.encode())
-    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    """Refuse a chain that is not for this key or does not name every domain, before it
+    can replace the working certificate (the key never touches a scratch file)."""
+    try:
+        leaf = x509.load_pem_x509_certificate(issued.fullchain_pem.encode())
+        key = serialization.load_pem_private_key(issued.key_pem.encode(), password=None)
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (ValueError, x509.ExtensionNotFound) as exc:
+        raise AcmeError(f"the CA sent a certificate that cannot be used: {exc}") from None
+    raw = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if leaf.public_key().public_bytes(*raw) != key.public_key().public_bytes(*raw):
+        raise AcmeError("the CA sent a certificate for another key")
     missing = set(domains) - set(san.get_values_for_type(x509.DNSName))
     if missing:
         raise AcmeError(f"the issued certificate lacks {', '.join(sorted(missing))}")

@@ -67,6 +67,10 @@ class AcmeManager:
                 delay = CHECK_INTERVAL
             await asyncio.sleep(delay)
 
+    async def release(self) -> None:
+        """Give the lease up at shutdown, so a restarted gateway need not wait a ttl."""
+        await self.ctx.store.leases.release(LEASE, self.owner)
+
     async def step(self) -> float:
         """One look at the schedule; returns how long to sleep before the next."""
         if not await self.ctx.store.leases.acquire(LEASE, self.owner, LEASE_TTL):
@@ -106,9 +110,9 @@ class AcmeManager:
         status = read_status(self.data_dir)
         try:
             cert = x509.load_pem_x509_certificate(path.read_bytes())
-        except (OSError, ValueError):
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except (OSError, ValueError, x509.ExtensionNotFound):
             return None
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         return {
             "domains": san.get_values_for_type(x509.DNSName),
             "not_before": cert.not_valid_before_utc.timestamp(),
@@ -131,6 +135,10 @@ class AcmeManager:
             await _in_thread(self._issue_checked)
         except AcmeError as exc:
             self._failed(status, str(exc))
+            return
+        except Exception as exc:  # a bug or a full disk: still a failure, still backed off
+            log.exception("ACME: unexpected error during the attempt")
+            self._failed(status, f"unexpected error: {type(exc).__name__}")
             return
         finally:
             keeper.cancel()

@@ -190,8 +190,9 @@ OPTIONS: tuple[Option, ...] = (
     _o(
         "tls.acme_renew_fraction",
         float,
-        2 / 3,
-        "Renew when this fraction of the certificate's lifetime has passed (0 < f < 1).",
+        0.6667,
+        "Renew when this fraction of the certificate's lifetime has passed (two thirds;"
+        " 0 < f < 1).",
     ),
     _o(
         "tls.acme_retry_min",

@@ -185,3 +185,39 @@ def _read_until(sock, marker: bytes) -> bytes:
             break
         data += chunk
     return data
+
+
+def test_without_a_first_certificate_the_self_signed_one_serves_until_issuance(
+    pebble, gateway_data
+):
+    pebble.point_names_at("127.0.0.2")  # the first issuance cannot pass its challenge
+    imaps = free_port()
+    env = acme_env(pebble, imaps_port=str(imaps), GATEWAY_TLS__ACME_RETRY_MIN="1")
+    gateway = GatewayProcess(gateway_data, env=env)
+    gateway.wait_ready(LISTENERS)
+    failed = wait_status(gateway_data, lambda s: s.failures >= 1)
+    assert failed.sha256 == "" and "challenge failed" in failed.last_error
+    assert not live_pem(gateway_data).exists()
+    trust = pebble.trust()
+    with pytest.raises(ssl.SSLCertVerificationError):
+        imaps_certificate(imaps, trust)  # the temporary self-signed certificate
+    pebble.point_names_at("127.0.0.1")  # fixed: the next retry issues, no restart needed
+    issued = wait_status(gateway_data, lambda s: bool(s.sha256))
+    assert issued.failures == 0 and imaps_certificate(imaps, trust) == issued.sha256
+    assert gateway.stop() == 0
+
+
+def test_a_restart_with_another_name_gets_a_new_certificate_at_once(pebble, gateway_data):
+    imaps = free_port()
+    gateway = GatewayProcess(gateway_data, env=acme_env(pebble, imaps_port=str(imaps)))
+    gateway.wait_ready(LISTENERS)
+    first = wait_status(gateway_data, lambda s: bool(s.sha256))
+    assert gateway.stop() == 0  # releases the `acme` lease: the next start need not wait
+    names = f"{HOSTNAME},mx2.acme.test"
+    env = acme_env(pebble, imaps_port=str(imaps), GATEWAY_TLS__ACME_DOMAINS=names)
+    again = GatewayProcess(gateway_data, env=env)
+    again.wait_ready(LISTENERS)
+    second = wait_status(gateway_data, lambda s: s.sha256 not in ("", first.sha256), timeout=30)
+    assert second.domains == [HOSTNAME, "mx2.acme.test"]
+    assert imaps_certificate(imaps, pebble.trust()) == second.sha256
+    assert again.stop() == 0
