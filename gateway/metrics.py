@@ -27,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from storage.acme_status import AcmeStatus, read_status
 from storage.async_store import AsyncStore
 from storage.policy import passphrase_age
 
@@ -102,6 +103,12 @@ class GatewayMetrics:
         self.imap_damaged = counter(
             "imap_damaged", "IMAP sessions dropped because a message failed authentication"
         )
+        # Built-in ACME (gateway/acme/manager.py): one per issuance or renewal attempt.
+        self.acme_renewals = counter(
+            "acme_renewals", "ACME certificate attempts by result", ("result",)
+        )  # result: success, failure
+        for result in ("success", "failure"):  # both exported from the first scrape
+            self.acme_renewals.labels(result=result)
 
     def attach(self, sources: MetricSources) -> None:
         """Add the scrape-time gauges read from `sources` (once per process)."""
@@ -188,6 +195,23 @@ class _ScrapeTimeGauges:
             f"{PREFIX}_tls_certificate_seconds_left",
             "Seconds until the TLS certificate expires",
             value=cert["not_after"] - time.time(),
+        )
+        yield from self._acme()
+
+    def _acme(self) -> Iterator[GaugeMetricFamily]:
+        tls = self.sources.tls
+        if tls.acme_pem is None:
+            return
+        status = read_status(tls.data_dir) or AcmeStatus()
+        yield GaugeMetricFamily(
+            f"{PREFIX}_acme_consecutive_failures",
+            "ACME attempts that failed since the last success (0: the last one worked)",
+            value=status.failures,
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_acme_next_retry_timestamp_seconds",
+            "When the next ACME attempt after a failure is due (Unix time; 0: none pending)",
+            value=status.next_attempt if status.failures else 0,
         )
 
     def _mailboxes(self) -> Iterator[GaugeMetricFamily]:

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from storage.acme_status import live_pem
 from storage.actions import AuditAction
 from storage.async_store import AsyncStore
 
+from .acme.responder import start_acme_responder
 from .config import Settings
 from .config.loader import parse_hostport
 from .context import GatewayContext, Service
@@ -126,6 +128,14 @@ def warn_about_store(store) -> None:
         log.error("two-factor sign-in will fail: %s", problem)
 
 
+def tls_manager(settings: Settings, data_dir: Path) -> TlsManager:
+    """The process's TLS certificate: configured files, the ACME one, or self-signed."""
+    acme_pem = live_pem(data_dir) if settings.tls.acme else None
+    return TlsManager(
+        settings.tls.cert, settings.tls.key, data_dir, settings.gateway.hostname, acme_pem
+    )
+
+
 async def start_gateway(
     settings: Settings, data_dir: Path, out: Callable[[str], None], *, worker: bool = False
 ) -> RunningGateway:
@@ -140,7 +150,7 @@ async def start_gateway(
     if not worker:
         reconcile_store(store)
     astore = AsyncStore(store, max_workers=settings.storage.threads)
-    tls = TlsManager(settings.tls.cert, settings.tls.key, data_dir, settings.gateway.hostname)
+    tls = tls_manager(settings, data_dir)
     ctx = GatewayContext(
         settings=settings,
         store=astore,
@@ -154,6 +164,8 @@ async def start_gateway(
     running.metrics_handler = functools.partial(ctx.metrics.handler, ctx)
     running.metrics_token = token
     try:
+        if settings.tls.acme:
+            running.services.append(await start_acme_responder(ctx, reuse_port=worker))
         for _name, module, function, keys in SERVICES:
             if any(settings[k] for k in keys):
                 start = getattr(importlib.import_module(module), function)
@@ -228,6 +240,7 @@ def _web_options(running: RunningGateway):
         certificate_sha256=cert["sha256"],
         certificate_expires=cert["not_after"],
         certificate_self_signed=ctx.tls.self_signed,
+        acme=s.tls.acme,
     )
     return WebOptions(
         data_dir=ctx.data_dir,
@@ -286,6 +299,12 @@ async def serve_forever(
     watcher = asyncio.create_task(
         _watch_certificates(running.ctx.tls, settings.tls.reload_interval)
     )
+    acme = acme_task = None
+    if settings.tls.acme:
+        from .acme.manager import AcmeManager
+
+        acme = AcmeManager(running.ctx)
+        acme_task = asyncio.create_task(acme.run())
     try:
         sys.stdout.flush()
         await stop.wait()
@@ -296,8 +315,18 @@ async def serve_forever(
         await running.stop(settings.gateway.shutdown_grace)
     finally:
         watcher.cancel()
+        if acme is not None and acme_task is not None:
+            acme_task.cancel()
+            await _release_quietly(acme)
         running.ctx.store.close()
     return 0
+
+
+async def _release_quietly(acme) -> None:
+    try:
+        await acme.release()
+    except Exception:  # shutting down anyway: the lease expires by itself
+        log.exception("ACME: could not release the lease")
 
 
 def _reload(tls: TlsManager) -> None:

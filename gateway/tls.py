@@ -78,8 +78,21 @@ def certificate_info(cert_path: Path) -> dict:
 
 
 class TlsManager:
-    def __init__(self, cert: str, key: str, data_dir: Path, hostname: str = "") -> None:
+    """`acme_pem`: with tls.acme, the ACME certificate file. Until it exists the
+    listeners use the self-signed certificate; `reload()` switches to it as soon as it
+    appears (in every worker: the file is the signal) and reloads it when it changes."""
+
+    def __init__(
+        self,
+        cert: str,
+        key: str,
+        data_dir: Path,
+        hostname: str = "",
+        acme_pem: Path | None = None,
+    ) -> None:
         self.hostname = hostname or socket.getfqdn() or "localhost"
+        self.data_dir = data_dir
+        self.acme_pem = acme_pem
         if cert:
             self.cert_path, self.key_path = Path(cert), Path(key)
             self.self_signed = False
@@ -97,12 +110,25 @@ class TlsManager:
 
     def reload(self, force: bool = False) -> bool:
         """Load the certificate files again if they changed (or `force`); True if loaded."""
+        if self.acme_pem is not None and self.cert_path != self.acme_pem:
+            if self.acme_pem.exists():
+                self._load(self.acme_pem, self.acme_pem)
+                self.cert_path = self.key_path = self.acme_pem
+                self.self_signed = False
+                return True
         mtimes = (self.cert_path.stat().st_mtime, self.key_path.stat().st_mtime)
         if mtimes == self._mtimes and not force:
             return False
-        self.context.load_cert_chain(self.cert_path, self.key_path)
-        self._mtimes = mtimes
+        self._load(self.cert_path, self.key_path)
         return True
+
+    def _load(self, cert_path: Path, key_path: Path) -> None:
+        """Check the pair in a scratch context first: a failed load_cert_chain can leave
+        a context with the new certificate and no key, and every handshake would fail."""
+        mtimes = (cert_path.stat().st_mtime, key_path.stat().st_mtime)
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_path, key_path)
+        self.context.load_cert_chain(cert_path, key_path)
+        self._mtimes = mtimes
 
     def info(self) -> dict:
         return certificate_info(self.cert_path)

@@ -35,9 +35,8 @@ from .config import Settings
 from .config.loader import parse_hostport
 from .logs import setup_logging
 from .metrics_token import metrics_token
-from .serve import ensure_first_admin, reconcile_store, serve_forever
+from .serve import ensure_first_admin, reconcile_store, serve_forever, tls_manager
 from .store_factory import open_configured_store
-from .tls import TlsManager
 
 log = logging.getLogger("gateway.workers")
 
@@ -58,7 +57,8 @@ STABLE_AFTER = 60.0  # a worker that lived this long starts the backoff over
 
 def zero_port_keys(settings: Settings) -> list[str]:
     """Listeners configured on port 0 (each process would get its own port)."""
-    return [k for k in _LISTEN_KEYS if settings[k] and parse_hostport(settings[k], k)[1] == 0]
+    keys = [*_LISTEN_KEYS, "tls.acme_http_listen"] if settings.tls.acme else _LISTEN_KEYS
+    return [k for k in keys if settings[k] and parse_hostport(settings[k], k)[1] == 0]
 
 
 def _worker_main(settings: Settings, data_dir: Path, index: int) -> None:
@@ -169,7 +169,7 @@ def _prepare(settings: Settings, data_dir: Path) -> None:
     """What only one process may do: certificates, the metrics token, reconciliation."""
     # The parent makes the self-signed certificate (when none is configured) and the
     # /metrics token (when none is configured) so that the workers do not race to create them.
-    TlsManager(settings.tls.cert, settings.tls.key, data_dir, settings.gateway.hostname)
+    tls_manager(settings, data_dir)
     if settings.web.listen:
         metrics_token(settings, data_dir)
     store = open_configured_store(data_dir, settings)

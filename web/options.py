@@ -33,6 +33,9 @@ class ConnectInfo:
     certificate_sha256: str = ""  # "AB:CD:..." of the DER certificate
     certificate_expires: float | None = None  # Unix time
     certificate_self_signed: bool = True
+    # tls.acme: the certificate facts above are those at start-up; the Connect page
+    # reads the current ones (and the last error) from DATA/tls/acme/status.json.
+    acme: bool = False
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,67 @@ OPTIONS: tuple[Option, ...] = (
         30.0,
         "Seconds between checks for changed certificate files (reloaded when changed).",
     ),
+    _o(
+        "tls.acme",
+        bool,
+        False,
+        "Get and renew the certificate from an ACME CA (Let's Encrypt) by itself, kept in"
+        " DATA/tls/acme/; leave tls.cert and tls.key empty.",
+    ),
+    _o(
+        "tls.acme_email",
+        str,
+        "",
+        "Contact address registered with the ACME account (expiry warnings from the CA).",
+    ),
+    _o(
+        "tls.acme_domains",
+        list,
+        [],
+        "Names the ACME certificate is for; empty means [gateway.hostname].",
+        item_type=str,
+    ),
+    _o(
+        "tls.acme_directory",
+        str,
+        "https://acme-v02.api.letsencrypt.org/directory",
+        "ACME directory URL (default Let's Encrypt production; staging:"
+        " https://acme-staging-v02.api.letsencrypt.org/directory).",
+    ),
+    _o(
+        "tls.acme_http_listen",
+        str,
+        ":80",
+        "HTTP-01 challenge responder, host:port; the CA connects to port 80 of each name.",
+    ),
+    _o(
+        "tls.acme_ca_file",
+        str,
+        "",
+        "PEM CA bundle trusted for the ACME server's HTTPS (a private CA); empty: system CAs.",
+        check="readable_file",
+    ),
+    _o(
+        "tls.acme_renew_fraction",
+        float,
+        0.6667,
+        "Renew when this fraction of the certificate's lifetime has passed (two thirds;"
+        " 0 < f < 1).",
+    ),
+    _o(
+        "tls.acme_retry_min",
+        float,
+        300.0,
+        "Seconds before the first retry after a failed issuance; doubled on each failure.",
+        minimum=1,
+    ),
+    _o(
+        "tls.acme_retry_max",
+        float,
+        6 * 3600.0,
+        "Longest wait in seconds between failed attempts (the doubling stops here).",
+        minimum=1,
+    ),
     # --- smtp ----------------------------------------------------------------------
     _o(
         "smtp.listen",

@@ -128,6 +128,7 @@ def cross_checks(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[
         *_argon2_problems(values, sources),
         *_metrics_token_problems(values, sources),
         *_seal_key_problems(values, sources),
+        *_acme_problems(values, sources),
     ]
     for option in OPTIONS:
         if option.check in EFFECTIVE_CHECKS and option.key in values:
@@ -147,6 +148,31 @@ def cross_checks(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[
         except (OSError, ssl.SSLError):
             message = "cannot load this certificate with tls.key (not PEM, or not its key)"
             problems.append(Problem("tls.cert", sources["tls.cert"], message))
+    return problems
+
+
+def _acme_problems(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[Problem]:
+    """tls.acme next to configured certificate files, or a renewal schedule that cannot work."""
+    if not values.get("tls.acme"):
+        return []
+    problems = []
+    for key in ("tls.cert", "tls.key"):
+        if values.get(key):
+            message = f"tls.acme = true gets the certificate itself: leave {key} empty"
+            problems.append(Problem(key, sources[key], message))
+    fraction = values.get("tls.acme_renew_fraction")
+    if fraction is not None and not 0 < fraction < 1:
+        key = "tls.acme_renew_fraction"
+        problems.append(Problem(key, sources[key], f"must be between 0 and 1, got {fraction}"))
+    low, high = values.get("tls.acme_retry_min"), values.get("tls.acme_retry_max")
+    if low is not None and high is not None and high < low:
+        key = "tls.acme_retry_max"
+        message = f"must be at least tls.acme_retry_min ({low}), got {high}"
+        problems.append(Problem(key, sources[key], message))
+    directory = values.get("tls.acme_directory", "")
+    if not str(directory).startswith(("https://", "http://")):
+        key = "tls.acme_directory"
+        problems.append(Problem(key, sources[key], f"not an http(s) URL: {directory!r}"))
     return problems
 
 

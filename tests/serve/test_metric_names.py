@@ -22,6 +22,7 @@ DASHBOARD_METRICS = {
     "journal_gateway_pop3_damaged": "counter",
     "journal_gateway_imap_connections": "counter",
     "journal_gateway_imap_damaged": "counter",
+    "journal_gateway_acme_renewals": "counter",
     "journal_gateway_login_waiting": "gauge",
     "journal_gateway_argon2_unlocks_in_flight": "gauge",
     "journal_gateway_unlock_cache_entries": "gauge",

@@ -45,3 +45,38 @@ async def test_connect_prefers_implicit_tls_and_warns_when_retrieval_is_off(
     await console.login("ops")
     html = (await console.get("/connect")).body_text
     assert "POP3 and IMAP are both off" in html
+
+
+async def test_connect_shows_the_acme_certificate_and_its_last_error(
+    aiohttp_client, env, web_store
+):
+    from storage.acme_status import AcmeStatus, write_status
+
+    web_store.admins.create("ops", "viewer", [], PASSWORD)
+    info = ConnectInfo(hostname="mx.example.net", certificate_sha256="SELF:SIGNED", acme=True)
+    options = WebOptions(data_dir=env.data_dir, secure_cookies=False, connect=info)
+    console = Console(await aiohttp_client(create_app(env.astore, options)))
+    await console.login("ops")
+    html = (await console.get("/connect")).body_text
+    assert "No ACME certificate yet" in html and "The certificate is self-signed" in html
+
+    status = AcmeStatus(
+        directory="https://acme.example/dir",
+        domains=["mx.example.net"],
+        issuer="CN=Example Issuing CA",
+        sha256="AA:BB:CC",
+        not_before=1_700_000_000,
+        not_after=1_800_000_000,
+        issued_at=1_700_000_000,
+        last_error="challenge failed: mx.example.net: Connection refused (connection)",
+        failures=3,
+        next_attempt=1_750_000_000,
+    )
+    write_status(env.data_dir, status)  # as the ACME manager, in whichever worker, leaves it
+    html = (await console.get("/connect")).body_text
+    assert "AA:BB:CC" in html and "SELF:SIGNED" not in html
+    assert "CN=Example Issuing CA" in html and "https://acme.example/dir" in html
+    assert "The last ACME attempt failed (3 in a row)" in html
+    assert "mx.example.net: Connection refused (connection)" in html
+    assert "2025-06-15" in html  # the next attempt
+    assert "The certificate is self-signed" not in html

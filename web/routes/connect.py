@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 from aiohttp import web
 
 from storage import actions
+from storage.acme_status import AcmeStatus, read_status
 
+from ..options import ConnectInfo
 from ..render import render
 from ..security import access, require_domain
 from ..state import signed_in, state
@@ -25,8 +30,9 @@ async def connect(request: web.Request) -> web.StreamResponse:
         if mailbox is None:
             raise web.HTTPNotFound()
         require_domain(signed_in(request), mailbox.domain)
-    info = st.options.connect
+    info, acme = _with_acme(st.options.connect, st.options.data_dir)
     context = {
+        "acme": acme,
         "nav": "connect",
         "info": info,
         "mailbox": mailbox,
@@ -61,8 +67,24 @@ def _metrics_facts(request: web.Request) -> dict:
         "source": options.metrics_token_source,
         "scheme": request.scheme,
         "target": request.host,
-        "self_signed": options.connect.certificate_self_signed,
+        "self_signed": _with_acme(options.connect, options.data_dir)[0].certificate_self_signed,
     }
+
+
+def _with_acme(info: ConnectInfo, data_dir: Path) -> tuple[ConnectInfo, AcmeStatus | None]:
+    """With tls.acme, the live certificate and the last attempt, as the manager left them
+    (the manager may run in another worker: the status file is what they share)."""
+    if not info.acme:
+        return info, None
+    status = read_status(data_dir) or AcmeStatus()
+    if status.sha256:
+        info = dataclasses.replace(
+            info,
+            certificate_sha256=status.sha256,
+            certificate_expires=status.not_after,
+            certificate_self_signed=False,
+        )
+    return info, status
 
 
 def _choice(implicit: int | None, starttls: int | None) -> dict | None:

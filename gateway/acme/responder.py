@@ -1,0 +1,78 @@
+"""The HTTP-01 responder on tls.acme_http_listen (port 80 in production).
+
+It answers GET /.well-known/acme-challenge/<token> from the token files under
+DATA/tls/acme/challenges/, so whichever worker the CA's connection reaches has the
+answer; anything else is a 404. It serves nothing else (no console, no redirect).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from storage.acme_status import TOKEN_PATTERN, challenge_dir
+
+from ..config.loader import parse_hostport
+from ..context import GatewayContext
+
+log = logging.getLogger("gateway.acme")
+PREFIX = "/.well-known/acme-challenge/"
+NOT_HERE = "This port answers ACME HTTP-01 challenges only.\n"
+
+
+class AcmeResponder:
+    """A `Service` (gateway/context.py): listed, stopped and checked like the others."""
+
+    name = "acme-http"
+
+    def __init__(self, ctx: GatewayContext) -> None:
+        self.ctx = ctx
+        self.folder = challenge_dir(ctx.data_dir)
+        self.runner: web.AppRunner | None = None
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        return [address for _, address in self.endpoints()]
+
+    def endpoints(self) -> list[tuple[str, tuple[str, int]]]:
+        if self.runner is None:
+            return []
+        return [(self.name, (a[0], a[1])) for a in self.runner.addresses]
+
+    async def answer(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        if TOKEN_PATTERN.match(token):
+            try:
+                body = (self.folder / token).read_bytes()
+            except OSError:
+                pass
+            else:
+                log.info("ACME HTTP-01 challenge answered")
+                return web.Response(body=body, content_type="application/octet-stream")
+        log.warning("ACME HTTP-01 request for a token not pending here")
+        return web.Response(status=404, text="No such ACME challenge token.\n")
+
+    async def start(self, reuse_port: bool) -> None:
+        app = web.Application()
+        app.router.add_get(PREFIX + "{token}", self.answer)
+        app.router.add_route("*", "/{tail:.*}", _not_here)
+        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self.runner.setup()
+        host, port = parse_hostport(self.ctx.settings.tls.acme_http_listen, "tls.acme_http_listen")
+        site = web.TCPSite(self.runner, host, port, reuse_port=reuse_port or None)
+        await site.start()
+
+    async def stop(self, grace: float) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+async def _not_here(_request: web.Request) -> web.Response:
+    return web.Response(status=404, text=NOT_HERE)
+
+
+async def start_acme_responder(ctx: GatewayContext, reuse_port: bool = False) -> AcmeResponder:
+    responder = AcmeResponder(ctx)
+    await responder.start(reuse_port)
+    return responder
