@@ -11,6 +11,7 @@ to its own rendering (a form error, a 4xx JSON body, `Error:` and exit status 1)
 - aliases.py: add and remove an alias
 - passphrases.py: change, reset (the "no reset" lock), recover, purge sealed mail,
   export the age identity
+- relays.py: add or change a relay target (passphrase required), remove one
 - domains.py: add and remove a domain
 - admins.py: admins, roles, domains, passwords, TOTP, language
 - tokens.py: API tokens, revealing the /metrics token
@@ -22,7 +23,7 @@ same act yields the same audit entry from every one of them.
 
 from __future__ import annotations
 
-from . import admins, aliases, domains, mailboxes, passphrases, tokens
+from . import admins, aliases, domains, mailboxes, passphrases, relays, tokens
 from .admins import (
     AdminName,
     ChangeOwnPassword,
@@ -71,6 +72,7 @@ from .passphrases import (
     recover_passphrase,
     reset_passphrase,
 )
+from .relays import AddRelayTarget, RemoveRelayTarget, add_relay_target, remove_relay_target
 from .tokens import (
     CreateToken,
     RevealMetricsToken,
@@ -88,6 +90,7 @@ __all__ = [
     "KEEP",
     "PASSPHRASE_UNCONFIRMED",
     "AcknowledgePassphrase",
+    "AddRelayTarget",
     "ActionSpec",
     "Actor",
     "AdminName",
@@ -105,6 +108,7 @@ __all__ = [
     "ExportIdentity",
     "PurgeSealed",
     "RecoverPassphrase",
+    "RemoveRelayTarget",
     "ResetAdminPassword",
     "ResetPassphrase",
     "RevealMetricsToken",
@@ -115,6 +119,7 @@ __all__ = [
     "acknowledge_passphrase",
     "add_alias",
     "add_domain",
+    "add_relay_target",
     "admins",
     "aliases",
     "change_own_password",
@@ -134,6 +139,8 @@ __all__ = [
     "recover_passphrase",
     "remove_alias",
     "remove_domain",
+    "remove_relay_target",
+    "relays",
     "reset_admin_password",
     "reset_passphrase",
     "reset_totp",

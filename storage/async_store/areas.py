@@ -25,6 +25,7 @@ from ..contract import (
     Mailboxes,
     Maintenance,
     Messages,
+    Relays,
     Sealing,
     Sessions,
 )
@@ -43,6 +44,7 @@ from ..models import (
     EpochInfo,
     Mailbox,
     MessageInfo,
+    RelayTarget,
 )
 from .pool import run_in
 
@@ -403,6 +405,25 @@ class AsyncLeases(_Area[Leases]):
 
     async def holder(self, name: str) -> str | None:
         return await self._run(self._area.holder, name)
+
+
+class AsyncRelays(_Area[Relays]):
+    """Relays (storage/contract/relays.py), awaited."""
+
+    async def list(self, mailbox_id: str) -> builtins.list[RelayTarget]:
+        return await self._run(self._area.list, mailbox_id)
+
+    async def put(self, mailbox_id: str, address: str, policy: str, actor: str) -> RelayTarget:
+        return await self._run(self._area.put, mailbox_id, address, policy, actor)
+
+    async def remove(self, mailbox_id: str, address: str) -> RelayTarget:
+        return await self._run(self._area.remove, mailbox_id, address)
+
+    async def sent(self, tags: Iterable[bytes], now: float) -> set[bytes]:
+        return await self._run(self._area.sent, list(tags), now)
+
+    async def remember(self, tags: Iterable[bytes], expires: float) -> None:
+        return await self._run(self._area.remember, list(tags), expires)
 
 
 class AsyncSealing(_Area[Sealing]):

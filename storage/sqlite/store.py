@@ -28,6 +28,7 @@ from .login_clients import SqliteLoginClients
 from .mailboxes import SqliteMailboxes
 from .maintenance import SqliteMaintenance
 from .messages import SqliteMessages
+from .relays import SqliteRelays
 from .sealed import SqliteSealing
 from .sessions import SqliteApiTokens, SqliteSessions
 
@@ -77,6 +78,7 @@ class SqliteStore:
         self.audit = SqliteAuditLog(self.db)
         self.login_clients = SqliteLoginClients(self.db)
         self.leases = SqliteLeases(self.db)
+        self.relays = SqliteRelays(self.db)
         self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir)
 
     def atomic(self) -> AbstractContextManager[None]:
