@@ -6,15 +6,13 @@
   (the local copy is acknowledged; a miss is counted, logged and audited).
 - A target is never one of our own addresses: no address in any accepted domain (mail
   to it would come straight back, a loop the gateway could not see).
-- The idempotence tag of one copy: HMAC-SHA256 under a gateway key of the target, the
-  Message-ID and the size, so the index holds no plaintext digest of anything a
-  sender wrote (README: Relay copies and robots).
+- A sender's retry must not reach a target twice: which targets took a message (its
+  Message-ID and size) is remembered for SENT_MEMORY_SECONDS as keyed digests under the
+  gateway seal key, never as plaintext hashes (storage/sqlite/relays.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Collection
 
 from .errors import InvalidInput
@@ -45,9 +43,3 @@ def check_not_own(address: str, accepted_domains: Collection[str]) -> None:
             address=address,
             domain=domain,
         )
-
-
-def sent_tag(key: bytes, mailbox_id: str, target: str, message_id: str, size: int) -> bytes:
-    """The keyed tag recording that this message went to this target of this mailbox."""
-    text = "\0".join((mailbox_id, target, message_id.strip(), str(size)))
-    return hmac.new(key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()

@@ -419,11 +419,20 @@ class AsyncRelays(_Area[Relays]):
     async def remove(self, mailbox_id: str, address: str) -> RelayTarget:
         return await self._run(self._area.remove, mailbox_id, address)
 
-    async def sent(self, tags: Iterable[bytes], now: float) -> set[bytes]:
-        return await self._run(self._area.sent, list(tags), now)
+    async def chain_mark(self, mailbox_id: str) -> str:
+        return await self._run(self._area.chain_mark, mailbox_id)
 
-    async def remember(self, tags: Iterable[bytes], expires: float) -> None:
-        return await self._run(self._area.remember, list(tags), expires)
+    async def already_relayed(
+        self, mailbox_id: str, message_key: str, targets: Iterable[str]
+    ) -> set[str]:
+        return await self._run(self._area.already_relayed, mailbox_id, message_key, list(targets))
+
+    async def remember_relayed(
+        self, mailbox_id: str, message_key: str, targets: Iterable[str], expires: float
+    ) -> None:
+        await self._run(
+            self._area.remember_relayed, mailbox_id, message_key, list(targets), expires
+        )
 
 
 class AsyncSealing(_Area[Sealing]):

@@ -31,11 +31,23 @@ class Relays(Protocol):
         """Remove one target and return it; NotFound when it is not one of the mailbox's."""
         ...
 
-    def sent(self, tags: Iterable[bytes], now: float) -> set[bytes]:
-        """Which of `tags` were remembered and have not expired by `now`."""
+    def chain_mark(self, mailbox_id: str) -> str:
+        """A stable keyed mark of the mailbox (under the gateway seal key) for the
+        header relayed copies carry, so the mailbox recognises its own copies coming
+        back without telling the target its id. SealError without a seal key."""
         ...
 
-    def remember(self, tags: Iterable[bytes], expires: float) -> None:
-        """Remember `tags` (keyed digests, never addresses or content) until `expires`;
-        expired tags are dropped on the way."""
+    def already_relayed(
+        self, mailbox_id: str, message_key: str, targets: Iterable[str]
+    ) -> set[str]:
+        """Which of `targets` took the message `message_key` (its Message-ID and size)
+        from this mailbox within the memory's time (remember_relayed)."""
+        ...
+
+    def remember_relayed(
+        self, mailbox_id: str, message_key: str, targets: Iterable[str], expires: float
+    ) -> None:
+        """Remember until `expires` (Unix time) that `targets` took the message. Only
+        keyed digests (under the gateway seal key) are kept: no address, no Message-ID.
+        Expired entries are dropped on the way. SealError without a seal key."""
         ...

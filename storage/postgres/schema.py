@@ -224,7 +224,7 @@ CREATE TABLE relay_targets (
     PRIMARY KEY (mailbox_id, address)
 );
 CREATE TABLE relay_sent (
-    tag bytea PRIMARY KEY,
+    tag text PRIMARY KEY,
     expires double precision NOT NULL
 );
 CREATE INDEX relay_sent_expires ON relay_sent(expires);

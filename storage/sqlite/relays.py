@@ -8,15 +8,21 @@ from collections.abc import Iterable
 from .. import relay
 from ..errors import InvalidInput, NotFound
 from ..models import RelayTarget
+from ..sealing import Sealer, SealError
 from .addresses import normalize_address
 from .database import Database
+from .sealed import NO_SEALER, SqliteSealing
 
 _SELECT = "SELECT mailbox_id, address, policy, created_by, created FROM relay_targets"
 
 
+SENT_PURPOSE, CHAIN_PURPOSE = "relay-sent", "relay-chain"
+
+
 class SqliteRelays:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sealing: SqliteSealing) -> None:
         self._db = db
+        self._sealing = sealing  # its key digests the relayed-copy memory
 
     def list(self, mailbox_id: str) -> list[RelayTarget]:
         rows = self._db.conn().execute(
@@ -69,19 +75,26 @@ class SqliteRelays:
             )
         return RelayTarget(*row)
 
-    def sent(self, tags: Iterable[bytes], now: float) -> set[bytes]:
-        wanted = list(tags)
-        if not wanted:
+    def chain_mark(self, mailbox_id: str) -> str:
+        return self._sealer().keyed_digest(CHAIN_PURPOSE, mailbox_id, "")[-32:]
+
+    def already_relayed(
+        self, mailbox_id: str, message_key: str, targets: Iterable[str]
+    ) -> set[str]:
+        tags = {self._tag(mailbox_id, message_key, target): target for target in targets}
+        if not tags:
             return set()
-        marks = ",".join("?" * len(wanted))
+        marks = ",".join("?" * len(tags))
         rows = self._db.conn().execute(
             f"SELECT tag FROM relay_sent WHERE expires>? AND tag IN ({marks})",  # noqa: S608
-            (now, *wanted),
+            (time.time(), *tags),
         )
-        return {bytes(row[0]) for row in rows}
+        return {tags[row[0]] for row in rows}
 
-    def remember(self, tags: Iterable[bytes], expires: float) -> None:
-        rows = [(tag, expires) for tag in tags]
+    def remember_relayed(
+        self, mailbox_id: str, message_key: str, targets: Iterable[str], expires: float
+    ) -> None:
+        rows = [(self._tag(mailbox_id, message_key, target), expires) for target in targets]
         with self._db.write() as conn:
             conn.execute("DELETE FROM relay_sent WHERE expires<=?", (time.time(),))
             conn.executemany(
@@ -89,3 +102,11 @@ class SqliteRelays:
                 " ON CONFLICT(tag) DO UPDATE SET expires=excluded.expires",
                 rows,
             )
+
+    def _tag(self, mailbox_id: str, message_key: str, target: str) -> str:
+        return self._sealer().keyed_digest(SENT_PURPOSE, mailbox_id, f"{target}\0{message_key}")
+
+    def _sealer(self) -> Sealer:
+        if self._sealing.sealer is None:
+            raise SealError(NO_SEALER)
+        return self._sealing.sealer

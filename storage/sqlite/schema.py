@@ -133,7 +133,7 @@ CREATE TABLE IF NOT EXISTS relay_targets (
     PRIMARY KEY (mailbox_id, address)
 );
 CREATE TABLE IF NOT EXISTS relay_sent (
-    tag BLOB PRIMARY KEY,
+    tag TEXT PRIMARY KEY,
     expires REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS relay_sent_expires ON relay_sent(expires);

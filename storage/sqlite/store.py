@@ -72,13 +72,13 @@ class SqliteStore:
         )
         self.keys = SqliteKeyring(self.db, epochs, self.mailboxes, self.messages)
         self.sealing = SqliteSealing(self.db, sealer)
+        self.relays = SqliteRelays(self.db, self.sealing)
         self.admins = SqliteAdmins(self.db, self.password_hasher, self.sealing)
         self.sessions = SqliteSessions(self.db)
         self.tokens = SqliteApiTokens(self.db)
         self.audit = SqliteAuditLog(self.db)
         self.login_clients = SqliteLoginClients(self.db)
         self.leases = SqliteLeases(self.db)
-        self.relays = SqliteRelays(self.db)
         self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir)
 
     def atomic(self) -> AbstractContextManager[None]:

@@ -68,9 +68,31 @@ def test_unknown_mailbox_and_deleted_mailbox(contract_store, box):
     assert contract_store.relays.list(mailbox.id) == []
 
 
-def test_sent_tags_are_remembered_until_they_expire(contract_store):
-    now = time.time()
-    contract_store.relays.remember([b"a" * 32, b"b" * 32], now + 60)
-    assert contract_store.relays.sent([b"a" * 32, b"c" * 32], now) == {b"a" * 32}
-    assert contract_store.relays.sent([b"a" * 32], now + 61) == set()
-    assert contract_store.relays.sent([], now) == set()
+def test_relayed_copies_are_remembered_per_mailbox_until_they_expire(contract_store, box):
+    mailbox, _ = box
+    relays = contract_store.relays
+    key = "<id-1@sender.example>\x00512"
+    relays.remember_relayed(mailbox.id, key, ["a@second.example"], time.time() + 60)
+    targets = ["a@second.example", "b@second.example"]
+    assert relays.already_relayed(mailbox.id, key, targets) == {"a@second.example"}
+    assert relays.already_relayed(mailbox.id, key + "1", targets) == set()
+    assert relays.already_relayed("mbx-other", key, targets) == set()
+    relays.remember_relayed(mailbox.id, "old", ["a@second.example"], time.time() - 1)
+    assert relays.already_relayed(mailbox.id, "old", targets) == set()
+
+
+def test_the_memory_holds_no_address_and_no_message_id(contract_store, box, tmp_path):
+    mailbox, _ = box
+    contract_store.relays.remember_relayed(
+        mailbox.id, "<secret-id@sender.example>\x00512", ["a@second.example"], time.time() + 60
+    )
+    index = b"".join(path.read_bytes() for path in (tmp_path / "data").glob("gateway.db*"))
+    assert b"secret-id" not in index and b"a@second.example" not in index
+
+
+def test_the_chain_mark_is_stable_per_mailbox_and_not_its_id(contract_store, box):
+    mailbox, _ = box
+    mark = contract_store.relays.chain_mark(mailbox.id)
+    assert mark == contract_store.relays.chain_mark(mailbox.id)
+    assert mark != contract_store.relays.chain_mark("mbx-other")
+    assert mailbox.id not in mark and len(mark) == 32
