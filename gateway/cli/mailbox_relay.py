@@ -23,7 +23,7 @@ def relay() -> None:
     """Relay copies of a mailbox's incoming mail to other addresses (at most 20)."""
 
 
-def target_document(target: RelayTarget) -> dict[str, str]:
+def target_document(target: RelayTarget) -> dict[str, str | None]:
     return {
         "address": target.address,
         "policy": target.policy,

@@ -7,8 +7,9 @@ accepted message into one Maildir, DIR/mail/all/. Messages that carry
 "Delivered-To: ADDR" were delivered for ADDR.
 
 Some recipients fail on purpose (check_recipient_access): temp-fail@target.test gets
-450, reject@target.test gets 550, and anything at data-temp-fail answers 451 at the
-end of DATA (smtpd_end_of_data_restrictions).
+450 at RCPT, reject@target.test 550; data-temp-fail@target.test gets 451 at the end of
+DATA and slow@target.test waits 30 s there (smtpd_end_of_data_restrictions). `routes`
+sends other domains on to 127.0.0.1 ports (a second gateway), in clear text.
 
 Postfix's own processes run as the `postfix` user, which cannot enter pytest's 0700
 temporary directories: the instance lives in its own directory under /tmp (0755),
@@ -61,7 +62,8 @@ SERVICES = (
 class Postfix:
     """One private Postfix instance; `tls_port` offers STARTTLS, `plain_port` does not."""
 
-    def __init__(self, cert: Path, key: Path) -> None:
+    def __init__(self, cert: Path, key: Path, routes: dict[str, int] | None = None) -> None:
+        """`routes`: {domain: port} relayed onward to 127.0.0.1:port (another gateway)."""
         require_tool("postfix")
         if os.geteuid() != 0:
             not_available("a private Postfix instance needs root here")
@@ -72,6 +74,7 @@ class Postfix:
         self.tls_port = free_port()
         self.plain_port = free_port()
         self._cert, self._key = cert, key
+        self._routes = routes or {}
 
     # --- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -150,13 +153,19 @@ smtpd_recipient_restrictions =
     {{reject@{DOMAIN}=550 5.1.1 no such user}} }}
   permit_mynetworks, reject
 smtpd_end_of_data_restrictions =
-  check_sender_access inline:{{ {{data-temp-fail@sender.test=451 4.3.0 later}} }}
+  check_recipient_access inline:{{ {{data-temp-fail@{DOMAIN}=451 4.3.0 try later}},
+    {{slow@{DOMAIN}=sleep 30}} }}
+transport_maps = {self._transport_map()}
 smtpd_tls_cert_file = {etc}/cert.pem
 smtpd_tls_key_file = {etc}/key.pem
 smtpd_tls_security_level = may
 smtpd_tls_auth_only = no
 smtp_tls_security_level = none
 """
+
+    def _transport_map(self) -> str:
+        entries = [f"{{{domain}=smtp:[127.0.0.1]:{port}}}" for domain, port in self._routes.items()]
+        return f"inline:{{ {', '.join(entries)} }}" if entries else ""
 
     def _master_cf(self) -> str:
         listeners = [
