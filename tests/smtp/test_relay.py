@@ -23,7 +23,7 @@ from tests.support.argon import FAST_KDF
 from tests.support.ports import free_port
 from tests.support.postfix import Postfix
 
-from .helpers import split_trace, stored
+from .helpers import client_in_data, split_trace, stored
 
 pytestmark = pytest.mark.external
 
@@ -41,6 +41,7 @@ JOURNAL = (
     b"end\r\n"
 )
 ARCHIVE = "archive@target.test"
+MiB = 1 << 20
 SECOND = "journal@second.test"
 
 
@@ -288,3 +289,50 @@ async def test_loops_are_not_relayed_but_kept(
     await asyncio.sleep(1.0)
     assert postfix.delivered_to(ARCHIVE) == []
     assert metric(gateway_context, "loop") == 2
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+async def test_150_mib_are_relayed_with_bounded_memory(
+    start_server, postfix, ca_pem, store, mailbox, relay_to, client_tls
+):
+    relay_to(ARCHIVE)
+    smtp = await start_relaying(start_server, postfix, ca_pem, **{"relay.timeout": 120.0})
+    line = b"0123456789abcdef" * 4 + b"\r\n"
+    chunk = line * (MiB // len(line))
+    count = 150
+    header = b"Message-ID: <big@tenant.example>\r\nSubject: big\r\n\r\n"
+    before, samples = rss_kib(), []
+    sending = True
+
+    async def sample() -> None:
+        while sending:
+            samples.append(rss_kib())
+            await asyncio.sleep(0.1)
+
+    sampler = asyncio.create_task(sample())
+    client = await client_in_data(smtp.address(), client_tls, mailbox[0].address)
+    await client.send(header)
+    for _ in range(count):
+        await client.send(chunk)
+    await client.send(b".\r\n")
+    code = (await client.reply())[0]
+    await client.close()
+    sending = False
+    await sampler
+    assert code == 250
+    assert len(samples) >= 10, "the transfer was not sampled"
+    growth = max(samples) - before
+    assert growth < 64 * 1024, f"RSS grew by {growth // 1024} MiB while 150 MiB went through"
+    size = len(header) + count * len(chunk)
+    (at_postfix,) = await asyncio.to_thread(postfix.wait_delivered, ARCHIVE, 1, 300.0)
+    body = at_postfix[at_postfix.index(b"Message-ID: <big@") :]
+    assert len(body) == size - (count * len(chunk) // len(line) + 3)  # LF, not CRLF
+    assert body.endswith(line.replace(b"\r\n", b"\n") * 3)
+    assert [len(m) for m in local_copies(store, mailbox)] == [size]
