@@ -34,10 +34,15 @@ def check_policy(policy: str) -> str:
     return value
 
 
+def is_own(address: str, accepted_domains: Collection[str]) -> bool:
+    """Whether the (normalized) address is in one of our accepted domains."""
+    return address.rpartition("@")[2] in accepted_domains
+
+
 def check_not_own(address: str, accepted_domains: Collection[str]) -> None:
     """InvalidInput when the (normalized) address is in one of our accepted domains."""
     domain = address.rpartition("@")[2]
-    if domain in accepted_domains:
+    if is_own(address, accepted_domains):
         raise InvalidInput(
             "{address} is in {domain}, a domain this gateway accepts: relaying there would loop",
             address=address,

@@ -25,7 +25,7 @@ from typing import Any
 from storage import Store
 from storage.actions import AuditAction
 from storage.models import Mailbox, RelayTarget
-from storage.relay import REQUIRED, SENT_MEMORY_SECONDS
+from storage.relay import REQUIRED, SENT_MEMORY_SECONDS, is_own
 
 from ..context import GatewayContext
 from ..outbound.smarthost import (
@@ -107,6 +107,10 @@ class RelaySet:
                 if targets:
                     marks[mailbox.id] = store.relays.chain_mark(mailbox.id)
                 links += [Link(mailbox, target) for target in targets]
+            accepted = {domain.name for domain in store.domains.list()} if links else set()
+            for link in links:  # a domain accepted since the target was added
+                if is_own(link.target.address, accepted):
+                    link.result, link.reason = "loop", "the target is in an accepted domain"
             return links, marks
 
         links, marks = await ctx.store.batch(load)
@@ -124,6 +128,8 @@ class RelaySet:
             return
         size = self._tx.declared_size + SLACK_BYTES if self._tx.declared_size else None
         for link in self.links:
+            if link.result:
+                continue
             sender, recipients = link.mailbox.address, [link.target.address]
             link.opening = asyncio.create_task(
                 open_transaction(smarthost, sender, recipients, size)
@@ -179,7 +185,9 @@ class RelaySet:
         self.facts = header_facts(header)
         limit = self._ctx.settings["relay.max_received"]
         for link in self.links:
-            if self.facts.received + 1 > limit:
+            if link.result:
+                continue
+            if self.facts.received + 1 > limit:  # with ours, the copy would carry more
                 link.result, link.reason = "loop", f"more than {limit} Received headers"
             elif self._marks[link.mailbox.id] in self.facts.chain_marks:
                 link.result, link.reason = "loop", "this mailbox already relayed it"
@@ -267,7 +275,8 @@ class RelaySet:
 
     def _fail_all(self, exc: RelayError) -> None:
         for link in self.links:
-            self._fail(link, exc)
+            if not link.result:
+                self._fail(link, exc)
 
     async def _account(self, outcome: RelayOutcome) -> None:
         """Count every copy; log and audit every one that did not go out."""

@@ -336,3 +336,35 @@ async def test_150_mib_are_relayed_with_bounded_memory(
     assert len(body) == size - (count * len(chunk) // len(line) + 3)  # LF, not CRLF
     assert body.endswith(line.replace(b"\r\n", b"\n") * 3)
     assert [len(m) for m in local_copies(store, mailbox)] == [size]
+
+
+async def test_a_target_in_a_domain_accepted_since_is_not_relayed(
+    start_server, postfix, ca_pem, store, mailbox, relay_to, gateway_context
+):
+    relay_to(ARCHIVE)
+    store.domains.add("target.test")  # the gateway now accepts the target's domain
+    smtp = await start_relaying(start_server, postfix, ca_pem)
+    assert (await send(smtp, mailbox[0].address))[0] == 250
+    assert local_copies(store, mailbox) == [JOURNAL]
+    await asyncio.sleep(1.0)
+    assert postfix.delivered_to(ARCHIVE) == []
+    assert metric(gateway_context, "loop") == 1
+
+
+async def test_send_message_for_robots_goes_through_the_smarthost(postfix, ca_pem, settings):
+    from gateway.outbound.smarthost import RelayError, send_message
+
+    relay = settings.replace(
+        relay__smarthost=f"127.0.0.1:{postfix.tls_port}",
+        relay__tls="verify",
+        relay__ca_file=str(ca_pem),
+    )
+    reply = b"Subject: Auto: received\r\nAuto-Submitted: auto-replied\r\n\r\nThanks.\r\n.\r\n"
+    await send_message(relay, "robot@example.test", [ARCHIVE], reply)
+    (got,) = await asyncio.to_thread(postfix.wait_delivered, ARCHIVE)
+    assert got.endswith(reply.replace(b"\r\n", b"\n"))  # the final dot line was stuffed
+    with pytest.raises(RelayError, match="answered 550"):
+        await send_message(relay, "robot@example.test", ["reject@target.test"], reply)
+    disabled = settings.replace(relay__smarthost="")
+    with pytest.raises(RelayError, match="disabled"):
+        await send_message(disabled, "robot@example.test", [ARCHIVE], reply)
