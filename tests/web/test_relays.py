@@ -146,3 +146,11 @@ async def test_api_refuses_unknown_fields_and_own_addresses(api, env, box):
     own = await post(api, path, {"address": "a@alpha.test", "passphrase": passphrase})
     assert own.status == 400 and "would loop" in (await own.json())["error"]
     assert targets(env, mailbox) == []
+
+
+async def test_every_admin_who_sees_the_mailbox_sees_where_its_mail_goes(make_console, env, box):
+    mailbox, _ = box
+    env.store.relays.put(mailbox.id, "archive@second.example", "best-effort", "root")
+    viewer = await make_console("vic", "viewer", ["alpha.test"])
+    page = await viewer.get(f"/mailboxes/{mailbox.id}")
+    assert "<code>archive@second.example</code> (best-effort)" in page.body_text
