@@ -368,3 +368,17 @@ async def test_send_message_for_robots_goes_through_the_smarthost(postfix, ca_pe
     disabled = settings.replace(relay__smarthost="")
     with pytest.raises(RelayError, match="disabled"):
         await send_message(disabled, "robot@example.test", [ARCHIVE], reply)
+
+
+@pytest.mark.parametrize(
+    ("policy", "code", "kept"), [("required", 451, 0), ("best-effort", 250, 1)]
+)
+async def test_without_a_smarthost_required_targets_defer_and_best_effort_ones_miss(
+    start_server, store, mailbox, relay_to, gateway_context, policy, code, kept
+):
+    relay_to(ARCHIVE, policy)
+    smtp = await start_server()  # relay.smarthost is empty: outbound mail is off
+    assert (await send(smtp, mailbox[0].address))[0] == code
+    assert len(local_copies(store, mailbox)) == kept
+    result = "deferred" if policy == "required" else "missed"
+    assert metric(gateway_context, result) == 1
