@@ -82,6 +82,10 @@ class GatewayMetrics:
             buckets=DELIVERY_BUCKETS,
             registry=self.registry,
         )
+        # Relay copies (gateway/smtp/relaying.py), one per target and message
+        self.relay_copies = counter(
+            "relay_copies", "Relay copies by result", ("result",)
+        )  # result: sent, deferred, missed, duplicate, loop
         # POP3 and IMAP (gateway/pop3, gateway/imap, gateway/retrieval/sign_in.py)
         self.logins = counter(
             "logins", "POP3/IMAP logins by result", ("protocol", "result")

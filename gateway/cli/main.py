@@ -21,6 +21,7 @@ from . import (
     mailbox_list,
     mailbox_passphrase,
     mailbox_purge,
+    mailbox_relay,
     mailbox_show,
     mailbox_update,
 )
@@ -92,6 +93,7 @@ for command in (
     mailbox_purge.purge_sealed,
     mailbox_bulk.bulk,
     mailbox_export_csv.export_csv,
+    mailbox_relay.relay,
 ):
     mailbox.add_command(command)
 

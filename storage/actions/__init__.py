@@ -12,6 +12,7 @@ to its own rendering (a form error, a 4xx JSON body, `Error:` and exit status 1)
 - bulk.py: change the status of many mailboxes, delete the deletable ones, export CSV
 - passphrases.py: change, reset (the "no reset" lock), recover, purge sealed mail,
   export the age identity
+- relays.py: add or change a relay target (passphrase required), remove one
 - domains.py: add and remove a domain
 - admins.py: admins, roles, domains, passwords, TOTP, language
 - tokens.py: API tokens, revealing the /metrics token
@@ -23,7 +24,7 @@ same act yields the same audit entry from every one of them.
 
 from __future__ import annotations
 
-from . import admins, aliases, bulk, domains, mailboxes, passphrases, tokens
+from . import admins, aliases, bulk, domains, mailboxes, passphrases, relays, tokens
 from .admins import (
     AdminName,
     ChangeOwnPassword,
@@ -81,6 +82,7 @@ from .passphrases import (
     recover_passphrase,
     reset_passphrase,
 )
+from .relays import AddRelayTarget, RemoveRelayTarget, add_relay_target, remove_relay_target
 from .tokens import (
     CreateToken,
     RevealMetricsToken,
@@ -98,6 +100,7 @@ __all__ = [
     "KEEP",
     "PASSPHRASE_UNCONFIRMED",
     "AcknowledgePassphrase",
+    "AddRelayTarget",
     "ActionSpec",
     "Actor",
     "AdminName",
@@ -118,6 +121,7 @@ __all__ = [
     "ExportIdentity",
     "PurgeSealed",
     "RecoverPassphrase",
+    "RemoveRelayTarget",
     "ResetAdminPassword",
     "ResetPassphrase",
     "RevealMetricsToken",
@@ -128,6 +132,7 @@ __all__ = [
     "acknowledge_passphrase",
     "add_alias",
     "add_domain",
+    "add_relay_target",
     "admins",
     "aliases",
     "bulk",
@@ -152,6 +157,8 @@ __all__ = [
     "recover_passphrase",
     "remove_alias",
     "remove_domain",
+    "remove_relay_target",
+    "relays",
     "reset_admin_password",
     "reset_passphrase",
     "reset_totp",

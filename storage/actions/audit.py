@@ -28,6 +28,13 @@ class AuditAction(enum.StrEnum):
     MAILBOX_BULK_STATUS = "mailbox.bulk-status"
     MAILBOX_BULK_DELETE = "mailbox.bulk-delete"
     MAILBOX_LIST_EXPORT = "mailbox.list-export"
+
+    # relay targets (storage/actions/relays.py) and relayed copies (gateway/smtp)
+    RELAY_ADD = "mailbox.relay-add"
+    RELAY_CHANGE = "mailbox.relay-change"
+    RELAY_ADD_REFUSED = "mailbox.relay-add-refused"
+    RELAY_REMOVE = "mailbox.relay-remove"
+    RELAY_MISSED = "mailbox.relay-missed"  # a best-effort copy that did not go out
     # passphrases (storage/actions/passphrases.py)
     PASSPHRASE_CHANGE = "mailbox.passphrase-change"
     PASSPHRASE_CHANGE_FAILED = "mailbox.passphrase-change-failed"

@@ -28,6 +28,7 @@ from .areas import (
     AsyncMailboxes,
     AsyncMaintenance,
     AsyncMessages,
+    AsyncRelays,
     AsyncSealing,
     AsyncSessions,
 )
@@ -54,6 +55,7 @@ class AsyncStore:
         self.audit = AsyncAuditLog(store.audit, pool)
         self.login_clients = AsyncLoginClients(store.login_clients, pool)
         self.leases = AsyncLeases(store.leases, pool)
+        self.relays = AsyncRelays(store.relays, pool)
         self.sealing = AsyncSealing(store.sealing, pool)
         self.maintenance = AsyncMaintenance(store.maintenance, pool)
 

@@ -27,6 +27,7 @@ def _scenario(store):
     )
     old = store.keys.reset_passphrase(mailbox.id)  # the first passphrase now opens a sealed epoch
     store.mailboxes.update(mailbox.id, status="hold")
+    store.relays.put(mailbox.id, "old@relay.example", "required", "root")
     token, _ = store.tokens.create("jo", "script")
     return {"id": mailbox.id, "first": passphrase, "current": old, "token": token.id}
 
@@ -71,6 +72,24 @@ ACTS = {
         ),
         None,
         ["mailbox", "recover", "{id}", "--passphrase-stdin"],
+    ),
+    "add_relay_target": (
+        (
+            "POST",
+            "/mailboxes/{id}/relays",
+            {"relay_address": "New@Relay.example", "relay_passphrase": "{current}"},
+        ),
+        (
+            "POST",
+            "/api/v1/mailboxes/{id}/relays",
+            {"address": "New@Relay.example", "passphrase": "{current}"},
+        ),
+        ["mailbox", "relay", "add", "{id}", "--to", "New@Relay.example", "--passphrase-stdin"],
+    ),
+    "remove_relay_target": (
+        ("POST", "/mailboxes/{id}/relays/remove", {"address": "old@relay.example"}),
+        ("DELETE", "/api/v1/mailboxes/{id}/relays/old@relay.example", None),
+        ["mailbox", "relay", "remove", "{id}", "--to", "old@relay.example"],
     ),
     "delete_mailbox": (
         ("POST", "/mailboxes/{id}/delete", {"confirm": "{id}"}),
@@ -133,7 +152,11 @@ ACTS = {
         ["metrics", "token"],
     ),
 }
-STDIN = {"change_passphrase": "{current}\n", "recover_passphrase": "{first}\n{current}\n"}
+STDIN = {
+    "add_relay_target": "{current}\n",
+    "change_passphrase": "{current}\n",
+    "recover_passphrase": "{first}\n{current}\n",
+}
 
 
 def fill(value, ctx):
