@@ -58,8 +58,15 @@ async def open_connection(conn: LineConnection, opening: Opening) -> bool:
     try:
         await conn.start_tls(opening.tls, opening.tls_handshake_timeout)
     except ConnectionClosed as exc:
-        cause = exc.__cause__
-        log.info("%s %s: TLS handshake failed: %r", opening.protocol, conn.client_ip, cause)
+        # After LOCAL, the balancer's health check: it hangs up without TLS, every few s.
+        level = logging.DEBUG if address is None else logging.INFO
+        log.log(
+            level,
+            "%s %s: TLS handshake failed: %r",
+            opening.protocol,
+            conn.client_ip,
+            exc.__cause__,
+        )
         conn.abort()
         return False
     return True

@@ -257,3 +257,16 @@ async def test_with_the_option_off_a_header_is_just_a_bad_command(gateway_contex
         await imap.stop(0)
     assert pop_reply == "-ERR unknown command"
     assert imap_reply.startswith("PROXY BAD"), imap_reply
+
+
+@pytest.mark.parametrize("kind", ["pop3s", "imaps"])
+async def test_plain_text_after_the_header_on_a_tls_listener_gets_no_greeting(
+    proxied: Proxied, kind: str, caplog
+) -> None:
+    caplog.set_level(logging.INFO, logger="gateway.retrieval")
+    port = proxied.ports()[kind]
+    payload = v2_header() + b"USER journal@example.test\r\n"
+    received = await asyncio.to_thread(received_until_closed, port, payload)
+    assert b"OK" not in received  # at most a TLS alert, never a greeting in clear
+    assert f"{kind[:4]} {CLAIMED}: TLS handshake failed" in caplog.text
+    assert proxied.store.audit.list() == []
