@@ -123,7 +123,10 @@ class HAProxy:
     def wait_all_up(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            states = self.server_states()
+            try:
+                states = self.server_states()
+            except (FileNotFoundError, ConnectionRefusedError):
+                states = {}  # the stats socket is not there yet (the ports may be)
             if states and all(state.startswith("UP") for state in states.values()):
                 return
             time.sleep(0.1)
