@@ -287,6 +287,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _o("pop3.idle_timeout", float, 600.0, "Seconds a POP3 session may stay idle."),
     _o(
+        "pop3.proxy_protocol",
+        bool,
+        False,
+        "Expect a PROXY protocol v1/v2 header (behind a load balancer), also on POP3S.",
+    ),
+    _o(
         "pop3.lock_ttl",
         float,
         30.0,
@@ -318,6 +324,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _o(
         "imap.idle_timeout", float, 1800.0, "Seconds an IMAP session may stay idle (IDLE included)."
+    ),
+    _o(
+        "imap.proxy_protocol",
+        bool,
+        False,
+        "Expect a PROXY protocol v1/v2 header (behind a load balancer), also on IMAPS.",
     ),
     _o(
         "imap.idle_poll_interval",

@@ -42,9 +42,11 @@ def tag_of(data: bytes) -> str | None:
 class ImapConnection(LineConnection):
     """An IMAP client connection: keeps its side open when the client half-closes."""
 
-    def __init__(self, on_ready: Callable[[ImapConnection], None]) -> None:
+    def __init__(
+        self, on_ready: Callable[[ImapConnection], None], *, hold_reading: bool = False
+    ) -> None:
         # on_ready gets this very connection, as LineConnection would pass it.
-        super().__init__(lambda _: on_ready(self), half_close=True)
+        super().__init__(lambda _: on_ready(self), half_close=True, hold_reading=hold_reading)
 
     async def read_line(self, limit: int = MAX_LINE) -> bytes:
         """One line including its ending; LineTooLong once an over-long line is consumed."""

@@ -74,7 +74,7 @@ async def authenticate(s: ImapSession, req: Request[AuthenticateArgs]) -> Reply:
 
 async def _sign_in(s: ImapSession, user: str, password: str) -> Reply:
     try:
-        s.login = await sign_in(s.ctx, "imap", user, password, s.conn.peer_ip)
+        s.login = await sign_in(s.ctx, "imap", user, password, s.conn.client_ip)
     except LoginFailed as exc:
         return "NO", f"[AUTHENTICATIONFAILED] {exc}"
     s.state = AUTH

@@ -287,7 +287,7 @@ async def message_damaged(s: ImapSession) -> None:
             str(AuditAction.IMAP_MESSAGE_DAMAGED),
             mailbox_id,
             message_id,
-            s.conn.peer_ip,
+            s.conn.client_ip,
         )
     if s.mid_response:
         s.conn.abort()

@@ -10,6 +10,7 @@ import logging
 from ..config.loader import parse_hostport
 from ..context import GatewayContext
 from ..logs import bind_connection
+from ..retrieval.opening import Opening, open_connection
 from .command_reader import ImapConnection
 from .engine import run_session, shutdown
 from .state import ImapSession
@@ -59,12 +60,18 @@ class ImapService:
             if not listen:
                 continue
             host, port = parse_hostport(listen)
+            # Behind a PROXY header, IMAPS accepts plain TCP: TLS starts after the header.
+            tls_here = implicit and not settings.proxy_protocol
             server = await loop.create_server(
-                functools.partial(ImapConnection, functools.partial(self._start_session, implicit)),
+                functools.partial(
+                    ImapConnection,
+                    functools.partial(self._start_session, implicit),
+                    hold_reading=settings.proxy_protocol,
+                ),
                 host,
                 port,
-                ssl=self.ctx.tls.context if implicit else None,
-                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if implicit else None,
+                ssl=self.ctx.tls.context if tls_here else None,
+                ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if tls_here else None,
                 reuse_port=reuse_port or None,
             )
             self._servers.append(server)
@@ -83,7 +90,8 @@ class ImapService:
         self._sessions[session] = task
         self.ctx.metrics.imap_connections.inc()
         try:
-            await run_session(session)
+            if await self._open(session):
+                await run_session(session)
         except Exception:  # a bug must not take the listener down; no content is logged
             log.exception("imap: session failed")
         finally:
@@ -91,6 +99,21 @@ class ImapService:
             conn.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.wait_closed(), 5)
+
+    async def _open(self, session: ImapSession) -> bool:
+        """The PROXY header and the TLS after it, when the listener expects them."""
+        proxy_protocol = self.ctx.settings.imap.proxy_protocol
+        opening = Opening(
+            "imap",
+            proxy_protocol,
+            self.ctx.tls.context if proxy_protocol and session.implicit_tls else None,
+            TLS_HANDSHAKE_TIMEOUT,
+        )
+        session.busy = True  # no BYE from stop() before the greeting
+        try:
+            return await open_connection(session.conn, opening)
+        finally:
+            session.busy = False
 
     async def stop(self, grace: float) -> None:
         """Stop accepting; idle sessions get BYE now, busy ones after their command."""

@@ -50,7 +50,7 @@ async def start_tls(s: Pop3Session, args: NoArgs) -> None:
         await s.conn.start_tls(s.ctx.tls.context, timeout)
     except ConnectionClosed as exc:  # the cause: ssl.SSLError, TimeoutError...
         cause = type(exc.__cause__ or exc).__name__
-        log.info("pop3 %s: TLS handshake failed: %s", s.conn.peer_ip, cause)
+        log.info("pop3 %s: TLS handshake failed: %s", s.conn.client_ip, cause)
         s.conn.abort()
         raise SessionEnded() from None
 
@@ -94,7 +94,7 @@ async def authenticate(s: Pop3Session, args: AuthArgs) -> None:
         return s.protocol_error("-ERR malformed SASL PLAIN response")
     authzid, authcid, passphrase = credentials
     if authzid and authzid.lower() != authcid.lower():
-        log.info("pop3 %s: AUTH PLAIN with a different authzid", s.conn.peer_ip)
+        log.info("pop3 %s: AUTH PLAIN with a different authzid", s.conn.client_ip)
         return _failed(s)
     await _login(s, authcid, passphrase)
 
@@ -108,13 +108,13 @@ async def _continuation(s: Pop3Session) -> str | None:
 
 async def _login(s: Pop3Session, username: str, passphrase: str) -> None:
     try:
-        result = await sign_in(s.ctx, "pop3", username, passphrase, s.conn.peer_ip)
+        result = await sign_in(s.ctx, "pop3", username, passphrase, s.conn.client_ip)
     except LoginFailed:  # the Authenticator logged and audited the reason
         return _failed(s)
     mailbox_id = result.mailbox.id
     lock = MaildropLock(s.ctx.store, mailbox_id, s.ctx.settings.pop3.lock_ttl, s.conn.abort)
     if not await lock.acquire():
-        log.info("pop3 %s: refused from %s: in use", mailbox_id, s.conn.peer_ip)
+        log.info("pop3 %s: refused from %s: in use", mailbox_id, s.conn.client_ip)
         return s.reply("-ERR [IN-USE] mailbox is locked by another POP3 session")
     s.lock, s.mailbox_id = lock, mailbox_id
     listed = await s.ctx.store.messages.list(mailbox_id)

@@ -11,6 +11,7 @@ import logging
 from ..logs import bind_connection
 from ..retrieval import ConnectionClosed
 from ..retrieval.dispatch import BadArguments, NotAllowed, UnknownVerb
+from ..retrieval.opening import Opening, open_connection
 from .state import Pop3Session, SessionEnded
 from .verbs import VERBS
 
@@ -22,18 +23,36 @@ async def run_session(s: Pop3Session) -> None:
     bind_connection("pop3")
     s.ctx.metrics.pop3_sessions.inc()
     try:
+        if not await _open(s):
+            return
         s.reply(f"+OK {s.ctx.hostname} POP3 server ready")
         await _serve(s)
     except (SessionEnded, ConnectionClosed):
         pass
     except Exception:
-        log.exception("pop3 %s: session failed", s.conn.peer_ip)
+        log.exception("pop3 %s: session failed", s.conn.client_ip)
         s.conn.abort()
     finally:
         try:
             await s.record_seen()
         finally:
             await s.release()
+
+
+async def _open(s: Pop3Session) -> bool:
+    """The PROXY header and the TLS after it, when the listener expects them."""
+    config = s.config
+    opening = Opening(
+        "pop3",
+        config.proxy_protocol,
+        s.ctx.tls.context if config.proxy_protocol and config.implicit_tls else None,
+        config.login_timeout,
+    )
+    s.idle = True  # nothing to lose: stopping may end the session at once
+    try:
+        return await open_connection(s.conn, opening)
+    finally:
+        s.idle = False
 
 
 async def _serve(s: Pop3Session) -> None:
@@ -50,7 +69,7 @@ async def _dispatch(s: Pop3Session, line: bytes) -> None:
     verb, _, arg = line.decode("utf-8", "replace").partition(" ")
     verb = verb.upper()
     if verb in VERBS:
-        log.debug("pop3 %s: %s", s.conn.peer_ip, verb)  # never the argument
+        log.debug("pop3 %s: %s", s.conn.client_ip, verb)  # never the argument
     try:
         await VERBS.dispatch(s, s.state, verb, arg)
     except UnknownVerb:

@@ -44,12 +44,17 @@ class Pop3Service:
         key = "pop3.pop3s_listen" if config.implicit_tls else "pop3.listen"
         host, port = parse_hostport(hostport, key)
         loop = asyncio.get_running_loop()
+        # Behind a PROXY header, POP3S accepts plain TCP: TLS starts after the header.
+        tls_here = config.implicit_tls and not config.proxy_protocol
         server = await loop.create_server(
-            lambda: LineConnection(lambda conn: self._start_session(conn, config)),
+            lambda: LineConnection(
+                lambda conn: self._start_session(conn, config),
+                hold_reading=config.proxy_protocol,
+            ),
             host,
             port,
-            ssl=self.ctx.tls.context if config.implicit_tls else None,
-            ssl_handshake_timeout=config.login_timeout if config.implicit_tls else None,
+            ssl=self.ctx.tls.context if tls_here else None,
+            ssl_handshake_timeout=config.login_timeout if tls_here else None,
             reuse_port=reuse_port or None,
         )
         self.servers.append(server)
@@ -94,6 +99,7 @@ async def start_pop3(ctx: GatewayContext, *, reuse_port: bool = False) -> Pop3Se
         "allow_plaintext_login": pop3.allow_plaintext_login,
         "idle_timeout": pop3.idle_timeout,
         "login_timeout": pop3.login_timeout,
+        "proxy_protocol": pop3.proxy_protocol,
     }
     try:
         if pop3.listen:

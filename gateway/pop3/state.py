@@ -42,6 +42,7 @@ class ListenerConfig:
     allow_plaintext_login: bool
     idle_timeout: float
     login_timeout: float
+    proxy_protocol: bool = False  # every connection starts with a PROXY header
 
 
 @dataclass(eq=False)
@@ -88,7 +89,7 @@ class Pop3Session:
                 line = await self.conn.read_line(MAX_COMMAND_LINE)
         except TimeoutError:
             # RFC 1939 §3: on autologout close without a reply and without UPDATE.
-            log.info("pop3 %s: idle timeout in %s state", self.conn.peer_ip, self.state)
+            log.info("pop3 %s: idle timeout in %s state", self.conn.client_ip, self.state)
             self.conn.close()
             raise SessionEnded() from None
         except LineTooLong:
@@ -112,7 +113,7 @@ class Pop3Session:
     def protocol_error(self, text: str) -> None:
         self.bad_commands += 1
         if self.bad_commands >= MAX_BAD_COMMANDS:
-            log.info("pop3 %s: too many bad commands, closing", self.conn.peer_ip)
+            log.info("pop3 %s: too many bad commands, closing", self.conn.client_ip)
             self.reply("-ERR too many bad commands, closing connection")
             self.close()
         else:

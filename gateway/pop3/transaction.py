@@ -138,7 +138,7 @@ async def _damaged(s: Pop3Session, verb: str, message: MessageInfo) -> None:
             str(AuditAction.POP3_MESSAGE_DAMAGED),
             mailbox_id,
             message.id,
-            s.conn.peer_ip,
+            s.conn.client_ip,
         )
     except StoreError:
         log.warning("audit write failed for pop3.message-damaged")

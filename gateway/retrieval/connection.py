@@ -38,14 +38,25 @@ class LineConnection(asyncio.Protocol):
     `half_close`: when the client shuts down its sending side of a plain TCP connection,
     keep ours open so that commands it pipelined before still get their answers (TLS
     cannot half-close; over TLS the connection always closes at the client's EOF).
+
+    `hold_reading`: do not read from the socket until release_reading() or start_tls(),
+    so that a PROXY protocol header can be read from the socket first (opening.py).
     """
 
     def __init__(
-        self, on_ready: Callable[[LineConnection], None], half_close: bool = False
+        self,
+        on_ready: Callable[[LineConnection], None],
+        half_close: bool = False,
+        *,
+        hold_reading: bool = False,
     ) -> None:
         self._on_ready = on_ready
         self._half_close = half_close
+        self._hold_reading = hold_reading
         self.transport: asyncio.Transport | None = None
+        # The client's address, for throttling, audit and logs: the socket's peer, or
+        # the address a PROXY header named (set by opening.py before the greeting).
+        self.client_ip = ""
         self._buffer = bytearray()
         self._discarding = False  # inside an over-long line, dropping bytes until LF
         self._head = b""  # start of the over-long line being discarded
@@ -61,6 +72,10 @@ class LineConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self._hold_reading:  # before the transport's first read, which is scheduled
+            transport.pause_reading()
+        peer = transport.get_extra_info("peername")
+        self.client_ip = str(peer[0]) if peer else ""
         self.tls_active = transport.get_extra_info("ssl_object") is not None
         self._closed = asyncio.get_running_loop().create_future()
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)
@@ -101,10 +116,12 @@ class LineConnection(asyncio.Protocol):
             self._data_waiter.set_result(None)
 
     # --- reading -----------------------------------------------------------------------
-    @property
-    def peer_ip(self) -> str:
-        peer = self.transport.get_extra_info("peername") if self.transport else None
-        return str(peer[0]) if peer else ""
+    def release_reading(self) -> None:
+        """Start reading from the socket (after `hold_reading`)."""
+        if self._hold_reading:
+            self._hold_reading = False
+            if self.transport is not None and not self._read_paused:
+                self.transport.resume_reading()
 
     async def read_line(self, limit: int) -> bytes:
         """The next line with its ending (LF, usually after CR); `limit` counts the ending.
@@ -195,6 +212,7 @@ class LineConnection(asyncio.Protocol):
         self._head = b""
         self._read_paused = False
         self._write_paused = False
+        self._hold_reading = False  # start_tls resumes reading, for the TLS layer
         try:
             transport = await loop.start_tls(
                 self.transport,

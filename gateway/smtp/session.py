@@ -17,6 +17,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, syntax
 
 from ..logs import bind_connection
+from ..proxy_protocol import PROXY_TIMEOUT
 from . import replies
 from .aiosmtpd_seam import SeamSMTP
 from .hooks import MAIL_COMMAND_LIMIT, Hooks
@@ -28,7 +29,6 @@ from .txlog import Transaction
 # The StreamReader's limit: the longest command line it buffers, and half the
 # amount of unread input at which it pauses the socket (so DATA blocks are large).
 READER_LIMIT = 128 * 1024
-PROXY_TIMEOUT = 10.0
 
 
 class GatewaySMTP(SeamSMTP):

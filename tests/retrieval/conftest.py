@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,3 +140,47 @@ async def serve(gateway_context, data_dir, mailbox, client_tls) -> AsyncIterator
     yield start
     for served in running:
         await served.stop()
+
+
+# --- PROXY protocol: POP3, POP3S, IMAP and IMAPS that expect the header ---------------
+
+
+@dataclass
+class Proxied:
+    """The four retrieval listeners with pop3/imap.proxy_protocol on; the root mailbox."""
+
+    pop3: Pop3Service
+    imap: ImapService
+    store: Any  # the synchronous store, for checking the audit log
+    tls: ssl.SSLContext
+    mailbox_id: str
+    passphrase: str
+
+    def ports(self) -> dict[str, int]:
+        """{"pop3" | "pop3s" | "imap" | "imaps": port}."""
+        endpoints = self.pop3.endpoints() + self.imap.endpoints()
+        return {kind: address[1] for kind, address in endpoints}
+
+    def logins_from(self) -> list[str]:
+        """The client address of every successful POP3 and IMAP login, oldest first."""
+        entries = self.store.audit.list(action=".login")
+        logins = [e for e in entries if e.action in ("pop3.login", "imap.login")]
+        return [e.source for e in sorted(logins, key=lambda e: e.id)]
+
+
+@pytest.fixture
+async def proxied(gateway_context, store, mailbox, client_tls) -> AsyncIterator[Proxied]:
+    settings = gateway_context.settings.replace(
+        pop3__pop3s_listen="127.0.0.1:0",
+        imap__imaps_listen="127.0.0.1:0",
+        pop3__proxy_protocol=True,
+        imap__proxy_protocol=True,
+    )
+    ctx = dataclasses.replace(gateway_context, settings=settings)
+    box, passphrase = mailbox
+    served = Proxied(
+        await start_pop3(ctx), await start_imap(ctx), store, client_tls, box.id, passphrase
+    )
+    yield served
+    await served.pop3.stop(0)
+    await served.imap.stop(0)

@@ -1,9 +1,10 @@
 """A real HAProxy (Debian's /usr/sbin/haproxy) in front of gateway nodes, for tests.
 
 TCP mode, one frontend per service on a free 127.0.0.1 port, round robin over the
-nodes with health checks, and PROXY protocol v2 to the backends (`send-proxy-v2`), so a
-node sees the client's address, not HAProxy's. It runs in the foreground (-db) and is
-stopped by its PID. A stats socket in the temp directory tells which nodes are up.
+nodes with health checks, and PROXY protocol v2 to the backends (`send-proxy-v2`; v1,
+`send-proxy`, with proxy_version=1), so a node sees the client's address, not HAProxy's.
+It runs in the foreground (-db) and is stopped by its PID. A stats socket in the temp
+directory tells which nodes are up.
 """
 
 from __future__ import annotations
@@ -30,13 +31,19 @@ class HAProxy:
     """`backends` is {service: [port of that service on each node]}, e.g. {"smtp": [..]}."""
 
     def __init__(
-        self, root: Path, backends: dict[str, list[int]], *, send_proxy: bool = True
+        self,
+        root: Path,
+        backends: dict[str, list[int]],
+        *,
+        send_proxy: bool = True,
+        proxy_version: int = 2,
     ) -> None:
         self.binary = haproxy_binary()
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.backends = backends
         self.send_proxy = send_proxy
+        self.proxy_version = proxy_version
         self.ports = {service: free_port() for service in backends}
         self.stats_socket = root / "stats.sock"
         self.config = root / "haproxy.cfg"
@@ -55,7 +62,9 @@ class HAProxy:
             "    timeout client 120s",
             "    timeout server 120s",
         ]
-        proxy = " send-proxy-v2" if self.send_proxy else ""
+        proxy = ""
+        if self.send_proxy:
+            proxy = " send-proxy-v2" if self.proxy_version == 2 else " send-proxy"
         for service, node_ports in self.backends.items():
             lines += [
                 f"frontend {service}",
@@ -114,7 +123,10 @@ class HAProxy:
     def wait_all_up(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            states = self.server_states()
+            try:
+                states = self.server_states()
+            except (FileNotFoundError, ConnectionRefusedError):
+                states = {}  # the stats socket is not there yet (the ports may be)
             if states and all(state.startswith("UP") for state in states.values()):
                 return
             time.sleep(0.1)
