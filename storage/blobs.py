@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .contract.blobs import BlobStat, relative_path
+from .contract.blobs import BlobStat, TempBlob, relative_path
 from .file_modes import FILE_MODE, create_private_file, make_private_dirs
 
 TEMP_SUFFIX = ".part"
@@ -85,8 +85,10 @@ class FileBlobs:
     def new_temp(self, message_id: str, relpath: str = "") -> TempFile:
         return TempFile(self.tmp / f"{message_id}{TEMP_SUFFIX}")
 
-    def publish(self, temp: TempFile, relpath: str) -> str:
+    def publish(self, temp: TempBlob, relpath: str) -> str:
         """Rename a closed temp file into place; returns the directory to fsync."""
+        if not isinstance(temp, TempFile):
+            raise TypeError("FileBlobs publishes only its own temp files")
         target = self.root / relpath
         self._make_dirs_durably(target.parent)
         os.replace(temp.path, target)

@@ -36,7 +36,10 @@ class BlobStat:
 class TempBlob(Protocol):
     """A message file being written; it is nowhere visible until published."""
 
-    size: int  # bytes written so far
+    @property
+    def size(self) -> int:
+        """Bytes written so far."""
+        ...
 
     def write(self, data: bytes | bytearray) -> None:
         """Append; may send bytes on (S3 parts) so memory stays bounded."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -27,6 +28,7 @@ from .location import S3Location, S3Settings
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (all but the last)
 PART_SIZE = 8 * 1024 * 1024
 PAGE_SIZE = 1000
+READ_BUFFER = 256 * 1024
 MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 EXISTS = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
 OWNED = {"BucketAlreadyOwnedByYou"}  # BucketAlreadyExists: someone else's: an error
@@ -51,6 +53,16 @@ class PutResult:
 class ObjectInfo:
     size: int
     etag: str
+    modified: float = 0.0  # Unix time (LastModified)
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """A multipart upload begun and neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    initiated: float  # Unix time
 
 
 def make_client(settings: S3Settings, timeout: float = 30.0) -> Any:
@@ -132,9 +144,13 @@ class ObjectStore:
                 if error_code(exc) not in OWNED:
                     raise
 
+    def upload(self, key: str) -> Upload:
+        """A new object written part by part (see Upload); nothing is sent yet."""
+        return Upload(self, key)
+
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> PutResult:
         """Store `chunks` as a new object; ObjectExists if the key is taken."""
-        writer = _Upload(self, key)
+        writer = Upload(self, key)
         buffer = bytearray(self.part_size)
         filled = 0
         try:
@@ -154,10 +170,12 @@ class ObjectStore:
             raise
 
     def open(self, key: str) -> BinaryIO:
-        """A streaming reader of the object (read(n), iteration); close it after use."""
+        """A streaming reader of the object (read(n), readinto, with-block): one GET
+        whose body is read as it is consumed, never held whole. A failure while
+        reading is an ObjectStoreError."""
         with self._failures("reading", key):
             response = self.client.get_object(Bucket=self.location.bucket, Key=self._key(key))
-        return response["Body"]
+        return io.BufferedReader(_BodyReader(self, key, response["Body"]), READ_BUFFER)
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
@@ -165,7 +183,44 @@ class ObjectStore:
                 response = self.client.head_object(Bucket=self.location.bucket, Key=self._key(key))
         except NotFound:
             return None
-        return ObjectInfo(size=response["ContentLength"], etag=response["ETag"])
+        return ObjectInfo(
+            size=response["ContentLength"],
+            etag=response["ETag"],
+            modified=response["LastModified"].timestamp(),
+        )
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy an object within the bucket (objects up to 5 GiB: messages are far
+        smaller); NotFound when the source is gone, ObjectExists if the target is taken."""
+        bucket = self.location.bucket
+        with self._failures("copying", source):
+            self.client.copy_object(
+                Bucket=bucket,
+                Key=self._key(target),
+                CopySource={"Bucket": bucket, "Key": self._key(source)},
+            )
+
+    def pending_uploads(self, prefix: str = "") -> Iterator[PendingUpload]:
+        """Multipart uploads under `prefix` that were begun and not finished."""
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        pages = paginator.paginate(Bucket=self.location.bucket, Prefix=self._key(prefix))
+        strip = len(self.location.prefix)
+        with self._failures("listing uploads", prefix):
+            for page in pages:
+                for entry in page.get("Uploads", ()):
+                    yield PendingUpload(
+                        entry["Key"][strip:], entry["UploadId"], entry["Initiated"].timestamp()
+                    )
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished upload's parts; one already gone is not an error."""
+        try:
+            with self._failures("aborting upload of", key):
+                self.client.abort_multipart_upload(
+                    Bucket=self.location.bucket, Key=self._key(key), UploadId=upload_id
+                )
+        except NotFound:
+            pass
 
     def delete(self, key: str) -> None:
         """Remove the object; a key already gone is not an error."""
@@ -187,8 +242,33 @@ class ObjectStore:
                     yield entry["Key"][strip:]
 
 
-class _Upload:
-    """One object being written: a single PUT if it fits in one part, else multipart."""
+class _BodyReader(io.RawIOBase):
+    """A GET's streaming body as a raw file: transport faults become ObjectStoreError."""
+
+    def __init__(self, store: ObjectStore, key: str, body: Any) -> None:
+        self._store, self._key, self._body = store, key, body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with self._store._failures("reading", self._key):
+            data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self._body.close()
+        super().close()
+
+
+class Upload:
+    """One object being written: a single PUT if it fits in one part, else multipart.
+
+    The caller sends full parts with part(), then finish() with the rest, or abort().
+    Only finish() makes the object exist, with If-None-Match: * either way."""
 
     def __init__(self, store: ObjectStore, key: str) -> None:
         self.store = store

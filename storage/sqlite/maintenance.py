@@ -40,6 +40,10 @@ class SqliteMaintenance:
         self._blobs = blobs
         self.data_dir = data_dir
 
+    @property
+    def orphan_grace(self) -> float:
+        return self._blobs.orphan_grace
+
     # --- start-up and readiness ---------------------------------------------------------
     def reconcile(self) -> ReconcileReport:
         """Temp blobs, orphans and missing blobs (contract). A blob younger than the
@@ -101,7 +105,10 @@ class SqliteMaintenance:
         try:
             stat = self._blobs.stat(relpath)
             with self._blobs.open(relpath) as fh:
-                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+                hasher = hashlib.sha256()
+                while chunk := fh.read(1 << 20):
+                    hasher.update(chunk)
+                digest = hasher.hexdigest()
         except OSError:
             return False
         with self._db.write() as wconn:
