@@ -2,8 +2,8 @@
 
 A message's object key is its relative path (blobs/<mailbox>/<yyyy>/<mm>/<id>.age) under
 the configured prefix; the id is reserved before a byte is written. A delivery streams
-the encrypted age bytes into a multipart upload as they come (at most one part, 8 MiB,
-held in memory, whatever the message size); publish completes it, or PUTs a message
+the encrypted age bytes into a multipart upload as they come (at most one part, 8 MiB
+and a chunk, held in memory, whatever the message size); publish completes it, or PUTs a message
 smaller than one part, with If-None-Match: * so no object is ever replaced. Until then
 nothing is listed under the key: a failed or abandoned delivery leaves at most an
 unfinished upload, which clean_temp aborts once older than `temp_grace`.
@@ -27,6 +27,7 @@ from typing import BinaryIO
 from ..blobs import local_free_bytes
 from ..contract.blobs import BlobStat, TempBlob
 from ..errors import NotFound
+from .chunks import ChunkBody
 from .objects import ObjectStore, Upload
 
 BLOB_PREFIX = "blobs/"
@@ -44,7 +45,7 @@ class S3TempBlob:
         self.relpath = relpath
         self._upload = upload
         self._part_size = part_size
-        self._buffer = bytearray()  # grows to one part at most, then is reused
+        self._part = ChunkBody()  # one part at most (storage/s3/chunks.py)
         self._closed = False
 
     @property
@@ -56,10 +57,10 @@ class S3TempBlob:
         if not data:
             return
         self._upload.digest(memoryview(data))
-        self._buffer += data
-        while len(self._buffer) >= self._part_size:
-            self._upload.part(bytes(self._buffer[: self._part_size]))
-            del self._buffer[: self._part_size]
+        self._part.append(bytes(data))
+        if len(self._part) >= self._part_size:
+            full, self._part = self._part, ChunkBody()
+            self._upload.part(full)
 
     def close_durably(self) -> None:
         """The last bytes stay here: publish sends them with the completion."""
@@ -70,11 +71,11 @@ class S3TempBlob:
 
     def complete(self) -> None:
         """Make the object exist (PUT, or the last part and CompleteMultipartUpload)."""
-        rest, self._buffer = self._buffer, bytearray()
-        self._upload.finish(memoryview(rest))
+        rest, self._part = self._part, ChunkBody()
+        self._upload.finish(rest)
 
     def discard(self) -> None:
-        self._buffer = bytearray()
+        self._part = ChunkBody()
         self._upload.abort()
 
 

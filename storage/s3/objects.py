@@ -20,9 +20,11 @@ from typing import Any, BinaryIO
 
 import botocore.config
 import botocore.exceptions
+import botocore.handlers
 import botocore.session
 
 from ..errors import AlreadyExists, NotFound, StoreError
+from .chunks import ChunkBody
 from .location import S3Location, S3Settings
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (all but the last)
@@ -78,7 +80,7 @@ def make_client(settings: S3Settings, timeout: float = 30.0) -> Any:
         response_checksum_validation="when_required",
         max_pool_connections=16,
     )
-    return botocore.session.Session().create_client(
+    client = botocore.session.Session().create_client(
         "s3",
         endpoint_url=settings.endpoint or None,
         region_name=settings.region,
@@ -86,6 +88,10 @@ def make_client(settings: S3Settings, timeout: float = 30.0) -> Any:
         aws_secret_access_key=settings.secret_access_key,
         config=config,
     )
+    # A part's body is a file (storage/s3/chunks.py), for which botocore would send
+    # "Expect: 100-continue" and wait up to a second for a store that ignores it.
+    client.meta.events.unregister("before-call.s3", botocore.handlers.add_expect_header)
+    return client
 
 
 def error_code(exc: botocore.exceptions.ClientError) -> str:
@@ -283,7 +289,7 @@ class Upload:
         self.hash.update(data)
         self.size += len(data)
 
-    def part(self, data: bytes | bytearray) -> None:
+    def part(self, data: bytes | bytearray | ChunkBody) -> None:
         """Send the next part; the caller may reuse `data` once this returns."""
         client, bucket = self.store.client, self.store.location.bucket
         with self.store._failures("uploading", self.key):
@@ -300,16 +306,15 @@ class Upload:
             )
         self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
 
-    def finish(self, rest: memoryview) -> PutResult:
+    def finish(self, rest: memoryview | ChunkBody) -> PutResult:
         client, bucket = self.store.client, self.store.location.bucket
+        body = bytes(rest) if isinstance(rest, memoryview) else rest
         if self.upload_id is None:
             with self.store._failures("storing", self.key):
-                client.put_object(
-                    Bucket=bucket, Key=self.full_key, Body=bytes(rest), IfNoneMatch="*"
-                )
+                client.put_object(Bucket=bucket, Key=self.full_key, Body=body, IfNoneMatch="*")
         else:
-            if rest:
-                self.part(bytes(rest))
+            if len(rest):
+                self.part(body)
             with self.store._failures("storing", self.key):
                 client.complete_multipart_upload(
                     Bucket=bucket,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import mailbox as pymailbox
-from pathlib import Path
 
 import pytest
 
@@ -14,22 +13,9 @@ from storage import open_store
 from tests.support.argon import FAST_ENV, FAST_KDF
 from tests.support.mail import deliver, message_bytes, plaintext
 from tests.support.ports import free_port
-from tests.support.seaweed import S3Target, SeaweedS3
+from tests.support.seaweed import SeaweedS3, gateway_env
 
 pytestmark = pytest.mark.external
-
-
-def s3_env(target: S3Target, tmp_path: Path) -> dict[str, str]:
-    secret_file = tmp_path / "s3-secret"
-    secret_file.write_text(target.secret_access_key + "\n")
-    secret_file.chmod(0o600)
-    return {
-        "GATEWAY_STORAGE__BLOBS": f"s3://{target.bucket}/gw",
-        "GATEWAY_STORAGE__S3_ENDPOINT": target.endpoint,
-        "GATEWAY_STORAGE__S3_REGION": target.region,
-        "GATEWAY_STORAGE__S3_ACCESS_KEY_ID": target.access_key_id,
-        "GATEWAY_STORAGE__S3_SECRET_ACCESS_KEY_FILE": str(secret_file),
-    }
 
 
 def ok(result):
@@ -40,7 +26,7 @@ def ok(result):
 def test_fsck_export_backup_and_restore_with_messages_in_s3(
     run, data_dir, tmp_path, s3_target, seaweed_s3: SeaweedS3
 ):
-    env = s3_env(s3_target, tmp_path)
+    env = gateway_env(s3_target, tmp_path)
     ok(run("domain", "add", "example.test", env=env))  # creates the bucket
     buckets = [b["Name"] for b in seaweed_s3.client().list_buckets()["Buckets"]]
     assert s3_target.bucket in buckets
@@ -139,7 +125,7 @@ def test_config_show_masks_the_s3_secret(run):
 
 
 def test_an_unreachable_object_store_is_a_one_line_error(run, tmp_path, s3_target):
-    env = s3_env(s3_target, tmp_path)
+    env = gateway_env(s3_target, tmp_path)
     env["GATEWAY_STORAGE__S3_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
     result = run("domain", "list", env=env)
     assert result.exit_code == 1

@@ -12,6 +12,7 @@ import pytest
 from storage import AlreadyExists, open_store
 from storage.ids import new_message_id
 from storage.maintenance import fsck
+from storage.s3.chunks import ChunkBody
 from storage.sealing import default_sealer
 from tests.support.argon import FAST_KDF
 from tests.support.mail import deliver, plaintext
@@ -213,3 +214,20 @@ def test_readiness_and_free_space_are_the_nodes_own(s3_store):
     s3_store.maintenance.check_writable()
     assert keys_in(s3_store) == []  # the probe object is gone again
     assert s3_store.maintenance.free_bytes() == s3_store.blobs.free_bytes() > 0
+
+
+def test_a_part_body_reads_and_rewinds_as_botocore_needs():
+    """Signing reads the part once and a retry seeks back: same bytes each time."""
+    body = ChunkBody()
+    pieces = [os.urandom(n) for n in (1, 65536, 7, 100_000)]
+    for piece in pieces:
+        body.append(piece)
+    whole = b"".join(pieces)
+    assert len(body) == len(whole)
+    assert b"".join(iter(lambda: body.read(8192), b"")) == whole
+    assert body.seek(0, os.SEEK_END) == len(whole)
+    body.seek(65530)
+    assert body.tell() == 65530 and body.read() == whole[65530:]
+    body.seek(0)
+    buffer = bytearray(70_000)
+    assert body.readinto(buffer) == 70_000 and bytes(buffer) == whole[:70_000]

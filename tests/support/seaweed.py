@@ -196,3 +196,16 @@ def s3_blobs(target: S3Target, data_dir: Path, prefix: str = "gw", **graces: flo
     objects = ObjectStore(make_client(s3_settings(target), timeout=10), location)
     objects.ensure_bucket()
     return S3Blobs(objects, data_dir, **graces)
+
+
+def gateway_env(target: S3Target, directory: Path, prefix: str = "gw") -> dict[str, str]:
+    """GATEWAY_STORAGE__* variables putting a gateway's message files in `target`; the
+    secret goes in a 0600 file under `directory`, never in argv or the environment."""
+    secret_file = write_private(directory / "s3-secret", target.secret_access_key + "\n")
+    return {
+        "GATEWAY_STORAGE__BLOBS": f"s3://{target.bucket}/{prefix}",
+        "GATEWAY_STORAGE__S3_ENDPOINT": target.endpoint,
+        "GATEWAY_STORAGE__S3_REGION": target.region,
+        "GATEWAY_STORAGE__S3_ACCESS_KEY_ID": target.access_key_id,
+        "GATEWAY_STORAGE__S3_SECRET_ACCESS_KEY_FILE": str(secret_file),
+    }
