@@ -57,6 +57,16 @@ def test_fsck_export_backup_and_restore_with_messages_in_s3(
     subjects = sorted(m["Subject"] for m in pymailbox.mbox(str(out)))
     assert subjects == ["message 0", "message 1", "message 2"]
 
+    identity = tmp_path / "identity.txt"
+    shown = ok(
+        run(
+            "mailbox", "export-identity", created["id"], "--out", str(identity),
+            "--passphrase-file", str(pass_file), env=env,
+        )
+    )  # fmt: skip
+    where = f"s3://{s3_target.bucket}/gw/blobs/{created['id']}/<yyyy>/<mm>/<message-id>.age"
+    assert where in shown.stderr
+
     ok(run("backup", str(tmp_path / "b"), env=env))
     target = tmp_path / "restored"
     ok(run("restore", str(tmp_path / "b"), env={"GATEWAY_DATA": str(target)}))
