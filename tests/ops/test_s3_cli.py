@@ -142,3 +142,15 @@ def test_an_unreachable_object_store_is_a_one_line_error(run, tmp_path, s3_targe
     assert "object store unreachable: checking bucket" in result.stderr
     assert s3_target.secret_access_key not in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_secret_may_come_from_the_environment_instead_of_a_file(run, tmp_path, s3_target):
+    env = gateway_env(s3_target, tmp_path)
+    del env["GATEWAY_STORAGE__S3_SECRET_ACCESS_KEY_FILE"]
+    env["GATEWAY_STORAGE__S3_SECRET_ACCESS_KEY"] = s3_target.secret_access_key
+    ok(run("domain", "add", "example.test", env=env))
+    assert "example.test" in ok(run("domain", "list", env=env)).stdout
+    env["GATEWAY_STORAGE__S3_SECRET_ACCESS_KEY"] = "wrong-" + s3_target.secret_access_key
+    refused = run("domain", "list", env=env)
+    assert refused.exit_code == 1 and "object store: checking bucket" in refused.stderr
+    assert s3_target.secret_access_key not in refused.stdout + refused.stderr
