@@ -3,10 +3,10 @@
 A message's object key is its relative path (blobs/<mailbox>/<yyyy>/<mm>/<id>.age) under
 the configured prefix; the id is reserved before a byte is written. A delivery streams
 the encrypted age bytes into a multipart upload as they come (at most one part, 8 MiB
-and a chunk, held in memory, whatever the message size); publish completes it, or PUTs a message
-smaller than one part, with If-None-Match: * so no object is ever replaced. Until then
-nothing is listed under the key: a failed or abandoned delivery leaves at most an
-unfinished upload, which clean_temp aborts once older than `temp_grace`.
+and a chunk, held in memory, whatever the message size); publish completes it, or PUTs
+a message smaller than one part, with If-None-Match: * so no object is ever replaced.
+Until then nothing is listed under the key: a failed or abandoned delivery leaves at
+most an unfinished upload, which clean_temp aborts once older than `temp_grace`.
 
 Times on the object store are those of its clock. For safety while other nodes deliver,
 `temp_grace` and `orphan_grace` must be longer than the longest SMTP transaction
