@@ -1,7 +1,8 @@
 """One message copy being stored for one mailbox: sealed and written as it arrives.
 
 Nothing is visible until the store commits it (see SqliteStore.commit_deliveries),
-which happens only after the file is fsynced, renamed and its directory fsynced.
+which happens only after the blob is durable (storage/contract/blobs.py): on disk
+fsynced, renamed and its directory fsynced; on S3 acknowledged by the object store.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from .bind import Binding
-from .blobs import BlobStore, TempBlob
+from .contract.blobs import Blobs, TempBlob, relative_path
 from .faults import fault_point
 from .ids import new_message_id
 from .message_file import MessageSealer
@@ -34,7 +35,7 @@ class Delivery:
     """Feed plaintext with write(); the store's commit makes it durable and visible."""
 
     def __init__(
-        self, blobs: BlobStore, mailbox_id: str, epoch: int, recipient: str, compress: bool
+        self, blobs: Blobs, mailbox_id: str, epoch: int, recipient: str, compress: bool
     ) -> None:
         self.message_id = new_message_id()
         self.mailbox_id = mailbox_id
@@ -44,7 +45,8 @@ class Delivery:
         self._blobs = blobs
         self._binding = Binding(mailbox_id, self.message_id, epoch, self.encoding)
         self._sealer = MessageSealer(recipient, self._binding)
-        self._temp: TempBlob | None = blobs.new_temp(self.message_id)
+        self.path = relative_path(mailbox_id, self.received, self.message_id)
+        self._temp: TempBlob | None = blobs.new_temp(self.message_id, self.path)
         try:
             self._temp.write(self._sealer.header())
         except BaseException:  # e.g. ENOSPC: nobody else holds this file to remove it
@@ -63,14 +65,15 @@ class Delivery:
         return self._temp.size if self._temp is not None else 0
 
     def publish(self) -> PublishedFile:
-        """Finish the file, fsync it and rename it into place (the directory not yet fsynced)."""
+        """Finish the blob and publish it (files: fsynced and renamed, the directory not
+        yet fsynced; S3: the object completed, so it is already durable)."""
         temp = self._temp
         assert temp is not None
         temp.write(self._sealer.finish())
         temp.close_durably()
         fault_point("delivery.fsynced")
-        path = BlobStore.relative_path(self.mailbox_id, self.received, self.message_id)
-        directory = self._blobs.publish(temp, path)
+        path = self.path
+        directory = self._blobs.publish(temp, path)  # on error abort() discards temp
         self._temp = None
         fault_point("delivery.renamed")
         self.published = PublishedFile(

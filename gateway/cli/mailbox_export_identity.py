@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from storage import actions
+from storage.s3.location import S3Location
 
 from .common import actor, fail, get_store, state
 from .passphrase_input import passphrase_options, read_passphrase
@@ -43,13 +44,21 @@ def export_identity(
     ).text
     write_private_file(out, text)
     click.echo(f"Wrote the age identity of {mailbox.id} to {out} (mode 0600).")
-    for line in how_to_read(out, identity_kinds(text), state().data_dir / "blobs" / mailbox.id):
+    for line in how_to_read(out, identity_kinds(text), message_files_of(mailbox.id)):
         click.echo(line, err=True)
     click.secho(
         "WARNING: anyone holding this file can read this mailbox's archive. Keep it offline.",
         err=True,
         fg="yellow",
     )
+
+
+def message_files_of(mailbox_id: str) -> str:
+    """Where the mailbox's .age files are: DATA/blobs/ID, or s3://BUCKET/PREFIX/blobs/ID."""
+    blobs = state().settings["storage.blobs"]
+    if blobs == "files":
+        return str(state().data_dir / "blobs" / mailbox_id)
+    return f"{S3Location.parse(blobs)}/blobs/{mailbox_id}"
 
 
 def identity_kinds(text: str) -> list[tuple[int, str]]:
@@ -66,7 +75,7 @@ def identity_kinds(text: str) -> list[tuple[int, str]]:
     return kinds
 
 
-def how_to_read(out: Path, kinds: list[tuple[int, str]], blobs: Path) -> list[str]:
+def how_to_read(out: Path, kinds: list[tuple[int, str]], blobs: str | Path) -> list[str]:
     """What the file holds, which age can read it, and the exact commands to use."""
     names = [
         f"{kind} (post-quantum, epoch {epoch})"

@@ -94,6 +94,36 @@ OPTIONS: tuple[Option, ...] = (
         "Size of the thread pool running SQLite, file and crypto work.",
         minimum=1,
     ),
+    _o(
+        "storage.blobs",
+        str,
+        "files",
+        "Where message files go: files (DATA/blobs/) or s3://BUCKET[/PREFIX] on an"
+        " S3-compatible object store (the bucket is created if missing).",
+        check="blobs",
+    ),
+    _o(
+        "storage.s3_endpoint",
+        str,
+        "",
+        "URL of the S3 service, e.g. https://s3.example.net; empty: AWS for s3_region.",
+    ),
+    _o("storage.s3_region", str, "us-east-1", "Region sent to the S3 service."),
+    _o("storage.s3_access_key_id", str, "", "S3 access key id (required with s3:// blobs)."),
+    _o(
+        "storage.s3_secret_access_key",
+        str,
+        "",
+        "S3 secret access key, best given as GATEWAY_STORAGE__S3_SECRET_ACCESS_KEY; set"
+        " this or s3_secret_access_key_file, not both. Never logged.",
+    ),
+    _o(
+        "storage.s3_secret_access_key_file",
+        str,
+        "",
+        "File holding the S3 secret access key (its first line, mode 0600).",
+        check="readable_file",
+    ),
     # --- crypto --------------------------------------------------------------------
     _o(
         "crypto.recipient",

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from storage.errors import InvalidInput
 from storage.policy import check_totp_requirement
+from storage.s3.location import S3Location
 
 from .schema import OPTIONS, Option
 
@@ -80,6 +82,17 @@ def _totp_roles_problem(values: Any) -> str | None:
     return None
 
 
+def _blobs_problem(value: Any) -> str | None:
+    """`storage.blobs`: files, or an s3:// location storage/s3/location.py accepts."""
+    if value == "files":
+        return None
+    try:
+        S3Location.parse(str(value))
+    except InvalidInput as exc:
+        return str(exc)
+    return None
+
+
 # Option.check names → the function that returns a problem message for a value, or None.
 MAX_WORKERS = 64
 
@@ -103,6 +116,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "workers": _workers_problem,
     "networks": _networks_problem,
     "totp_roles": _totp_roles_problem,
+    "blobs": _blobs_problem,
 }
 # Checks of this machine's state rather than of the value: made on the effective value
 # only, so a file naming certbot paths is fine when the environment points elsewhere.
@@ -130,6 +144,7 @@ def cross_checks(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[
         *_seal_key_problems(values, sources),
         *_acme_problems(values, sources),
         *_relay_auth_problems(values, sources),
+        *_s3_problems(values, sources),
     ]
     for option in OPTIONS:
         if option.check in EFFECTIVE_CHECKS and option.key in values:
@@ -239,6 +254,19 @@ def _relay_auth_problems(values: Mapping[str, Any], sources: Mapping[str, str]) 
     if (password_file or password_env) and not user:
         key = keys[1] if password_file else keys[2]
         return [Problem(key, sources[key], "a smarthost password needs relay.auth_user")]
+    return []
+
+
+def _s3_problems(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[Problem]:
+    """With s3:// blobs: credentials that are set once, readable, and not empty."""
+    from ..store_factory import S3_KEYS, configured_s3  # it imports gateway.config
+
+    if any(key not in values for key in S3_KEYS):
+        return []  # a problem of its own was reported for it
+    try:
+        configured_s3(_settings(values, sources))
+    except ValueError as exc:  # a ConfigError: its problems name the key and where
+        return list(getattr(exc, "problems", [Problem("storage.blobs", "", str(exc))]))
     return []
 
 

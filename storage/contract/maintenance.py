@@ -72,11 +72,20 @@ class IndexSnapshot(Protocol):
 class Maintenance(Protocol):
     data_dir: Path
 
+    @property
+    def orphan_grace(self) -> float:
+        """Seconds a message file without an index row must have existed before it may
+        be adopted or quarantined: 0 when nothing else can be delivering (files at
+        start-up); longer than any delivery for a store shared by nodes (S3)."""
+        ...
+
     def reconcile(self) -> ReconcileReport:
         """At start-up: remove temp files; adopt each file without an index row that is a
         valid message of an existing mailbox and epoch (its sender got no 250 and may
         retry: a duplicate is possible, a loss is not), quarantine the others; report
-        rows whose file is missing. Never deletes a committed message."""
+        rows whose file is missing. Never deletes a committed message. Temp files and
+        orphans younger than the blob store's graces are left alone, so it is safe
+        while other nodes deliver to a shared store."""
         ...
 
     def adopt_orphan(self, relpath: str) -> bool:

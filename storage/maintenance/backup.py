@@ -34,6 +34,12 @@ Consistency while mail keeps arriving and being deleted
 Every message acknowledged before the backup started is therefore in the backup unless
 it was deleted by a client before the copy finished.
 
+With message files in an object store (storage.blobs = s3://...), step 2 reads each
+object through the store instead of the disk; the backup has the same layout as one of
+a files store, so `restore` makes a files data directory from it (message files under
+DATA/blobs/). A GET can fail if its object is deleted while read (not POSIX): the backup
+then stops with the store's error and is simply run again.
+
 The manifest carries SHA-256 sums of the index copy and the small files; blob files are
 covered by the sums in the index copy. That detects damage and naive tampering, not a
 forger who rewrites both (message files are in any case authenticated by age).
@@ -56,6 +62,7 @@ from ..errors import StoreError
 from ..file_modes import DIR_MODE
 from .files import (
     copy_durably,
+    copy_stream_durably,
     is_empty_or_missing,
     make_dirs_durably,
     sha256_file,
@@ -144,7 +151,7 @@ def backup(
     progress("index")
     try:
         report.schema_version = snapshot.schema_version()
-        _copy_blobs(store, snapshot, data_dir, dest, report)
+        _copy_blobs(store, snapshot, dest, report)
         progress("blobs")
         if report.deleted_during_backup:
             snapshot.drop_messages(report.deleted_during_backup)
@@ -176,9 +183,7 @@ def _check_destination(dest: Path, data_dir: Path) -> None:
         raise BackupError(f"{dest} is not empty; back up into a new or empty directory")
 
 
-def _copy_blobs(
-    store: Store, snapshot: IndexSnapshot, data_dir: Path, dest: Path, report: BackupReport
-) -> None:
+def _copy_blobs(store: Store, snapshot: IndexSnapshot, dest: Path, report: BackupReport) -> None:
     directories: set[Path] = set()
     for message_id, relpath, expected in snapshot.message_files():
         target = dest / relpath
@@ -186,7 +191,8 @@ def _copy_blobs(
             make_dirs_durably(target.parent)
             directories.add(target.parent)
         try:
-            digest, size = copy_durably(data_dir / relpath, target)
+            with store.maintenance.open_stored_file(relpath) as source:
+                digest, size = copy_stream_durably(source, target)
         except FileNotFoundError:
             if store.maintenance.is_indexed(message_id):
                 report.missing.append(relpath)

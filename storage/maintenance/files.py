@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 from ..blobs import fsync_dir
 from ..file_modes import DIR_MODE, create_private_file
@@ -38,16 +39,21 @@ def copy_durably(source: Path, target: Path) -> tuple[str, int]:
     compare it with the index. The target's directory must exist; the caller fsyncs it.
     Raises FileNotFoundError when the source is gone (the caller decides what that means).
     """
+    with open(source, "rb") as src:
+        return copy_stream_durably(src, target)
+
+
+def copy_stream_durably(source: BinaryIO, target: Path) -> tuple[str, int]:
+    """copy_durably from an open reader (a message file of any blob store)."""
     digest = hashlib.sha256()
     size = 0
-    with open(source, "rb") as src:
-        with os.fdopen(create_private_file(target), "wb") as dst:
-            while chunk := src.read(COPY_CHUNK):
-                digest.update(chunk)
-                dst.write(chunk)
-                size += len(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
+    with os.fdopen(create_private_file(target), "wb") as dst:
+        while chunk := source.read(COPY_CHUNK):
+            digest.update(chunk)
+            dst.write(chunk)
+            size += len(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
     return digest.hexdigest(), size
 
 

@@ -24,6 +24,8 @@ fsck may run while the gateway serves: a file renamed into place but not yet com
 looks like an orphan for a moment, and a message being deleted loses its row before its
 file. So an orphan counts only when older than `grace` seconds and still without a row
 when looked at again, and a missing file only when its row still exists afterwards.
+With message files in S3 the grace is at least the store's orphan grace (longer than
+an SMTP transaction), since another node may be delivering.
 """
 
 from __future__ import annotations
@@ -107,6 +109,9 @@ def fsck(
     now = time.time() if now is None else now
     report = FsckReport()
     _check_rows(store, report)
+    # A shared object store dates a multipart object by when its upload began: what is
+    # younger than its orphan grace may be another node's delivery about to commit.
+    grace = max(grace, store.maintenance.orphan_grace)
     _find_orphans(store, report, now - grace)
     report.stale_temp = store.maintenance.stale_temp_files(now - grace)
     report.loose_modes = store.maintenance.loose_file_modes()

@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import botocore.config
 import botocore.exceptions
+import botocore.handlers
 import botocore.session
 
 from ..errors import AlreadyExists, NotFound, StoreError
+from .chunks import ChunkBody
 from .location import S3Location, S3Settings
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (all but the last)
 PART_SIZE = 8 * 1024 * 1024
 PAGE_SIZE = 1000
+READ_BUFFER = 256 * 1024
 MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 EXISTS = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
 OWNED = {"BucketAlreadyOwnedByYou"}  # BucketAlreadyExists: someone else's: an error
@@ -51,6 +55,16 @@ class PutResult:
 class ObjectInfo:
     size: int
     etag: str
+    modified: float = 0.0  # Unix time (LastModified)
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """A multipart upload begun and neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    initiated: float  # Unix time
 
 
 def make_client(settings: S3Settings, timeout: float = 30.0) -> Any:
@@ -66,7 +80,7 @@ def make_client(settings: S3Settings, timeout: float = 30.0) -> Any:
         response_checksum_validation="when_required",
         max_pool_connections=16,
     )
-    return botocore.session.Session().create_client(
+    client = botocore.session.Session().create_client(
         "s3",
         endpoint_url=settings.endpoint or None,
         region_name=settings.region,
@@ -74,6 +88,10 @@ def make_client(settings: S3Settings, timeout: float = 30.0) -> Any:
         aws_secret_access_key=settings.secret_access_key,
         config=config,
     )
+    # A part's body is a file (storage/s3/chunks.py), for which botocore would send
+    # "Expect: 100-continue" and wait up to a second for a store that ignores it.
+    client.meta.events.unregister("before-call.s3", botocore.handlers.add_expect_header)
+    return client
 
 
 def error_code(exc: botocore.exceptions.ClientError) -> str:
@@ -132,9 +150,13 @@ class ObjectStore:
                 if error_code(exc) not in OWNED:
                     raise
 
+    def upload(self, key: str) -> Upload:
+        """A new object written part by part (see Upload); nothing is sent yet."""
+        return Upload(self, key)
+
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> PutResult:
         """Store `chunks` as a new object; ObjectExists if the key is taken."""
-        writer = _Upload(self, key)
+        writer = Upload(self, key)
         buffer = bytearray(self.part_size)
         filled = 0
         try:
@@ -154,10 +176,12 @@ class ObjectStore:
             raise
 
     def open(self, key: str) -> BinaryIO:
-        """A streaming reader of the object (read(n), iteration); close it after use."""
+        """A streaming reader of the object (read(n), readinto, with-block): one GET
+        whose body is read as it is consumed, never held whole. A failure while
+        reading is an ObjectStoreError."""
         with self._failures("reading", key):
             response = self.client.get_object(Bucket=self.location.bucket, Key=self._key(key))
-        return response["Body"]
+        return io.BufferedReader(_BodyReader(self, key, response["Body"]), READ_BUFFER)
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
@@ -165,7 +189,44 @@ class ObjectStore:
                 response = self.client.head_object(Bucket=self.location.bucket, Key=self._key(key))
         except NotFound:
             return None
-        return ObjectInfo(size=response["ContentLength"], etag=response["ETag"])
+        return ObjectInfo(
+            size=response["ContentLength"],
+            etag=response["ETag"],
+            modified=response["LastModified"].timestamp(),
+        )
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy an object within the bucket (objects up to 5 GiB: messages are far
+        smaller); NotFound when the source is gone, ObjectExists if the target is taken."""
+        bucket = self.location.bucket
+        with self._failures("copying", source):
+            self.client.copy_object(
+                Bucket=bucket,
+                Key=self._key(target),
+                CopySource={"Bucket": bucket, "Key": self._key(source)},
+            )
+
+    def pending_uploads(self, prefix: str = "") -> Iterator[PendingUpload]:
+        """Multipart uploads under `prefix` that were begun and not finished."""
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        pages = paginator.paginate(Bucket=self.location.bucket, Prefix=self._key(prefix))
+        strip = len(self.location.prefix)
+        with self._failures("listing uploads", prefix):
+            for page in pages:
+                for entry in page.get("Uploads", ()):
+                    yield PendingUpload(
+                        entry["Key"][strip:], entry["UploadId"], entry["Initiated"].timestamp()
+                    )
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished upload's parts; one already gone is not an error."""
+        try:
+            with self._failures("aborting upload of", key):
+                self.client.abort_multipart_upload(
+                    Bucket=self.location.bucket, Key=self._key(key), UploadId=upload_id
+                )
+        except NotFound:
+            pass
 
     def delete(self, key: str) -> None:
         """Remove the object; a key already gone is not an error."""
@@ -187,8 +248,33 @@ class ObjectStore:
                     yield entry["Key"][strip:]
 
 
-class _Upload:
-    """One object being written: a single PUT if it fits in one part, else multipart."""
+class _BodyReader(io.RawIOBase):
+    """A GET's streaming body as a raw file: transport faults become ObjectStoreError."""
+
+    def __init__(self, store: ObjectStore, key: str, body: Any) -> None:
+        self._store, self._key, self._body = store, key, body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with self._store._failures("reading", self._key):
+            data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self._body.close()
+        super().close()
+
+
+class Upload:
+    """One object being written: a single PUT if it fits in one part, else multipart.
+
+    The caller sends full parts with part(), then finish() with the rest, or abort().
+    Only finish() makes the object exist, with If-None-Match: * either way."""
 
     def __init__(self, store: ObjectStore, key: str) -> None:
         self.store = store
@@ -203,7 +289,7 @@ class _Upload:
         self.hash.update(data)
         self.size += len(data)
 
-    def part(self, data: bytes | bytearray) -> None:
+    def part(self, data: bytes | bytearray | ChunkBody) -> None:
         """Send the next part; the caller may reuse `data` once this returns."""
         client, bucket = self.store.client, self.store.location.bucket
         with self.store._failures("uploading", self.key):
@@ -220,16 +306,15 @@ class _Upload:
             )
         self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
 
-    def finish(self, rest: memoryview) -> PutResult:
+    def finish(self, rest: memoryview | ChunkBody) -> PutResult:
         client, bucket = self.store.client, self.store.location.bucket
+        body = bytes(rest) if isinstance(rest, memoryview) else rest
         if self.upload_id is None:
             with self.store._failures("storing", self.key):
-                client.put_object(
-                    Bucket=bucket, Key=self.full_key, Body=bytes(rest), IfNoneMatch="*"
-                )
+                client.put_object(Bucket=bucket, Key=self.full_key, Body=body, IfNoneMatch="*")
         else:
-            if rest:
-                self.part(bytes(rest))
+            if len(rest):
+                self.part(body)
             with self.store._failures("storing", self.key):
                 client.complete_multipart_upload(
                     Bucket=bucket,

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 
 from .. import passphrase as passphrases
 from .. import policy
-from ..blobs import BlobStore
+from ..contract.blobs import Blobs
 from ..errors import AlreadyExists, InvalidInput, NotEmpty, NotFound
 from ..events import MailboxEvents
 from ..ids import new_mailbox_id
@@ -29,7 +29,7 @@ class SqliteMailboxes:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         events: MailboxEvents,
         domains: SqliteDomains,
         epochs: EpochSealer,

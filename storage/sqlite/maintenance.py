@@ -4,21 +4,21 @@ retention. Every SQL statement those need is here, not in storage/maintenance/."
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ..bind import BindError
-from ..blobs import TEMP_SUFFIX, BlobStore
+from ..contract.blobs import Blobs
 from ..contract.maintenance import (
     CounterFix,
     ReconcileReport,
     RetentionCandidate,
     StoredMessage,
 )
-from ..file_modes import LooseMode, create_private_file, find_loose_modes, tighten
+from ..file_modes import LooseMode, find_loose_modes, tighten
 from ..ids import is_message_id
 from ..message_file import read_file_binding
 from .database import Database
@@ -35,26 +35,52 @@ _COUNTS = (
 
 
 class SqliteMaintenance:
-    def __init__(self, db: Database, blobs: BlobStore, data_dir: Path) -> None:
+    def __init__(self, db: Database, blobs: Blobs, data_dir: Path) -> None:
         self._db = db
         self._blobs = blobs
         self.data_dir = data_dir
 
+    @property
+    def orphan_grace(self) -> float:
+        return self._blobs.orphan_grace
+
     # --- start-up and readiness ---------------------------------------------------------
     def reconcile(self) -> ReconcileReport:
+        """Temp blobs, orphans and missing blobs (contract). A blob younger than the
+        blob store's orphan_grace may be a delivery on another node about to commit, so
+        it is left alone; a row counts as missing its blob only if it still exists after
+        the listing (a deletion removes the row, then the blob)."""
         report = ReconcileReport(temp_removed=self._blobs.clean_temp())
         known = {r[0] for r in self._db.conn().execute("SELECT path FROM messages")}
+        present = set()
+        settled_before = time.time() - self._blobs.orphan_grace
         for relpath in self._blobs.iter_files():
-            if relpath in known:
+            present.add(relpath)
+            if relpath in known or not self._settled(relpath, settled_before):
                 continue
             if self.adopt_orphan(relpath):
                 report.adopted.append(relpath)
-            else:
+            elif not self.path_is_indexed(relpath):
                 report.quarantined.append(self._blobs.quarantine(relpath))
-        for relpath in known:
-            if not self._blobs.path(relpath).exists():
+        for relpath in sorted(known - present):
+            if self.path_is_indexed(relpath) and not self._exists(relpath):
                 report.missing_files.append(relpath)
         return report
+
+    def _settled(self, relpath: str, settled_before: float) -> bool:
+        if not self._blobs.orphan_grace:
+            return True
+        try:
+            return self._blobs.stat(relpath).mtime <= settled_before
+        except FileNotFoundError:
+            return False
+
+    def _exists(self, relpath: str) -> bool:
+        try:
+            self._blobs.stat(relpath)
+        except FileNotFoundError:
+            return False
+        return True
 
     def adopt_orphan(self, relpath: str) -> bool:
         path = PurePosixPath(relpath)
@@ -76,9 +102,15 @@ class SqliteMaintenance:
             return False
         if self.is_indexed(message_id):
             return False
-        stat = os.stat(self._blobs.path(relpath))
-        with open(self._blobs.path(relpath), "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        try:
+            stat = self._blobs.stat(relpath)
+            with self._blobs.open(relpath) as fh:
+                hasher = hashlib.sha256()
+                while chunk := fh.read(1 << 20):
+                    hasher.update(chunk)
+                digest = hasher.hexdigest()
+        except OSError:
+            return False
         with self._db.write() as wconn:
             index_message(
                 wconn,
@@ -86,8 +118,8 @@ class SqliteMaintenance:
                 binding.mailbox_id,
                 epoch=binding.epoch,
                 size=-1,  # unknown until a key opens it (fill_unknown_sizes)
-                stored_size=stat.st_size,
-                received=stat.st_mtime,
+                stored_size=stat.size,
+                received=stat.mtime,
                 encoding=binding.encoding,
                 path=relpath,
                 sha256=digest,
@@ -97,10 +129,7 @@ class SqliteMaintenance:
     def check_writable(self) -> None:
         with self._db.write() as conn:
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('ready_check', '1')")
-        probe = self._blobs.tmp / ".ready-probe"
-        with os.fdopen(create_private_file(probe, exclusive=False), "wb") as fh:
-            fh.write(b"ok")
-        probe.unlink()
+        self._blobs.check_writable()
 
     def free_bytes(self) -> int:
         return self._blobs.free_bytes()
@@ -146,23 +175,16 @@ class SqliteMaintenance:
         return self._blobs.open(relpath)
 
     def stored_file_mtime(self, relpath: str) -> float:
-        return self._blobs.path(relpath).stat().st_mtime
+        return self._blobs.stat(relpath).mtime
 
     def quarantine(self, relpath: str) -> str:
         return self._blobs.quarantine(relpath)
 
     def stale_temp_files(self, older_than: float) -> list[str]:
-        found = []
-        for path in sorted(self._blobs.tmp.glob(f"*{TEMP_SUFFIX}")):
-            try:
-                if path.stat().st_mtime <= older_than:
-                    found.append(path.relative_to(self.data_dir).as_posix())
-            except FileNotFoundError:
-                continue
-        return found
+        return self._blobs.stale_temps(older_than)
 
     def remove_stale_temp(self, relpath: str) -> None:
-        (self.data_dir / relpath).unlink(missing_ok=True)
+        self._blobs.remove_temp(relpath)
 
     # --- counters ------------------------------------------------------------------------
     def counter_drift(self) -> list[CounterFix]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import builtins
 import sqlite3
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from ..bind import Binding
-from ..blobs import BlobStore, fsync_dir
+from ..contract.blobs import Blobs
 from ..delivery import Delivery, PublishedFile
 from ..errors import MessageDamaged, NotFound, QuotaExceeded, StorageFull
 from ..events import MailboxEvents
@@ -59,7 +58,7 @@ class SqliteMessages:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         events: MailboxEvents,
         *,
         compress: bool,
@@ -92,8 +91,9 @@ class SqliteMessages:
     def commit_deliveries(self, deliveries: list[Delivery]) -> list[MessageInfo]:
         """Make copies durable and visible together (one SMTP transaction's copies).
 
-        Files are finished, fsynced and renamed here; their directories are fsynced and
-        the index rows committed by the group committer, shared with concurrent callers.
+        Blobs are finished and published here; their durability is completed (files:
+        directories fsynced) and the index rows committed by the group committer, shared
+        with concurrent callers.
         On any failure every copy is removed and the error raised: nothing half-stored.
         """
         try:
@@ -109,8 +109,7 @@ class SqliteMessages:
         return infos
 
     def _commit_batch(self, groups: list[list[PublishedFile]]) -> list[object]:
-        for directory in sorted({p.directory for group in groups for p in group}):
-            fsync_dir(Path(directory))
+        self._blobs.make_durable({p.directory for group in groups for p in group})
         outcomes: list[object] = []
         with self._db.write() as conn:
             for index, group in enumerate(groups):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
-from ..blobs import BlobStore
+from ..blobs import FileBlobs
+from ..contract.blobs import Blobs
 from ..data_dir import claim_data_directory, mark_data_directory
 from ..events import MailboxEvents
 from ..keys import RECIPIENT_TYPES, KdfParams
@@ -38,6 +39,8 @@ class SqliteStore:
 
     Everything it creates is private (directories 0700, files 0600). `sealer` seals
     TOTP secrets; without one, everything but reading and writing them works.
+    `blobs`: where message files go (default: FileBlobs in the data directory; an
+    S3Blobs puts them in an object store and keeps only the index in DATA).
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class SqliteStore:
         compress: bool = True,
         disk_reserve: int = 256 << 20,
         sealer: Sealer | None = None,
+        blobs: Blobs | None = None,
     ) -> None:
         if recipient_type not in RECIPIENT_TYPES:
             raise ValueError(f"recipient type must be one of {RECIPIENT_TYPES}")
@@ -57,7 +61,7 @@ class SqliteStore:
         claim_data_directory(self.data_dir)
         self.db = Database(self.data_dir / "gateway.db")
         mark_data_directory(self.data_dir)
-        self.blobs = BlobStore(self.data_dir)
+        self.blobs: Blobs = blobs if blobs is not None else FileBlobs(self.data_dir)
         self.events = MailboxEvents()
         # Admin passwords; argon2-cffi's defaults (RFC 9106's low-memory choice) unless a
         # caller, such as the test suite, passes lighter parameters, as with `kdf`.

@@ -172,3 +172,40 @@ class SeaweedS3:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def s3_settings(target: S3Target):
+    """The code under test's view of a target (storage.s3.location.S3Settings)."""
+    from storage.s3.location import S3Settings
+
+    return S3Settings(
+        endpoint=target.endpoint,
+        region=target.region,
+        access_key_id=target.access_key_id,
+        secret_access_key=target.secret_access_key,
+    )
+
+
+def s3_blobs(target: S3Target, data_dir: Path, prefix: str = "gw", **graces: float):
+    """S3Blobs on the target's bucket (created if missing), as storage.blobs configures it."""
+    from storage.s3.blobs import S3Blobs
+    from storage.s3.location import S3Location
+    from storage.s3.objects import ObjectStore, make_client
+
+    location = S3Location.parse(f"s3://{target.bucket}/{prefix}")
+    objects = ObjectStore(make_client(s3_settings(target), timeout=10), location)
+    objects.ensure_bucket()
+    return S3Blobs(objects, data_dir, **graces)
+
+
+def gateway_env(target: S3Target, directory: Path, prefix: str = "gw") -> dict[str, str]:
+    """GATEWAY_STORAGE__* variables putting a gateway's message files in `target`; the
+    secret goes in a 0600 file under `directory`, never in argv or the environment."""
+    secret_file = write_private(directory / "s3-secret", target.secret_access_key + "\n")
+    return {
+        "GATEWAY_STORAGE__BLOBS": f"s3://{target.bucket}/{prefix}",
+        "GATEWAY_STORAGE__S3_ENDPOINT": target.endpoint,
+        "GATEWAY_STORAGE__S3_REGION": target.region,
+        "GATEWAY_STORAGE__S3_ACCESS_KEY_ID": target.access_key_id,
+        "GATEWAY_STORAGE__S3_SECRET_ACCESS_KEY_FILE": str(secret_file),
+    }
