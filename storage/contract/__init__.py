@@ -10,6 +10,7 @@
     store.audit          AuditLog       contract/audit.py
     store.login_clients  LoginClients   contract/login_clients.py
     store.leases         Leases         contract/leases.py
+    store.sources        Sources        contract/sources.py
     store.sealing        Sealing        contract/sealing.py
     store.maintenance    Maintenance    contract/maintenance.py
     Store (the areas, atomic(), close())  contract/store.py
@@ -28,6 +29,7 @@ from .maintenance import Maintenance
 from .messages import Messages
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
+from .sources import Sources
 from .store import Store
 
 __all__ = [
@@ -43,5 +45,6 @@ __all__ = [
     "Messages",
     "Sealing",
     "Sessions",
+    "Sources",
     "Store",
 ]

@@ -21,6 +21,7 @@ from .maintenance import Maintenance
 from .messages import Messages
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
+from .sources import Sources
 
 
 class Store(Protocol):
@@ -74,6 +75,11 @@ class Store(Protocol):
     @property
     def leases(self) -> Leases:
         """Named locks with a time to live, shared by every process on the store."""
+        ...
+
+    @property
+    def sources(self) -> Sources:
+        """Fetch sources: external POP3/IMAP mailboxes a mailbox pulls mail from."""
         ...
 
     @property

@@ -96,6 +96,7 @@ class SqliteSealing:
             sealed = conn.execute(
                 "SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'"
             ).fetchone()[0]
+            sealed += conn.execute("SELECT count(*) FROM sources").fetchone()[0]
             if sealed:
                 return False
             conn.execute("UPDATE meta SET value=? WHERE key=?", (sealer.seal(*_CHECK), CHECK_KEY))

@@ -30,6 +30,7 @@ from .maintenance import SqliteMaintenance
 from .messages import SqliteMessages
 from .sealed import SqliteSealing
 from .sessions import SqliteApiTokens, SqliteSessions
+from .sources import SqliteSources
 
 
 class SqliteStore:
@@ -77,6 +78,7 @@ class SqliteStore:
         self.audit = SqliteAuditLog(self.db)
         self.login_clients = SqliteLoginClients(self.db)
         self.leases = SqliteLeases(self.db)
+        self.sources = SqliteSources(self.db, self.sealing, self.events)
         self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir)
 
     def atomic(self) -> AbstractContextManager[None]:
