@@ -14,6 +14,7 @@ to its own rendering (a form error, a 4xx JSON body, `Error:` and exit status 1)
 - domains.py: add and remove a domain
 - admins.py: admins, roles, domains, passwords, TOTP, language
 - tokens.py: API tokens, revealing the /metrics token
+- sources.py: fetch sources (add, update, remove, run now)
 - audit.py: the one list of audit action names (AuditAction)
 
 ACTIONS lists them all with the faces that offer each; tests/actions checks that the
@@ -22,7 +23,7 @@ same act yields the same audit entry from every one of them.
 
 from __future__ import annotations
 
-from . import admins, aliases, domains, mailboxes, passphrases, tokens
+from . import admins, aliases, domains, mailboxes, passphrases, sources, tokens
 from .admins import (
     AdminName,
     ChangeOwnPassword,
@@ -71,6 +72,16 @@ from .passphrases import (
     recover_passphrase,
     reset_passphrase,
 )
+from .sources import (
+    AddSource,
+    RunSource,
+    SourceRef,
+    UpdateSource,
+    add_source,
+    remove_source,
+    run_source,
+    update_source,
+)
 from .tokens import (
     CreateToken,
     RevealMetricsToken,
@@ -83,11 +94,20 @@ from .tokens import (
 ACTIONS: dict[str, ActionSpec] = dict(sorted(REGISTRY.items()))
 
 __all__ = [
+    "sources",
+    "update_source",
+    "run_source",
+    "remove_source",
+    "add_source",
+    "UpdateSource",
+    "SourceRef",
+    "RunSource",
     "ACTIONS",
     "IMPORT_KEY",
     "KEEP",
     "PASSPHRASE_UNCONFIRMED",
     "AcknowledgePassphrase",
+    "AddSource",
     "ActionSpec",
     "Actor",
     "AdminName",

@@ -98,7 +98,7 @@ class SqliteSources:
         return _source(row)
 
     def list(self, mailbox_id: str | None = None) -> builtins.list[Source]:
-        sql, params = "SELECT * FROM sources", ()
+        sql, params = "SELECT * FROM sources", tuple[str, ...]()
         if mailbox_id is not None:
             sql, params = sql + " WHERE mailbox_id=?", (mailbox_id,)
         rows = self._db.conn().execute(sql + " ORDER BY mailbox_id, name", params)
