@@ -176,13 +176,17 @@ class Fetcher:
             session = ImapSource(settings, self.options.timeout)
         try:
             with as_fetch_error(settings.host):
-                if isinstance(session, Pop3Source):
-                    session.login(secret)
-                    self._pop3(source, session, mailbox, outcome)
-                else:
-                    session.login(secret, token)
-                    for folder in settings.folders:
-                        self._imap_folder(source, session, mailbox, folder, outcome)
+                try:
+                    if isinstance(session, Pop3Source):
+                        session.login(secret)
+                        self._pop3(source, session, mailbox, outcome)
+                    else:
+                        session.login(secret, token)
+                        for folder in settings.folders:
+                            self._imap_folder(source, session, mailbox, folder, outcome)
+                except _Stop:
+                    session.quit()  # what was stored is deleted at the source all the same
+                    raise
                 session.quit()
         finally:
             session.close()
