@@ -36,7 +36,7 @@ from .tls import FetchError
 from .trace import fetched_trace_headers
 
 log = logging.getLogger("gateway.sources")
-LEASE_TTL = 120.0
+LEASE_TTL = 60.0
 
 
 @dataclass(frozen=True)

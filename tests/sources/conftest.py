@@ -10,6 +10,7 @@ import pytest
 
 from gateway.sources import Fetcher, FetchOptions
 from storage.sources import Source, checked_settings
+from tests.cli.conftest import cli_env, run  # noqa: F401 (fixtures, registered by being imported)
 from tests.support.dovecot import SourceDovecot, maildir_messages, put_message
 
 MAX_SIZE = 256 * 1024  # the fetch size limit in these tests
