@@ -90,10 +90,17 @@ class _Stop(Exception):
 class Fetcher:
     """Runs sources against the synchronous store (call from a worker thread)."""
 
-    def __init__(self, store: Any, options: FetchOptions, metrics: Any = None) -> None:
+    def __init__(
+        self,
+        store: Any,
+        options: FetchOptions,
+        metrics: Any = None,
+        stopping: threading.Event | None = None,
+    ) -> None:
         self.store = store
         self.options = options
         self.metrics = metrics
+        self.stopping = stopping or threading.Event()  # set: finish the message, then stop
         self.owner = f"fetch-{uuid.uuid4().hex[:12]}"
 
     def run(self, source: Source) -> FetchOutcome:
@@ -259,6 +266,8 @@ class Fetcher:
         number: int,
     ) -> bool:
         """Store one message; True once it is committed (and may be deleted at the source)."""
+        if self.stopping.is_set():
+            raise _Stop("the gateway is shutting down: the rest waits for the next run")
         limit = self.options.max_message_size
         if size > limit:
             self._skip(source, where, f"over the size limit of {limit} bytes", size, outcome)
