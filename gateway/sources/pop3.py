@@ -23,6 +23,8 @@ class Pop3Source:
         self.settings = settings
         try:
             self._client = self._connect(settings, timeout)
+        except TimeoutError:
+            raise FetchError("timeout", f"{settings.host} did not answer in time") from None
         except ssl.SSLError as exc:
             raise describe_tls_error(exc, settings.host) from None
         except (OSError, poplib.error_proto) as exc:
