@@ -148,9 +148,7 @@ def _store_snapshot(store) -> dict:
             for m in store.mailboxes.list()
         ],
         "free_bytes": store.maintenance.free_bytes(),
-        "sources": [
-            (s.id, s.mailbox_id, s.last_success, s.failing) for s in store.sources.list()
-        ],
+        "sources": [(s.id, s.mailbox_id, s.last_success, s.failing) for s in store.sources.list()],
     }
 
 
