@@ -40,6 +40,8 @@ SECRET_KEYS = {
     "gmail": ("client_id", "client_secret", "refresh_token"),
     "office365": ("tenant_id", "client_id", "client_secret"),
 }
+# Optional: where the provider's token service is (sovereign clouds; the tests' local one).
+OPTIONAL_SECRET_KEYS = {"password": (), "gmail": ("token_uri",), "office365": ("authority",)}
 POP3_FOLDER = ""  # POP3 has one maildrop; its tracking rows use this folder name
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -272,6 +274,12 @@ def check_secret(auth: str, secret: Mapping[str, Any]) -> dict[str, str]:
     if missing:
         raise InvalidInput("the {auth} credentials need {keys}", auth=auth, keys=", ".join(missing))
     values = {k: secret[k].strip() if k != "password" else secret[k] for k in wanted}
+    for key in OPTIONAL_SECRET_KEYS[auth]:
+        value = secret.get(key)
+        if isinstance(value, str) and value.strip():
+            if not value.strip().startswith("https://"):
+                raise InvalidInput("{key} must be an https:// URL", key=key)
+            values[key] = value.strip()
     if any(_CONTROL.search(v) for v in values.values()):
         raise InvalidInput("credentials must not hold control characters (CR, LF, NUL ...)")
     return values

@@ -28,7 +28,7 @@ from storage.faults import fault_point
 from storage.sources import POP3_FOLDER, FetchedKey, Source
 
 from .imap import ImapSource
-from .oauth import access_token
+from .oauth import access_token, forget_tokens
 from .pop3 import Pop3Source
 from .session_errors import as_fetch_error
 from .sink import MessageSink
@@ -188,7 +188,7 @@ class Fetcher:
                         session.login(secret)
                         self._pop3(source, session, mailbox, outcome)
                     else:
-                        session.login(secret, token)
+                        self._imap_login(session, secret, token)
                         for folder in settings.folders:
                             self._imap_folder(source, session, mailbox, folder, outcome)
                 except _Stop:
@@ -197,6 +197,15 @@ class Fetcher:
                 session.quit()
         finally:
             session.close()
+
+    @staticmethod
+    def _imap_login(session: ImapSource, secret: dict[str, str], token: str | None) -> None:
+        try:
+            session.login(secret, token)
+        except FetchError:
+            if token is not None:
+                forget_tokens()  # perhaps revoked: ask the provider again next time
+            raise
 
     def _pop3(
         self, source: Source, session: Pop3Source, mailbox: Any, outcome: FetchOutcome

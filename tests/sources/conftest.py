@@ -12,15 +12,32 @@ from gateway.sources import Fetcher, FetchOptions
 from storage.sources import Source, checked_settings
 from tests.cli.conftest import cli_env, run  # noqa: F401 (fixtures, registered by being imported)
 from tests.support.dovecot import SourceDovecot, maildir_messages, put_message
+from tests.support.oauth_provider import start_provider
 
 MAX_SIZE = 256 * 1024  # the fetch size limit in these tests
 
 
 @pytest.fixture(scope="session")
-def dovecot(tls_ca):
+def oauth_provider(tls_ca, tmp_path_factory):
+    """The local OAuth2 provider (tests/support/oauth_provider.py)."""
+    cert = tls_ca.issue_cert("127.0.0.1")
+    provider, servers = start_provider(
+        cert.private_key_and_cert_chain_pem.bytes(),
+        cert.private_key_pem.bytes(),
+        tmp_path_factory.mktemp("oauth"),
+    )
+    yield provider
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def dovecot(tls_ca, oauth_provider):
     cert = tls_ca.issue_cert("localhost", "127.0.0.1", common_name="localhost")
     server = SourceDovecot.start(
-        cert.private_key_and_cert_chain_pem.bytes(), cert.private_key_pem.bytes()
+        cert.private_key_and_cert_chain_pem.bytes(),
+        cert.private_key_pem.bytes(),
+        introspection_url=oauth_provider.introspection_url,
     )
     yield server
     server.stop()

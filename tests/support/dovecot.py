@@ -43,12 +43,14 @@ ssl_cert = <{base}/tls/cert.pem
 ssl_key = <{base}/tls/key.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_failure_delay = 0
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {base}/users
 }}
+{oauth2}
 userdb {{
   driver = static
   args = uid={uid} gid={gid} home={base}/mail/%u
@@ -75,6 +77,21 @@ service imap-login {{
 """
 
 
+# Dovecot's oauth2 passdb: XOAUTH2/OAUTHBEARER tokens checked by RFC 7662 introspection.
+OAUTH2_PASSDB = """passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {base}/oauth2.conf.ext
+}}"""
+OAUTH2_CONF = """introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
 def dovecot_missing() -> str | None:
     for path in BINARIES:
         if not os.path.exists(path):
@@ -94,7 +111,10 @@ class SourceDovecot:
     claimed: int = 0
 
     @classmethod
-    def start(cls, cert_pem: bytes, key_pem: bytes, users: int = 100) -> SourceDovecot:
+    def start(
+        cls, cert_pem: bytes, key_pem: bytes, users: int = 100, introspection_url: str = ""
+    ) -> SourceDovecot:
+        """`introspection_url`: also accept OAuth2 tokens, checked there."""
         reason = dovecot_missing()
         if reason:
             not_available(reason)
@@ -113,7 +133,15 @@ class SourceDovecot:
         os.chown(base / "mail", mail.pw_uid, mail.pw_gid)
         server.ports = {k: free_port() for k in ("pop3", "pop3s", "imap", "imaps")}
         conf = base / "dovecot.conf"
-        conf.write_text(CONFIG.format(base=base, uid=mail.pw_uid, gid=mail.pw_gid, **server.ports))
+        oauth2 = ""
+        if introspection_url:
+            (base / "oauth2.conf.ext").write_text(OAUTH2_CONF.format(url=introspection_url))
+            oauth2 = OAUTH2_PASSDB.format(base=base)
+        conf.write_text(
+            CONFIG.format(
+                base=base, uid=mail.pw_uid, gid=mail.pw_gid, oauth2=oauth2, **server.ports
+            )
+        )
         with open(base / "dovecot.stdout", "wb") as out:
             server.proc = subprocess.Popen(
                 [DOVECOT, "-F", "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT
