@@ -37,6 +37,12 @@ from .trace import fetched_trace_headers
 
 log = logging.getLogger("gateway.sources")
 LEASE_TTL = 60.0
+SEAL_PROBLEM = (
+    "the source's credentials do not open with this gateway's seal key (another key, or"
+    " none configured): put the original key back (secrets.seal_key, secrets.seal_key_file"
+    " or DATA/secrets/seal.key), or set them again (gateway source update ID"
+    " --password-file F)"
+)
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,8 @@ class Fetcher:
             outcome.error, outcome.cause = str(exc), exc.cause
         except _Stop as exc:
             outcome.error = str(exc)
-        except SealError as exc:
-            outcome.error, outcome.cause = str(exc), "credentials"
+        except SealError:
+            outcome.error, outcome.cause = SEAL_PROBLEM, "credentials"
         except Exception as exc:  # a run never takes the scheduler down; no content in it
             log.error("fetch source %s: unexpected %s", source.id, type(exc).__name__, exc_info=exc)
             outcome.error, outcome.cause = f"internal error ({type(exc).__name__})", "internal"

@@ -9,6 +9,7 @@ each folder.
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import re
 import ssl
@@ -52,8 +53,30 @@ class _Tls(_Streaming, imaplib.IMAP4_SSL):
 
 
 def quote(name: str) -> str:
-    """A mailbox name as an IMAP quoted string."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A folder name as an IMAP quoted string, non-ASCII names in modified UTF-7
+    (RFC 3501 5.1.3): "Entwürfe" is sent as "Entw&APw-rfe"."""
+    encoded = _modified_utf7(name)
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _modified_utf7(name: str) -> str:
+    out, pending = [], ""
+
+    def flush() -> None:
+        nonlocal pending
+        if pending:
+            raw = base64.b64encode(pending.encode("utf-16-be")).decode("ascii")
+            out.append("&" + raw.rstrip("=").replace("/", ",") + "-")
+            pending = ""
+
+    for char in name:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending += char
+    flush()
+    return "".join(out)
 
 
 class ImapSource:

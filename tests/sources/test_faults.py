@@ -9,7 +9,12 @@ import logging
 import os
 import ssl
 
+from gateway.sources import Fetcher, FetchOptions
+from storage import open_store
+from storage.sealing import Sealer
 from storage.sources import FetchedKey
+from tests.support.argon import FAST_KDF
+from tests.support.dovecot import put_message
 from tests.support.ports import free_port
 
 from .conftest import MAX_SIZE, add_source
@@ -116,3 +121,36 @@ def test_a_new_uidvalidity_is_logged_and_the_folder_fetched_again(
     assert "UIDVALIDITY of folder 'INBOX' changed" in caplog.text
     assert outcome.fetched == 1 and "UIDVALIDITY of INBOX changed" in outcome.error
     assert store.sources.folder_state(source.id, "INBOX") == (validity, keys)
+
+
+def test_folders_with_non_ascii_names_are_read(store, mailbox, account, fetcher, ca_pem):
+    folder = account.maildir / ".Entw&APw-rfe"  # Maildir++ keeps names in modified UTF-7
+    for sub in ("", "new", "cur", "tmp"):
+        (folder / sub).mkdir(exist_ok=True)
+        os.chown(folder / sub, *_owner(account.maildir))
+    put_message(folder, message(2))
+    account.put(message(1))
+    source = add_source(
+        store, mailbox, account, "imap", "imaps", ca_file=str(ca_pem), folders=["INBOX", "Entwürfe"]
+    )
+    outcome = fetcher.run(source)
+    assert (outcome.error, outcome.fetched, outcome.deleted) == ("", 2, 2)
+    assert store.sources.folder_state(source.id, "Entwürfe")[0] is not None
+
+
+def _owner(path):
+    info = path.stat()
+    return info.st_uid, info.st_gid
+
+
+def test_credentials_under_another_seal_key_fail_clearly(store, mailbox, account, ca_pem, data_dir):
+    source = add_source(store, mailbox, account, "pop3", "pop3s", ca_file=str(ca_pem))
+    other = open_store(data_dir, kdf=FAST_KDF, sealer=Sealer(b"k" * 32, "another key"))
+    try:
+        fetcher = Fetcher(other, FetchOptions(hostname="gateway.test", timeout=10))
+        outcome = fetcher.run(other.sources.get(source.id))
+    finally:
+        other.close()
+    assert outcome.cause == "credentials"
+    assert "do not open with this gateway's seal key" in outcome.error
+    assert store.sources.get(source.id).failing
