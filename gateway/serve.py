@@ -130,6 +130,8 @@ def warn_about_store(store) -> None:
     problem = store.sealing.problem()
     if problem is not None and store.admins.count_totp():
         log.error("two-factor sign-in will fail: %s", problem)
+    if problem is not None and store.sources.list():
+        log.error("fetch sources cannot read their credentials: %s", problem)
 
 
 async def start_gateway(

@@ -11,7 +11,7 @@ import ssl
 
 from gateway.sources import Fetcher, FetchOptions
 from storage import open_store
-from storage.sealing import Sealer
+from storage.sealing import Sealer, default_sealer
 from storage.sources import FetchedKey
 from tests.support.argon import FAST_KDF
 from tests.support.dovecot import put_message
@@ -147,6 +147,7 @@ def test_credentials_under_another_seal_key_fail_clearly(store, mailbox, account
     source = add_source(store, mailbox, account, "pop3", "pop3s", ca_file=str(ca_pem))
     other = open_store(data_dir, kdf=FAST_KDF, sealer=Sealer(b"k" * 32, "another key"))
     try:
+        assert other.sealing.problem() is not None  # not adopted: the sources need the old key
         fetcher = Fetcher(other, FetchOptions(hostname="gateway.test", timeout=10))
         outcome = fetcher.run(other.sources.get(source.id))
     finally:
@@ -154,3 +155,8 @@ def test_credentials_under_another_seal_key_fail_clearly(store, mailbox, account
     assert outcome.cause == "credentials"
     assert "do not open with this gateway's seal key" in outcome.error
     assert store.sources.get(source.id).failing
+    again = open_store(data_dir, kdf=FAST_KDF, sealer=default_sealer(data_dir))
+    try:  # the right key still opens them
+        assert again.sources.secret(source.id) == {"password": account.password}
+    finally:
+        again.close()
