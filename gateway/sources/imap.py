@@ -119,13 +119,15 @@ class ImapSource:
                 self._client.login(user, secret["password"])
             else:
                 blob = f"user={user}\x01auth=Bearer {access_token}\x01\x01".encode()
-                self._client.authenticate("XOAUTH2", lambda _challenge: blob)
+                # A non-empty challenge is the server's error report: answer it empty
+                # (never send the token twice), and the server ends the exchange.
+                self._client.authenticate("XOAUTH2", lambda challenge: b"" if challenge else blob)
         except imaplib.IMAP4.error as exc:
             raise FetchError("auth", f"{self.settings.host} refused the login: {exc}") from None
 
     def select(self, folder: str) -> tuple[int, list[tuple[int, int]]]:
-        """Open `folder` read-write: (UIDVALIDITY, [(uid, size)] of its messages)."""
-        typ, data = self._client.select(quote(folder))
+        """Open `folder` (read-only, EXAMINE, in keep mode): (UIDVALIDITY, [(uid, size)])."""
+        typ, data = self._client.select(quote(folder), readonly=self.settings.keep)
         if typ != "OK":
             raise FetchError("protocol", f"cannot open folder {folder!r}: {_text(data)}")
         validity = self._client.response("UIDVALIDITY")[1]
