@@ -114,6 +114,15 @@ class GatewayMetrics:
         for result in ("success", "failure"):  # both exported from the first scrape
             self.acme_renewals.labels(result=result)
 
+        # fetch sources (gateway/sources/fetch.py)
+        self.source_messages = counter(
+            "source_messages", "Messages from fetch sources by result", ("result",)
+        )  # result: fetched, skipped
+        self.source_bytes = counter("source_bytes", "Message bytes fetched from sources")
+        self.source_failures = counter(
+            "source_failures", "Failed fetch-source runs by cause", ("cause",)
+        )  # cause: auth, connect, tls, timeout, protocol, credentials, internal
+
     def attach(self, sources: MetricSources) -> None:
         """Add the scrape-time gauges read from `sources` (once per process)."""
         self._gauges = _ScrapeTimeGauges(sources, self)
@@ -150,6 +159,7 @@ def _store_snapshot(store) -> dict:
             for m in store.mailboxes.list()
         ],
         "free_bytes": store.maintenance.free_bytes(),
+        "sources": [(s.id, s.mailbox_id, s.last_success, s.failing) for s in store.sources.list()],
     }
 
 
@@ -164,6 +174,25 @@ class _ScrapeTimeGauges:
         yield from self._logins()
         yield from self._host()
         yield from self._mailboxes()
+        yield from self._sources()
+
+    def _sources(self) -> Iterator[GaugeMetricFamily]:
+        labels = ["source", "mailbox"]
+        success = GaugeMetricFamily(
+            f"{PREFIX}_source_last_success_timestamp_seconds",
+            "When each fetch source last ran without failing (Unix time; 0: never)",
+            labels=labels,
+        )
+        failing = GaugeMetricFamily(
+            f"{PREFIX}_source_failing", "1 while the fetch source's last run failed", labels=labels
+        )
+        for source_id, mailbox_id, last_success, is_failing in self.metrics._snapshot.get(
+            "sources", []
+        ):
+            success.add_metric([source_id, mailbox_id], last_success or 0)
+            failing.add_metric([source_id, mailbox_id], 1 if is_failing else 0)
+        yield success
+        yield failing
 
     def _logins(self) -> Iterator[GaugeMetricFamily]:
         auth = self.sources.authenticator

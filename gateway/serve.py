@@ -27,6 +27,8 @@ from .config.loader import parse_hostport
 from .context import GatewayContext, Service
 from .login import Authenticator, LoginPolicy
 from .metrics_token import MetricsToken, metrics_token
+from .sources.fetch import FetchOptions
+from .sources.schedule import SourceScheduler
 from .store_factory import open_configured_store
 from .tls import TlsManager
 
@@ -54,6 +56,7 @@ class RunningGateway:
     web_addresses: list[tuple[str, int]] = field(default_factory=list)
     metrics_handler: MetricsHandler | None = None
     metrics_token: MetricsToken | None = None
+    scheduler: SourceScheduler | None = None  # fetch sources (fetch.enabled)
 
     def describe(self) -> list[str]:
         """One line per bound socket, named by listener kind (smtp, smtps, pop3s...)."""
@@ -69,7 +72,10 @@ class RunningGateway:
         return [f"{scheme}://{_host(host)}:{port}/" for host, port in self.web_addresses]
 
     async def stop(self, grace: float) -> None:
-        await asyncio.gather(*(s.stop(grace) for s in self.services), return_exceptions=True)
+        stopping = [s.stop(grace) for s in self.services]
+        if self.scheduler is not None:
+            stopping.append(self.scheduler.stop(grace))
+        await asyncio.gather(*stopping, return_exceptions=True)
         if self.web_runner is not None:
             await self.web_runner.cleanup()
 
@@ -126,6 +132,8 @@ def warn_about_store(store) -> None:
     problem = store.sealing.problem()
     if problem is not None and store.admins.count_totp():
         log.error("two-factor sign-in will fail: %s", problem)
+    if problem is not None and store.sources.list():
+        log.error("fetch sources cannot read their credentials: %s", problem)
 
 
 def tls_manager(settings: Settings, data_dir: Path) -> TlsManager:
@@ -172,6 +180,8 @@ async def start_gateway(
                 running.services.append(await start(ctx, reuse_port=worker))
         if settings.web.listen:
             await _start_web(running, reuse_port=worker)
+        if settings.fetch.enabled:
+            running.scheduler = _start_sources(ctx)
     except BaseException:
         await running.stop(0)
         astore.close()
@@ -179,6 +189,27 @@ async def start_gateway(
     if not worker:
         ensure_first_admin(store, out, next(iter(running.console_urls()), ""))
     return running
+
+
+def _start_sources(ctx: GatewayContext) -> SourceScheduler:
+    """Fetch the active sources on their intervals (every worker runs one; a lease per
+    source in the store makes each run happen on one of them)."""
+    s = ctx.settings
+    options = FetchOptions(
+        hostname=ctx.hostname,
+        max_message_size=s.fetch.max_message_size,
+        timeout=s.fetch.timeout,
+        lease_ttl=s.fetch.lease_ttl,
+    )
+    scheduler = SourceScheduler(
+        ctx.store,
+        options,
+        concurrency=s.fetch.concurrency,
+        max_backoff=s.fetch.max_backoff,
+        metrics=ctx.metrics,
+    )
+    scheduler.start()
+    return scheduler
 
 
 async def _start_web(running: RunningGateway, reuse_port: bool = False) -> None:

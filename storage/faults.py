@@ -11,6 +11,8 @@ Points:
   delivery.renamed  the file was renamed into blobs/; directory not fsynced, no index row
   commit.before     the index rows are inserted, the transaction is not yet committed
   commit.after      the index transaction committed; the SMTP client has no 250 yet
+  source.committed  a fetched message and its tracking row committed; not yet deleted
+                    at the source (gateway/sources/fetch.py)
 """
 
 from __future__ import annotations

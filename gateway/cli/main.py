@@ -24,6 +24,12 @@ from . import (
     mailbox_relay,
     mailbox_show,
     mailbox_update,
+    source_add,
+    source_list,
+    source_remove,
+    source_run,
+    source_show,
+    source_update,
 )
 from .admin import admin
 from .backup import backup, restore
@@ -97,10 +103,27 @@ for command in (
 ):
     mailbox.add_command(command)
 
+
+@click.group()
+def source() -> None:
+    """Fetch sources: pull mail from external POP3/IMAP mailboxes into a mailbox."""
+
+
+for command in (
+    source_add.add,
+    source_list.list_sources,
+    source_show.show,
+    source_update.update,
+    source_remove.remove,
+    source_run.run,
+):
+    source.add_command(command)
+
 main.add_command(serve)
 main.add_command(domain)
 main.add_command(mailbox)
 main.add_command(admin)
+main.add_command(source)
 for command in (backup, restore, fsck, config, retention, metrics):
     main.add_command(command)
 

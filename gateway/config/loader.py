@@ -62,6 +62,7 @@ class Settings:
     login: _Section
     serve: _Section
     relay: _Section
+    fetch: _Section
     log: _Section
 
     def __init__(self, values: dict[str, Any], sources: dict[str, str]) -> None:

@@ -543,6 +543,52 @@ OPTIONS: tuple[Option, ...] = (
         " included) is not relayed onward (loop guard); the local copy is kept.",
         minimum=1,
     ),
+    # --- fetch sources (gateway/sources) -------------------------------------------
+    _o(
+        "fetch.enabled",
+        bool,
+        True,
+        "Let serve fetch the active fetch sources on their intervals (gateway source run"
+        " works either way).",
+    ),
+    _o(
+        "fetch.concurrency",
+        int,
+        4,
+        "Sources fetched at the same time per worker; the others wait their turn.",
+        minimum=1,
+    ),
+    _o(
+        "fetch.timeout",
+        float,
+        60.0,
+        "Seconds a source server may stay silent before the run fails (cause timeout).",
+        minimum=1,
+    ),
+    _o(
+        "fetch.max_message_size",
+        int,
+        200 * MiB,
+        "Largest message fetched, in bytes; larger ones are skipped, recorded and left at"
+        " the source.",
+        minimum=1,
+    ),
+    _o(
+        "fetch.max_backoff",
+        int,
+        3600,
+        "Longest wait, in seconds, before retrying a failing source (the wait doubles"
+        " per failure in a row, with jitter, up to this).",
+        minimum=10,
+    ),
+    _o(
+        "fetch.lease_ttl",
+        float,
+        60.0,
+        "Seconds a worker's hold on a source lasts unless renewed (it renews every third of"
+        " it); after a crash the source is fetched again once it runs out.",
+        minimum=1,
+    ),
     # --- log -----------------------------------------------------------------------
     _o("log.format", str, "text", "Log format: text or json.", choices=("text", "json")),
     _o(

@@ -1,9 +1,11 @@
 """Trace headers prepended to each stored copy (inside the encryption).
 
-Per copy: ``Return-Path``, then ``X-Original-To`` for each envelope recipient that is
-not the mailbox's primary address, ``Delivered-To`` for each envelope recipient of
-*that* mailbox (never another mailbox's), and one ``Received`` line (RFC 5321 §4.4)
-naming the client, the TLS version and cipher, and the stored message id.
+Per copy: ``Return-Path`` (SMTP only: fetched mail has no envelope), then
+``X-Original-To`` for each envelope recipient that is not the mailbox's primary
+address, ``Delivered-To`` for each envelope recipient of *that* mailbox (never
+another mailbox's), and one ``Received`` line (RFC 5321 §4.4) naming the client, the
+TLS version and cipher, and the stored message id. Mail fetched from a POP3/IMAP
+source uses the same helper (gateway/sources/trace.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ PRODUCT = "Journal Gateway"
 class Arrival:
     """What the session knows about one transaction, independent of the mailbox."""
 
-    sender: str  # reverse path without brackets; "" for the null path <>
+    sender: str | None  # reverse path without brackets; "" for the null path <>; None
+    # when there was no SMTP envelope (mail fetched from a POP3/IMAP source): no Return-Path
     helo: str
     client_ip: str
     hostname: str
@@ -33,7 +36,7 @@ def trace_headers(
     arrival: Arrival, recipients: Sequence[str], primary: str, message_id: str
 ) -> bytes:
     """The header lines for one mailbox's copy, CRLF-terminated, UTF-8 where needed."""
-    lines = [f"Return-Path: <{_clean(arrival.sender)}>"]
+    lines = [] if arrival.sender is None else [f"Return-Path: <{_clean(arrival.sender)}>"]
     for rcpt in recipients:
         if rcpt.lower() != primary.lower():
             lines.append(f"X-Original-To: {_clean(rcpt)}")

@@ -16,6 +16,7 @@ to its own rendering (a form error, a 4xx JSON body, `Error:` and exit status 1)
 - domains.py: add and remove a domain
 - admins.py: admins, roles, domains, passwords, TOTP, language
 - tokens.py: API tokens, revealing the /metrics token
+- sources.py: fetch sources (add, update, remove, run now)
 - audit.py: the one list of audit action names (AuditAction)
 
 ACTIONS lists them all with the faces that offer each; tests/actions checks that the
@@ -24,7 +25,7 @@ same act yields the same audit entry from every one of them.
 
 from __future__ import annotations
 
-from . import admins, aliases, bulk, domains, mailboxes, passphrases, relays, tokens
+from . import admins, aliases, bulk, domains, mailboxes, passphrases, relays, sources, tokens
 from .admins import (
     AdminName,
     ChangeOwnPassword,
@@ -83,6 +84,16 @@ from .passphrases import (
     reset_passphrase,
 )
 from .relays import AddRelayTarget, RemoveRelayTarget, add_relay_target, remove_relay_target
+from .sources import (
+    AddSource,
+    RunSource,
+    SourceRef,
+    UpdateSource,
+    add_source,
+    remove_source,
+    run_source,
+    update_source,
+)
 from .tokens import (
     CreateToken,
     RevealMetricsToken,
@@ -95,12 +106,21 @@ from .tokens import (
 ACTIONS: dict[str, ActionSpec] = dict(sorted(REGISTRY.items()))
 
 __all__ = [
+    "sources",
+    "update_source",
+    "run_source",
+    "remove_source",
+    "add_source",
+    "UpdateSource",
+    "SourceRef",
+    "RunSource",
     "ACTIONS",
     "IMPORT_KEY",
     "KEEP",
     "PASSPHRASE_UNCONFIRMED",
     "AcknowledgePassphrase",
     "AddRelayTarget",
+    "AddSource",
     "ActionSpec",
     "Actor",
     "AdminName",

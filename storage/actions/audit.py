@@ -62,6 +62,11 @@ class AuditAction(enum.StrEnum):
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
     METRICS_TOKEN_REVEAL = "metrics.token-reveal"
+    # fetch sources (storage/actions/sources.py)
+    SOURCE_ADD = "source.add"
+    SOURCE_UPDATE = "source.update"
+    SOURCE_REMOVE = "source.remove"
+    SOURCE_RUN = "source.run"
     # acts that stay in their face
     ADMIN_LOGIN = "admin.login"
     ADMIN_LOGIN_FAILED = "admin.login-failed"

@@ -69,6 +69,18 @@ class AsyncStore:
         """Run an action function `fn(store, *args, **kwargs)` on the pool."""
         return await run_in(self._executor, fn, self._store, *args, **kwargs)
 
+    async def run_long(
+        self,
+        executor: concurrent.futures.Executor,
+        fn: Callable[Concatenate[Store, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`fn(store, ...)` on the caller's own `executor`: for jobs that hold a thread
+        for long on network I/O (a fetch-source run) and must not take the store pool's
+        threads from everyone else."""
+        return await run_in(executor, fn, self._store, *args, **kwargs)
+
     def submit(
         self, fn: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> concurrent.futures.Future[T]:

@@ -11,6 +11,7 @@
     store.login_clients  LoginClients   contract/login_clients.py
     store.leases         Leases         contract/leases.py
     store.relays         Relays         contract/relays.py
+    store.sources        Sources        contract/sources.py
     store.sealing        Sealing        contract/sealing.py
     store.maintenance    Maintenance    contract/maintenance.py
     Store (the areas, atomic(), close())  contract/store.py
@@ -30,6 +31,7 @@ from .messages import Messages
 from .relays import Relays
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
+from .sources import Sources
 from .store import Store
 
 __all__ = [
@@ -46,5 +48,6 @@ __all__ = [
     "Relays",
     "Sealing",
     "Sessions",
+    "Sources",
     "Store",
 ]

@@ -22,6 +22,7 @@ from .messages import Messages
 from .relays import Relays
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
+from .sources import Sources
 
 
 class Store(Protocol):
@@ -80,6 +81,11 @@ class Store(Protocol):
     @property
     def relays(self) -> Relays:
         """Relay targets per mailbox, and the memory of copies relayed."""
+        ...
+
+    @property
+    def sources(self) -> Sources:
+        """Fetch sources: external POP3/IMAP mailboxes a mailbox pulls mail from."""
         ...
 
     @property

@@ -230,12 +230,52 @@ CREATE TABLE relay_sent (
 CREATE INDEX relay_sent_expires ON relay_sent(expires);
 """
 
+# Version 5: fetch sources (storage/contract/sources.py) as in storage/sqlite/schema.py:
+# each source's settings (JSON text) and sealed credentials (text, "sealed:v1:..."), its
+# last run, and per folder the UIDVALIDITY and the keys already fetched or skipped.
+V5_SOURCES = """
+CREATE TABLE sources (
+    id text PRIMARY KEY,
+    mailbox_id text NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    name text NOT NULL,
+    settings text NOT NULL,
+    secret text NOT NULL,
+    active boolean NOT NULL DEFAULT true,
+    comment text NOT NULL DEFAULT '',
+    created double precision NOT NULL,
+    last_run double precision,
+    last_count bigint NOT NULL DEFAULT 0,
+    last_error text NOT NULL DEFAULT '',
+    failing boolean NOT NULL DEFAULT false,
+    failures bigint NOT NULL DEFAULT 0,
+    last_success double precision,
+    UNIQUE (mailbox_id, name)
+);
+CREATE TABLE source_folders (
+    source_id text NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    folder text NOT NULL,
+    uidvalidity bigint NOT NULL,
+    PRIMARY KEY (source_id, folder)
+);
+CREATE TABLE source_fetched (
+    source_id text NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    folder text NOT NULL,
+    key text NOT NULL,
+    message_id text,
+    skip_reason text NOT NULL DEFAULT '',
+    size bigint NOT NULL DEFAULT 0,
+    at double precision NOT NULL,
+    PRIMARY KEY (source_id, folder, key)
+);
+"""
+
 # (version, name, SQL), oldest first; versions are 1, 2, 3, ... without gaps.
 VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
     (2, "multi-node: leases, web_secrets, login_failures", V2_MULTI_NODE),
     (3, "workers: leases as in SQLite, the mailbox change feed", V3_WORKERS),
     (4, "relay copies: relay_targets, relay_sent", V4_RELAYS),
+    (5, "fetch sources: settings, sealed credentials, what was fetched", V5_SOURCES),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).
@@ -243,4 +283,5 @@ TABLES = (
     "meta domains mailboxes addresses epochs messages admins audit admin_sessions api_tokens"
     " message_seen login_clients leases web_secrets login_failures mailbox_changes"
     " relay_targets relay_sent"
+    " sources source_folders source_fetched"
 ).split()

@@ -143,6 +143,39 @@ CREATE TABLE IF NOT EXISTS relay_sent (
     expires REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS relay_sent_expires ON relay_sent(expires);
+CREATE TABLE IF NOT EXISTS sources (
+    id TEXT PRIMARY KEY,
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    comment TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    last_run REAL,
+    last_count INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    failing INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_success REAL,
+    UNIQUE (mailbox_id, name)
+);
+CREATE TABLE IF NOT EXISTS source_folders (
+    source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    PRIMARY KEY (source_id, folder)
+);
+CREATE TABLE IF NOT EXISTS source_fetched (
+    source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    folder TEXT NOT NULL,
+    key TEXT NOT NULL,
+    message_id TEXT,
+    skip_reason TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL DEFAULT 0,
+    at REAL NOT NULL,
+    PRIMARY KEY (source_id, folder, key)
+);
 """
 
 # Columns added to existing tables after release: (table, column, declaration). An index

@@ -96,6 +96,7 @@ class SqliteSealing:
             sealed = conn.execute(
                 "SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'"
             ).fetchone()[0]
+            sealed += sealed_source_count(conn)
             if sealed:
                 return False
             conn.execute("UPDATE meta SET value=? WHERE key=?", (sealer.seal(*_CHECK), CHECK_KEY))
@@ -138,15 +139,24 @@ class SqliteSealing:
             log.warning("could not compact the index after sealing TOTP secrets: %s", exc)
 
 
+def sealed_source_count(conn: sqlite3.Connection) -> int:
+    """Fetch sources, each with sealed credentials (0 for an index older than them)."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sources'"
+    ).fetchone()
+    return 0 if found is None else int(conn.execute("SELECT count(*) FROM sources").fetchone()[0])
+
+
 def seal_state(conn: sqlite3.Connection, sealer: Sealer | None) -> tuple[int, bool | None]:
-    """(sealed TOTP secrets in the index `conn` opens, whether `sealer` is their key).
+    """(sealed TOTP secrets and source credentials in the index `conn` opens, whether
+    `sealer` is their key).
 
     The second value is None when it cannot be told: no sealer, or no check value yet.
     For restore, which looks at an index copy before any store opens it.
     """
     sealed = conn.execute(
         "SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'"
-    ).fetchone()[0]
+    ).fetchone()[0] + sealed_source_count(conn)
     row = conn.execute("SELECT value FROM meta WHERE key=?", (CHECK_KEY,)).fetchone()
     if sealer is None or row is None:
         return sealed, None

@@ -32,6 +32,7 @@ from .messages import SqliteMessages
 from .relays import SqliteRelays
 from .sealed import SqliteSealing
 from .sessions import SqliteApiTokens, SqliteSessions
+from .sources import SqliteSources
 
 
 class SqliteStore:
@@ -83,6 +84,7 @@ class SqliteStore:
         self.audit = SqliteAuditLog(self.db)
         self.login_clients = SqliteLoginClients(self.db)
         self.leases = SqliteLeases(self.db)
+        self.sources = SqliteSources(self.db, self.sealing, self.events)
         self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir)
 
     def atomic(self) -> AbstractContextManager[None]:

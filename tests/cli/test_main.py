@@ -45,8 +45,10 @@ def option_names(command: click.Command) -> list[str]:
 
 
 def test_no_option_takes_a_passphrase_or_password():
-    # --passphrase-max-age takes a duration (3m, 6m, 12m, none), never a passphrase.
+    # --passphrase-max-age takes a duration (3m, 6m, 12m, none), never a passphrase;
+    # --password-file (gateway source) names the file holding a fetch source's password.
     allowed = {
+        "--password-file",
         "--passphrase-file",
         "--passphrase-stdin",
         "--old-passphrase-file",

@@ -33,6 +33,11 @@ DASHBOARD_METRICS = {
     "journal_gateway_mailbox_bytes": "gauge",
     "journal_gateway_mailbox_passphrase_overdue": "gauge",
     "journal_gateway_mailboxes_passphrase_overdue": "gauge",
+    "journal_gateway_source_messages": "counter",
+    "journal_gateway_source_bytes": "counter",
+    "journal_gateway_source_failures": "counter",
+    "journal_gateway_source_last_success_timestamp_seconds": "gauge",
+    "journal_gateway_source_failing": "gauge",
 }
 
 
