@@ -9,7 +9,13 @@ from aiohttp import web
 from storage import actions
 from storage.errors import AlreadyExists, InvalidInput, NotFound, OutOfScope
 from storage.models import STATUSES
-from storage.policy import max_age_choice, max_age_days, passphrase_age, reset_locked
+from storage.policy import (
+    hand_overs,
+    max_age_choice,
+    max_age_days,
+    passphrase_age,
+    reset_locked,
+)
 
 from .. import session
 from ..forms import FieldError, parse_size
@@ -180,5 +186,6 @@ async def mailbox_page(request: web.Request) -> web.StreamResponse:
         "passphrase": passphrase_age(mailbox, st.options.clock()),
         "max_age_choice": max_age_choice(max_age_days(mailbox)),
         "reset_locked": reset_locked(mailbox),
+        "hand_overs": hand_overs(mailbox),
     }
     return await render(request, "mailbox.html", context)

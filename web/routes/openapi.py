@@ -258,7 +258,9 @@ def document() -> dict[str, Any]:
             "get": _op("One mailbox with statistics", _json(_ref("Mailbox"))),
             "patch": _op("Change settings or status", _json(_ref("Mailbox")), "MailboxUpdate"),
             "delete": _op(
-                "Delete a mailbox on hold or disabled (?confirm=<id>), irreversibly", _json(_OBJ)
+                "Delete a mailbox on hold or disabled (?confirm=<id>), irreversibly;"
+                " ?hand_over_to=<id> moves its addresses to that mailbox of the same domain",
+                _json(_OBJ),
             ),
         },
         "/api/v1/mailboxes/{mailbox_id}/aliases": {
