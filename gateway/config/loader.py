@@ -61,6 +61,7 @@ class Settings:
     web: _Section
     login: _Section
     serve: _Section
+    relay: _Section
     log: _Section
 
     def __init__(self, values: dict[str, Any], sources: dict[str, str]) -> None:

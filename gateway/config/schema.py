@@ -379,6 +379,67 @@ OPTIONS: tuple[Option, ...] = (
         str,
         check="totp_roles",
     ),
+    # --- relay (outbound: relay copies, robot replies) ------------------------------
+    _o(
+        "relay.smarthost",
+        str,
+        "",
+        "Smarthost for all outbound mail (relay copies, robot replies), host:port; empty"
+        " disables outbound mail.",
+        check="hostport",
+    ),
+    _o(
+        "relay.tls",
+        str,
+        "required",
+        "TLS to the smarthost: required (implicit TLS or STARTTLS, else nothing is sent),"
+        " verify (required plus certificate chain and host name checked; recommended) or"
+        " opportunistic (STARTTLS when offered, else clear text).",
+        choices=("required", "verify", "opportunistic"),
+    ),
+    _o(
+        "relay.ca_file",
+        str,
+        "",
+        "PEM CA bundle that relay.tls = verify checks the smarthost against (empty: the"
+        " system CAs).",
+        check="readable_file",
+    ),
+    _o(
+        "relay.auth_user",
+        str,
+        "",
+        "User name for SMTP AUTH at the smarthost; empty sends no AUTH.",
+    ),
+    _o(
+        "relay.auth_password_file",
+        str,
+        "",
+        "File (mode 0600) holding the smarthost AUTH password; set this or"
+        " auth_password_env, not both.",
+        check="readable_file",
+    ),
+    _o(
+        "relay.auth_password_env",
+        str,
+        "",
+        "Name of the environment variable holding the smarthost AUTH password.",
+    ),
+    _o(
+        "relay.timeout",
+        float,
+        60.0,
+        "Seconds the smarthost may take to answer any one command or accept a block of data.",
+        minimum=1,
+    ),
+    _o(
+        "relay.max_received",
+        int,
+        30,
+        "Incoming messages with more Received headers than this are not relayed onward"
+        " (loop guard); the local copy is kept.",
+        minimum=1,
+    ),
     # --- log -----------------------------------------------------------------------
     _o("log.format", str, "text", "Log format: text or json.", choices=("text", "json")),
     _o(

@@ -128,6 +128,7 @@ def cross_checks(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[
         *_argon2_problems(values, sources),
         *_metrics_token_problems(values, sources),
         *_seal_key_problems(values, sources),
+        *_relay_auth_problems(values, sources),
     ]
     for option in OPTIONS:
         if option.check in EFFECTIVE_CHECKS and option.key in values:
@@ -194,6 +195,24 @@ def _seal_key_problems(values: Mapping[str, Any], sources: Mapping[str, str]) ->
         configured_sealer(_settings(values, sources), data_dir=None)
     except ValueError as exc:
         return [Problem(key, sources[key], _detail(exc, key, sources[key]))]
+    return []
+
+
+def _relay_auth_problems(values: Mapping[str, Any], sources: Mapping[str, str]) -> list[Problem]:
+    """Smarthost AUTH needs a user and exactly one password source (file or variable)."""
+    keys = ("relay.auth_user", "relay.auth_password_file", "relay.auth_password_env")
+    if any(key not in values for key in keys):
+        return []
+    user, password_file, password_env = (values[key] for key in keys)
+    if password_file and password_env:
+        message = "set relay.auth_password_file or relay.auth_password_env, not both"
+        return [Problem(keys[1], sources[keys[1]], message)]
+    if user and not (password_file or password_env):
+        message = "relay.auth_user needs relay.auth_password_file or relay.auth_password_env"
+        return [Problem(keys[0], sources[keys[0]], message)]
+    if (password_file or password_env) and not user:
+        key = keys[1] if password_file else keys[2]
+        return [Problem(key, sources[key], "a smarthost password needs relay.auth_user")]
     return []
 
 

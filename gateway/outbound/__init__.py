@@ -1,0 +1,1 @@
+"""Outbound mail: the smarthost client, relay copies and robot replies."""
