@@ -81,6 +81,10 @@ class GatewayMetrics:
             buckets=DELIVERY_BUCKETS,
             registry=self.registry,
         )
+        # Robots (gateway/robots/responder.py); result: sent, suppressed, failed
+        self.robot_replies = counter(
+            "robot_replies", "Robot auto-replies by result and reason", ("result", "reason")
+        )
         # POP3 and IMAP (gateway/pop3, gateway/imap, gateway/retrieval/sign_in.py)
         self.logins = counter(
             "logins", "POP3/IMAP logins by result", ("protocol", "result")

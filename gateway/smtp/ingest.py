@@ -70,6 +70,7 @@ class MessageIngest:
         if parser.leftover:
             unread(self._reader, parser.leftover)
         tx.journal = sniffer.close()
+        tx.header = sniffer.header
         return parser
 
     async def _conclude(self, tx: Transaction, parser: DataParser, copies: CopySet) -> str:

@@ -13,6 +13,7 @@ to its own rendering (a form error, a 4xx JSON body, `Error:` and exit status 1)
   export the age identity
 - domains.py: add and remove a domain
 - admins.py: admins, roles, domains, passwords, TOTP, language
+- robots.py: set and clear a mailbox's auto-reply robot
 - tokens.py: API tokens, revealing the /metrics token
 - audit.py: the one list of audit action names (AuditAction)
 
@@ -22,7 +23,7 @@ same act yields the same audit entry from every one of them.
 
 from __future__ import annotations
 
-from . import admins, aliases, domains, mailboxes, passphrases, tokens
+from . import admins, aliases, domains, mailboxes, passphrases, robots, tokens
 from .admins import (
     AdminName,
     ChangeOwnPassword,
@@ -71,6 +72,7 @@ from .passphrases import (
     recover_passphrase,
     reset_passphrase,
 )
+from .robots import ClearRobot, SetRobot, clear_robot, set_robot
 from .tokens import (
     CreateToken,
     RevealMetricsToken,
@@ -95,6 +97,7 @@ __all__ = [
     "AuditAction",
     "ChangeOwnPassword",
     "ChangePassphrase",
+    "ClearRobot",
     "CreateAdmin",
     "CreateMailbox",
     "CreateToken",
@@ -110,6 +113,7 @@ __all__ = [
     "RevealMetricsToken",
     "RevokeToken",
     "SetLanguage",
+    "SetRobot",
     "UpdateAdmin",
     "UpdateMailbox",
     "acknowledge_passphrase",
@@ -119,6 +123,7 @@ __all__ = [
     "aliases",
     "change_own_password",
     "change_passphrase",
+    "clear_robot",
     "create_admin",
     "create_mailbox",
     "create_token",
@@ -139,7 +144,9 @@ __all__ = [
     "reset_totp",
     "reveal_metrics_token",
     "revoke_token",
+    "robots",
     "set_language",
+    "set_robot",
     "tokens",
     "update_admin",
     "update_mailbox",

@@ -10,6 +10,7 @@
     store.audit          AuditLog       contract/audit.py
     store.login_clients  LoginClients   contract/login_clients.py
     store.leases         Leases         contract/leases.py
+    store.robots         Robots         contract/robots.py
     store.sealing        Sealing        contract/sealing.py
     store.maintenance    Maintenance    contract/maintenance.py
     Store (the areas, atomic(), close())  contract/store.py
@@ -26,6 +27,7 @@ from .login_clients import LoginClients
 from .mailboxes import Mailboxes
 from .maintenance import Maintenance
 from .messages import Messages
+from .robots import Robots
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
 from .store import Store
@@ -41,6 +43,7 @@ __all__ = [
     "Mailboxes",
     "Maintenance",
     "Messages",
+    "Robots",
     "Sealing",
     "Sessions",
     "Store",

@@ -19,6 +19,7 @@ from .login_clients import LoginClients
 from .mailboxes import Mailboxes
 from .maintenance import Maintenance
 from .messages import Messages
+from .robots import Robots
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
 
@@ -74,6 +75,11 @@ class Store(Protocol):
     @property
     def leases(self) -> Leases:
         """Named locks with a time to live, shared by every process on the store."""
+        ...
+
+    @property
+    def robots(self) -> Robots:
+        """Mail robots (auto-replies) and whom they answered (keyed digests only)."""
         ...
 
     @property

@@ -212,15 +212,37 @@ CREATE TRIGGER mailbox_change_forget AFTER DELETE ON mailboxes
     FOR EACH ROW EXECUTE FUNCTION forget_mailbox_changes();
 """
 
+# Version 4: mail robots (auto-replies) and their reply memory (keyed sender digests).
+V4_ROBOTS = """
+CREATE TABLE robots (
+    mailbox_id text PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+    subject text NOT NULL,
+    body text NOT NULL,
+    starts double precision,
+    ends double precision,
+    copy_to text NOT NULL DEFAULT '',
+    interval_days bigint NOT NULL,
+    updated double precision NOT NULL
+);
+CREATE TABLE robot_replies (
+    mailbox_id text NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    sender_mac text NOT NULL,
+    sent double precision NOT NULL,
+    PRIMARY KEY (mailbox_id, sender_mac)
+);
+"""
+
 # (version, name, SQL), oldest first; versions are 1, 2, 3, ... without gaps.
 VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
     (2, "multi-node: leases, web_secrets, login_failures", V2_MULTI_NODE),
     (3, "workers: leases as in SQLite, the mailbox change feed", V3_WORKERS),
+    (4, "mail robots and their reply memory", V4_ROBOTS),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).
 TABLES = (
     "meta domains mailboxes addresses epochs messages admins audit admin_sessions api_tokens"
     " message_seen login_clients leases web_secrets login_failures mailbox_changes"
+    " robots robot_replies"
 ).split()

@@ -28,6 +28,7 @@ from .login_clients import SqliteLoginClients
 from .mailboxes import SqliteMailboxes
 from .maintenance import SqliteMaintenance
 from .messages import SqliteMessages
+from .robots import SqliteRobots
 from .sealed import SqliteSealing
 from .sessions import SqliteApiTokens, SqliteSessions
 
@@ -71,6 +72,7 @@ class SqliteStore:
         )
         self.keys = SqliteKeyring(self.db, epochs, self.mailboxes, self.messages)
         self.sealing = SqliteSealing(self.db, sealer)
+        self.robots = SqliteRobots(self.db, self.sealing)
         self.admins = SqliteAdmins(self.db, self.password_hasher, self.sealing)
         self.sessions = SqliteSessions(self.db)
         self.tokens = SqliteApiTokens(self.db)
