@@ -14,8 +14,10 @@ from __future__ import annotations
 import datetime
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InvalidInput
+from .timefmt import iso_utc
 
 SUBJECT_MAX = 200  # characters
 TEXT_MAX = 10_000  # characters
@@ -46,6 +48,20 @@ class Robot(RobotSettings):
         if self.starts is not None and now < self.starts:
             return False
         return self.ends is None or now < self.ends
+
+    def document(self, now: float) -> dict[str, Any]:
+        """The keys the API and `--json` show."""
+        return {
+            "mailbox": self.mailbox_id,
+            "subject": self.subject,
+            "text": self.text,
+            "from": iso_utc(self.starts),
+            "until": iso_utc(self.ends),
+            "copy_to": self.copy_to or None,
+            "interval_days": self.interval_days,
+            "active": self.active(now),
+            "updated": iso_utc(self.updated),
+        }
 
 
 def check_robot(

@@ -175,6 +175,7 @@ async def mailbox_page(request: web.Request) -> web.StreamResponse:
     mailbox = await scoped_mailbox(request)
     st = state(request)
     since = st.options.clock() - 86400
+    robot = await st.store.robots.get(mailbox.id)
     context = {
         "nav": "mailboxes",
         "mailbox": mailbox,
@@ -187,5 +188,7 @@ async def mailbox_page(request: web.Request) -> web.StreamResponse:
         "max_age_choice": max_age_choice(max_age_days(mailbox)),
         "reset_locked": reset_locked(mailbox),
         "hand_overs": hand_overs(mailbox),
+        "robot": robot,
+        "robot_active": robot is not None and robot.active(st.options.clock()),
     }
     return await render(request, "mailbox.html", context)
