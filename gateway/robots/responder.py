@@ -102,6 +102,7 @@ class RobotResponder:
             )
             log.warning("robots: reply of %s not sent (%s)", mailbox_id, exc)
             self._count("failed", kind, mailbox_id)
+            await self._ctx.store.robots.release_reply(mailbox_id, sender, now)
             return
         self._count("sent", "ok", mailbox_id)
         if robot.copy_to:

@@ -444,6 +444,9 @@ class AsyncRobots(_Area[Robots]):
     async def claim_reply(self, mailbox_id: str, sender: str, now: float, interval: float) -> bool:
         return await self._run(self._area.claim_reply, mailbox_id, sender, now, interval)
 
+    async def release_reply(self, mailbox_id: str, sender: str, claimed_at: float) -> None:
+        return await self._run(self._area.release_reply, mailbox_id, sender, claimed_at)
+
 
 class AsyncMaintenance(_Area[Maintenance]):
     """Maintenance (storage/contract/maintenance.py), awaited."""

@@ -32,3 +32,8 @@ class Robots(Protocol):
         Atomic: of two concurrent claims for one sender, one wins. SealError without a
         usable seal key (then nothing is remembered, and nobody should be answered)."""
         ...
+
+    def release_reply(self, mailbox_id: str, sender: str, claimed_at: float) -> None:
+        """Undo the claim made at `claimed_at` (the reply could not be sent), so that the
+        sender's next message is answered; a later claim is left alone."""
+        ...

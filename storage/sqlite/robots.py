@@ -88,3 +88,11 @@ class SqliteRobots:
                 (mailbox_id, digest, now),
             )
         return True
+
+    def release_reply(self, mailbox_id: str, sender: str, claimed_at: float) -> None:
+        digest = self._sealing.derived_digest(SENDER_PURPOSE, mailbox_id, sender.lower())
+        with self._db.write() as conn:
+            conn.execute(
+                "DELETE FROM robot_replies WHERE mailbox_id=? AND sender_mac=? AND sent=?",
+                (mailbox_id, digest, claimed_at),
+            )

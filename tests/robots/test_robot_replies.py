@@ -175,6 +175,10 @@ async def test_a_smarthost_that_is_down_costs_the_reply_never_the_message(
     try:
         await asyncio.to_thread(send, service.addresses[0][1], SENDER, box.address, "", client_tls)
         await wait_for(lambda: counted(gateway_context, "failed", "temporary") == 1)
+        # Not remembered as answered: the next message is tried again.
+        await asyncio.to_thread(send, service.addresses[0][1], SENDER, box.address, "", client_tls)
+        await wait_for(lambda: counted(gateway_context, "failed", "temporary") == 2)
     finally:
         await service.stop(1)
-    assert len(store.messages.list(box.id)) == 1
+    assert counted(gateway_context, "suppressed", "already_replied") == 0
+    assert len(store.messages.list(box.id)) == 2

@@ -46,6 +46,16 @@ def test_claim_reply_answers_each_sender_once_per_interval(contract_store: Store
     assert robots.claim_reply(mailbox.id, "a@example.org", now + 7 * DAY, 7 * DAY) is True
 
 
+def test_a_released_claim_lets_the_next_message_be_answered(contract_store: Store, box):
+    mailbox, _ = box
+    robots, now = contract_store.robots, 1_800_000_000.0
+    assert robots.claim_reply(mailbox.id, "a@example.org", now, 7 * DAY) is True
+    robots.release_reply(mailbox.id, "a@example.org", now - 1)  # not that claim: kept
+    assert robots.claim_reply(mailbox.id, "a@example.org", now + 1, 7 * DAY) is False
+    robots.release_reply(mailbox.id, "a@example.org", now)
+    assert robots.claim_reply(mailbox.id, "a@example.org", now + 2, 7 * DAY) is True
+
+
 def test_a_deleted_mailbox_takes_its_robot_with_it(contract_store: Store, box):
     mailbox, _ = box
     contract_store.robots.set(mailbox.id, check_robot("S", "T"))
