@@ -81,6 +81,10 @@ class GatewayMetrics:
             buckets=DELIVERY_BUCKETS,
             registry=self.registry,
         )
+        # Relay copies (gateway/smtp/relaying.py), one per target and message
+        self.relay_copies = counter(
+            "relay_copies", "Relay copies by result", ("result",)
+        )  # result: sent, deferred, missed, duplicate, loop
         # Robots (gateway/robots/responder.py); result: sent, suppressed, failed
         self.robot_replies = counter(
             "robot_replies", "Robot auto-replies by result and reason", ("result", "reason")

@@ -124,3 +124,14 @@ class AuditEntry:
     target: str
     detail: str
     source: str
+
+
+@dataclass(frozen=True)
+class RelayTarget:
+    """One address a mailbox relays a copy of each incoming message to (storage/relay.py)."""
+
+    mailbox_id: str
+    address: str  # normalized
+    policy: str  # "required" or "best-effort"
+    created_by: str  # the admin (or "cli") who added or last changed it
+    created: float  # when it was added or last changed

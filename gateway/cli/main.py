@@ -19,6 +19,7 @@ from . import (
     mailbox_list,
     mailbox_passphrase,
     mailbox_purge,
+    mailbox_relay,
     mailbox_robot,
     mailbox_show,
     mailbox_update,
@@ -89,6 +90,7 @@ for command in (
     mailbox_export.export,
     mailbox_export_identity.export_identity,
     mailbox_purge.purge_sealed,
+    mailbox_relay.relay,
     mailbox_robot.robot,
 ):
     mailbox.add_command(command)

@@ -436,8 +436,8 @@ OPTIONS: tuple[Option, ...] = (
         "relay.max_received",
         int,
         30,
-        "Incoming messages with more Received headers than this are not relayed onward"
-        " (loop guard); the local copy is kept.",
+        "A message whose relayed copy would carry more Received headers than this (ours"
+        " included) is not relayed onward (loop guard); the local copy is kept.",
         minimum=1,
     ),
     # --- log -----------------------------------------------------------------------

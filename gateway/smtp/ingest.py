@@ -20,6 +20,7 @@ from .aiosmtpd_seam import unread
 from .copies import CopySet, Target
 from .data_stream import DataParser
 from .journal import HeaderSniffer
+from .relaying import RelaySet
 from .roles import SmtpListener
 from .trace import Arrival, trace_headers
 from .txlog import Transaction
@@ -41,16 +42,23 @@ class MessageIngest:
         self, tx: Transaction, arrival: Arrival, push: Callable[[str], Awaitable[None]]
     ) -> str:
         """Receive the message after DATA and return the final reply to send."""
-        store = self._service.ctx.store
-        copies = CopySet(store, _targets(tx, arrival))
+        ctx = self._service.ctx
+        copies = CopySet(ctx.store, _targets(tx, arrival))
+        relays = await RelaySet.prepare(ctx, tx, arrival)
         try:
+            if relays is not None:
+                relays.start()
             await push(replies.START_DATA)
-            parser = await self._receive(tx, copies)
-            return await self._conclude(tx, parser, copies)
+            parser = await self._receive(tx, copies, relays)
+            return await self._conclude(tx, parser, copies, relays)
         finally:
             await copies.abort()  # no-op once committed
+            if relays is not None:
+                await relays.abort()  # drops what was not finished
 
-    async def _receive(self, tx: Transaction, copies: CopySet) -> DataParser:
+    async def _receive(
+        self, tx: Transaction, copies: CopySet, relays: RelaySet | None
+    ) -> DataParser:
         options = self._service.options
         parser = DataParser(options.max_message_size, options.max_line_length)
         sniffer = HeaderSniffer()
@@ -64,22 +72,36 @@ class MessageIngest:
             if data:
                 sniffer.feed(data)
                 await copies.write(data)
+                if relays is not None and not parser.rejected:
+                    await relays.write(data)
                 fault_point("smtp.data")
             if (parser.rejected or copies.failed) and not copies.aborted:
                 await copies.abort()  # free the space now; keep reading to the end
+                if relays is not None:
+                    await relays.abort()
         if parser.leftover:
             unread(self._reader, parser.leftover)
         tx.journal = sniffer.close()
         tx.header = sniffer.header
         return parser
 
-    async def _conclude(self, tx: Transaction, parser: DataParser, copies: CopySet) -> str:
+    async def _conclude(
+        self, tx: Transaction, parser: DataParser, copies: CopySet, relays: RelaySet | None
+    ) -> str:
         options = self._service.options
         if parser.too_big:
             return replies.message_too_big(options.max_message_size)
         if parser.line_too_long:
             return replies.line_too_long(options.max_line_length)
         self._on_input()  # the commit's fsyncs are not client idleness
+        if relays is not None and not copies.failed:
+            # Every target first: a required one that did not take it means 4xx, and
+            # then no local copy is kept either (the retry brings the message again).
+            outcome = await relays.finish(parser.size)
+            self._on_input()
+            if outcome.deferred:
+                await copies.abort()
+                return replies.RELAY_DEFERRED
         try:
             message_ids = await copies.commit()
         except Exception as exc:  # never 250 unless every copy is durable

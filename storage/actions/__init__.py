@@ -11,6 +11,7 @@ to its own rendering (a form error, a 4xx JSON body, `Error:` and exit status 1)
 - aliases.py: add and remove an alias
 - passphrases.py: change, reset (the "no reset" lock), recover, purge sealed mail,
   export the age identity
+- relays.py: add or change a relay target (passphrase required), remove one
 - domains.py: add and remove a domain
 - admins.py: admins, roles, domains, passwords, TOTP, language
 - robots.py: set and clear a mailbox's auto-reply robot
@@ -23,7 +24,7 @@ same act yields the same audit entry from every one of them.
 
 from __future__ import annotations
 
-from . import admins, aliases, domains, mailboxes, passphrases, robots, tokens
+from . import admins, aliases, domains, mailboxes, passphrases, relays, robots, tokens
 from .admins import (
     AdminName,
     ChangeOwnPassword,
@@ -72,6 +73,7 @@ from .passphrases import (
     recover_passphrase,
     reset_passphrase,
 )
+from .relays import AddRelayTarget, RemoveRelayTarget, add_relay_target, remove_relay_target
 from .robots import ClearRobot, SetRobot, clear_robot, set_robot
 from .tokens import (
     CreateToken,
@@ -90,6 +92,7 @@ __all__ = [
     "KEEP",
     "PASSPHRASE_UNCONFIRMED",
     "AcknowledgePassphrase",
+    "AddRelayTarget",
     "ActionSpec",
     "Actor",
     "AdminName",
@@ -108,6 +111,7 @@ __all__ = [
     "ExportIdentity",
     "PurgeSealed",
     "RecoverPassphrase",
+    "RemoveRelayTarget",
     "ResetAdminPassword",
     "ResetPassphrase",
     "RevealMetricsToken",
@@ -119,6 +123,7 @@ __all__ = [
     "acknowledge_passphrase",
     "add_alias",
     "add_domain",
+    "add_relay_target",
     "admins",
     "aliases",
     "change_own_password",
@@ -139,6 +144,8 @@ __all__ = [
     "recover_passphrase",
     "remove_alias",
     "remove_domain",
+    "remove_relay_target",
+    "relays",
     "reset_admin_password",
     "reset_passphrase",
     "reset_totp",

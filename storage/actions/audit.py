@@ -26,6 +26,12 @@ class AuditAction(enum.StrEnum):
     RESET_LOCK_SET = "mailbox.reset-lock-set"
     RESET_LOCK_CLEAR = "mailbox.reset-lock-clear"
     RESET_LOCK_CLEAR_REFUSED = "mailbox.reset-lock-clear-refused"
+    # relay targets (storage/actions/relays.py) and relayed copies (gateway/smtp)
+    RELAY_ADD = "mailbox.relay-add"
+    RELAY_CHANGE = "mailbox.relay-change"
+    RELAY_ADD_REFUSED = "mailbox.relay-add-refused"
+    RELAY_REMOVE = "mailbox.relay-remove"
+    RELAY_MISSED = "mailbox.relay-missed"  # a best-effort copy that did not go out
     # passphrases (storage/actions/passphrases.py)
     PASSPHRASE_CHANGE = "mailbox.passphrase-change"
     PASSPHRASE_CHANGE_FAILED = "mailbox.passphrase-change-failed"

@@ -28,6 +28,7 @@ from .areas import (
     AsyncMailboxes,
     AsyncMaintenance,
     AsyncMessages,
+    AsyncRelays,
     AsyncRobots,
     AsyncSealing,
     AsyncSessions,
@@ -55,6 +56,7 @@ class AsyncStore:
         self.audit = AsyncAuditLog(store.audit, pool)
         self.login_clients = AsyncLoginClients(store.login_clients, pool)
         self.leases = AsyncLeases(store.leases, pool)
+        self.relays = AsyncRelays(store.relays, pool)
         self.sealing = AsyncSealing(store.sealing, pool)
         self.robots = AsyncRobots(store.robots, pool)
         self.maintenance = AsyncMaintenance(store.maintenance, pool)

@@ -25,6 +25,7 @@ from ..contract import (
     Mailboxes,
     Maintenance,
     Messages,
+    Relays,
     Robots,
     Sealing,
     Sessions,
@@ -44,6 +45,7 @@ from ..models import (
     EpochInfo,
     Mailbox,
     MessageInfo,
+    RelayTarget,
 )
 from ..robot_rules import Robot, RobotSettings
 from .pool import run_in
@@ -408,6 +410,34 @@ class AsyncLeases(_Area[Leases]):
 
     async def holder(self, name: str) -> str | None:
         return await self._run(self._area.holder, name)
+
+
+class AsyncRelays(_Area[Relays]):
+    """Relays (storage/contract/relays.py), awaited."""
+
+    async def list(self, mailbox_id: str) -> builtins.list[RelayTarget]:
+        return await self._run(self._area.list, mailbox_id)
+
+    async def put(self, mailbox_id: str, address: str, policy: str, actor: str) -> RelayTarget:
+        return await self._run(self._area.put, mailbox_id, address, policy, actor)
+
+    async def remove(self, mailbox_id: str, address: str) -> RelayTarget:
+        return await self._run(self._area.remove, mailbox_id, address)
+
+    async def chain_mark(self, mailbox_id: str) -> str:
+        return await self._run(self._area.chain_mark, mailbox_id)
+
+    async def already_relayed(
+        self, mailbox_id: str, message_key: str, targets: Iterable[str]
+    ) -> set[str]:
+        return await self._run(self._area.already_relayed, mailbox_id, message_key, list(targets))
+
+    async def remember_relayed(
+        self, mailbox_id: str, message_key: str, targets: Iterable[str], expires: float
+    ) -> None:
+        await self._run(
+            self._area.remember_relayed, mailbox_id, message_key, list(targets), expires
+        )
 
 
 class AsyncSealing(_Area[Sealing]):

@@ -10,6 +10,7 @@
     store.audit          AuditLog       contract/audit.py
     store.login_clients  LoginClients   contract/login_clients.py
     store.leases         Leases         contract/leases.py
+    store.relays         Relays         contract/relays.py
     store.robots         Robots         contract/robots.py
     store.sealing        Sealing        contract/sealing.py
     store.maintenance    Maintenance    contract/maintenance.py
@@ -27,6 +28,7 @@ from .login_clients import LoginClients
 from .mailboxes import Mailboxes
 from .maintenance import Maintenance
 from .messages import Messages
+from .relays import Relays
 from .robots import Robots
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
@@ -43,6 +45,7 @@ __all__ = [
     "Mailboxes",
     "Maintenance",
     "Messages",
+    "Relays",
     "Robots",
     "Sealing",
     "Sessions",

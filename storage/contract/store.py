@@ -19,6 +19,7 @@ from .login_clients import LoginClients
 from .mailboxes import Mailboxes
 from .maintenance import Maintenance
 from .messages import Messages
+from .relays import Relays
 from .robots import Robots
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
@@ -75,6 +76,11 @@ class Store(Protocol):
     @property
     def leases(self) -> Leases:
         """Named locks with a time to live, shared by every process on the store."""
+        ...
+
+    @property
+    def relays(self) -> Relays:
+        """Relay targets per mailbox, and the memory of copies relayed."""
         ...
 
     @property

@@ -212,8 +212,26 @@ CREATE TRIGGER mailbox_change_forget AFTER DELETE ON mailboxes
     FOR EACH ROW EXECUTE FUNCTION forget_mailbox_changes();
 """
 
-# Version 4: mail robots (auto-replies) and their reply memory (keyed sender digests).
-V4_ROBOTS = """
+# Version 4: relay copies (storage/sqlite/schema.py): each mailbox's relay targets, and
+# the keyed tags of copies already relayed (a sender's retry skips those targets).
+V4_RELAYS = """
+CREATE TABLE relay_targets (
+    mailbox_id text NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    address text NOT NULL,
+    policy text NOT NULL,
+    created_by text NOT NULL,
+    created double precision NOT NULL,
+    PRIMARY KEY (mailbox_id, address)
+);
+CREATE TABLE relay_sent (
+    tag text PRIMARY KEY,
+    expires double precision NOT NULL
+);
+CREATE INDEX relay_sent_expires ON relay_sent(expires);
+"""
+
+# Version 5: mail robots (auto-replies) and their reply memory (keyed sender digests).
+V5_ROBOTS = """
 CREATE TABLE robots (
     mailbox_id text PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
     subject text NOT NULL,
@@ -237,12 +255,14 @@ VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
     (2, "multi-node: leases, web_secrets, login_failures", V2_MULTI_NODE),
     (3, "workers: leases as in SQLite, the mailbox change feed", V3_WORKERS),
-    (4, "mail robots and their reply memory", V4_ROBOTS),
+    (4, "relay copies: relay_targets, relay_sent", V4_RELAYS),
+    (5, "mail robots and their reply memory", V5_ROBOTS),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).
 TABLES = (
     "meta domains mailboxes addresses epochs messages admins audit admin_sessions api_tokens"
     " message_seen login_clients leases web_secrets login_failures mailbox_changes"
+    " relay_targets relay_sent"
     " robots robot_replies"
 ).split()

@@ -140,6 +140,19 @@ CREATE TABLE IF NOT EXISTS mailbox_changes (
     mailbox_id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS relay_targets (
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (mailbox_id, address)
+);
+CREATE TABLE IF NOT EXISTS relay_sent (
+    tag TEXT PRIMARY KEY,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS relay_sent_expires ON relay_sent(expires);
 """
 
 # Columns added to existing tables after release: (table, column, declaration). An index

@@ -29,6 +29,7 @@ def _scenario(store):
     )
     old = store.keys.reset_passphrase(mailbox.id)  # the first passphrase now opens a sealed epoch
     store.mailboxes.update(mailbox.id, status="hold")
+    store.relays.put(mailbox.id, "old@relay.example", "required", "root")
     token, _ = store.tokens.create("jo", "script")
     store.robots.set(mailbox.id, check_robot("Old subject", "Old text"))  # for clear_robot
     text_file = Path(store.data_dir).parent / "robot.txt"
@@ -82,6 +83,24 @@ ACTS = {
         ),
         None,
         ["mailbox", "recover", "{id}", "--passphrase-stdin"],
+    ),
+    "add_relay_target": (
+        (
+            "POST",
+            "/mailboxes/{id}/relays",
+            {"relay_address": "New@Relay.example", "relay_passphrase": "{current}"},
+        ),
+        (
+            "POST",
+            "/api/v1/mailboxes/{id}/relays",
+            {"address": "New@Relay.example", "passphrase": "{current}"},
+        ),
+        ["mailbox", "relay", "add", "{id}", "--to", "New@Relay.example", "--passphrase-stdin"],
+    ),
+    "remove_relay_target": (
+        ("POST", "/mailboxes/{id}/relays/remove", {"address": "old@relay.example"}),
+        ("DELETE", "/api/v1/mailboxes/{id}/relays/old@relay.example", None),
+        ["mailbox", "relay", "remove", "{id}", "--to", "old@relay.example"],
     ),
     "delete_mailbox": (
         ("POST", "/mailboxes/{id}/delete", {"confirm": "{id}"}),
@@ -150,7 +169,11 @@ ACTS = {
         ["metrics", "token"],
     ),
 }
-STDIN = {"change_passphrase": "{current}\n", "recover_passphrase": "{first}\n{current}\n"}
+STDIN = {
+    "add_relay_target": "{current}\n",
+    "change_passphrase": "{current}\n",
+    "recover_passphrase": "{first}\n{current}\n",
+}
 
 
 def fill(value, ctx):

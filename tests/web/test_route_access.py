@@ -77,6 +77,11 @@ EXPECTED = {
     ("DELETE", "/api/v1/mailboxes/{mailbox_id}/robot"): "domain-admin",
     ("POST", "/api/v1/mailboxes/{mailbox_id}/reset-passphrase"): "domain-admin",
     ("POST", "/api/v1/mailboxes/{mailbox_id}/change-passphrase"): "domain-admin",
+    ("GET", "/api/v1/mailboxes/{mailbox_id}/relays"): "viewer",
+    ("POST", "/api/v1/mailboxes/{mailbox_id}/relays"): "domain-admin",
+    ("DELETE", "/api/v1/mailboxes/{mailbox_id}/relays/{address}"): "domain-admin",
+    ("POST", "/mailboxes/{mailbox_id}/relays"): "domain-admin",
+    ("POST", "/mailboxes/{mailbox_id}/relays/remove"): "domain-admin",
 }
 RANK = {"viewer": 1, "self": 1, "domain-admin": 2, "superadmin": 3}
 ROLE_RANK = {"viewer": 1, "domain-admin": 2, "superadmin": 3}
@@ -183,7 +188,7 @@ async def test_domain_admin_is_refused_outside_its_domains(make_console, world, 
         response = await call(console, method, fill(path, world, "outside"), raw)
         assert response.status == 403, (method, path, response.status)
         checked += 1
-    assert checked == 27
+    assert checked == 32
     # and query parameters naming a foreign domain or mailbox
     for path in ("/mailboxes?domain=beta.test", f"/connect?mailbox={world['outside'].id}"):
         assert (await console.client.get(path)).status == 403, path

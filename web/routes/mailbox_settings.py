@@ -1,4 +1,5 @@
-"""Mailbox settings, aliases, and deletion (hold/disabled only, confirmed by name)."""
+"""Mailbox settings, aliases, and deletion (hold/disabled only, confirmed by name).
+Relay targets are on the same page; their routes are in mailbox_relays.py."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from aiohttp import web
 from storage import actions, policy
 from storage.errors import AlreadyExists, InvalidInput, NotDeletable, NotFound, OutOfScope
 from storage.models import PROTOCOLS, STATUSES, Mailbox
+from storage.relay import BEST_EFFORT, MAX_TARGETS, REQUIRED
 
 from .. import session
 from ..forms import FieldError, parse_networks, parse_size, size_input
@@ -49,8 +51,18 @@ async def _page(
         "max_age": values.get("max_age") or policy.max_age_choice(policy.max_age_days(mailbox)),
         "reset_locked": policy.reset_locked(mailbox),
         "may_clear_lock": policy.may_change_reset_lock(signed_in(request).role, mailbox, False),
+        "relays": await state(request).store.relays.list(mailbox.id),
+        "relay_policies": [(REQUIRED, _("required")), (BEST_EFFORT, _("best-effort"))],
+        "relay_limit": MAX_TARGETS,
     }
     return await render(request, "mailbox_settings.html", context, status=status)
+
+
+async def settings_page_with(
+    request: web.Request, mailbox: Mailbox, values: dict, errors: dict, status: int
+) -> web.Response:
+    """The settings page with `values` typed into its forms and their errors."""
+    return await _page(request, mailbox, _values(mailbox) | values, errors, status)
 
 
 @routes.get("/mailboxes/{mailbox_id}/settings")

@@ -183,6 +183,7 @@ async def mailbox_page(request: web.Request) -> web.StreamResponse:
         "sealed": await st.store.keys.sealed_message_count(mailbox.id),
         "received_24h": await st.store.messages.received_since(mailbox.id, since),
         "events": await st.store.audit.list(target=mailbox.id, limit=20),
+        "relays": await st.store.relays.list(mailbox.id),
         "unconfirmed": bool(mailbox.settings.get(UNCONFIRMED)),
         "passphrase": passphrase_age(mailbox, st.options.clock()),
         "max_age_choice": max_age_choice(max_age_days(mailbox)),

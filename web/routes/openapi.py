@@ -322,6 +322,21 @@ def document() -> dict[str, Any]:
                 },
             },
         },
+        "/api/v1/mailboxes/{mailbox_id}/relays": {
+            "parameters": _MBX,
+            "get": _op("The relay targets of a mailbox, oldest first", _json(_OBJ)),
+            "post": _op(
+                'Add a relay target or change its policy: {"address": ..., "policy":'
+                ' "required" | "best-effort", "passphrase": <the mailbox passphrase>};'
+                " 400 without the right passphrase",
+                _json(_OBJ),
+                code="201",
+            ),
+        },
+        "/api/v1/mailboxes/{mailbox_id}/relays/{address}": {
+            "parameters": [*_MBX, _param("address", "The relay target")],
+            "delete": _op("Remove a relay target (no passphrase needed)", _json(_OBJ)),
+        },
         "/api/v1/mailboxes/{mailbox_id}/change-passphrase": {
             "parameters": _MBX,
             "post": _op(
