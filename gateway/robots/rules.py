@@ -7,6 +7,7 @@ a short label value for the metric `robot_replies_total{result="suppressed"}`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -24,6 +25,8 @@ BAD_SENDER = "bad_sender"
 _JOURNAL_HEADERS = ("x-ms-journal-report", "x-ms-exchange-organization-journal-report")
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}
 _SYSTEM_LOCAL = {"mailer-daemon", "postmaster", "listserv", "majordomo"}
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+_LOCAL_FORBIDDEN = set(' "(),:;<>@[\\]\t\r\n')
 
 
 def parse_header(header: bytes) -> dict[str, list[str]]:
@@ -60,11 +63,21 @@ def suppression(
 
 def _sender_reason(sender: str, own_domains: Collection[str]) -> str | None:
     local, at, domain = sender.rpartition("@")
-    if not at or not local or not domain or any(c in sender for c in "\r\n \t<>,"):
-        return BAD_SENDER
+    if not at or not _plain_local(local) or not _DOMAIN.fullmatch(domain):
+        return BAD_SENDER  # nothing a plain reply could be addressed to
     if domain.lower().rstrip(".") in own_domains:
         return OWN_ADDRESS
     local = local.lower()
     if local in _SYSTEM_LOCAL or local.startswith("owner-") or local.endswith("-request"):
         return SYSTEM_SENDER
     return None
+
+
+def _plain_local(local: str) -> bool:
+    """An unquoted ASCII local part (a reply to an SMTPUTF8 address is not attempted)."""
+    return (
+        0 < len(local) <= 64
+        and local.isascii()
+        and local.isprintable()
+        and not any(c in _LOCAL_FORBIDDEN for c in local)
+    )

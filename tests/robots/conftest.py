@@ -1,75 +1,45 @@
-"""Robot tests: the gateway's SMTP on loopback, and a real SMTP server (aiosmtpd, with
-STARTTLS) on another loopback port as the smarthost, which records what it receives."""
+"""Robot tests: the gateway's SMTP on loopback, and a real Postfix (tests/support/
+postfix.py) as the smarthost, delivering every reply for target.test into a Maildir.
+
+Senders of the test mail are addresses @target.test, so that a reply the robot sends
+arrives in that Maildir. Each test uses its own sender addresses, and one Postfix serves
+the whole module."""
 
 from __future__ import annotations
 
 import asyncio
-import ssl
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from email.policy import default
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from gateway.smtp import start_smtp
 from storage import actions
-from tests.support.ports import free_port
+from tests.support.postfix import Postfix
 
-WAIT_LIMIT = 20.0  # seconds a background reply may take on a loaded machine
-
-
-@dataclass
-class Received:
-    sender: str
-    recipients: list[str]
-    data: bytes
-    tls: bool
-
-    @property
-    def message(self) -> Message:
-        return message_from_bytes(self.data, policy=default)
+WAIT_LIMIT = 30.0  # seconds a background reply may take on a loaded machine
 
 
-@dataclass
-class Smarthost:
-    port: int
-    received: list[Received] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.original_content or b""
-        item = Received(
-            envelope.mail_from or "", list(envelope.rcpt_tos), content, session.ssl is not None
-        )
-        with self.lock:
-            self.received.append(item)
-        return "250 2.0.0 queued"
+@pytest.fixture(scope="module")
+def postfix(tls_files):
+    server = Postfix(*tls_files)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def smarthost(tls_files):
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(tls_files[0]), str(tls_files[1]))
-    sink = Smarthost(free_port())
-    controller = Controller(
-        sink, hostname="127.0.0.1", port=sink.port, tls_context=context, require_starttls=True
-    )
-    controller.start()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-async def gateway(gateway_context, smarthost):
-    """The gateway's SMTP service, sending robot replies through `smarthost`."""
+async def gateway(gateway_context, postfix, ca_pem):
+    """The gateway's SMTP service, sending robot replies through Postfix (STARTTLS,
+    certificate verified)."""
     gateway_context.settings = gateway_context.settings.replace(
-        relay__smarthost=f"127.0.0.1:{smarthost.port}", relay__tls="required", relay__timeout=10.0
+        relay__smarthost=f"127.0.0.1:{postfix.tls_port}",
+        relay__tls="verify",
+        relay__ca_file=str(ca_pem),
+        relay__timeout=10.0,
     )
     service = await start_smtp(gateway_context)
     yield service
@@ -99,3 +69,9 @@ async def wait_for(condition: Callable[[], bool]) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         await asyncio.sleep(0.05)
+
+
+async def replies_to(postfix: Postfix, address: str, count: int = 1) -> list[Message]:
+    """The replies Postfix delivered for `address`, once `count` are there."""
+    found = await asyncio.to_thread(postfix.wait_delivered, address, count, WAIT_LIMIT)
+    return [message_from_bytes(raw, policy=default) for raw in found]
