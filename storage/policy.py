@@ -109,6 +109,15 @@ class HandOver:
     addresses: tuple[str, ...]
     at: float
 
+    def document(self) -> dict[str, Any]:
+        """The form the API and `--json` show."""
+        return {
+            "from": self.source,
+            "name": self.source_name,
+            "addresses": list(self.addresses),
+            "at": iso_utc(self.at),
+        }
+
 
 def hand_overs(mailbox: Mailbox) -> list[HandOver]:
     """What `mailbox` was handed, newest first."""

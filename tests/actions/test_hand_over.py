@@ -133,4 +133,7 @@ async def test_api_hands_over_and_refuses_another_domain(env, pair, aiohttp_clie
     body = await done.json()
     assert body["handed_over_to"] == new.id
     assert set(body["handed_over"]) == set(old.addresses)
+    receiving = await (await client.get(f"/api/v1/mailboxes/{new.id}", headers=headers)).json()
+    assert receiving["handed_over"][0]["from"] == old.id
+    assert set(receiving["handed_over"][0]["addresses"]) == set(old.addresses)
     assert env.store.mailboxes.get("ceo@alpha.test").id == new.id

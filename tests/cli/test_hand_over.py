@@ -4,6 +4,7 @@ mailbox's addresses move to OTHER, and mail sent to them afterwards lands there.
 from __future__ import annotations
 
 import asyncio
+import json
 import poplib
 
 from gateway.pop3 import start_pop3
@@ -50,6 +51,12 @@ async def test_mail_to_the_old_addresses_lands_in_the_successor(
     assert len(bodies) == 1
     assert b"still written to the old address" in bodies[0]
     assert f"Delivered-To: {old.address}".encode() in bodies[0]
+    shown = ok(await asyncio.to_thread(run, "mailbox", "show", new.id, "--json")).stdout
+    (handed,) = json.loads(shown)["handed_over"]
+    assert (handed["from"], handed["name"]) == (old.id, "Departed")
+    assert handed["addresses"] == [old.address, "ceo@example.test"]
+    text = ok(await asyncio.to_thread(run, "mailbox", "show", new.id)).stdout
+    assert f"handed over:        from {old.id} on " in text
     (entry,) = [e for e in store.audit.list() if e.action == "mailbox.hand-over"]
     assert (entry.target, entry.detail) == (new.id, f"from={old.id} {old.address},ceo@example.test")
 

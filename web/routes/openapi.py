@@ -67,6 +67,12 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "Passphrase resets need a superadmin and a typed confirmation",
             },
+            "handed_over": {
+                "type": "array",
+                "description": "Addresses this mailbox received from deleted mailboxes, newest"
+                " first: {from, name, addresses, at}",
+                "items": {"type": "object"},
+            },
             "sealed_messages": {"type": "integer"},
             "received_24h": {"type": "integer"},
             "passphrase": {
