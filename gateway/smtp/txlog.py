@@ -33,6 +33,7 @@ class Transaction:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (address, code)
     size: int = 0
     journal: str = NONE
+    header: bytes = b""  # the header section (bounded), kept in memory for robots only
     message_ids: list[str] = field(default_factory=list)
     result: str = ""
     finished: bool = False

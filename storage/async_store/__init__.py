@@ -29,6 +29,7 @@ from .areas import (
     AsyncMaintenance,
     AsyncMessages,
     AsyncRelays,
+    AsyncRobots,
     AsyncSealing,
     AsyncSessions,
 )
@@ -57,6 +58,7 @@ class AsyncStore:
         self.leases = AsyncLeases(store.leases, pool)
         self.relays = AsyncRelays(store.relays, pool)
         self.sealing = AsyncSealing(store.sealing, pool)
+        self.robots = AsyncRobots(store.robots, pool)
         self.maintenance = AsyncMaintenance(store.maintenance, pool)
 
     async def batch(self, fn: Callable[[Store], T]) -> T:

@@ -12,6 +12,7 @@
     store.leases         Leases         contract/leases.py
     store.relays         Relays         contract/relays.py
     store.sources        Sources        contract/sources.py
+    store.robots         Robots         contract/robots.py
     store.sealing        Sealing        contract/sealing.py
     store.maintenance    Maintenance    contract/maintenance.py
     Store (the areas, atomic(), close())  contract/store.py
@@ -29,6 +30,7 @@ from .mailboxes import Mailboxes
 from .maintenance import Maintenance
 from .messages import Messages
 from .relays import Relays
+from .robots import Robots
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
 from .sources import Sources
@@ -46,6 +48,7 @@ __all__ = [
     "Maintenance",
     "Messages",
     "Relays",
+    "Robots",
     "Sealing",
     "Sessions",
     "Sources",

@@ -20,6 +20,7 @@ from .mailboxes import Mailboxes
 from .maintenance import Maintenance
 from .messages import Messages
 from .relays import Relays
+from .robots import Robots
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
 from .sources import Sources
@@ -86,6 +87,11 @@ class Store(Protocol):
     @property
     def sources(self) -> Sources:
         """Fetch sources: external POP3/IMAP mailboxes a mailbox pulls mail from."""
+        ...
+
+    @property
+    def robots(self) -> Robots:
+        """Mail robots (auto-replies) and whom they answered (keyed digests only)."""
         ...
 
     @property

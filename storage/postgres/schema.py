@@ -269,6 +269,26 @@ CREATE TABLE source_fetched (
 );
 """
 
+# Version 6: mail robots (auto-replies) and their reply memory (keyed sender digests).
+V6_ROBOTS = """
+CREATE TABLE robots (
+    mailbox_id text PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+    subject text NOT NULL,
+    body text NOT NULL,
+    starts double precision,
+    ends double precision,
+    copy_to text NOT NULL DEFAULT '',
+    interval_days bigint NOT NULL,
+    updated double precision NOT NULL
+);
+CREATE TABLE robot_replies (
+    mailbox_id text NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    sender_mac text NOT NULL,
+    sent double precision NOT NULL,
+    PRIMARY KEY (mailbox_id, sender_mac)
+);
+"""
+
 # (version, name, SQL), oldest first; versions are 1, 2, 3, ... without gaps.
 VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
@@ -276,6 +296,7 @@ VERSIONS: tuple[tuple[int, str, str], ...] = (
     (3, "workers: leases as in SQLite, the mailbox change feed", V3_WORKERS),
     (4, "relay copies: relay_targets, relay_sent", V4_RELAYS),
     (5, "fetch sources: settings, sealed credentials, what was fetched", V5_SOURCES),
+    (6, "mail robots and their reply memory", V6_ROBOTS),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).
@@ -284,4 +305,5 @@ TABLES = (
     " message_seen login_clients leases web_secrets login_failures mailbox_changes"
     " relay_targets relay_sent"
     " sources source_folders source_fetched"
+    " robots robot_replies"
 ).split()

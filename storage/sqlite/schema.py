@@ -126,6 +126,22 @@ CREATE TABLE IF NOT EXISTS leases (
     owner TEXT NOT NULL,
     expires REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS robots (
+    mailbox_id TEXT PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    starts REAL,
+    ends REAL,
+    copy_to TEXT NOT NULL DEFAULT '',
+    interval_days INTEGER NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS robot_replies (
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    sender_mac TEXT NOT NULL,
+    sent REAL NOT NULL,
+    PRIMARY KEY (mailbox_id, sender_mac)
+);
 CREATE TABLE IF NOT EXISTS mailbox_changes (
     mailbox_id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL

@@ -76,6 +76,9 @@ class SqliteSealing:
         """The form a recovery code's hash is stored in: keyed with the gateway key."""
         return self._sealer_or_raise().keyed_digest(RECOVERY, admin, code_hash)
 
+    def derived_digest(self, purpose: str, owner: str, value: str) -> str:
+        return self._sealer_or_raise().derived_digest(purpose, owner, value)
+
     def keyed_recovery_hashes(self, admin: str, hashes: list[str]) -> list[str]:
         """Hashes as stored: those not keyed yet (new codes, older versions) are keyed."""
         return [h if is_keyed(h) else self.recovery_code_digest(admin, h) for h in hashes]

@@ -30,6 +30,7 @@ from .mailboxes import SqliteMailboxes
 from .maintenance import SqliteMaintenance
 from .messages import SqliteMessages
 from .relays import SqliteRelays
+from .robots import SqliteRobots
 from .sealed import SqliteSealing
 from .sessions import SqliteApiTokens, SqliteSessions
 from .sources import SqliteSources
@@ -78,6 +79,7 @@ class SqliteStore:
         self.keys = SqliteKeyring(self.db, epochs, self.mailboxes, self.messages)
         self.sealing = SqliteSealing(self.db, sealer)
         self.relays = SqliteRelays(self.db, self.sealing)
+        self.robots = SqliteRobots(self.db, self.sealing)
         self.admins = SqliteAdmins(self.db, self.password_hasher, self.sealing)
         self.sessions = SqliteSessions(self.db)
         self.tokens = SqliteApiTokens(self.db)
