@@ -32,6 +32,7 @@ from .areas import (
     AsyncSealing,
     AsyncSessions,
 )
+from .certificates import AsyncCertificates
 from .pool import run_in
 
 P = ParamSpec("P")
@@ -57,6 +58,7 @@ class AsyncStore:
         self.leases = AsyncLeases(store.leases, pool)
         self.relays = AsyncRelays(store.relays, pool)
         self.sealing = AsyncSealing(store.sealing, pool)
+        self.certificates = AsyncCertificates(store.certificates, pool)
         self.maintenance = AsyncMaintenance(store.maintenance, pool)
 
     async def batch(self, fn: Callable[[Store], T]) -> T:

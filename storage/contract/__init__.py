@@ -12,6 +12,7 @@
     store.leases         Leases         contract/leases.py
     store.relays         Relays         contract/relays.py
     store.sources        Sources        contract/sources.py
+    store.certificates   Certificates   contract/certificates.py (built-in ACME)
     store.sealing        Sealing        contract/sealing.py
     store.maintenance    Maintenance    contract/maintenance.py
     Store (the areas, atomic(), close())  contract/store.py
@@ -21,6 +22,7 @@ Errors are the classes of storage/errors.py; values are storage/models.py's.
 
 from .admins import Admins
 from .audit import AuditLog
+from .certificates import Certificates, LiveCertificate
 from .domains import Domains
 from .keys import Keyring
 from .leases import Leases
@@ -38,9 +40,11 @@ __all__ = [
     "Admins",
     "ApiTokens",
     "AuditLog",
+    "Certificates",
     "Domains",
     "Keyring",
     "Leases",
+    "LiveCertificate",
     "LoginClients",
     "Mailboxes",
     "Maintenance",

@@ -12,6 +12,7 @@ from typing import Protocol
 from ..events import MailboxEvents
 from .admins import Admins
 from .audit import AuditLog
+from .certificates import Certificates
 from .domains import Domains
 from .keys import Keyring
 from .leases import Leases
@@ -86,6 +87,11 @@ class Store(Protocol):
     @property
     def sources(self) -> Sources:
         """Fetch sources: external POP3/IMAP mailboxes a mailbox pulls mail from."""
+        ...
+
+    @property
+    def certificates(self) -> Certificates:
+        """Built-in ACME: account key, live certificate, status, pending challenges."""
         ...
 
     @property

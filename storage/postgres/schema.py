@@ -269,6 +269,33 @@ CREATE TABLE source_fetched (
 );
 """
 
+# Version 6: built-in ACME state shared by every node (storage/sqlite/certificates.py).
+V6_ACME = r"""
+CREATE TABLE acme_account (
+    name text PRIMARY KEY,
+    sealed_key text NOT NULL,
+    created double precision NOT NULL
+);
+CREATE TABLE acme_certificates (
+    name text PRIMARY KEY,
+    chain text NOT NULL,
+    sealed_key text NOT NULL,
+    sha256 text NOT NULL,
+    directory text NOT NULL,
+    stored double precision NOT NULL
+);
+CREATE TABLE acme_status (
+    name text PRIMARY KEY,
+    document text NOT NULL,
+    updated double precision NOT NULL
+);
+CREATE TABLE acme_challenges (
+    token text PRIMARY KEY,
+    key_authorization text NOT NULL,
+    expires double precision NOT NULL
+);
+"""
+
 # (version, name, SQL), oldest first; versions are 1, 2, 3, ... without gaps.
 VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
@@ -276,6 +303,7 @@ VERSIONS: tuple[tuple[int, str, str], ...] = (
     (3, "workers: leases as in SQLite, the mailbox change feed", V3_WORKERS),
     (4, "relay copies: relay_targets, relay_sent", V4_RELAYS),
     (5, "fetch sources: settings, sealed credentials, what was fetched", V5_SOURCES),
+    (6, "built-in ACME: account, live certificate, status, challenges", V6_ACME),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).
@@ -284,4 +312,5 @@ TABLES = (
     " message_seen login_clients leases web_secrets login_failures mailbox_changes"
     " relay_targets relay_sent"
     " sources source_folders source_fetched"
+    " acme_account acme_certificates acme_status acme_challenges"
 ).split()
