@@ -33,6 +33,7 @@ from .areas import (
     AsyncSealing,
     AsyncSessions,
 )
+from .certificates import AsyncCertificates
 from .pool import run_in
 
 P = ParamSpec("P")
@@ -59,6 +60,7 @@ class AsyncStore:
         self.relays = AsyncRelays(store.relays, pool)
         self.sealing = AsyncSealing(store.sealing, pool)
         self.robots = AsyncRobots(store.robots, pool)
+        self.certificates = AsyncCertificates(store.certificates, pool)
         self.maintenance = AsyncMaintenance(store.maintenance, pool)
 
     async def batch(self, fn: Callable[[Store], T]) -> T:

@@ -289,6 +289,33 @@ CREATE TABLE robot_replies (
 );
 """
 
+# Version 7: built-in ACME state shared by every node (storage/sqlite/certificates.py).
+V7_ACME = r"""
+CREATE TABLE acme_account (
+    name text PRIMARY KEY,
+    sealed_key text NOT NULL,
+    created double precision NOT NULL
+);
+CREATE TABLE acme_certificates (
+    name text PRIMARY KEY,
+    chain text NOT NULL,
+    sealed_key text NOT NULL,
+    sha256 text NOT NULL,
+    directory text NOT NULL,
+    stored double precision NOT NULL
+);
+CREATE TABLE acme_status (
+    name text PRIMARY KEY,
+    document text NOT NULL,
+    updated double precision NOT NULL
+);
+CREATE TABLE acme_challenges (
+    token text PRIMARY KEY,
+    key_authorization text NOT NULL,
+    expires double precision NOT NULL
+);
+"""
+
 # (version, name, SQL), oldest first; versions are 1, 2, 3, ... without gaps.
 VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
@@ -297,6 +324,7 @@ VERSIONS: tuple[tuple[int, str, str], ...] = (
     (4, "relay copies: relay_targets, relay_sent", V4_RELAYS),
     (5, "fetch sources: settings, sealed credentials, what was fetched", V5_SOURCES),
     (6, "mail robots and their reply memory", V6_ROBOTS),
+    (7, "built-in ACME: account, live certificate, status, challenges", V7_ACME),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).
@@ -306,4 +334,5 @@ TABLES = (
     " relay_targets relay_sent"
     " sources source_folders source_fetched"
     " robots robot_replies"
+    " acme_account acme_certificates acme_status acme_challenges"
 ).split()

@@ -192,6 +192,32 @@ CREATE TABLE IF NOT EXISTS source_fetched (
     at REAL NOT NULL,
     PRIMARY KEY (source_id, folder, key)
 );
+-- Built-in ACME (storage/sqlite/certificates.py): one row each in acme_account
+-- ('default'), acme_certificates ('live') and acme_status ('default'), private keys
+-- sealed under the gateway's seal key.
+CREATE TABLE IF NOT EXISTS acme_account (
+    name TEXT PRIMARY KEY,
+    sealed_key TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acme_certificates (
+    name TEXT PRIMARY KEY,
+    chain TEXT NOT NULL,
+    sealed_key TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    directory TEXT NOT NULL,
+    stored REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acme_status (
+    name TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acme_challenges (
+    token TEXT PRIMARY KEY,
+    key_authorization TEXT NOT NULL,
+    expires REAL NOT NULL
+);
 """
 
 # Columns added to existing tables after release: (table, column, declaration). An index

@@ -99,7 +99,7 @@ class SqliteSealing:
             sealed = conn.execute(
                 "SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'"
             ).fetchone()[0]
-            sealed += sealed_source_count(conn)
+            sealed += sealed_source_count(conn) + sealed_acme_count(conn)
             if sealed:
                 return False
             conn.execute("UPDATE meta SET value=? WHERE key=?", (sealer.seal(*_CHECK), CHECK_KEY))
@@ -150,6 +150,21 @@ def sealed_source_count(conn: sqlite3.Connection) -> int:
     return 0 if found is None else int(conn.execute("SELECT count(*) FROM sources").fetchone()[0])
 
 
+def sealed_acme_count(conn: sqlite3.Connection) -> int:
+    """Sealed ACME keys (account, certificate) in the index (0 for one older than them)."""
+    found = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type='table'"
+        " AND name IN ('acme_account', 'acme_certificates')"
+    ).fetchone()[0]
+    if found < 2:
+        return 0
+    return int(
+        conn.execute(
+            "SELECT (SELECT count(*) FROM acme_account) + (SELECT count(*) FROM acme_certificates)"
+        ).fetchone()[0]
+    )
+
+
 def seal_state(conn: sqlite3.Connection, sealer: Sealer | None) -> tuple[int, bool | None]:
     """(sealed TOTP secrets and source credentials in the index `conn` opens, whether
     `sealer` is their key).
@@ -157,9 +172,11 @@ def seal_state(conn: sqlite3.Connection, sealer: Sealer | None) -> tuple[int, bo
     The second value is None when it cannot be told: no sealer, or no check value yet.
     For restore, which looks at an index copy before any store opens it.
     """
-    sealed = conn.execute(
-        "SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'"
-    ).fetchone()[0] + sealed_source_count(conn)
+    sealed = (
+        conn.execute("SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'").fetchone()[0]
+        + sealed_source_count(conn)
+        + sealed_acme_count(conn)
+    )
     row = conn.execute("SELECT value FROM meta WHERE key=?", (CHECK_KEY,)).fetchone()
     if sealer is None or row is None:
         return sealed, None

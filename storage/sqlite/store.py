@@ -20,6 +20,7 @@ from ..keys import RECIPIENT_TYPES, KdfParams
 from ..sealing import Sealer
 from .admins import SqliteAdmins
 from .audit import SqliteAuditLog
+from .certificates import SqliteCertificates
 from .database import Database
 from .domains import SqliteDomains
 from .epochs import EpochSealer
@@ -87,6 +88,7 @@ class SqliteStore:
         self.login_clients = SqliteLoginClients(self.db)
         self.leases = SqliteLeases(self.db)
         self.sources = SqliteSources(self.db, self.sealing, self.events)
+        self.certificates = SqliteCertificates(self.db, self.sealing)
         self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir)
 
     def atomic(self) -> AbstractContextManager[None]:
