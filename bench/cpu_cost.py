@@ -36,10 +36,13 @@ def _delta(before: dict[int, float], after: dict[int, float]) -> dict[int, float
     return {pid: after[pid] - before.get(pid, 0.0) for pid in after}
 
 
-async def _retrieve_all(gateway: Gateway) -> load.RetrievalResult:
+async def _retrieve_all(gateway: Gateway) -> tuple[load.RetrievalResult, dict[int, float]]:
+    """RETR everything; CPU counted after the logins (Argon2id is not per message)."""
     counts = await load.mailbox_counts("127.0.0.1", gateway.pop3_port, gateway.logins)
     sessions = await load.open_sessions("127.0.0.1", gateway.pop3_port, gateway.logins)
-    return await load.retrieve(sessions, [(1, n + 1) for n in counts])
+    before = _cpu_by_pid(gateway)
+    result = await load.retrieve(sessions, [(1, n + 1) for n in counts])
+    return result, _delta(before, _cpu_by_pid(gateway))
 
 
 def measure(exe: str, workload: str, scale: float, pop3: bool) -> dict:
@@ -65,9 +68,8 @@ def measure(exe: str, workload: str, scale: float, pop3: bool) -> dict:
         )
         figures["deliver"] = _figures(result, _delta(before, _cpu_by_pid(gateway)))
         if pop3:
-            before = _cpu_by_pid(gateway)
-            result = asyncio.run(_retrieve_all(gateway))
-            figures["pop3"] = _figures(result, _delta(before, _cpu_by_pid(gateway)))
+            result, cpu = asyncio.run(_retrieve_all(gateway))
+            figures["pop3"] = _figures(result, cpu)
     finally:
         gateway.stop()
         shutil.rmtree(tmp, ignore_errors=True)
