@@ -212,11 +212,41 @@ CREATE TRIGGER mailbox_change_forget AFTER DELETE ON mailboxes
     FOR EACH ROW EXECUTE FUNCTION forget_mailbox_changes();
 """
 
+# Version 4: the store's own needs. The change feed's triggers also NOTIFY (delivered at
+# commit), so IMAP IDLE on any node wakes at once (storage/postgres/changes.py); the
+# indexes the SQLite index has for the mailbox list and the received-in-24-h counts.
+V4_STORE = """
+CREATE OR REPLACE FUNCTION bump_mailbox_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        changed := OLD.mailbox_id;
+    ELSE
+        changed := NEW.mailbox_id;
+    END IF;
+    INSERT INTO mailbox_changes(mailbox_id, seq) VALUES (changed, 1)
+    ON CONFLICT (mailbox_id) DO UPDATE SET seq = mailbox_changes.seq + 1;
+    PERFORM pg_notify('mailbox_changes', changed);
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION forget_mailbox_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM mailbox_changes WHERE mailbox_id = OLD.id;
+    PERFORM pg_notify('mailbox_changes', OLD.id);
+    RETURN NULL;
+END $$;
+CREATE INDEX messages_mailbox_received ON messages(mailbox_id, received);
+CREATE INDEX mailboxes_domain ON mailboxes(domain, name);
+CREATE INDEX messages_path ON messages(path);
+"""
+
 # (version, name, SQL), oldest first; versions are 1, 2, 3, ... without gaps.
 VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
     (2, "multi-node: leases, web_secrets, login_failures", V2_MULTI_NODE),
     (3, "workers: leases as in SQLite, the mailbox change feed", V3_WORKERS),
+    (4, "store: change notifications, list indexes", V4_STORE),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).

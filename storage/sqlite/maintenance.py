@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from ..bind import BindError
+from ..bind import BindError, Binding
 from ..blobs import TEMP_SUFFIX, BlobStore
 from ..contract.maintenance import (
     CounterFix,
@@ -56,26 +56,35 @@ class SqliteMaintenance:
                 report.missing_files.append(relpath)
         return report
 
-    def adopt_orphan(self, relpath: str) -> bool:
+    def _adoptable(self, relpath: str) -> Binding | None:
+        """The bind stanza of a file without a row, if it may be adopted: its name is
+        its message id in its mailbox's directory, and its mailbox has its epoch."""
         path = PurePosixPath(relpath)
         message_id = path.stem
         if not is_message_id(message_id) or len(path.parts) != 5:
-            return False
+            return None
         try:
             with self._blobs.open(relpath) as fh:
                 binding = read_file_binding(fh)
         except (BindError, OSError):
-            return False
+            return None
         if binding.message_id != message_id or binding.mailbox_id != path.parts[1]:
-            return False
+            return None
         conn = self._db.conn()
         if not conn.execute(
             "SELECT 1 FROM epochs WHERE mailbox_id=? AND epoch=?",
             (binding.mailbox_id, binding.epoch),
         ).fetchone():
-            return False
+            return None
         if self.is_indexed(message_id):
+            return None
+        return binding
+
+    def adopt_orphan(self, relpath: str) -> bool:
+        binding = self._adoptable(relpath)
+        if binding is None:
             return False
+        message_id = binding.message_id
         stat = os.stat(self._blobs.path(relpath))
         with open(self._blobs.path(relpath), "rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
@@ -96,7 +105,8 @@ class SqliteMaintenance:
 
     def check_writable(self) -> None:
         with self._db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('ready_check', '1')")
+            conn.execute("INSERT INTO meta(key, value) VALUES ('ready_check', '1')"
+                " ON CONFLICT (key) DO UPDATE SET value=excluded.value")
         probe = self._blobs.tmp / ".ready-probe"
         with os.fdopen(create_private_file(probe, exclusive=False), "wb") as fh:
             fh.write(b"ok")
@@ -177,9 +187,10 @@ class SqliteMaintenance:
                     " message_count=(SELECT count(*) FROM messages WHERE mailbox_id=?),"
                     " stored_bytes=(SELECT coalesce(sum(stored_size), 0) FROM messages"
                     " WHERE mailbox_id=?),"
-                    " next_uid=max(next_uid, 1 + (SELECT coalesce(max(uid), 0) FROM messages"
-                    " WHERE mailbox_id=?)) WHERE id=?",
-                    (mailbox_id, mailbox_id, mailbox_id, mailbox_id),
+                    " next_uid=CASE WHEN next_uid > (SELECT coalesce(max(uid), 0) FROM messages"
+                    " WHERE mailbox_id=?) THEN next_uid ELSE 1 + (SELECT coalesce(max(uid), 0)"
+                    " FROM messages WHERE mailbox_id=?) END WHERE id=?",
+                    (mailbox_id, mailbox_id, mailbox_id, mailbox_id, mailbox_id),
                 )
         return drift
 
@@ -211,7 +222,8 @@ class SqliteMaintenance:
     def record_seen_times(self, message_ids: list[str], when: float) -> None:
         with self._db.write() as conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO message_seen(message_id, seen_at) VALUES (?, ?)",
+                "INSERT INTO message_seen(message_id, seen_at) VALUES (?, ?)"
+                " ON CONFLICT (message_id) DO NOTHING",
                 [(message_id, when) for message_id in message_ids],
             )
 

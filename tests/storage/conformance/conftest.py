@@ -9,32 +9,43 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 
 from storage import Mailbox, Store, open_store
+from storage.blobs import BlobStore
+from storage.postgres.store import PostgresStore
 from storage.sealing import default_sealer
 from tests.support.argon import FAST_KDF
 
-IMPLEMENTATIONS = ["sqlite"]
+IMPLEMENTATIONS = ["sqlite", "postgres"]
 DOMAIN = "example.test"
+# Each test's data directory, and for "postgres" its fresh database (tests/conftest.py).
+_DSN_FILE = "postgres.dsn"
 
 
 def _open(kind: str, directory: Path) -> Store:
+    options: dict[str, Any] = {
+        "kdf": FAST_KDF,
+        "password_hasher": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+        "sealer": default_sealer(directory),
+        "disk_reserve": 0,
+    }
     if kind == "sqlite":
-        return open_store(
-            directory,
-            kdf=FAST_KDF,
-            password_hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
-            sealer=default_sealer(directory),
-            disk_reserve=0,
-        )
+        return open_store(directory, **options)
+    if kind == "postgres":
+        dsn = (directory.parent / _DSN_FILE).read_text()
+        return PostgresStore(dsn, BlobStore(directory), directory, **options)
     raise AssertionError(f"unknown store implementation {kind!r}")
 
 
 @pytest.fixture(params=IMPLEMENTATIONS)
 def contract_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "postgres":
+        (tmp_path / _DSN_FILE).write_text(request.getfixturevalue("postgres_dsn"))
+        (tmp_path / "data").mkdir(mode=0o700)
     store = _open(request.param, tmp_path / "data")
     yield store
     store.close()
