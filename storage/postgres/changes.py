@@ -46,9 +46,7 @@ class NotifiedEvents(MailboxEvents):
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(
-                    target=self._run, name="index-listen", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="index-listen", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:

@@ -47,7 +47,7 @@ class Row(tuple):
 
     _index: dict[str, int]
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self._index[key])
         return tuple.__getitem__(self, key)
@@ -103,14 +103,14 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         try:
-            return self.raw.execute(to_psycopg(sql), params or None)  # type: ignore[arg-type]
+            return self.raw.execute(to_psycopg(sql), params or None)
         except psycopg.Error as exc:
             raise translate_error(exc) from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
         try:
             with self.raw.cursor() as cur:
-                cur.executemany(to_psycopg(sql), rows)  # type: ignore[arg-type]
+                cur.executemany(to_psycopg(sql), rows)
                 return cur
         except psycopg.Error as exc:
             raise translate_error(exc) from exc
@@ -138,9 +138,7 @@ class PostgresDatabase(NestedTransactions):
                 row_factory=_row_factory,
             )
         except psycopg.Error as exc:
-            raise IndexUnavailable(
-                "cannot reach the index at {where}", where=self.where
-            ) from exc
+            raise IndexUnavailable("cannot reach the index at {where}", where=self.where) from exc
         raw.adapters.register_loader("numeric", _NumericLoader)
         return raw
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .database import PostgresDatabase
 
-_NOW = "extract(epoch FROM clock_timestamp())"
+# Every statement reads "now" as extract(epoch FROM clock_timestamp()): the server's clock.
 
 
 class PostgresLeases:
@@ -19,10 +19,11 @@ class PostgresLeases:
     def acquire(self, name: str, owner: str, ttl: float) -> bool:
         with self._db.write() as conn:
             row = conn.execute(
-                "INSERT INTO leases(name, owner, expires) VALUES (?, ?, " + _NOW + " + ?)"
+                "INSERT INTO leases(name, owner, expires)"
+                " VALUES (?, ?, extract(epoch FROM clock_timestamp()) + ?)"
                 " ON CONFLICT (name) DO UPDATE SET owner=excluded.owner,"
                 " expires=excluded.expires WHERE leases.owner=excluded.owner"
-                " OR leases.expires<" + _NOW + " RETURNING owner",
+                " OR leases.expires<extract(epoch FROM clock_timestamp()) RETURNING owner",
                 (name, owner, ttl),
             ).fetchone()
         return row is not None and row[0] == owner
@@ -30,7 +31,8 @@ class PostgresLeases:
     def renew(self, name: str, owner: str, ttl: float) -> bool:
         with self._db.write() as conn:
             cur = conn.execute(
-                "UPDATE leases SET expires=" + _NOW + " + ? WHERE name=? AND owner=?",
+                "UPDATE leases SET expires=extract(epoch FROM clock_timestamp()) + ?"
+                " WHERE name=? AND owner=?",
                 (ttl, name, owner),
             )
         return cur.rowcount > 0
@@ -42,7 +44,11 @@ class PostgresLeases:
     def holder(self, name: str) -> str | None:
         row = (
             self._db.conn()
-            .execute("SELECT owner FROM leases WHERE name=? AND expires>=" + _NOW, (name,))
+            .execute(
+                "SELECT owner FROM leases WHERE name=?"
+                " AND expires>=extract(epoch FROM clock_timestamp())",
+                (name,),
+            )
             .fetchone()
         )
         return None if row is None else row[0]

@@ -12,7 +12,8 @@ import hashlib
 import io
 import os
 import time
-from typing import BinaryIO
+from pathlib import Path
+from typing import BinaryIO, NoReturn
 
 from ..contract.maintenance import ReconcileReport
 from ..delivery import PublishedFile
@@ -106,7 +107,7 @@ class PostgresMaintenance(SqliteMaintenance):
         with self._blobs.open(relpath) as fh:
             return _modified(fh)
 
-    def snapshot_index(self, target):  # type: ignore[no-untyped-def]
+    def snapshot_index(self, target: Path) -> NoReturn:
         raise IndexBackupUnsupported(
             "the index is in PostgreSQL: back it up with pg_dump (or the server's"
             " continuous archiving); the message files are backed up as before"

@@ -20,17 +20,25 @@ from ..models import MessageInfo
 from ..sqlite.messages import SqliteMessages
 from .database import PgConnection, PostgresDatabase
 
+# The mailbox row, updated first: locked until commit, so UIDs and quota go in turn.
+_TAKE_UID = (
+    "UPDATE mailboxes SET next_uid=next_uid+1, message_count=message_count+1,"
+    " stored_bytes=stored_bytes+? WHERE id=? RETURNING next_uid-1"
+)
+_TAKE_UID_UNDER_QUOTA = (
+    "UPDATE mailboxes SET next_uid=next_uid+1, message_count=message_count+1,"
+    " stored_bytes=stored_bytes+? WHERE id=? AND (quota=0 OR stored_bytes<quota)"
+    " RETURNING next_uid-1"
+)
+
 
 def index_message(conn: PgConnection, p: PublishedFile, *, quota: bool = True) -> int:
     """Index a durable message file inside the caller's transaction; returns its UID.
 
     NotFound when the mailbox is gone; QuotaExceeded (with `quota`) when it is full.
     """
-    full = " AND (quota=0 OR stored_bytes<quota)" if quota else ""
     row = conn.execute(
-        "UPDATE mailboxes SET next_uid=next_uid+1, message_count=message_count+1,"
-        f" stored_bytes=stored_bytes+? WHERE id=?{full} RETURNING next_uid-1",  # noqa: S608
-        (p.stored_size, p.mailbox_id),
+        _TAKE_UID_UNDER_QUOTA if quota else _TAKE_UID, (p.stored_size, p.mailbox_id)
     ).fetchone()
     if row is None:
         if conn.execute("SELECT 1 FROM mailboxes WHERE id=?", (p.mailbox_id,)).fetchone():

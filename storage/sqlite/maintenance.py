@@ -105,8 +105,10 @@ class SqliteMaintenance:
 
     def check_writable(self) -> None:
         with self._db.write() as conn:
-            conn.execute("INSERT INTO meta(key, value) VALUES ('ready_check', '1')"
-                " ON CONFLICT (key) DO UPDATE SET value=excluded.value")
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('ready_check', '1')"
+                " ON CONFLICT (key) DO UPDATE SET value=excluded.value"
+            )
         probe = self._blobs.tmp / ".ready-probe"
         with os.fdopen(create_private_file(probe, exclusive=False), "wb") as fh:
             fh.write(b"ok")

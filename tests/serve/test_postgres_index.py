@@ -87,6 +87,8 @@ def test_a_wrong_password_or_a_bad_url_is_a_clear_error_without_the_secret(
     assert failed.returncode == 1
     assert "not-the-password-1234" not in failed.stdout + failed.stderr
     assert "index" in failed.stderr and "Traceback" not in failed.stderr
-    bad = run(tmp_path / "data", {"GATEWAY_STORAGE__INDEX": "mysql://x:pw-9@h/db"}, "domain", "list")
+    bad = run(
+        tmp_path / "data", {"GATEWAY_STORAGE__INDEX": "mysql://x:pw-9@h/db"}, "domain", "list"
+    )
     assert bad.returncode != 0
     assert "storage.index" in bad.stderr and "pw-9" not in bad.stderr
