@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
@@ -88,10 +88,20 @@ def translate_error(exc: psycopg.Error) -> Exception:
 
 
 class PgConnection:
-    """One thread's connection, running the areas' portable SQL (see to_psycopg)."""
+    """One thread's connection, running the areas' portable SQL (see to_psycopg).
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+    A statement outside a transaction (a read, or the BEGIN of a write) that finds the
+    connection dead, say after PostgreSQL restarted, runs once more on a new one from
+    `reconnect`: only the first caller after an outage that is still going on fails.
+    """
+
+    def __init__(
+        self,
+        raw: psycopg.Connection[Any],
+        reconnect: Callable[[], psycopg.Connection[Any]] | None = None,
+    ) -> None:
         self.raw = raw
+        self._reconnect = reconnect
 
     @property
     def in_transaction(self) -> bool:
@@ -102,6 +112,18 @@ class PgConnection:
         return self.raw.closed or self.raw.broken
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        idle = not self.broken and not self.in_transaction
+        try:
+            return self._run(sql, params)
+        except IndexUnavailable:
+            if not (idle and self.broken and self._reconnect is not None):
+                raise
+        with suppress(psycopg.Error):
+            self.raw.close()
+        self.raw = self._reconnect()
+        return self._run(sql, params)
+
+    def _run(self, sql: str, params: Sequence[Any] | dict[str, Any]) -> Any:
         try:
             return self.raw.execute(to_psycopg(sql), params or None)
         except psycopg.Error as exc:
@@ -148,7 +170,7 @@ class PostgresDatabase(NestedTransactions):
             self._forget(conn)
             conn = None
         if conn is None:
-            conn = self._local.conn = PgConnection(self.connect())
+            conn = self._local.conn = PgConnection(self.connect(), self.connect)
             with self._lock:
                 self._all.append(conn)
         return conn

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import smtplib
 import subprocess
 from pathlib import Path
 
@@ -92,3 +93,32 @@ def test_a_wrong_password_or_a_bad_url_is_a_clear_error_without_the_secret(
     )
     assert bad.returncode != 0
     assert "storage.index" in bad.stderr and "pw-9" not in bad.stderr
+
+
+def test_while_postgresql_is_down_smtp_answers_4xx_and_recovers_without_a_restart(
+    postgres_server: PostgresServer, postgres_dsn: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    env = {"GATEWAY_STORAGE__INDEX": postgres_dsn}
+    assert run(data, env, "domain", "add", "example.test").returncode == 0
+    mailbox = json.loads(
+        run(data, env, "mailbox", "create", "--domain", "example.test", "--json").stdout
+    )
+    gateway = GatewayProcess(data, env=env)
+    gateway.wait_ready()
+    try:
+        send(gateway.ports["smtp"], mailbox["address"], MESSAGE)
+        postgres_server.stop()
+        try:
+            with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+                send(gateway.ports["smtp"], mailbox["address"], MESSAGE)
+            ((code, _text),) = refused.value.recipients.values()
+            assert 400 <= code < 500  # the sender keeps the message and retries
+        finally:
+            postgres_server.start()
+        send(gateway.ports["smtp"], mailbox["address"], MESSAGE)  # same process, recovered
+        retrieved = retrieve_all(gateway.ports["pop3"], mailbox["id"], mailbox["passphrase"])
+    finally:
+        assert gateway.stop() == 0
+    assert len(retrieved) == 2
+    assert postgres_server.password not in "\n".join(gateway.stdout + gateway.stderr)

@@ -172,3 +172,13 @@ def test_text_postgresql_cannot_store_is_a_clear_input_error(nodes) -> None:
     with pytest.raises(StoreError, match="NUL"):
         first.mailboxes.update(mailbox.id, description="bad\x00text")
     assert first.mailboxes.get(mailbox.id).description == ""
+
+
+def test_after_a_restart_while_idle_the_first_call_already_works(nodes, postgres_server) -> None:
+    first, _ = nodes
+    first.domains.add(DOMAIN)
+    mailbox, _ = first.mailboxes.create(DOMAIN, actor=None)
+    postgres_server.restart()  # the store's connection died meanwhile; nobody called
+    assert first.mailboxes.get(mailbox.id).id == mailbox.id
+    deliver(first, mailbox.id, MESSAGE)
+    assert first.mailboxes.get(mailbox.id).messages == 1
