@@ -4,7 +4,8 @@ Schema version 4 makes the mailbox change feed's triggers `pg_notify('mailbox_ch
 <mailbox id>)`, delivered when the change commits. The first subscriber of a store
 starts one listening thread with its own connection; each notification is published to
 the in-process events (storage/events.py) as "changed", which wakes IMAP sessions and
-AsyncMessages.wait_for_change. A lost connection is retried; meanwhile the waiters keep
+AsyncMessages.wait_for_change. Notifications sent by this store's own connections are
+skipped: the store published its own changes already, precisely ("exists", "expunge"). A lost connection is retried; meanwhile the waiters keep
 polling change_seq, so nothing is missed, only later.
 """
 
@@ -31,9 +32,14 @@ WAIT_SECONDS = 0.5  # how soon the thread notices it should stop
 class NotifiedEvents(MailboxEvents):
     """MailboxEvents that also carry other nodes' changes (from `connect`'s LISTEN)."""
 
-    def __init__(self, connect: Callable[[], psycopg.Connection[Any]]) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], psycopg.Connection[Any]],
+        own_backends: Callable[[], set[int]],
+    ) -> None:
         super().__init__()
         self._connect = connect
+        self._own_backends = own_backends
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -64,7 +70,7 @@ class NotifiedEvents(MailboxEvents):
             self.listening.set()
             while not self._stop.is_set():
                 for notice in conn.notifies(timeout=WAIT_SECONDS):
-                    if notice.payload:
+                    if notice.payload and notice.pid not in self._own_backends():
                         self.publish(notice.payload, "changed")
         self.listening.clear()
 

@@ -175,6 +175,11 @@ class PostgresDatabase(NestedTransactions):
                 self._all.append(conn)
         return conn
 
+    def backend_pids(self) -> set[int]:
+        """The server processes of this store's connections (NOTIFY names its sender's)."""
+        with self._lock:
+            return {c.raw.info.backend_pid for c in self._all if not c.broken}
+
     def _forget(self, conn: PgConnection) -> None:
         with suppress(psycopg.Error):
             conn.raw.close()

@@ -60,7 +60,7 @@ class PostgresStore:
         self.data_dir = Path(data_dir)
         self.db = PostgresDatabase(dsn, password=password)
         self.blobs = blobs
-        self.events = NotifiedEvents(self.db.connect)
+        self.events = NotifiedEvents(self.db.connect, self.db.backend_pids)
         self.password_hasher = password_hasher or PasswordHasher()
         self.kdf = kdf or KdfParams()
         self.recipient_type, self.compress = recipient_type, compress

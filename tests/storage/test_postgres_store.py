@@ -182,3 +182,24 @@ def test_after_a_restart_while_idle_the_first_call_already_works(nodes, postgres
     assert first.mailboxes.get(mailbox.id).id == mailbox.id
     deliver(first, mailbox.id, MESSAGE)
     assert first.mailboxes.get(mailbox.id).messages == 1
+
+
+def test_a_node_hears_only_the_others_changes_over_notify(nodes) -> None:
+    """Its own changes it published already, precisely ("exists"): no "changed" echo."""
+    first, second = nodes
+    first.domains.add(DOMAIN)
+    mailbox, _ = first.mailboxes.create(DOMAIN, actor=None)
+    seen: list[str] = []
+    unsubscribe = first.events.subscribe(mailbox.id, lambda _m, event: seen.append(event))
+    try:
+        assert first.events.listening.wait(10)
+        deliver(first, mailbox.id, MESSAGE)
+        time.sleep(1.0)  # time enough for a notification to come back
+        assert seen == ["exists"]
+        deliver(second, mailbox.id, MESSAGE)
+        deadline = time.monotonic() + 5
+        while "changed" not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen == ["exists", "changed"]
+    finally:
+        unsubscribe()

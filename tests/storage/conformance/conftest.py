@@ -43,12 +43,25 @@ def _open(kind: str, directory: Path) -> Store:
 
 @pytest.fixture(params=IMPLEMENTATIONS)
 def contract_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    server = None
     if request.param == "postgres":
-        (tmp_path / _DSN_FILE).write_text(request.getfixturevalue("postgres_dsn"))
+        server = request.getfixturevalue("postgres_server")
+        dsn = server.create_schema(request.getfixturevalue("conformance_database"))
+        (tmp_path / _DSN_FILE).write_text(dsn)
         (tmp_path / "data").mkdir(mode=0o700)
     store = _open(request.param, tmp_path / "data")
     yield store
     store.close()
+    if server is not None:
+        server.drop_schema(dsn)
+
+
+@pytest.fixture(scope="session")
+def conformance_database(postgres_server) -> Iterator[str]:
+    """One database for the run's conformance tests; each test gets its own schema."""
+    dsn = postgres_server.create_database()
+    yield dsn
+    postgres_server.drop_database(dsn)
 
 
 @pytest.fixture
