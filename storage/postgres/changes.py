@@ -5,8 +5,9 @@ Schema version 4 makes the mailbox change feed's triggers `pg_notify('mailbox_ch
 starts one listening thread with its own connection; each notification is published to
 the in-process events (storage/events.py) as "changed", which wakes IMAP sessions and
 AsyncMessages.wait_for_change. Notifications sent by this store's own connections are
-skipped: the store published its own changes already, precisely ("exists", "expunge"). A lost connection is retried; meanwhile the waiters keep
-polling change_seq, so nothing is missed, only later.
+skipped: the store published its own changes already, precisely ("exists", "expunge").
+A lost connection is retried; meanwhile the waiters keep polling change_seq, so nothing
+is missed, only later.
 """
 
 from __future__ import annotations
