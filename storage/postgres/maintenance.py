@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
-from ..contract.maintenance import ReconcileReport
 from ..delivery import PublishedFile
 from ..errors import StoreError
 from ..sqlite.maintenance import SqliteMaintenance
@@ -48,21 +47,6 @@ def _modified(fh: BinaryIO) -> float:
 class PostgresMaintenance(SqliteMaintenance):
     _db: PostgresDatabase  # type: ignore[assignment]
 
-    def reconcile(self) -> ReconcileReport:
-        report = ReconcileReport(temp_removed=self._blobs.clean_temp())
-        known = {r[0] for r in self._db.conn().execute("SELECT path FROM messages")}
-        for relpath in self._blobs.iter_files():
-            if relpath in known:
-                continue
-            if self.adopt_orphan(relpath):
-                report.adopted.append(relpath)
-            else:
-                report.quarantined.append(self._blobs.quarantine(relpath))
-        for relpath in sorted(known):
-            if not self._exists(relpath):
-                report.missing_files.append(relpath)
-        return report
-
     def _exists(self, relpath: str) -> bool:
         try:
             with self._blobs.open(relpath):
@@ -93,12 +77,7 @@ class PostgresMaintenance(SqliteMaintenance):
             index_message(conn, found, quota=False)
         return True
 
-    def check_writable(self) -> None:
-        with self._db.write() as conn:
-            conn.execute(
-                "INSERT INTO meta(key, value) VALUES ('ready_check', '1')"
-                " ON CONFLICT (key) DO UPDATE SET value=excluded.value"
-            )
+    def _probe_blobs(self) -> None:
         probe = self._blobs.new_temp("ready-probe")
         probe.write(b"ok")
         probe.discard()

@@ -52,9 +52,12 @@ class SqliteMaintenance:
             else:
                 report.quarantined.append(self._blobs.quarantine(relpath))
         for relpath in known:
-            if not self._blobs.path(relpath).exists():
+            if not self._exists(relpath):
                 report.missing_files.append(relpath)
         return report
+
+    def _exists(self, relpath: str) -> bool:
+        return self._blobs.path(relpath).exists()
 
     def _adoptable(self, relpath: str) -> Binding | None:
         """The bind stanza of a file without a row, if it may be adopted: its name is
@@ -109,6 +112,10 @@ class SqliteMaintenance:
                 "INSERT INTO meta(key, value) VALUES ('ready_check', '1')"
                 " ON CONFLICT (key) DO UPDATE SET value=excluded.value"
             )
+        self._probe_blobs()
+
+    def _probe_blobs(self) -> None:
+        """Write and remove a file where messages are written (OSError if it fails)."""
         probe = self._blobs.tmp / ".ready-probe"
         with os.fdopen(create_private_file(probe, exclusive=False), "wb") as fh:
             fh.write(b"ok")
