@@ -73,7 +73,15 @@ class PostgresMessages(SqliteMessages):
         for directory in sorted({p.directory for group in groups for p in group}):
             fsync_dir(Path(directory))
         outcomes: list[object] = []
+        mailbox_ids = sorted({p.mailbox_id for group in groups for p in group})
         with self._db.delivery() as conn:
+            # Every mailbox row of the batch locked at once, in id order: two nodes whose
+            # batches share mailboxes then wait for each other instead of deadlocking.
+            marks = ",".join("?" * len(mailbox_ids))
+            conn.execute(
+                f"SELECT id FROM mailboxes WHERE id IN ({marks}) ORDER BY id FOR UPDATE",  # noqa: S608
+                mailbox_ids,
+            )
             for index, group in enumerate(groups):
                 conn.execute(f"SAVEPOINT g{index}")
                 try:

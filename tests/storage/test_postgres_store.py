@@ -203,3 +203,26 @@ def test_a_node_hears_only_the_others_changes_over_notify(nodes) -> None:
         assert seen == ["exists", "changed"]
     finally:
         unsubscribe()
+
+
+def test_nodes_committing_copies_for_the_same_mailboxes_in_opposite_order_never_deadlock(
+    nodes,
+) -> None:
+    first, second = nodes
+    first.domains.add(DOMAIN)
+    a, _ = first.mailboxes.create(DOMAIN, actor=None)
+    b, _ = first.mailboxes.create(DOMAIN, actor=None)
+    rounds = 25
+
+    def send(store: PostgresStore, order: list[str]) -> None:
+        for _ in range(rounds):
+            copies = [store.messages.begin_delivery(mailbox_id) for mailbox_id in order]
+            for copy in copies:
+                copy.write(MESSAGE)
+            store.messages.commit_deliveries(copies)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = [pool.submit(send, first, [a.id, b.id]), pool.submit(send, second, [b.id, a.id])]
+        for future in done:
+            future.result()  # a deadlock would be IndexUnavailable here
+    assert first.mailboxes.get(a.id).messages == first.mailboxes.get(b.id).messages == 2 * rounds
