@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import imaplib
 import json
 import os
 import smtplib
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.postgres import ROLE, PostgresServer
 
-from .conftest import FAST_ARGON, GATEWAY, GatewayProcess
+from .conftest import FAST_ARGON, GATEWAY, GatewayProcess, insecure_tls
 from .test_serve import MESSAGE, retrieve_all, send, strip_trace
 
 pytestmark = pytest.mark.external
@@ -122,3 +125,42 @@ def test_while_postgresql_is_down_smtp_answers_4xx_and_recovers_without_a_restar
         assert gateway.stop() == 0
     assert len(retrieved) == 2
     assert postgres_server.password not in "\n".join(gateway.stdout + gateway.stderr)
+
+
+def test_imap_idle_on_one_node_sees_mail_delivered_to_the_other_at_once(
+    postgres_dsn: str, tmp_path: Path
+) -> None:
+    """Two nodes (own data directories) on one PostgreSQL index; IDLE polls only every
+    60 s here, so an EXISTS within seconds is the NOTIFY's doing."""
+    env = {
+        "GATEWAY_STORAGE__INDEX": postgres_dsn,
+        "GATEWAY_IMAP__IDLE_POLL_INTERVAL": "60",
+        "GATEWAY_SECRETS__SEAL_KEY": base64.b64encode(os.urandom(32)).decode(),  # one per site
+    }
+    assert run(tmp_path / "a", env, "domain", "add", "example.test").returncode == 0
+    mailbox = json.loads(
+        run(tmp_path / "a", env, "mailbox", "create", "--domain", "example.test", "--json").stdout
+    )
+    node_a, node_b = (
+        GatewayProcess(tmp_path / "a", env=env),
+        GatewayProcess(tmp_path / "b", env=env),
+    )
+    node_a.wait_ready()
+    node_b.wait_ready()
+    try:
+        imap = imaplib.IMAP4("127.0.0.1", node_a.ports["imap"], timeout=30)
+        imap.starttls(ssl_context=insecure_tls())
+        imap.login(mailbox["id"], mailbox["passphrase"])
+        imap.select("INBOX")
+        imap.send(b"i1 IDLE\r\n")
+        assert imap.readline() == b"+ idling\r\n"
+        started = time.monotonic()
+        send(node_b.ports["smtp"], mailbox["address"], MESSAGE)
+        assert imap.readline() == b"* 1 EXISTS\r\n"
+        waited = time.monotonic() - started
+        imap.send(b"DONE\r\n")
+        assert imap.readline().endswith(b" OK IDLE terminated\r\n")
+        imap.logout()
+    finally:
+        assert node_a.stop() == 0 and node_b.stop() == 0
+    assert waited < 10  # far below the 60 s poll
