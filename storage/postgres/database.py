@@ -34,12 +34,17 @@ from .connection import CONNECT_TIMEOUT, IndexUnavailable, describe, prepare_ind
 
 WRITE_LOCK = 0x4A475732  # "JGW2": the index's writer lock (migrations use "JGW1")
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_LITERAL = re.compile(r"('(?:[^']|'')*')")
 
 
 @lru_cache(maxsize=512)
 def to_psycopg(sql: str) -> str:
-    """`?` and `:name` parameters as psycopg's `%s` and `%(name)s` (`%` escaped)."""
-    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%").replace("?", "%s"))
+    """`?` and `:name` parameters as psycopg's `%s` and `%(name)s`, outside string
+    literals; `%` escaped everywhere."""
+    parts = _LITERAL.split(sql.replace("%", "%%"))
+    for n in range(0, len(parts), 2):  # the even parts are outside quotes
+        parts[n] = _NAMED.sub(r"%(\1)s", parts[n].replace("?", "%s"))
+    return "".join(parts)
 
 
 class Row(tuple):
@@ -125,7 +130,9 @@ class PgConnection:
 
     def _run(self, sql: str, params: Sequence[Any] | dict[str, Any]) -> Any:
         try:
-            return self.raw.execute(to_psycopg(sql), params or None)
+            if not params:  # psycopg leaves a query without parameters as it is: no %%
+                return self.raw.execute(sql)
+            return self.raw.execute(to_psycopg(sql), params)
         except psycopg.Error as exc:
             raise translate_error(exc) from exc
 

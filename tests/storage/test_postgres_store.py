@@ -226,3 +226,11 @@ def test_nodes_committing_copies_for_the_same_mailboxes_in_opposite_order_never_
         for future in done:
             future.result()  # a deadlock would be IndexUnavailable here
     assert first.mailboxes.get(a.id).messages == first.mailboxes.get(b.id).messages == 2 * rounds
+
+
+def test_the_portable_sql_means_the_same_with_and_without_parameters(nodes) -> None:
+    conn = nodes[0].db.conn()
+    assert conn.execute("SELECT 'a%b' AS t").fetchone()["t"] == "a%b"
+    assert conn.execute("SELECT ? || '%' AS t", ("x",)).fetchone()[0] == "x%"
+    named = conn.execute("SELECT :a || ':a' AS t", {"a": "y"}).fetchone()
+    assert tuple(named) == ("y:a",) and named.keys() == ["t"]
