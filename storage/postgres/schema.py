@@ -269,6 +269,35 @@ CREATE TABLE source_fetched (
 );
 """
 
+# Version 6: the store's own needs. The change feed's triggers also NOTIFY (delivered at
+# commit), so IMAP IDLE on any node wakes at once (storage/postgres/changes.py); the
+# indexes the SQLite index has for the mailbox list and the received-in-24-h counts.
+V6_STORE = """
+CREATE OR REPLACE FUNCTION bump_mailbox_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        changed := OLD.mailbox_id;
+    ELSE
+        changed := NEW.mailbox_id;
+    END IF;
+    INSERT INTO mailbox_changes(mailbox_id, seq) VALUES (changed, 1)
+    ON CONFLICT (mailbox_id) DO UPDATE SET seq = mailbox_changes.seq + 1;
+    PERFORM pg_notify('mailbox_changes', changed);
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION forget_mailbox_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM mailbox_changes WHERE mailbox_id = OLD.id;
+    PERFORM pg_notify('mailbox_changes', OLD.id);
+    RETURN NULL;
+END $$;
+CREATE INDEX messages_mailbox_received ON messages(mailbox_id, received);
+CREATE INDEX mailboxes_domain ON mailboxes(domain, name);
+CREATE INDEX messages_path ON messages(path);
+"""
+
 # (version, name, SQL), oldest first; versions are 1, 2, 3, ... without gaps.
 VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
@@ -276,6 +305,7 @@ VERSIONS: tuple[tuple[int, str, str], ...] = (
     (3, "workers: leases as in SQLite, the mailbox change feed", V3_WORKERS),
     (4, "relay copies: relay_targets, relay_sent", V4_RELAYS),
     (5, "fetch sources: settings, sealed credentials, what was fetched", V5_SOURCES),
+    (6, "store: change notifications, list indexes", V6_STORE),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).

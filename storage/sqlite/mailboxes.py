@@ -85,7 +85,7 @@ class SqliteMailboxes:
                 ),
             )
             conn.execute(
-                "INSERT INTO addresses(address, mailbox_id, is_primary) VALUES (?,?,1)",
+                "INSERT INTO addresses(address, mailbox_id, is_primary) VALUES (?,?,TRUE)",
                 (primary, mailbox_id),
             )
             for alias in alias_list:
@@ -260,7 +260,7 @@ class SqliteMailboxes:
         if alias not in mailbox.aliases:
             raise NotFound("{alias} is not an alias of {mailbox}", alias=alias, mailbox=mailbox.id)
         with self._db.write() as conn:
-            conn.execute("DELETE FROM addresses WHERE address=? AND is_primary=0", (alias,))
+            conn.execute("DELETE FROM addresses WHERE address=? AND NOT is_primary", (alias,))
         return self.get(mailbox.id)
 
     def delete(self, ref: str, force: bool = False) -> int:

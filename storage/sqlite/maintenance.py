@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from ..bind import BindError
-from ..contract.blobs import Blobs
+from ..bind import BindError, Binding
+from ..contract.blobs import Blobs, BlobStat
 from ..contract.maintenance import (
     CounterFix,
     ReconcileReport,
@@ -82,35 +82,51 @@ class SqliteMaintenance:
             return False
         return True
 
-    def adopt_orphan(self, relpath: str) -> bool:
+    def _adoptable(self, relpath: str) -> Binding | None:
+        """The bind stanza of a blob without a row, if it may be adopted: its name is
+        its message id in its mailbox's directory, and its mailbox has its epoch."""
         path = PurePosixPath(relpath)
         message_id = path.stem
         if not is_message_id(message_id) or len(path.parts) != 5:
-            return False
+            return None
         try:
             with self._blobs.open(relpath) as fh:
                 binding = read_file_binding(fh)
         except (BindError, OSError):
-            return False
+            return None
         if binding.message_id != message_id or binding.mailbox_id != path.parts[1]:
-            return False
+            return None
         conn = self._db.conn()
         if not conn.execute(
             "SELECT 1 FROM epochs WHERE mailbox_id=? AND epoch=?",
             (binding.mailbox_id, binding.epoch),
         ).fetchone():
-            return False
+            return None
         if self.is_indexed(message_id):
-            return False
+            return None
+        return binding
+
+    def _digest_and_stat(self, relpath: str) -> tuple[str, BlobStat] | None:
+        """The blob's SHA-256 and stat, or None if it cannot be read (gone meanwhile)."""
         try:
             stat = self._blobs.stat(relpath)
             with self._blobs.open(relpath) as fh:
                 hasher = hashlib.sha256()
                 while chunk := fh.read(1 << 20):
                     hasher.update(chunk)
-                digest = hasher.hexdigest()
         except OSError:
+            return None
+        return hasher.hexdigest(), stat
+
+    def adopt_orphan(self, relpath: str) -> bool:
+        binding = self._adoptable(relpath)
+        if binding is None:
             return False
+        found = self._digest_and_stat(relpath)
+        if found is None:
+            return False
+        digest, stat = found
+        message_id = binding.message_id
         with self._db.write() as wconn:
             index_message(
                 wconn,
@@ -128,7 +144,10 @@ class SqliteMaintenance:
 
     def check_writable(self) -> None:
         with self._db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('ready_check', '1')")
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('ready_check', '1')"
+                " ON CONFLICT (key) DO UPDATE SET value=excluded.value"
+            )
         self._blobs.check_writable()
 
     def free_bytes(self) -> int:
@@ -199,9 +218,10 @@ class SqliteMaintenance:
                     " message_count=(SELECT count(*) FROM messages WHERE mailbox_id=?),"
                     " stored_bytes=(SELECT coalesce(sum(stored_size), 0) FROM messages"
                     " WHERE mailbox_id=?),"
-                    " next_uid=max(next_uid, 1 + (SELECT coalesce(max(uid), 0) FROM messages"
-                    " WHERE mailbox_id=?)) WHERE id=?",
-                    (mailbox_id, mailbox_id, mailbox_id, mailbox_id),
+                    " next_uid=CASE WHEN next_uid > (SELECT coalesce(max(uid), 0) FROM messages"
+                    " WHERE mailbox_id=?) THEN next_uid ELSE 1 + (SELECT coalesce(max(uid), 0)"
+                    " FROM messages WHERE mailbox_id=?) END WHERE id=?",
+                    (mailbox_id, mailbox_id, mailbox_id, mailbox_id, mailbox_id),
                 )
         return drift
 
@@ -233,7 +253,8 @@ class SqliteMaintenance:
     def record_seen_times(self, message_ids: list[str], when: float) -> None:
         with self._db.write() as conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO message_seen(message_id, seen_at) VALUES (?, ?)",
+                "INSERT INTO message_seen(message_id, seen_at) VALUES (?, ?)"
+                " ON CONFLICT (message_id) DO NOTHING",
                 [(message_id, when) for message_id in message_ids],
             )
 

@@ -137,6 +137,11 @@ class SqliteMessages:
             path=p.path,
             sha256=p.sha256,
         )
+        return SqliteMessages._committed_info(p, uid)
+
+    @staticmethod
+    def _committed_info(p: PublishedFile, uid: int) -> MessageInfo:
+        """What a delivery's committed row holds (no flags yet)."""
         return MessageInfo(
             p.message_id,
             p.mailbox_id,
