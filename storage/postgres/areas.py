@@ -13,7 +13,9 @@ from ..sqlite.domains import SqliteDomains
 from ..sqlite.keyring import SqliteKeyring
 from ..sqlite.login_clients import SqliteLoginClients
 from ..sqlite.mailboxes import SqliteMailboxes
+from ..sqlite.relays import SqliteRelays
 from ..sqlite.sessions import SqliteApiTokens, SqliteSessions
+from ..sqlite.sources import SqliteSources
 
 
 class PostgresDomains(SqliteDomains):
@@ -33,7 +35,9 @@ class PostgresAdmins(SqliteAdmins):
 
 
 class PostgresSessions(SqliteSessions):
-    """Console sessions (storage/contract/sessions.py): shared by every node."""
+    """Console sessions (storage/contract/sessions.py) and the console's signing keys
+    (web_secrets): shared by every node, so a CSRF token made on one node is good on
+    every other."""
 
 
 class PostgresApiTokens(SqliteApiTokens):
@@ -46,3 +50,13 @@ class PostgresAuditLog(SqliteAuditLog):
 
 class PostgresLoginClients(SqliteLoginClients):
     """Known-good login clients (storage/contract/login_clients.py)."""
+
+
+class PostgresRelays(SqliteRelays):
+    """Relay targets and the relayed-copy memory (storage/contract/relays.py): a sender's
+    retry reaching another node skips the targets already relayed to."""
+
+
+class PostgresSources(SqliteSources):
+    """Fetch sources (storage/contract/sources.py); a fetched copy is indexed by
+    PostgresMessages (row-locked, exact quota) in the same transaction as its tracking."""

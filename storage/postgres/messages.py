@@ -81,7 +81,7 @@ class PostgresMessages(SqliteMessages):
             for index, group in enumerate(groups):
                 conn.execute(f"SAVEPOINT g{index}")
                 try:
-                    outcomes.append([self._indexed(conn, p) for p in group])
+                    outcomes.append([self._insert_message(conn, p) for p in group])
                 except (NotFound, QuotaExceeded, StoreError) as exc:
                     if not conn.in_transaction or conn.broken:
                         raise  # the connection failed: the whole batch fails
@@ -91,6 +91,7 @@ class PostgresMessages(SqliteMessages):
             fault_point("commit.before")
         return outcomes
 
-    @classmethod
-    def _indexed(cls, conn: PgConnection, p: PublishedFile) -> MessageInfo:
-        return cls._committed_info(p, index_message(conn, p))
+    @staticmethod
+    def _insert_message(conn: PgConnection, p: PublishedFile) -> MessageInfo:  # type: ignore[override]
+        """The row under the mailbox row's lock, with exact quota (index_message)."""
+        return SqliteMessages._committed_info(p, index_message(conn, p))

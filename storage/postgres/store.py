@@ -27,7 +27,9 @@ from .areas import (
     PostgresKeyring,
     PostgresLoginClients,
     PostgresMailboxes,
+    PostgresRelays,
     PostgresSessions,
+    PostgresSources,
 )
 from .changes import NotifiedEvents
 from .database import PostgresDatabase
@@ -73,12 +75,14 @@ class PostgresStore:
         )
         self.keys = PostgresKeyring(db, epochs, self.mailboxes, self.messages)
         self.sealing = PostgresSealing(db, sealer)
+        self.relays = PostgresRelays(db, self.sealing)
         self.admins = PostgresAdmins(db, self.password_hasher, self.sealing)
         self.sessions = PostgresSessions(db)
         self.tokens = PostgresApiTokens(db)
         self.audit = PostgresAuditLog(db)
         self.login_clients = PostgresLoginClients(db)
         self.leases = PostgresLeases(self.db)
+        self.sources = PostgresSources(db, self.sealing, self.events, self.messages, blobs)
         self.maintenance = PostgresMaintenance(db, blobs, self.data_dir)
 
     def atomic(self) -> AbstractContextManager[None]:

@@ -84,7 +84,7 @@ class SqliteStore:
         self.audit = SqliteAuditLog(self.db)
         self.login_clients = SqliteLoginClients(self.db)
         self.leases = SqliteLeases(self.db)
-        self.sources = SqliteSources(self.db, self.sealing, self.events)
+        self.sources = SqliteSources(self.db, self.sealing, self.events, self.messages, self.blobs)
         self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir)
 
     def atomic(self) -> AbstractContextManager[None]:
