@@ -7,7 +7,6 @@ and the page's addresses. The overview is two: the per-domain sums, the status c
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
@@ -54,9 +53,12 @@ def _filters(query: MailboxQuery, params: dict[str, Any]) -> str:
             params[f"d{n}"] = domain
             names.append(f":d{n}")
         clauses.append(f"m.domain IN ({','.join(names)})")
-    if query.ids is not None:
-        params["ids"] = json.dumps(list(query.ids))
-        clauses.append("m.id IN (SELECT value FROM json_each(:ids))")
+    if query.ids is not None:  # one parameter each (at most MAX_IDS): portable SQL
+        marks = []
+        for n, mailbox_id in enumerate(query.ids):
+            params[f"i{n}"] = mailbox_id
+            marks.append(f":i{n}")
+        clauses.append(f"m.id IN ({','.join(marks)})" if marks else "1=0")
     if query.status is not None:
         params["status"] = query.status
         clauses.append("m.status=:status")

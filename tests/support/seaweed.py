@@ -45,6 +45,10 @@ class S3Target:
     bucket: str
 
 
+VOLUME_GROWTH = "[master.volume_growth]\ncopy_1 = 1\ncopy_2 = 2\ncopy_3 = 3\ncopy_other = 1\n"
+MAX_VOLUMES = 5000
+
+
 class SeaweedS3:
     """One `weed mini` process with its data in `root`; stop()/start() keep the data."""
 
@@ -57,6 +61,11 @@ class SeaweedS3:
         self.access_key_id = "GW" + secrets.token_hex(8).upper()
         self.secret_access_key = secrets.token_urlsafe(30)
         self.config = write_private(root / "s3.json", json.dumps(self._identities()))
+        # weed reads ./master.toml (cwd is root). Every test bucket is a collection, and by
+        # default each collection grows 7 volumes while the volume count is capped by free
+        # disk: after ~60 buckets PUTs failed with "no free volumes left". One volume per
+        # collection, and room for thousands.
+        (root / "master.toml").write_text(VOLUME_GROWTH)
         names = ("master", "volume", "filer", "s3")
         self.ports = {f"{name}.port": free_port() for name in names}
         self.ports |= {f"{name}.port.grpc": free_port() for name in names}
@@ -90,6 +99,7 @@ class SeaweedS3:
             "-s3.port.lance=0",
             "-master.telemetry=false",
             "-metricsPort=0",
+            f"-volume.max={MAX_VOLUMES}",
         ]
 
     def start(self) -> None:
