@@ -505,6 +505,9 @@ class AsyncMaintenance(_Area[Maintenance]):
     async def path_is_indexed(self, relpath: str) -> bool:
         return await self._run(self._area.path_is_indexed, relpath)
 
+    async def is_reserved(self, relpath: str) -> bool:
+        return await self._run(self._area.is_reserved, relpath)
+
     async def stored_file_mtime(self, relpath: str) -> float:
         return await self._run(self._area.stored_file_mtime, relpath)
 

@@ -116,6 +116,11 @@ class Maintenance(Protocol):
 
     def path_is_indexed(self, relpath: str) -> bool: ...
 
+    def is_reserved(self, relpath: str) -> bool:
+        """A delivery in progress (on any node) has reserved this blob's message id: not
+        an orphan, whatever its age (storage/sqlite/reservations.py)."""
+        ...
+
     def stored_files(self) -> Iterator[str]:
         """Relative paths of every message file present, indexed or not."""
         ...

@@ -185,8 +185,8 @@ def _find_orphans(store: Store, report: FsckReport, older_than: float) -> None:
                 continue  # may be a delivery about to commit
         except FileNotFoundError:
             continue
-        if maintenance.path_is_indexed(relpath):
-            continue
+        if maintenance.path_is_indexed(relpath) or maintenance.is_reserved(relpath):
+            continue  # indexed meanwhile, or a delivery in progress on some node
         report.orphans.append(Problem("orphan", relpath, "file has no index row"))
 
 

@@ -14,6 +14,7 @@ from ..sqlite.keyring import SqliteKeyring
 from ..sqlite.login_clients import SqliteLoginClients
 from ..sqlite.mailboxes import SqliteMailboxes
 from ..sqlite.relays import SqliteRelays
+from ..sqlite.reservations import SqliteReservations
 from ..sqlite.sessions import SqliteApiTokens, SqliteSessions
 from ..sqlite.sources import SqliteSources
 
@@ -60,3 +61,10 @@ class PostgresRelays(SqliteRelays):
 class PostgresSources(SqliteSources):
     """Fetch sources (storage/contract/sources.py); a fetched copy is indexed by
     PostgresMessages (row-locked, exact quota) in the same transaction as its tracking."""
+
+
+class PostgresReservations(SqliteReservations):
+    """Delivery reservations timed by the database server's clock, the one clock every
+    node shares (as the leases are): a reservation expires at the same moment for all."""
+
+    NOW = "extract(epoch FROM clock_timestamp())"

@@ -81,7 +81,7 @@ class PostgresMessages(SqliteMessages):
             for index, group in enumerate(groups):
                 conn.execute(f"SAVEPOINT g{index}")
                 try:
-                    outcomes.append([self._insert_message(conn, p) for p in group])
+                    outcomes.append([self.index_published(conn, p) for p in group])  # type: ignore[arg-type]
                 except (NotFound, QuotaExceeded, StoreError) as exc:
                     if not conn.in_transaction or conn.broken:
                         raise  # the connection failed: the whole batch fails

@@ -298,6 +298,19 @@ CREATE INDEX mailboxes_domain ON mailboxes(domain, name);
 CREATE INDEX messages_path ON messages(path);
 """
 
+# Version 7: delivery reservations (storage/sqlite/reservations.py): a delivery's message
+# id is reserved before its object is written, so reconciliation on any node leaves the
+# object of a live reservation alone (S3 blobs shared by every node).
+V7_RESERVATIONS = """
+CREATE TABLE delivery_reservations (
+    message_id text PRIMARY KEY,
+    mailbox_id text NOT NULL,
+    started double precision NOT NULL,
+    expires double precision NOT NULL
+);
+CREATE INDEX delivery_reservations_expires ON delivery_reservations(expires);
+"""
+
 # (version, name, SQL), oldest first; versions are 1, 2, 3, ... without gaps.
 VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
@@ -306,6 +319,7 @@ VERSIONS: tuple[tuple[int, str, str], ...] = (
     (4, "relay copies: relay_targets, relay_sent", V4_RELAYS),
     (5, "fetch sources: settings, sealed credentials, what was fetched", V5_SOURCES),
     (6, "store: change notifications, list indexes", V6_STORE),
+    (7, "delivery reservations", V7_RESERVATIONS),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).
@@ -313,5 +327,5 @@ TABLES = (
     "meta domains mailboxes addresses epochs messages admins audit admin_sessions api_tokens"
     " message_seen login_clients leases web_secrets login_failures mailbox_changes"
     " relay_targets relay_sent"
-    " sources source_folders source_fetched"
+    " sources source_folders source_fetched delivery_reservations"
 ).split()

@@ -28,6 +28,7 @@ from .areas import (
     PostgresLoginClients,
     PostgresMailboxes,
     PostgresRelays,
+    PostgresReservations,
     PostgresSessions,
     PostgresSources,
 )
@@ -70,8 +71,17 @@ class PostgresStore:
         db: Any = self.db  # the areas shared with SQLite take it as their Database
         self.domains = PostgresDomains(db)
         self.mailboxes = PostgresMailboxes(db, blobs, self.events, self.domains, epochs)
+        # Blobs shared by the nodes (an orphan grace): deliveries reserve their ids first;
+        # reconciliation honours every node's reservations (storage/sqlite/reservations.py).
+        grace = blobs.orphan_grace
+        reservations = PostgresReservations(db, grace)
         self.messages = PostgresMessages(
-            db, blobs, self.events, compress=compress, disk_reserve=disk_reserve
+            db,
+            blobs,
+            self.events,
+            compress=compress,
+            disk_reserve=disk_reserve,
+            reservations=reservations if grace else None,
         )
         self.keys = PostgresKeyring(db, epochs, self.mailboxes, self.messages)
         self.sealing = PostgresSealing(db, sealer)
@@ -83,7 +93,7 @@ class PostgresStore:
         self.login_clients = PostgresLoginClients(db)
         self.leases = PostgresLeases(self.db)
         self.sources = PostgresSources(db, self.sealing, self.events, self.messages, blobs)
-        self.maintenance = PostgresMaintenance(db, blobs, self.data_dir)
+        self.maintenance = PostgresMaintenance(db, blobs, self.data_dir, reservations)
 
     def atomic(self) -> AbstractContextManager[None]:
         """Every write inside (on the calling thread) one transaction, as in SQLite."""

@@ -23,6 +23,7 @@ from ..ids import is_message_id
 from ..message_file import read_file_binding
 from .database import Database
 from .messages import index_message
+from .reservations import Reservation, SqliteReservations
 from .snapshot import SqliteIndexSnapshot
 
 ROW_BATCH = 1000
@@ -35,10 +36,17 @@ _COUNTS = (
 
 
 class SqliteMaintenance:
-    def __init__(self, db: Database, blobs: Blobs, data_dir: Path) -> None:
+    def __init__(
+        self,
+        db: Database,
+        blobs: Blobs,
+        data_dir: Path,
+        reservations: SqliteReservations | None = None,
+    ) -> None:
         self._db = db
         self._blobs = blobs
         self.data_dir = data_dir
+        self._reservations = reservations
 
     @property
     def orphan_grace(self) -> float:
@@ -46,26 +54,46 @@ class SqliteMaintenance:
 
     # --- start-up and readiness ---------------------------------------------------------
     def reconcile(self) -> ReconcileReport:
-        """Temp blobs, orphans and missing blobs (contract). A blob younger than the
-        blob store's orphan_grace may be a delivery on another node about to commit, so
-        it is left alone; a row counts as missing its blob only if it still exists after
-        the listing (a deletion removes the row, then the blob)."""
+        """Temp blobs, orphans and missing blobs (contract). A blob whose delivery
+        reservation is live is some node's delivery in progress: left alone. A blob of
+        an expired reservation is claimed, then adopted or quarantined. Without a
+        reservation, a blob younger than the blob store's orphan_grace may be a delivery
+        on another node about to commit, so it is left alone too. A row counts as
+        missing its blob only if it still exists after the listing (a deletion removes
+        the row, then the blob)."""
         report = ReconcileReport(temp_removed=self._blobs.clean_temp())
         known = {r[0] for r in self._db.conn().execute("SELECT path FROM messages")}
         present = set()
         settled_before = time.time() - self._blobs.orphan_grace
         for relpath in self._blobs.iter_files():
             present.add(relpath)
-            if relpath in known or not self._settled(relpath, settled_before):
+            if relpath in known or not self._orphan_now(relpath, settled_before):
                 continue
             if self.adopt_orphan(relpath):
                 report.adopted.append(relpath)
             elif not self.path_is_indexed(relpath):
                 report.quarantined.append(self._blobs.quarantine(relpath))
+        if self._reservations is not None:
+            self._reservations.purge_expired()  # deliveries that never wrote a blob
         for relpath in sorted(known - present):
             if self.path_is_indexed(relpath) and not self._exists(relpath):
                 report.missing_files.append(relpath)
         return report
+
+    def _orphan_now(self, relpath: str, settled_before: float) -> bool:
+        """May reconciliation adopt or quarantine this blob without a row now?"""
+        if self._reservations is None:
+            return self._settled(relpath, settled_before)
+        state = self._reservations.state(relpath)
+        if state is Reservation.LIVE:
+            return False
+        if self.path_is_indexed(relpath):
+            return False  # committed since the listing began
+        return state is Reservation.CLAIMED or self._settled(relpath, settled_before)
+
+    def is_reserved(self, relpath: str) -> bool:
+        """A delivery reservation holds this blob's id: fsck leaves it to reconcile."""
+        return self._reservations is not None and self._reservations.is_reserved(relpath)
 
     def _settled(self, relpath: str, settled_before: float) -> bool:
         if not self._blobs.orphan_grace:

@@ -57,7 +57,7 @@ class SqliteSources:
         self._db = db
         self._sealing = sealing
         self._events = events
-        self._messages = messages  # its _insert_message indexes a fetched copy
+        self._messages = messages  # its index_published indexes a fetched copy
         self._blobs = blobs
 
     def _seal(self, source_id: str, secret: Mapping[str, str]) -> str:
@@ -221,7 +221,7 @@ class SqliteSources:
             published = delivery.publish()
             self._blobs.make_durable({published.directory})
             with self._db.write() as conn:
-                info = self._messages._insert_message(conn, published)
+                info = self._messages.index_published(conn, published)
                 self._track(conn, source_id, where, info.id, "", info.size)
         except BaseException:
             delivery.abort()
