@@ -508,6 +508,9 @@ class AsyncMaintenance(_Area[Maintenance]):
     async def is_reserved(self, relpath: str) -> bool:
         return await self._run(self._area.is_reserved, relpath)
 
+    async def claim_orphan(self, relpath: str) -> bool:
+        return await self._run(self._area.claim_orphan, relpath)
+
     async def stored_file_mtime(self, relpath: str) -> float:
         return await self._run(self._area.stored_file_mtime, relpath)
 

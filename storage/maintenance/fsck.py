@@ -200,6 +200,8 @@ def _repair_files(store: Store, report: FsckReport) -> None:
     for problem in report.missing:
         _remove_row(store, problem, report)
     for problem in report.orphans:
+        if not store.maintenance.claim_orphan(problem.path):
+            continue  # a live delivery holds it (reservations.py): not an orphan
         if store.maintenance.adopt_orphan(problem.path):
             report.adopted.append(problem.path)
             store.audit.record(ACTOR, "fsck.adopt", problem.path, "valid orphan adopted")

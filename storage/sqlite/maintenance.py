@@ -92,8 +92,12 @@ class SqliteMaintenance:
         return state is Reservation.CLAIMED or self._settled(relpath, settled_before)
 
     def is_reserved(self, relpath: str) -> bool:
-        """A delivery reservation holds this blob's id: fsck leaves it to reconcile."""
-        return self._reservations is not None and self._reservations.is_reserved(relpath)
+        return self._reservations is not None and self._reservations.is_live(relpath)
+
+    def claim_orphan(self, relpath: str) -> bool:
+        if self._reservations is None:
+            return True
+        return self._reservations.state(relpath) is not Reservation.LIVE
 
     def _settled(self, relpath: str, settled_before: float) -> bool:
         if not self._blobs.orphan_grace:

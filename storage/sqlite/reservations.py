@@ -42,6 +42,7 @@ class Reservation(enum.Enum):
 class _Statements:
     reserve: str
     claim_expired: str
+    live: str
     purge_expired: str
 
     @classmethod
@@ -53,6 +54,9 @@ class _Statements:
             ),
             claim_expired=(
                 f"DELETE FROM delivery_reservations WHERE message_id=? AND expires<={now}"  # noqa: S608
+            ),
+            live=(
+                f"SELECT 1 FROM delivery_reservations WHERE message_id=? AND expires>{now}"  # noqa: S608
             ),
             # Expired for as long again as it was live: a late commit had its chance.
             purge_expired=(
@@ -113,17 +117,9 @@ class SqliteReservations:
             ).fetchone()
         return Reservation.NONE if row is None else Reservation.LIVE
 
-    def is_reserved(self, relpath: str) -> bool:
-        """A reservation, live or expired but not yet claimed by reconciliation, holds
-        the blob's id (read only: fsck leaves such a blob to reconciliation)."""
-        row = (
-            self._db.conn()
-            .execute(
-                "SELECT 1 FROM delivery_reservations WHERE message_id=?",
-                (blob_message_id(relpath),),
-            )
-            .fetchone()
-        )
+    def is_live(self, relpath: str) -> bool:
+        """A live reservation holds the blob's id: a delivery in progress (read only)."""
+        row = self._db.conn().execute(self._sql.live, (blob_message_id(relpath),)).fetchone()
         return row is not None
 
     def purge_expired(self) -> int:
