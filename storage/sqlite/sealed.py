@@ -96,7 +96,9 @@ class SqliteSealing:
             sealed = conn.execute(
                 "SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'"
             ).fetchone()[0]
-            sealed += sealed_source_count(conn)
+            # The store's own index has the sources table (both indexes): a plain count,
+            # portable SQL (sealed_source_count is for index copies of older versions).
+            sealed += conn.execute("SELECT count(*) FROM sources").fetchone()[0]
             if sealed:
                 return False
             conn.execute("UPDATE meta SET value=? WHERE key=?", (sealer.seal(*_CHECK), CHECK_KEY))
