@@ -86,6 +86,10 @@ class GatewayMetrics:
         self.relay_copies = counter(
             "relay_copies", "Relay copies by result", ("result",)
         )  # result: sent, deferred, missed, duplicate, loop
+        # Robots (gateway/robots/responder.py); result: sent, suppressed, failed
+        self.robot_replies = counter(
+            "robot_replies", "Robot auto-replies by result and reason", ("result", "reason")
+        )
         # POP3 and IMAP (gateway/pop3, gateway/imap, gateway/retrieval/sign_in.py)
         self.logins = counter(
             "logins", "POP3/IMAP logins by result", ("protocol", "result")

@@ -23,6 +23,8 @@ from storage.actions import AuditAction
 from storage.async_store import AsyncStore
 
 from .acme.responder import start_acme_responder
+from .acme.sync import CertificateSync
+from .acme.sync import start_up as acme_start_up
 from .config import Settings
 from .config.loader import parse_hostport
 from .context import GatewayContext, Service
@@ -164,6 +166,8 @@ async def start_gateway(
     if not worker:
         reconcile_store(store)
     astore = AsyncStore(store, max_workers=settings.storage.threads)
+    if settings.tls.acme:
+        acme_start_up(store, data_dir)  # the store's certificate before the listeners load one
     tls = tls_manager(settings, data_dir)
     ctx = GatewayContext(
         settings=settings,
@@ -312,9 +316,15 @@ def _store_writable(store) -> bool:
     return True
 
 
-async def _watch_certificates(tls: TlsManager, interval: float) -> None:
+async def _watch_certificates(
+    tls: TlsManager, interval: float, sync: CertificateSync | None = None
+) -> None:
+    """Reload changed certificate files; with tls.acme, first take a new certificate
+    from the store (another process or node may have stored it)."""
     while True:
         await asyncio.sleep(interval)
+        if sync is not None:
+            await sync.step()
         try:
             if tls.reload():
                 log.info("TLS certificate files changed: reloaded")
@@ -333,15 +343,16 @@ async def serve_forever(
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(running.ctx.tls))
-    watcher = asyncio.create_task(
-        _watch_certificates(running.ctx.tls, settings.tls.reload_interval)
-    )
-    acme = acme_task = None
+    sync = acme = acme_task = None
     if settings.tls.acme:
         from .acme.manager import AcmeManager
 
-        acme = AcmeManager(running.ctx)
+        sync = CertificateSync(running.ctx.store, running.ctx.tls, data_dir)
+        acme = AcmeManager(running.ctx, sync)
         acme_task = asyncio.create_task(acme.run())
+    watcher = asyncio.create_task(
+        _watch_certificates(running.ctx.tls, settings.tls.reload_interval, sync)
+    )
     try:
         sys.stdout.flush()
         await stop.wait()

@@ -1,7 +1,8 @@
 """Policy rules kept once here for the console, the API and the CLI (web cannot import
 gateway, so they live in storage).
 
-Tenant scope: who may give a mailbox which address, and which mailboxes may be deleted.
+Tenant scope: who may give a mailbox which address, which mailboxes may be deleted,
+and to which mailbox a deleted one's addresses may be handed over (same domain only).
 The admin actions (storage/actions) consult these rules; the faces do not. The store
 also applies the address rule itself on every way an address is added
 (`create_mailbox(..., actor=...)`, `add_alias(..., actor=...)`). An actor is the
@@ -72,6 +73,84 @@ def check_address(actor: Actor, address: str, accepted: Collection[str]) -> None
 def is_deletable(mailbox: Mailbox) -> bool:
     """Only a mailbox that takes no mail now (on hold or disabled) may be deleted."""
     return mailbox.status in DELETABLE_STATUSES
+
+
+# --- hand-over on delete ------------------------------------------------------------
+HAND_OVER_KEY = "handed_over"  # the receiving mailbox's record of what it was given
+HAND_OVERS_KEPT = 20
+
+
+def check_hand_over(
+    actor: Actor, source: Mailbox, target: Mailbox, accepted: Collection[str]
+) -> None:
+    """Raise unless `actor` may hand every address of `source` (being deleted) to
+    `target`: another mailbox of the same domain, so that no address ever lands in
+    another customer's domain, and every address one the actor may give (check_address)."""
+    if target.id == source.id:
+        raise InvalidInput("a mailbox cannot be handed over to itself")
+    if target.domain != source.domain:
+        raise InvalidInput(
+            "addresses are handed over only within a domain: {target} is in {domain}",
+            target=target.id,
+            domain=target.domain,
+        )
+    if not may_write_domain(actor, target.domain):
+        raise OutOfScope("{domain} is not one of your domains", domain=target.domain)
+    for address in source.addresses:
+        check_address(actor, address, accepted)
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """Addresses a mailbox received from a deleted one (shown on its page)."""
+
+    source: str  # the deleted mailbox's id
+    source_name: str
+    addresses: tuple[str, ...]
+    at: float
+
+    def document(self) -> dict[str, Any]:
+        """The form the API and `--json` show."""
+        return {
+            "from": self.source,
+            "name": self.source_name,
+            "addresses": list(self.addresses),
+            "at": iso_utc(self.at),
+        }
+
+
+def hand_overs(mailbox: Mailbox) -> list[HandOver]:
+    """What `mailbox` was handed, newest first."""
+    found = (mailbox.settings or {}).get(HAND_OVER_KEY)
+    if not isinstance(found, list):
+        return []
+    out = []
+    for item in found:
+        try:
+            out.append(
+                HandOver(
+                    str(item["source"]),
+                    str(item.get("name", "")),
+                    tuple(str(a) for a in item["addresses"]),
+                    float(item["at"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # a damaged entry is not shown, never fatal
+    return sorted(out, key=lambda h: h.at, reverse=True)
+
+
+def hand_over_update(
+    target: Mailbox, source: Mailbox, addresses: Iterable[str], now: float
+) -> dict[str, Any]:
+    """The settings change that records a hand-over on the receiving mailbox (the
+    newest HAND_OVERS_KEPT are kept; the audit log keeps them all)."""
+    entry = {"source": source.id, "name": source.name, "addresses": list(addresses), "at": now}
+    kept = [
+        {"source": h.source, "name": h.source_name, "addresses": list(h.addresses), "at": h.at}
+        for h in hand_overs(target)[: HAND_OVERS_KEPT - 1]
+    ]
+    return {HAND_OVER_KEY: [entry, *kept]}
 
 
 # --- account security ---------------------------------------------------------------

@@ -89,6 +89,14 @@ class Sealer:
         mac = hmac.new(self._mac_key, self._aad(purpose, owner) + b"|" + value.encode(), "sha256")
         return MAC_PREFIX + mac.hexdigest()
 
+    def derived_digest(self, purpose: str, owner: str, value: str) -> str:
+        """A keyed digest under a key of its own, derived from the gateway key for
+        `purpose` alone (the robots' reply memory): it opens nothing else, and the
+        values it keys (sender addresses) are never stored in clear."""
+        subkey = hmac.new(self._mac_key, _AAD + b"derive|" + purpose.encode(), "sha256").digest()
+        mac = hmac.new(subkey, self._aad(purpose, owner) + b"|" + value.encode(), "sha256")
+        return MAC_PREFIX + mac.hexdigest()
+
     def unseal(self, purpose: str, owner: str, value: str) -> str:
         """The plaintext; SealError when the key is another one or the value was altered."""
         if not is_sealed(value):

@@ -22,6 +22,7 @@ from . import (
     mailbox_passphrase,
     mailbox_purge,
     mailbox_relay,
+    mailbox_robot,
     mailbox_show,
     mailbox_update,
     source_add,
@@ -100,6 +101,7 @@ for command in (
     mailbox_bulk.bulk,
     mailbox_export_csv.export_csv,
     mailbox_relay.relay,
+    mailbox_robot.robot,
 ):
     mailbox.add_command(command)
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from storage import Admin, EpochInfo, Mailbox
-from storage.policy import max_age_choice, passphrase_age, reset_locked
+from storage.policy import hand_overs, max_age_choice, passphrase_age, reset_locked
 
 from .common import format_bytes, format_time, print_json
 
@@ -46,6 +46,7 @@ def mailbox_document(mailbox: Mailbox, sealed_messages: int) -> dict[str, Any]:
         "last_login": format_time(mailbox.last_login),
         **passphrase_age(mailbox, time.time()).document(),
         "reset_locked": reset_locked(mailbox),
+        "handed_over": [h.document() for h in hand_overs(mailbox)],
     }
 
 
@@ -127,6 +128,10 @@ def print_mailbox(mailbox: Mailbox, sealed: int, epochs: list[EpochInfo]) -> Non
         ("created", format_time(mailbox.created) or "-"),
         ("last login", format_time(mailbox.last_login) or "never"),
         *_policy_lines(mailbox),
+        *(
+            ("handed over", f"from {h.source} on {format_time(h.at)}: {', '.join(h.addresses)}")
+            for h in hand_overs(mailbox)
+        ),
     ]
     for label, value in lines:
         click.echo(f"{label + ':':<20}{value}")

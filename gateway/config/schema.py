@@ -198,7 +198,8 @@ OPTIONS: tuple[Option, ...] = (
         bool,
         False,
         "Get and renew the certificate from an ACME CA (Let's Encrypt) by itself, kept in"
-        " DATA/tls/acme/; leave tls.cert and tls.key empty.",
+        " the store (shared by every node) and cached in DATA/tls/acme/; leave tls.cert"
+        " and tls.key empty.",
     ),
     _o(
         "tls.acme_email",

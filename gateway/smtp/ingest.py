@@ -82,6 +82,7 @@ class MessageIngest:
         if parser.leftover:
             unread(self._reader, parser.leftover)
         tx.journal = sniffer.close()
+        tx.header = sniffer.header
         return parser
 
     async def _conclude(

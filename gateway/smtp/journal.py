@@ -23,6 +23,7 @@ class HeaderSniffer:
         self._buf = bytearray()
         self.complete = False
         self.kind = NONE
+        self.header = b""  # the header section seen (at most MAX_HEADER_BYTES), for robots
 
     def feed(self, data: bytes) -> None:
         if self.complete or not data:
@@ -47,6 +48,7 @@ class HeaderSniffer:
     def _finish(self, header: bytes) -> None:
         self.complete = True
         self._buf = bytearray()
+        self.header = header
         self.kind = classify(header)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from aiosmtpd.smtp import Session
 
 from ..context import GatewayContext
+from ..robots.responder import RobotResponder
 from .txlog import Transaction
 
 
@@ -23,6 +24,7 @@ class SmtpListener(Protocol):
     ctx: GatewayContext
     options: Any  # the [smtp] settings section
     stopping: bool
+    robots: RobotResponder  # answers accepted mail after the 250
 
     def register(self, conn: SmtpConnection, task: asyncio.Task) -> None: ...
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.config.loader import ConfigError, parse_hostport
 from gateway.context import GatewayContext
+from gateway.robots import RobotResponder
 
 from . import replies
 from .roles import SmtpConnection
@@ -39,6 +40,7 @@ class SmtpService:
         self._admitted: dict[SmtpConnection, str] = {}
         self._per_ip: collections.Counter[str] = collections.Counter()
         self._changed = asyncio.Event()
+        self.robots = RobotResponder(ctx)
 
     # --- Service protocol ----------------------------------------------------------------
     @property
@@ -88,6 +90,7 @@ class SmtpService:
         await self._close_remaining()
         for _, server in self._servers:
             await server.wait_closed()
+        await self.robots.stop(max(deadline - loop.time(), 1.0))
 
     async def _close_remaining(self) -> None:
         for conn in list(self._connections):

@@ -18,6 +18,7 @@ from aiosmtpd.smtp import SMTP, syntax
 
 from ..logs import bind_connection
 from ..proxy_protocol import PROXY_TIMEOUT
+from ..robots.responder import Accepted
 from . import replies
 from .aiosmtpd_seam import SeamSMTP
 from .hooks import MAIL_COMMAND_LIMIT, Hooks
@@ -187,6 +188,8 @@ class GatewaySMTP(SeamSMTP):
             self._in_data = False
         try:
             await self.push(reply)
+            if reply.startswith("250"):
+                self.service.robots.schedule(accepted(tx))  # after the 250, from memory
         finally:
             self.end_transaction(" ".join(reply.split()[:2]))
             self.reset_envelope()
@@ -204,3 +207,9 @@ class GatewaySMTP(SeamSMTP):
     @syntax("AUTH <mechanism>")
     async def smtp_AUTH(self, arg: str) -> None:
         await self.push(replies.AUTH_UNSUPPORTED)
+
+
+def accepted(tx: Transaction) -> Accepted:
+    """What the robots may know of a stored message: envelope and header section."""
+    recipients = tuple((m, addresses[0]) for m, addresses in tx.recipients.items() if addresses)
+    return Accepted(tx.sender, tx.header, recipients)

@@ -15,6 +15,7 @@ to its own rendering (a form error, a 4xx JSON body, `Error:` and exit status 1)
 - relays.py: add or change a relay target (passphrase required), remove one
 - domains.py: add and remove a domain
 - admins.py: admins, roles, domains, passwords, TOTP, language
+- robots.py: set and clear a mailbox's auto-reply robot
 - tokens.py: API tokens, revealing the /metrics token
 - sources.py: fetch sources (add, update, remove, run now)
 - audit.py: the one list of audit action names (AuditAction)
@@ -25,7 +26,18 @@ same act yields the same audit entry from every one of them.
 
 from __future__ import annotations
 
-from . import admins, aliases, bulk, domains, mailboxes, passphrases, relays, sources, tokens
+from . import (
+    admins,
+    aliases,
+    bulk,
+    domains,
+    mailboxes,
+    passphrases,
+    relays,
+    robots,
+    sources,
+    tokens,
+)
 from .admins import (
     AdminName,
     ChangeOwnPassword,
@@ -84,6 +96,7 @@ from .passphrases import (
     reset_passphrase,
 )
 from .relays import AddRelayTarget, RemoveRelayTarget, add_relay_target, remove_relay_target
+from .robots import ClearRobot, SetRobot, clear_robot, set_robot
 from .sources import (
     AddSource,
     RunSource,
@@ -130,6 +143,7 @@ __all__ = [
     "BulkStatus",
     "ChangeOwnPassword",
     "ChangePassphrase",
+    "ClearRobot",
     "CreateAdmin",
     "CreateMailbox",
     "CreateToken",
@@ -147,6 +161,7 @@ __all__ = [
     "RevealMetricsToken",
     "RevokeToken",
     "SetLanguage",
+    "SetRobot",
     "UpdateAdmin",
     "UpdateMailbox",
     "acknowledge_passphrase",
@@ -160,6 +175,7 @@ __all__ = [
     "bulk_status",
     "change_own_password",
     "change_passphrase",
+    "clear_robot",
     "create_admin",
     "create_mailbox",
     "create_token",
@@ -184,7 +200,9 @@ __all__ = [
     "reset_totp",
     "reveal_metrics_token",
     "revoke_token",
+    "robots",
     "set_language",
+    "set_robot",
     "tokens",
     "update_admin",
     "update_mailbox",

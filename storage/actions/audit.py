@@ -17,6 +17,9 @@ class AuditAction(enum.StrEnum):
     MAILBOX_CREATE = "mailbox.create"
     MAILBOX_UPDATE = "mailbox.update"
     MAILBOX_DELETE = "mailbox.delete"
+    HAND_OVER = "mailbox.hand-over"  # target: the receiving mailbox
+    ROBOT_SET = "mailbox.robot-set"  # storage/actions/robots.py
+    ROBOT_CLEAR = "mailbox.robot-clear"
     ALIAS_ADD = "mailbox.alias-add"
     ALIAS_REMOVE = "mailbox.alias-remove"
     MAX_AGE = "mailbox.passphrase-max-age"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,18 +170,21 @@ def _record_policy(store: Any, actor: Actor, mailbox_id: str, settings: dict[str
 class DeleteMailbox:
     ref: str
     destroy_messages: bool = False  # confirmed: without it, a mailbox holding mail stays
+    hand_over_to: str = ""  # a mailbox of the same domain that takes over its addresses
 
 
 @dataclass(frozen=True)
 class MailboxDeleted:
     mailbox: Mailbox
     messages_destroyed: int
+    handed_over_to: Mailbox | None = None  # as it is now, with the addresses it received
 
 
 @action(CONSOLE, API, CLI)
 def delete_mailbox(store: Any, actor: Actor, request: DeleteMailbox) -> MailboxDeleted:
     """Only a mailbox on hold or disabled (policy.is_deletable); NotEmpty when it holds
-    messages and their destruction was not confirmed."""
+    messages and their destruction was not confirmed. With `hand_over_to`, its addresses
+    move to that mailbox (policy.check_hand_over) in the same transaction."""
     mailbox = scoped_mailbox(store, actor, request.ref)
     if not policy.is_deletable(mailbox):
         raise NotDeletable(
@@ -188,12 +192,29 @@ def delete_mailbox(store: Any, actor: Actor, request: DeleteMailbox) -> MailboxD
             mailbox=mailbox.id,
             status=mailbox.status,
         )
+    target = None
+    if request.hand_over_to:
+        target = scoped_mailbox(store, actor, request.hand_over_to)
+        accepted = {d.name for d in store.domains.list()}
+        policy.check_hand_over(actor.admin, mailbox, target, accepted)
     # The entry is written first: the store removes the files after its deletes, so
     # only the commit comes after them.
+    detail = f"messages={mailbox.messages}" + (f" hand-over={target.id}" if target else "")
     with store.atomic():
-        record(store, actor, AuditAction.MAILBOX_DELETE, mailbox.id, f"messages={mailbox.messages}")
+        record(store, actor, AuditAction.MAILBOX_DELETE, mailbox.id, detail)
+        if target is not None:
+            target = _hand_over(store, actor, mailbox, target)
         destroyed = store.mailboxes.delete(mailbox.id, force=request.destroy_messages)
-    return MailboxDeleted(mailbox, destroyed)
+    return MailboxDeleted(mailbox, destroyed, target)
+
+
+def _hand_over(store: Any, actor: Actor, source: Mailbox, target: Mailbox) -> Mailbox:
+    """Move the addresses and record it on the receiving mailbox and in the audit log."""
+    moved = store.mailboxes.hand_over_addresses(source.id, target.id)
+    target = store.mailboxes.get(target.id)  # read inside the transaction
+    update = policy.hand_over_update(target, source, moved, time.time())
+    record(store, actor, AuditAction.HAND_OVER, target.id, f"from={source.id} {','.join(moved)}")
+    return store.mailboxes.update(target.id, settings_update=update)
 
 
 @dataclass(frozen=True)

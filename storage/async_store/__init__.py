@@ -29,9 +29,11 @@ from .areas import (
     AsyncMaintenance,
     AsyncMessages,
     AsyncRelays,
+    AsyncRobots,
     AsyncSealing,
     AsyncSessions,
 )
+from .certificates import AsyncCertificates
 from .pool import run_in
 
 P = ParamSpec("P")
@@ -57,6 +59,8 @@ class AsyncStore:
         self.leases = AsyncLeases(store.leases, pool)
         self.relays = AsyncRelays(store.relays, pool)
         self.sealing = AsyncSealing(store.sealing, pool)
+        self.robots = AsyncRobots(store.robots, pool)
+        self.certificates = AsyncCertificates(store.certificates, pool)
         self.maintenance = AsyncMaintenance(store.maintenance, pool)
 
     async def batch(self, fn: Callable[[Store], T]) -> T:

@@ -27,6 +27,7 @@ from ..contract import (
     Maintenance,
     Messages,
     Relays,
+    Robots,
     Sealing,
     Sessions,
 )
@@ -48,6 +49,7 @@ from ..models import (
     MessageInfo,
     RelayTarget,
 )
+from ..robot_rules import Robot, RobotSettings
 from .pool import run_in
 
 A = TypeVar("A")
@@ -146,6 +148,9 @@ class AsyncMailboxes(_Area[Mailboxes]):
 
     async def remove_alias(self, ref: str, address: str) -> Mailbox:
         return await self._run(self._area.remove_alias, ref, address)
+
+    async def hand_over_addresses(self, source_ref: str, target_ref: str) -> builtins.list[str]:
+        return await self._run(self._area.hand_over_addresses, source_ref, target_ref)
 
     async def delete(self, ref: str, force: bool = False) -> int:
         return await self._run(self._area.delete, ref, force)
@@ -476,6 +481,28 @@ class AsyncSealing(_Area[Sealing]):
 
     async def recovery_code_digest(self, admin: str, code_hash: str) -> str:
         return await self._run(self._area.recovery_code_digest, admin, code_hash)
+
+    async def derived_digest(self, purpose: str, owner: str, value: str) -> str:
+        return await self._run(self._area.derived_digest, purpose, owner, value)
+
+
+class AsyncRobots(_Area[Robots]):
+    """Robots (storage/contract/robots.py), awaited."""
+
+    async def get(self, mailbox_id: str) -> Robot | None:
+        return await self._run(self._area.get, mailbox_id)
+
+    async def set(self, mailbox_id: str, settings: RobotSettings) -> Robot:
+        return await self._run(self._area.set, mailbox_id, settings)
+
+    async def clear(self, mailbox_id: str) -> bool:
+        return await self._run(self._area.clear, mailbox_id)
+
+    async def claim_reply(self, mailbox_id: str, sender: str, now: float, interval: float) -> bool:
+        return await self._run(self._area.claim_reply, mailbox_id, sender, now, interval)
+
+    async def release_reply(self, mailbox_id: str, sender: str, claimed_at: float) -> None:
+        return await self._run(self._area.release_reply, mailbox_id, sender, claimed_at)
 
 
 class AsyncMaintenance(_Area[Maintenance]):

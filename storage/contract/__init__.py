@@ -12,6 +12,8 @@
     store.leases         Leases         contract/leases.py
     store.relays         Relays         contract/relays.py
     store.sources        Sources        contract/sources.py
+    store.robots         Robots         contract/robots.py
+    store.certificates   Certificates   contract/certificates.py (built-in ACME)
     store.sealing        Sealing        contract/sealing.py
     store.maintenance    Maintenance    contract/maintenance.py
     Store (the areas, atomic(), close())  contract/store.py
@@ -21,6 +23,7 @@ Errors are the classes of storage/errors.py; values are storage/models.py's.
 
 from .admins import Admins
 from .audit import AuditLog
+from .certificates import Certificates, LiveCertificate
 from .domains import Domains
 from .keys import Keyring
 from .leases import Leases
@@ -29,6 +32,7 @@ from .mailboxes import Mailboxes
 from .maintenance import Maintenance
 from .messages import Messages
 from .relays import Relays
+from .robots import Robots
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
 from .sources import Sources
@@ -38,14 +42,17 @@ __all__ = [
     "Admins",
     "ApiTokens",
     "AuditLog",
+    "Certificates",
     "Domains",
     "Keyring",
     "Leases",
+    "LiveCertificate",
     "LoginClients",
     "Mailboxes",
     "Maintenance",
     "Messages",
     "Relays",
+    "Robots",
     "Sealing",
     "Sessions",
     "Sources",

@@ -89,6 +89,13 @@ class Mailboxes(Protocol):
         removes the primary address."""
         ...
 
+    def hand_over_addresses(self, source_ref: str, target_ref: str) -> builtins.list[str]:
+        """Move every address of `source_ref` (primary and aliases) to `target_ref`, where
+        each becomes an alias; returns them. Called by the delete action, in its
+        transaction, just before the source is deleted (storage/policy.py decides who may
+        hand what to whom; this only moves rows). NotFound for either mailbox."""
+        ...
+
     def delete(self, ref: str, force: bool = False) -> int:
         """Delete the mailbox, its key epochs, addresses, known login clients and messages;
         returns how many messages were destroyed. Its addresses are free again at once.

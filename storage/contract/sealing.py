@@ -23,3 +23,8 @@ class Sealing(Protocol):
     def recovery_code_digest(self, admin: str, code_hash: str) -> str:
         """The form a recovery code's hash is stored in (keyed); SealError without a key."""
         ...
+
+    def derived_digest(self, purpose: str, owner: str, value: str) -> str:
+        """A keyed digest of `value` under a key derived from the seal key for `purpose`
+        (Sealer.derived_digest); SealError without a usable key."""
+        ...

@@ -12,6 +12,7 @@ from typing import Protocol
 from ..events import MailboxEvents
 from .admins import Admins
 from .audit import AuditLog
+from .certificates import Certificates
 from .domains import Domains
 from .keys import Keyring
 from .leases import Leases
@@ -20,6 +21,7 @@ from .mailboxes import Mailboxes
 from .maintenance import Maintenance
 from .messages import Messages
 from .relays import Relays
+from .robots import Robots
 from .sealing import Sealing
 from .sessions import ApiTokens, Sessions
 from .sources import Sources
@@ -86,6 +88,16 @@ class Store(Protocol):
     @property
     def sources(self) -> Sources:
         """Fetch sources: external POP3/IMAP mailboxes a mailbox pulls mail from."""
+        ...
+
+    @property
+    def robots(self) -> Robots:
+        """Mail robots (auto-replies) and whom they answered (keyed digests only)."""
+        ...
+
+    @property
+    def certificates(self) -> Certificates:
+        """Built-in ACME: account key, live certificate, status, pending challenges."""
         ...
 
     @property

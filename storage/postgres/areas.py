@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from ..sqlite.admins import SqliteAdmins
 from ..sqlite.audit import SqliteAuditLog
+from ..sqlite.certificates import SqliteCertificates
 from ..sqlite.domains import SqliteDomains
 from ..sqlite.keyring import SqliteKeyring
 from ..sqlite.login_clients import SqliteLoginClients
 from ..sqlite.mailboxes import SqliteMailboxes
 from ..sqlite.relays import SqliteRelays
 from ..sqlite.reservations import SqliteReservations
+from ..sqlite.robots import SqliteRobots
 from ..sqlite.sessions import SqliteApiTokens, SqliteSessions
 from ..sqlite.sources import SqliteSources
 
@@ -68,3 +70,13 @@ class PostgresReservations(SqliteReservations):
     node shares (as the leases are): a reservation expires at the same moment for all."""
 
     NOW = "extract(epoch FROM clock_timestamp())"
+
+
+class PostgresRobots(SqliteRobots):
+    """Mail robots and their reply memory (storage/contract/robots.py): a sender is
+    answered once per interval whichever node the mail reaches."""
+
+
+class PostgresCertificates(SqliteCertificates):
+    """Built-in ACME state (account, live certificate, status, challenges) shared
+    by every node on this index."""

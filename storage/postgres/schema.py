@@ -269,10 +269,57 @@ CREATE TABLE source_fetched (
 );
 """
 
-# Version 6: the store's own needs. The change feed's triggers also NOTIFY (delivered at
+# Version 6: mail robots (auto-replies) and their reply memory (keyed sender digests).
+V6_ROBOTS = """
+CREATE TABLE robots (
+    mailbox_id text PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+    subject text NOT NULL,
+    body text NOT NULL,
+    starts double precision,
+    ends double precision,
+    copy_to text NOT NULL DEFAULT '',
+    interval_days bigint NOT NULL,
+    updated double precision NOT NULL
+);
+CREATE TABLE robot_replies (
+    mailbox_id text NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    sender_mac text NOT NULL,
+    sent double precision NOT NULL,
+    PRIMARY KEY (mailbox_id, sender_mac)
+);
+"""
+
+# Version 7: built-in ACME state shared by every node (storage/sqlite/certificates.py).
+V7_ACME = r"""
+CREATE TABLE acme_account (
+    name text PRIMARY KEY,
+    sealed_key text NOT NULL,
+    created double precision NOT NULL
+);
+CREATE TABLE acme_certificates (
+    name text PRIMARY KEY,
+    chain text NOT NULL,
+    sealed_key text NOT NULL,
+    sha256 text NOT NULL,
+    directory text NOT NULL,
+    stored double precision NOT NULL
+);
+CREATE TABLE acme_status (
+    name text PRIMARY KEY,
+    document text NOT NULL,
+    updated double precision NOT NULL
+);
+CREATE TABLE acme_challenges (
+    token text PRIMARY KEY,
+    key_authorization text NOT NULL,
+    expires double precision NOT NULL
+);
+"""
+
+# Version 8: the store's own needs. The change feed's triggers also NOTIFY (delivered at
 # commit), so IMAP IDLE on any node wakes at once (storage/postgres/changes.py); the
 # indexes the SQLite index has for the mailbox list and the received-in-24-h counts.
-V6_STORE = """
+V8_STORE = """
 CREATE OR REPLACE FUNCTION bump_mailbox_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     changed text;
@@ -298,10 +345,10 @@ CREATE INDEX mailboxes_domain ON mailboxes(domain, name);
 CREATE INDEX messages_path ON messages(path);
 """
 
-# Version 7: delivery reservations (storage/sqlite/reservations.py): a delivery's message
+# Version 9: delivery reservations (storage/sqlite/reservations.py): a delivery's message
 # id is reserved before its object is written, so reconciliation on any node leaves the
 # object of a live reservation alone (S3 blobs shared by every node).
-V7_RESERVATIONS = """
+V9_RESERVATIONS = """
 CREATE TABLE delivery_reservations (
     message_id text PRIMARY KEY,
     mailbox_id text NOT NULL,
@@ -318,8 +365,10 @@ VERSIONS: tuple[tuple[int, str, str], ...] = (
     (3, "workers: leases as in SQLite, the mailbox change feed", V3_WORKERS),
     (4, "relay copies: relay_targets, relay_sent", V4_RELAYS),
     (5, "fetch sources: settings, sealed credentials, what was fetched", V5_SOURCES),
-    (6, "store: change notifications, list indexes", V6_STORE),
-    (7, "delivery reservations", V7_RESERVATIONS),
+    (6, "mail robots and their reply memory", V6_ROBOTS),
+    (7, "built-in ACME: account, live certificate, status, challenges", V7_ACME),
+    (8, "store: change notifications, list indexes", V8_STORE),
+    (9, "delivery reservations", V9_RESERVATIONS),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).
@@ -328,4 +377,6 @@ TABLES = (
     " message_seen login_clients leases web_secrets login_failures mailbox_changes"
     " relay_targets relay_sent"
     " sources source_folders source_fetched delivery_reservations"
+    " robots robot_replies"
+    " acme_account acme_certificates acme_status acme_challenges"
 ).split()

@@ -23,12 +23,14 @@ from .areas import (
     PostgresAdmins,
     PostgresApiTokens,
     PostgresAuditLog,
+    PostgresCertificates,
     PostgresDomains,
     PostgresKeyring,
     PostgresLoginClients,
     PostgresMailboxes,
     PostgresRelays,
     PostgresReservations,
+    PostgresRobots,
     PostgresSessions,
     PostgresSources,
 )
@@ -86,6 +88,7 @@ class PostgresStore:
         self.keys = PostgresKeyring(db, epochs, self.mailboxes, self.messages)
         self.sealing = PostgresSealing(db, sealer)
         self.relays = PostgresRelays(db, self.sealing)
+        self.robots = PostgresRobots(db, self.sealing)
         self.admins = PostgresAdmins(db, self.password_hasher, self.sealing)
         self.sessions = PostgresSessions(db)
         self.tokens = PostgresApiTokens(db)
@@ -93,6 +96,7 @@ class PostgresStore:
         self.login_clients = PostgresLoginClients(db)
         self.leases = PostgresLeases(self.db)
         self.sources = PostgresSources(db, self.sealing, self.events, self.messages, blobs)
+        self.certificates = PostgresCertificates(db, self.sealing)
         self.maintenance = PostgresMaintenance(db, blobs, self.data_dir, reservations)
 
     def atomic(self) -> AbstractContextManager[None]:

@@ -263,6 +263,17 @@ class SqliteMailboxes:
             conn.execute("DELETE FROM addresses WHERE address=? AND NOT is_primary", (alias,))
         return self.get(mailbox.id)
 
+    def hand_over_addresses(self, source_ref: str, target_ref: str) -> builtins.list[str]:
+        source, target = self.get(source_ref), self.get(target_ref)
+        if source.id == target.id:
+            raise InvalidInput("a mailbox cannot be handed over to itself")
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE addresses SET mailbox_id=?, is_primary=0 WHERE mailbox_id=?",
+                (target.id, source.id),
+            )
+        return list(source.addresses)
+
     def delete(self, ref: str, force: bool = False) -> int:
         """Delete a mailbox, its keys and its messages; returns the number of messages destroyed."""
         mailbox = self.get(ref)

@@ -126,6 +126,22 @@ CREATE TABLE IF NOT EXISTS leases (
     owner TEXT NOT NULL,
     expires REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS robots (
+    mailbox_id TEXT PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    starts REAL,
+    ends REAL,
+    copy_to TEXT NOT NULL DEFAULT '',
+    interval_days INTEGER NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS robot_replies (
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    sender_mac TEXT NOT NULL,
+    sent REAL NOT NULL,
+    PRIMARY KEY (mailbox_id, sender_mac)
+);
 CREATE TABLE IF NOT EXISTS mailbox_changes (
     mailbox_id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
@@ -183,6 +199,32 @@ CREATE TABLE IF NOT EXISTS delivery_reservations (
     message_id TEXT PRIMARY KEY,
     mailbox_id TEXT NOT NULL,
     started REAL NOT NULL,
+    expires REAL NOT NULL
+);
+-- Built-in ACME (storage/sqlite/certificates.py): one row each in acme_account
+-- ('default'), acme_certificates ('live') and acme_status ('default'), private keys
+-- sealed under the gateway's seal key.
+CREATE TABLE IF NOT EXISTS acme_account (
+    name TEXT PRIMARY KEY,
+    sealed_key TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acme_certificates (
+    name TEXT PRIMARY KEY,
+    chain TEXT NOT NULL,
+    sealed_key TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    directory TEXT NOT NULL,
+    stored REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acme_status (
+    name TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acme_challenges (
+    token TEXT PRIMARY KEY,
+    key_authorization TEXT NOT NULL,
     expires REAL NOT NULL
 );
 """

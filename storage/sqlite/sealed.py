@@ -76,6 +76,9 @@ class SqliteSealing:
         """The form a recovery code's hash is stored in: keyed with the gateway key."""
         return self._sealer_or_raise().keyed_digest(RECOVERY, admin, code_hash)
 
+    def derived_digest(self, purpose: str, owner: str, value: str) -> str:
+        return self._sealer_or_raise().derived_digest(purpose, owner, value)
+
     def keyed_recovery_hashes(self, admin: str, hashes: list[str]) -> list[str]:
         """Hashes as stored: those not keyed yet (new codes, older versions) are keyed."""
         return [h if is_keyed(h) else self.recovery_code_digest(admin, h) for h in hashes]
@@ -96,9 +99,12 @@ class SqliteSealing:
             sealed = conn.execute(
                 "SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'"
             ).fetchone()[0]
-            # The store's own index has the sources table (both indexes): a plain count,
-            # portable SQL (sealed_source_count is for index copies of older versions).
-            sealed += conn.execute("SELECT count(*) FROM sources").fetchone()[0]
+            # The store's own index has these tables (either index): plain counts in
+            # portable SQL (sealed_*_count, on sqlite_master, are for older index copies).
+            sealed += conn.execute(
+                "SELECT (SELECT count(*) FROM sources) + (SELECT count(*) FROM acme_account)"
+                " + (SELECT count(*) FROM acme_certificates)"
+            ).fetchone()[0]
             if sealed:
                 return False
             conn.execute("UPDATE meta SET value=? WHERE key=?", (sealer.seal(*_CHECK), CHECK_KEY))
@@ -156,6 +162,21 @@ def sealed_source_count(conn: sqlite3.Connection) -> int:
     return 0 if found is None else int(conn.execute("SELECT count(*) FROM sources").fetchone()[0])
 
 
+def sealed_acme_count(conn: sqlite3.Connection) -> int:
+    """Sealed ACME keys (account, certificate) in the index (0 for one older than them)."""
+    found = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type='table'"
+        " AND name IN ('acme_account', 'acme_certificates')"
+    ).fetchone()[0]
+    if found < 2:
+        return 0
+    return int(
+        conn.execute(
+            "SELECT (SELECT count(*) FROM acme_account) + (SELECT count(*) FROM acme_certificates)"
+        ).fetchone()[0]
+    )
+
+
 def seal_state(conn: sqlite3.Connection, sealer: Sealer | None) -> tuple[int, bool | None]:
     """(sealed TOTP secrets and source credentials in the index `conn` opens, whether
     `sealer` is their key).
@@ -163,9 +184,11 @@ def seal_state(conn: sqlite3.Connection, sealer: Sealer | None) -> tuple[int, bo
     The second value is None when it cannot be told: no sealer, or no check value yet.
     For restore, which looks at an index copy before any store opens it.
     """
-    sealed = conn.execute(
-        "SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'"
-    ).fetchone()[0] + sealed_source_count(conn)
+    sealed = (
+        conn.execute("SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'").fetchone()[0]
+        + sealed_source_count(conn)
+        + sealed_acme_count(conn)
+    )
     row = conn.execute("SELECT value FROM meta WHERE key=?", (CHECK_KEY,)).fetchone()
     if sealer is None or row is None:
         return sealed, None

@@ -20,6 +20,7 @@ from ..keys import RECIPIENT_TYPES, KdfParams
 from ..sealing import Sealer
 from .admins import SqliteAdmins
 from .audit import SqliteAuditLog
+from .certificates import SqliteCertificates
 from .database import Database
 from .domains import SqliteDomains
 from .epochs import EpochSealer
@@ -31,6 +32,7 @@ from .maintenance import SqliteMaintenance
 from .messages import SqliteMessages
 from .relays import SqliteRelays
 from .reservations import SqliteReservations
+from .robots import SqliteRobots
 from .sealed import SqliteSealing
 from .sessions import SqliteApiTokens, SqliteSessions
 from .sources import SqliteSources
@@ -89,6 +91,7 @@ class SqliteStore:
         self.keys = SqliteKeyring(self.db, epochs, self.mailboxes, self.messages)
         self.sealing = SqliteSealing(self.db, sealer)
         self.relays = SqliteRelays(self.db, self.sealing)
+        self.robots = SqliteRobots(self.db, self.sealing)
         self.admins = SqliteAdmins(self.db, self.password_hasher, self.sealing)
         self.sessions = SqliteSessions(self.db)
         self.tokens = SqliteApiTokens(self.db)
@@ -96,6 +99,7 @@ class SqliteStore:
         self.login_clients = SqliteLoginClients(self.db)
         self.leases = SqliteLeases(self.db)
         self.sources = SqliteSources(self.db, self.sealing, self.events, self.messages, self.blobs)
+        self.certificates = SqliteCertificates(self.db, self.sealing)
         self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir, reservations)
 
     def atomic(self) -> AbstractContextManager[None]:

@@ -49,6 +49,8 @@ MAILBOX_ACTS = {
     "reset_passphrase": lambda m, p: actions.ResetPassphrase(m.id),
     "recover_passphrase": lambda m, p: actions.RecoverPassphrase(m.id, p, p),
     "acknowledge_passphrase": lambda m, p: actions.AcknowledgePassphrase(m.id),
+    "set_robot": lambda m, p: actions.SetRobot(m.id, "Received", "Thank you."),
+    "clear_robot": lambda m, p: actions.ClearRobot(m.id),
 }
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from gateway.cli.main import main
 from storage import actions
+from storage.robot_rules import check_robot
 from tests.support.argon import FAST_ENV
 from tests.web.conftest import PASSWORD, Console
 from web import create_app
@@ -29,7 +31,16 @@ def _scenario(store):
     store.mailboxes.update(mailbox.id, status="hold")
     store.relays.put(mailbox.id, "old@relay.example", "required", "root")
     token, _ = store.tokens.create("jo", "script")
-    return {"id": mailbox.id, "first": passphrase, "current": old, "token": token.id}
+    store.robots.set(mailbox.id, check_robot("Old subject", "Old text"))  # for clear_robot
+    text_file = Path(store.data_dir).parent / "robot.txt"
+    text_file.write_text("Thank you.\n")
+    return {
+        "id": mailbox.id,
+        "first": passphrase,
+        "current": old,
+        "token": token.id,
+        "text_file": str(text_file),
+    }
 
 
 # act: (console request, API request or None, CLI argv) — each filled in from the scenario
@@ -118,6 +129,35 @@ ACTS = {
         ("POST", "/mailboxes/bulk", [("op", "export"), ("ids", "{id}"), ("view", "")]),
         ("POST", "/api/v1/mailboxes/export", {"ids": ["{id}"]}),
         ["mailbox", "export-csv", "--ids", "{id}"],
+    ),
+    "set_robot": (
+        (
+            "POST",
+            "/mailboxes/{id}/robot",
+            {"subject": "Received", "text": "Thank you.", "interval_days": "3"},
+        ),
+        (
+            "PUT",
+            "/api/v1/mailboxes/{id}/robot",
+            {"subject": "Received", "text": "Thank you.", "interval_days": 3},
+        ),
+        [
+            "mailbox",
+            "robot",
+            "set",
+            "{id}",
+            "--subject",
+            "Received",
+            "--text-file",
+            "{text_file}",
+            "--interval-days",
+            "3",
+        ],
+    ),  # fmt: skip
+    "clear_robot": (
+        ("POST", "/mailboxes/{id}/robot/clear", {}),
+        ("DELETE", "/api/v1/mailboxes/{id}/robot", None),
+        ["mailbox", "robot", "clear", "{id}"],
     ),
     "add_domain": (
         ("POST", "/domains", {"name": "Gamma.test"}),

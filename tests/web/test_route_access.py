@@ -27,6 +27,9 @@ EXPECTED = {
     ("POST", "/mailboxes/{mailbox_id}/settings"): "domain-admin",
     ("POST", "/mailboxes/{mailbox_id}/aliases"): "domain-admin",
     ("POST", "/mailboxes/{mailbox_id}/aliases/remove"): "domain-admin",
+    ("GET", "/mailboxes/{mailbox_id}/robot"): "domain-admin",
+    ("POST", "/mailboxes/{mailbox_id}/robot"): "domain-admin",
+    ("POST", "/mailboxes/{mailbox_id}/robot/clear"): "domain-admin",
     ("GET", "/mailboxes/{mailbox_id}/delete"): "domain-admin",
     ("POST", "/mailboxes/{mailbox_id}/delete"): "domain-admin",
     ("GET", "/mailboxes/{mailbox_id}/passphrase"): "domain-admin",
@@ -70,6 +73,9 @@ EXPECTED = {
     ("DELETE", "/api/v1/mailboxes/{mailbox_id}"): "domain-admin",
     ("POST", "/api/v1/mailboxes/{mailbox_id}/aliases"): "domain-admin",
     ("DELETE", "/api/v1/mailboxes/{mailbox_id}/aliases/{address}"): "domain-admin",
+    ("GET", "/api/v1/mailboxes/{mailbox_id}/robot"): "viewer",
+    ("PUT", "/api/v1/mailboxes/{mailbox_id}/robot"): "domain-admin",
+    ("DELETE", "/api/v1/mailboxes/{mailbox_id}/robot"): "domain-admin",
     ("POST", "/api/v1/mailboxes/{mailbox_id}/reset-passphrase"): "domain-admin",
     ("POST", "/api/v1/mailboxes/{mailbox_id}/change-passphrase"): "domain-admin",
     ("POST", "/api/v1/mailboxes/bulk/status"): "domain-admin",
@@ -186,7 +192,7 @@ async def test_domain_admin_is_refused_outside_its_domains(make_console, world, 
         response = await call(console, method, fill(path, world, "outside"), raw)
         assert response.status == 403, (method, path, response.status)
         checked += 1
-    assert checked == 26
+    assert checked == 32
     # and query parameters naming a foreign domain or mailbox
     for path in ("/mailboxes?domain=beta.test", f"/connect?mailbox={world['outside'].id}"):
         assert (await console.client.get(path)).status == 403, path

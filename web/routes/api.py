@@ -30,7 +30,7 @@ from storage.errors import (
 )
 from storage.listing import MAX_LIMIT, DomainOverview, MailboxPage, MailboxQuery
 from storage.models import Domain, Mailbox
-from storage.policy import passphrase_age, reset_locked
+from storage.policy import hand_overs, passphrase_age, reset_locked
 from storage.timefmt import iso_utc
 
 from ..security import access
@@ -92,6 +92,7 @@ def mailbox_json(m: Mailbox, now: float, **extra: Any) -> dict[str, Any]:
         "last_login": iso_utc(m.last_login),
         **passphrase_age(m, now).document(),
         "reset_locked": reset_locked(m),
+        "handed_over": [h.document() for h in hand_overs(m)],
         **extra,
     }
 

@@ -104,9 +104,14 @@ async def delete_mailbox(request: web.Request) -> web.StreamResponse:
     mailbox = await api_mailbox(request)
     if request.query.get("confirm") != mailbox.id:
         raise api_error(400, "pass ?confirm=<mailbox id> to delete it and all its messages")
-    wanted = actions.DeleteMailbox(mailbox.id, destroy_messages=True)
+    hand_over_to = request.query.get("hand_over_to", "")
+    wanted = actions.DeleteMailbox(mailbox.id, destroy_messages=True, hand_over_to=hand_over_to)
     deleted = await api_act(request, actions.delete_mailbox, wanted)
-    return web.json_response({"id": mailbox.id, "messages_destroyed": deleted.messages_destroyed})
+    document: dict[str, Any] = {"id": mailbox.id, "messages_destroyed": deleted.messages_destroyed}
+    if deleted.handed_over_to is not None:
+        document["handed_over_to"] = deleted.handed_over_to.id
+        document["handed_over"] = list(mailbox.addresses)
+    return web.json_response(document)
 
 
 @routes.post(V1 + "/mailboxes/{mailbox_id}/aliases")

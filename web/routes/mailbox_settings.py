@@ -151,15 +151,31 @@ async def remove_alias(request: web.Request) -> web.StreamResponse:
 
 
 async def _delete_page(
-    request: web.Request, mailbox: Mailbox, errors: dict | None = None, status: int = 200
+    request: web.Request,
+    mailbox: Mailbox,
+    errors: dict | None = None,
+    status: int = 200,
+    hand_over_to: str = "",
 ) -> web.Response:
     context = {
         "nav": "mailboxes",
         "mailbox": mailbox,
         "deletable": policy.is_deletable(mailbox),
         "errors": errors or {},
+        "successors": await _successors(request, mailbox),
+        "hand_over_to": hand_over_to,
     }
     return await render(request, "mailbox_delete.html", context, status=status)
+
+
+async def _successors(request: web.Request, mailbox: Mailbox) -> list[tuple[str, str]]:
+    """(value, label) of the mailboxes that may take over its addresses: the others of
+    its domain (the action checks again); the first choice hands over nothing."""
+    others = await state(request).store.mailboxes.list(mailbox.domain)
+    choices = [(m.id, f"{m.name} ({m.id})") for m in others if m.id != mailbox.id]
+    if not choices:
+        return []
+    return [("", _("nobody: mail to them is rejected as unknown")), *choices]
 
 
 @routes.get("/mailboxes/{mailbox_id}/delete")
@@ -174,20 +190,27 @@ async def delete_mailbox(request: web.Request) -> web.StreamResponse:
     mailbox = await scoped_mailbox(request)
     form = await request.post()
     typed = form_text(form, "confirm", 300)
+    hand_over_to = form_text(form, "hand_over_to", 320)
     if typed not in (mailbox.name.strip(), mailbox.id):
         if not policy.is_deletable(mailbox):  # which refusal to show first; the action decides
             return await _delete_page(request, mailbox, status=409)
         message = _("Type the mailbox name exactly as shown to confirm.")
-        return await _delete_page(request, mailbox, {"confirm": message}, 400)
-    wanted = actions.DeleteMailbox(mailbox.id, destroy_messages=True)
+        return await _delete_page(request, mailbox, {"confirm": message}, 400, hand_over_to)
+    wanted = actions.DeleteMailbox(mailbox.id, destroy_messages=True, hand_over_to=hand_over_to)
     try:
-        destroyed = (await perform(request, actions.delete_mailbox, wanted)).messages_destroyed
+        deleted = await perform(request, actions.delete_mailbox, wanted)
     except NotDeletable:
         return await _delete_page(request, mailbox, status=409)
+    except (InvalidInput, NotFound) as exc:  # the hand-over (another domain's is a 403)
+        errors = {"hand_over_to": error_text(exc)}
+        return await _delete_page(request, mailbox, errors, 400, hand_over_to)
+    destroyed = deleted.messages_destroyed
     text = ngettext(
         "Mailbox %(name)s deleted with %(n)d message.",
         "Mailbox %(name)s deleted with %(n)d messages.",
         destroyed,
     ) % {"name": mailbox.name, "n": destroyed}
     await session.flash(request, text)
+    if deleted.handed_over_to is not None:
+        raise redirect(f"/mailboxes/{deleted.handed_over_to.id}")
     raise redirect(f"/mailboxes?domain={mailbox.domain}")

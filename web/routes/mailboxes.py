@@ -9,7 +9,13 @@ from aiohttp import web
 from storage import actions
 from storage.errors import AlreadyExists, InvalidInput, NotFound, OutOfScope
 from storage.models import STATUSES
-from storage.policy import max_age_choice, max_age_days, passphrase_age, reset_locked
+from storage.policy import (
+    hand_overs,
+    max_age_choice,
+    max_age_days,
+    passphrase_age,
+    reset_locked,
+)
 
 from .. import session
 from ..forms import FieldError, parse_size
@@ -170,6 +176,7 @@ async def mailbox_page(request: web.Request) -> web.StreamResponse:
     mailbox = await scoped_mailbox(request)
     st = state(request)
     since = st.options.clock() - 86400
+    robot = await st.store.robots.get(mailbox.id)
     context = {
         "nav": "mailboxes",
         "mailbox": mailbox,
@@ -182,5 +189,8 @@ async def mailbox_page(request: web.Request) -> web.StreamResponse:
         "passphrase": passphrase_age(mailbox, st.options.clock()),
         "max_age_choice": max_age_choice(max_age_days(mailbox)),
         "reset_locked": reset_locked(mailbox),
+        "hand_overs": hand_overs(mailbox),
+        "robot": robot,
+        "robot_active": robot is not None and robot.active(st.options.clock()),
     }
     return await render(request, "mailbox.html", context)

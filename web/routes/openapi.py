@@ -67,12 +67,44 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "Passphrase resets need a superadmin and a typed confirmation",
             },
+            "handed_over": {
+                "type": "array",
+                "description": "Addresses this mailbox received from deleted mailboxes, newest"
+                " first: {from, name, addresses, at}",
+                "items": {"type": "object"},
+            },
             "sealed_messages": {"type": "integer"},
             "received_24h": {"type": "integer"},
             "passphrase": {
                 "type": "string",
                 "description": "Only in the response that creates it; never retrievable.",
             },
+        },
+    },
+    "Robot": {
+        "type": "object",
+        "properties": {
+            "mailbox": {"type": "string"},
+            "subject": {"type": "string"},
+            "text": {"type": "string"},
+            "from": {**_TIME, "type": ["string", "null"]},
+            "until": {**_TIME, "type": ["string", "null"]},
+            "copy_to": {"type": ["string", "null"]},
+            "interval_days": {"type": "integer"},
+            "active": {"type": "boolean", "description": "Inside its date window now"},
+            "updated": _TIME,
+        },
+    },
+    "RobotSet": {
+        "type": "object",
+        "required": ["subject", "text"],
+        "properties": {
+            "subject": {"type": "string", "maxLength": 200},
+            "text": {"type": "string", "maxLength": 10000},
+            "from": {"type": "string", "description": "YYYY-MM-DD (UTC) or ISO 8601 time"},
+            "until": {"type": "string", "description": "YYYY-MM-DD (UTC, inclusive)"},
+            "copy_to": {"type": "string"},
+            "interval_days": {"type": "integer", "minimum": 1, "maximum": 365},
         },
     },
     "MailboxCreate": {
@@ -295,7 +327,9 @@ def document() -> dict[str, Any]:
             "get": _op("One mailbox with statistics", _json(_ref("Mailbox"))),
             "patch": _op("Change settings or status", _json(_ref("Mailbox")), "MailboxUpdate"),
             "delete": _op(
-                "Delete a mailbox on hold or disabled (?confirm=<id>), irreversibly", _json(_OBJ)
+                "Delete a mailbox on hold or disabled (?confirm=<id>), irreversibly;"
+                " ?hand_over_to=<id> moves its addresses to that mailbox of the same domain",
+                _json(_OBJ),
             ),
         },
         "/api/v1/mailboxes/{mailbox_id}/aliases": {
@@ -305,6 +339,17 @@ def document() -> dict[str, Any]:
         "/api/v1/mailboxes/{mailbox_id}/aliases/{address}": {
             "parameters": [*_MBX, _param("address", "The alias")],
             "delete": _op("Remove an alias", _json(_ref("Mailbox"))),
+        },
+        "/api/v1/mailboxes/{mailbox_id}/robot": {
+            "parameters": _MBX,
+            "get": _op("The mailbox's auto-reply robot (404: none)", _json(_ref("Robot"))),
+            "put": _op(
+                "Set or replace the robot; subject one line (no CR/LF), from/until dates"
+                " (YYYY-MM-DD, UTC, until inclusive)",
+                _json(_ref("Robot")),
+                "RobotSet",
+            ),
+            "delete": _op("Remove the robot", {"description": "Removed"}, code="204"),
         },
         "/api/v1/mailboxes/{mailbox_id}/reset-passphrase": {
             "parameters": _MBX,
