@@ -269,7 +269,7 @@ class SqliteMailboxes:
             raise InvalidInput("a mailbox cannot be handed over to itself")
         with self._db.write() as conn:
             conn.execute(
-                "UPDATE addresses SET mailbox_id=?, is_primary=0 WHERE mailbox_id=?",
+                "UPDATE addresses SET mailbox_id=?, is_primary=FALSE WHERE mailbox_id=?",
                 (target.id, source.id),
             )
         return list(source.addresses)
