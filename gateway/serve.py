@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from storage import AlreadyExists
 from storage.acme_status import live_pem
 from storage.actions import AuditAction
 from storage.async_store import AsyncStore
@@ -90,12 +91,17 @@ def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> N
     """Create 'admin' on a fresh data directory and print its password once.
 
     `console_url` is empty when the web console is off (web.listen = ""): then say how
-    to turn it on rather than print an empty address.
+    to turn it on rather than print an empty address. Nodes sharing one index (PostgreSQL)
+    may start at the same moment: the one that loses the race finds 'admin' made.
     """
     if store.admins.count():
         return
-    _admin, password = store.admins.create("admin", role="superadmin")
-    store.audit.record("gateway", str(AuditAction.ADMIN_CREATE), "admin", "first start", "")
+    try:
+        with store.atomic():
+            _admin, password = store.admins.create("admin", role="superadmin")
+            store.audit.record("gateway", str(AuditAction.ADMIN_CREATE), "admin", "first start", "")
+    except AlreadyExists:
+        return  # another node made it; only that one prints the password
     out("No admin account existed: created 'admin'. Its password is shown once, now:")
     out(f"    {password}")
     if console_url:

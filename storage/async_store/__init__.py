@@ -50,7 +50,7 @@ class AsyncStore:
         self.domains = AsyncDomains(store.domains, pool)
         self.mailboxes = AsyncMailboxes(store.mailboxes, pool)
         self.keys = AsyncKeyring(store.keys, pool)
-        self.messages = AsyncMessages(store.messages, pool)
+        self.messages = AsyncMessages(store.messages, pool, store.events)
         self.admins = AsyncAdmins(store.admins, pool)
         self.sessions = AsyncSessions(store.sessions, pool)
         self.tokens = AsyncApiTokens(store.tokens, pool)

@@ -192,6 +192,15 @@ CREATE TABLE IF NOT EXISTS source_fetched (
     at REAL NOT NULL,
     PRIMARY KEY (source_id, folder, key)
 );
+-- A delivery's message id, reserved before a byte of its blob is written (blobs shared
+-- by several nodes: S3), removed by the commit transaction. Reconciliation leaves the
+-- blob of a live reservation alone (storage/sqlite/reservations.py).
+CREATE TABLE IF NOT EXISTS delivery_reservations (
+    message_id TEXT PRIMARY KEY,
+    mailbox_id TEXT NOT NULL,
+    started REAL NOT NULL,
+    expires REAL NOT NULL
+);
 -- Built-in ACME (storage/sqlite/certificates.py): one row each in acme_account
 -- ('default'), acme_certificates ('live') and acme_status ('default'), private keys
 -- sealed under the gateway's seal key.
