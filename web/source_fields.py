@@ -56,7 +56,9 @@ def _number(value: str, what: str) -> int | None:
     if not value:
         return None
     if not value.isdigit():
-        raise InvalidInput("{what} must be a whole number", what=what)
+        if what == "port":
+            raise InvalidInput("the port must be a whole number")
+        raise InvalidInput("the interval must be a whole number of seconds")
     return int(value)
 
 
@@ -72,7 +74,7 @@ def add_request(mailbox_id: str, v: dict[str, Any], secret: dict[str, str]) -> a
         host=v["host"],
         username=v["username"],
         secret=secret,
-        port=_number(v["port"], "the port"),
+        port=_number(v["port"], "port"),
         tls=v["tls"] or "implicit",
         insecure=v["insecure"] == "on",
         ca_file=v["ca_file"] or None,
@@ -80,7 +82,7 @@ def add_request(mailbox_id: str, v: dict[str, Any], secret: dict[str, str]) -> a
         auth=v["auth"] or "password",
         folders=_folders(v["folders"]),
         keep=v["keep"] == "on",
-        interval=_number(v["interval"], "the interval") or 300,
+        interval=_number(v["interval"], "interval") or 300,
         comment=v["comment"],
         active=v["active"] == "on",
     )
@@ -94,7 +96,7 @@ def update_request(
         source=source_id,
         name=v["name"],
         host=v["host"],
-        port=_number(v["port"], "the port"),
+        port=_number(v["port"], "port"),
         username=v["username"],
         tls=v["tls"] or None,
         insecure=v["insecure"] == "on",
@@ -104,7 +106,7 @@ def update_request(
         secret=secret or None,
         folders=_folders(v["folders"]),
         keep=v["keep"] == "on",
-        interval=_number(v["interval"], "the interval"),
+        interval=_number(v["interval"], "interval"),
         comment=v["comment"],
         active=v["active"] == "on",
     )
