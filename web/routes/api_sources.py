@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from storage import actions
-from storage.errors import NotFound, SealError
+from storage.errors import Forbidden, NotFound, OutOfScope, SealError
 from storage.sources import Source
 from storage.timefmt import iso_utc
 
@@ -148,6 +148,10 @@ async def _job(request: web.Request, kind: str) -> Any:
     await _scoped(request, source, write=True)
     try:
         return await run_job(request, kind, source.id)
+    except NotFound:
+        raise api_error(404, "no such source") from None
+    except (OutOfScope, Forbidden) as exc:
+        raise api_error(403, str(exc)) from None
     except NoRunner:
         raise web.HTTPServiceUnavailable(
             text=f'{{"error": "{_NO_RUNNER}"}}', content_type="application/json"

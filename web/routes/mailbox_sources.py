@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from storage import actions
-from storage.errors import AlreadyExists, InvalidInput, NotFound, SealError, StoreError
+from storage.errors import AlreadyExists, Forbidden, InvalidInput, NotFound, OutOfScope, SealError
 from storage.models import Mailbox
 from storage.sources import DEFAULT_INTERVAL, Source
 
@@ -176,7 +176,7 @@ async def _job(request: web.Request, kind: str) -> web.StreamResponse:
 async def _perform_job(request: web.Request, kind: str, source_id: str) -> Any:
     try:
         return await run_job(request, kind, source_id)
-    except StoreError as exc:
-        if isinstance(exc, NotFound):
-            raise web.HTTPNotFound() from None
+    except NotFound:  # removed meanwhile
+        raise web.HTTPNotFound() from None
+    except (OutOfScope, Forbidden):
         raise web.HTTPForbidden() from None
