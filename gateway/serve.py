@@ -201,19 +201,23 @@ async def start_gateway(
     return running
 
 
-def _start_sources(ctx: GatewayContext) -> SourceScheduler:
-    """Fetch the active sources on their intervals (every worker runs one; a lease per
-    source in the store makes each run happen on one of them)."""
+def _fetch_options(ctx: GatewayContext) -> FetchOptions:
     s = ctx.settings
-    options = FetchOptions(
+    return FetchOptions(
         hostname=ctx.hostname,
         max_message_size=s.fetch.max_message_size,
         timeout=s.fetch.timeout,
         lease_ttl=s.fetch.lease_ttl,
     )
+
+
+def _start_sources(ctx: GatewayContext) -> SourceScheduler:
+    """Fetch the active sources on their intervals (every worker runs one; a lease per
+    source in the store makes each run happen on one of them)."""
+    s = ctx.settings
     scheduler = SourceScheduler(
         ctx.store,
-        options,
+        _fetch_options(ctx),
         concurrency=s.fetch.concurrency,
         max_backoff=s.fetch.max_backoff,
         metrics=ctx.metrics,
@@ -259,6 +263,8 @@ def _web_options(running: RunningGateway):
 
     from web.options import ConnectInfo, WebOptions
 
+    from .sources.web_runner import source_runner
+
     ctx = running.ctx
     s = ctx.settings
     bound = {svc.name: [a[1] for a in svc.addresses] for svc in running.services}
@@ -294,6 +300,7 @@ def _web_options(running: RunningGateway):
         readiness_check=functools.partial(readiness, running),
         connect=connect,
         version=version("journal-gateway"),
+        source_runner=source_runner(_fetch_options(ctx), ctx.metrics),
     )
 
 

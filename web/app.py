@@ -42,6 +42,7 @@ def create_app(store: AsyncStore, options: WebOptions) -> web.Application:
         throttle=LoginThrottle(options.login_max_failures, options.login_window, options.clock),
     )
     app.on_startup.append(_load_csrf_key)
+    app.on_cleanup.append(_stop_source_threads)
     setup_templates(app)
     for table in ROUTE_TABLES:
         app.add_routes(table)
@@ -53,6 +54,12 @@ def create_app(store: AsyncStore, options: WebOptions) -> web.Application:
 async def _load_csrf_key(app: web.Application) -> None:
     """The key is the store's, so every worker and node signs and checks alike."""
     app[STATE].csrf_key = await app[STATE].store.sessions.signing_key(CSRF_KEY_NAME)
+
+
+async def _stop_source_threads(app: web.Application) -> None:
+    threads = app[STATE].source_threads
+    if threads is not None:
+        threads.shutdown(wait=False, cancel_futures=True)
 
 
 def is_api(request: web.Request) -> bool:

@@ -10,12 +10,27 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 MetricsHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Returns {check name: passed}; /readyz answers 200 when every check passed, else 503.
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+# (the synchronous store, a storage.sources.Source) -> an outcome with detail() and
+# document(); it runs on a thread of the web app's own, and may take the network's time.
+SourceJob = Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class SourceRunner:
+    """The gateway's fetcher, for the console's and the API's "fetch now" (`fetch`, one
+    run of a source, recorded on it) and "test connection" (`check`: connect, sign in,
+    list; nothing fetched or recorded). `threads`: how many may run at once."""
+
+    fetch: SourceJob
+    check: SourceJob
+    threads: int = 2
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,8 @@ class WebOptions:
     require_totp: roles that must enrol two-factor sign-in before doing anything else,
       or ("all",) (storage.policy.totp_required reads it).
     clock: the time source (tests pass a fake one to cross timeouts without sleeping).
+    source_runner: "fetch now" and "test connection" of fetch sources; None → those
+      buttons answer that this process cannot reach sources.
     """
 
     data_dir: Path
@@ -73,3 +90,4 @@ class WebOptions:
     require_totp: tuple[str, ...] = ()
     version: str = ""
     clock: Callable[[], float] = time.time
+    source_runner: SourceRunner | None = None

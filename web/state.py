@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -20,6 +21,7 @@ class WebState:
     throttle: LoginThrottle
     csrf_key: bytes = b""  # the store's signing key, loaded at application start-up
     totp_last_step: dict[str, int] = field(default_factory=dict)  # replay guard per admin
+    source_threads: ThreadPoolExecutor | None = None  # "fetch now", "test connection"
 
     @property
     def cookie_name(self) -> str:

@@ -30,6 +30,7 @@ from . import (
     source_remove,
     source_run,
     source_show,
+    source_test,
     source_update,
 )
 from .admin import admin
@@ -118,6 +119,7 @@ for command in (
     source_update.update,
     source_remove.remove,
     source_run.run,
+    source_test.test,
 ):
     source.add_command(command)
 

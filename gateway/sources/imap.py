@@ -125,9 +125,13 @@ class ImapSource:
         except imaplib.IMAP4.error as exc:
             raise FetchError("auth", f"{self.settings.host} refused the login: {exc}") from None
 
-    def select(self, folder: str) -> tuple[int, list[tuple[int, int]]]:
-        """Open `folder` (read-only, EXAMINE, in keep mode): (UIDVALIDITY, [(uid, size)])."""
-        typ, data = self._client.select(quote(folder), readonly=self.settings.keep)
+    def select(
+        self, folder: str, readonly: bool | None = None
+    ) -> tuple[int, list[tuple[int, int]]]:
+        """Open `folder` (read-only, EXAMINE, in keep mode or when `readonly`):
+        (UIDVALIDITY, [(uid, size)])."""
+        examine = self.settings.keep if readonly is None else readonly
+        typ, data = self._client.select(quote(folder), readonly=examine)
         if typ != "OK":
             raise FetchError("protocol", f"cannot open folder {folder!r}: {_text(data)}")
         validity = self._client.response("UIDVALIDITY")[1]

@@ -17,7 +17,7 @@ to its own rendering (a form error, a 4xx JSON body, `Error:` and exit status 1)
 - admins.py: admins, roles, domains, passwords, TOTP, language
 - robots.py: set and clear a mailbox's auto-reply robot
 - tokens.py: API tokens, revealing the /metrics token
-- sources.py: fetch sources (add, update, remove, run now)
+- sources.py: fetch sources (add, update, remove, run now, test the connection)
 - audit.py: the one list of audit action names (AuditAction)
 
 ACTIONS lists them all with the faces that offer each; tests/actions checks that the
@@ -99,10 +99,12 @@ from .relays import AddRelayTarget, RemoveRelayTarget, add_relay_target, remove_
 from .robots import ClearRobot, SetRobot, clear_robot, set_robot
 from .sources import (
     AddSource,
+    CheckSource,
     RunSource,
     SourceRef,
     UpdateSource,
     add_source,
+    check_source,
     remove_source,
     run_source,
     update_source,
@@ -122,11 +124,13 @@ __all__ = [
     "sources",
     "update_source",
     "run_source",
+    "check_source",
     "remove_source",
     "add_source",
     "UpdateSource",
     "SourceRef",
     "RunSource",
+    "CheckSource",
     "ACTIONS",
     "IMPORT_KEY",
     "KEEP",

@@ -70,6 +70,7 @@ class AuditAction(enum.StrEnum):
     SOURCE_UPDATE = "source.update"
     SOURCE_REMOVE = "source.remove"
     SOURCE_RUN = "source.run"
+    SOURCE_CHECK = "source.check"
     # acts that stay in their face
     ADMIN_LOGIN = "admin.login"
     ADMIN_LOGIN_FAILED = "admin.login-failed"

@@ -4,9 +4,9 @@ Who may: domain admins for their domains' mailboxes, superadmins and the operato
 all (the scope of the source's mailbox). Audit entries name the source and its
 mailbox, never a credential.
 
-Running a source needs the network, which storage never touches: `RunSource` carries
-the fetcher (the gateway's gateway/sources/fetch.py) as a callable; the action checks
-who asks, calls it and records the outcome.
+Running or testing a source needs the network, which storage never touches: `RunSource`
+and `CheckSource` carry the fetcher (the gateway's gateway/sources/fetch.py, check.py)
+as a callable; the action checks who asks, calls it and records the outcome.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from .. import sources as rules
 from ..sources import Source
 from .audit import AuditAction
-from .base import CLI, Actor, action, record, scoped_mailbox
+from .base import API, CLI, CONSOLE, Actor, action, record, scoped_mailbox
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,12 @@ class RunSource:
     fetch: Callable[[Source], Any] = field(repr=False)  # returns an outcome with `detail()`
 
 
+@dataclass(frozen=True)
+class CheckSource:
+    source: str
+    check: Callable[[Source], Any] = field(repr=False)  # returns an outcome with `detail()`
+
+
 def scoped_source(store: Any, actor: Actor, source_id: str) -> Source:
     """NotFound, or OutOfScope when the source's mailbox is not in the actor's domains."""
     source: Source = store.sources.get(source_id)
@@ -82,7 +88,7 @@ def scoped_source(store: Any, actor: Actor, source_id: str) -> Source:
     return source
 
 
-@action(CLI)
+@action(CONSOLE, API, CLI)
 def add_source(store: Any, actor: Actor, request: AddSource) -> Source:
     mailbox = scoped_mailbox(store, actor, request.mailbox)
     settings = rules.checked_settings(
@@ -109,7 +115,7 @@ def add_source(store: Any, actor: Actor, request: AddSource) -> Source:
     return source
 
 
-@action(CLI)
+@action(CONSOLE, API, CLI)
 def update_source(store: Any, actor: Actor, request: UpdateSource) -> Source:
     current = scoped_source(store, actor, request.source)
     fields = ("host", "port", "username", "tls", "insecure", "ca_file", "fingerprint", "auth")
@@ -135,7 +141,7 @@ def update_source(store: Any, actor: Actor, request: UpdateSource) -> Source:
     return updated
 
 
-@action(CLI)
+@action(CONSOLE, API, CLI)
 def remove_source(store: Any, actor: Actor, request: SourceRef) -> Source:
     source = scoped_source(store, actor, request.source)
     with store.atomic():
@@ -144,12 +150,21 @@ def remove_source(store: Any, actor: Actor, request: SourceRef) -> Source:
     return source
 
 
-@action(CLI)
+@action(CONSOLE, API, CLI)
 def run_source(store: Any, actor: Actor, request: RunSource) -> Any:
     """Fetch now; the outcome is recorded on the source by the fetcher, and audited."""
     source = scoped_source(store, actor, request.source)
     outcome = request.fetch(source)
     record(store, actor, AuditAction.SOURCE_RUN, source.id, outcome.detail())
+    return outcome
+
+
+@action(CONSOLE, API, CLI)
+def check_source(store: Any, actor: Actor, request: CheckSource) -> Any:
+    """Test the connection and sign-in now; nothing is fetched or recorded on the source."""
+    source = scoped_source(store, actor, request.source)
+    outcome = request.check(source)
+    record(store, actor, AuditAction.SOURCE_CHECK, source.id, outcome.detail())
     return outcome
 
 

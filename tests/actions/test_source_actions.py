@@ -36,6 +36,7 @@ SOURCE_ACTS = {
     "update_source": lambda m, s: actions.UpdateSource(s.id, keep=True),
     "remove_source": lambda m, s: actions.SourceRef(s.id),
     "run_source": lambda m, s: actions.RunSource(s.id, Never()),
+    "check_source": lambda m, s: actions.CheckSource(s.id, Never()),
 }
 
 

@@ -138,3 +138,23 @@ def test_a_source_held_by_another_worker_is_not_fetched(
     assert "another process" in ok(run("source", "run", source_id)).stdout
     store.leases.release(f"fetch:{source_id}", "another-worker")
     assert as_json(run("source", "run", source_id, "--json"))["fetched"] == 1
+
+
+def test_source_test_signs_in_and_lists_without_fetching(
+    run, store, mailbox, account, password_file, ca_pem, tmp_path
+):
+    account.put(message(1))
+    added = as_json(run(*add_args(mailbox, account, password_file, ca_pem, "--json")))
+    result = ok(run("source", "test", added["id"]))
+    assert "Connection and sign-in work: 1 messages at the source" in result.stdout
+    checked = as_json(run("source", "test", added["id"], "--json"))
+    assert (checked["ok"], checked["messages"], checked["error"]) == (True, 1, "")
+    assert len(account.remaining()) == 1 and store.messages.list(mailbox[0].id) == []
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-the-Password-1\n")
+    ok(run("source", "update", added["id"], "--password-file", str(wrong)))
+    before = store.sources.get(added["id"])
+    failed(run("source", "test", added["id"]), "refused the login")
+    assert store.sources.get(added["id"]) == before  # not marked failing, no run recorded
+    details = [e.detail for e in store.audit.list() if e.action == "source.check"]
+    assert details == ["failed=auth", "ok messages=1", "ok messages=1"]

@@ -71,3 +71,38 @@ def test_serve_fetches_each_source_once_and_pop3_gives_it_back(
             message(3, b"via pop3\n"),
         )
     )
+
+
+def test_serve_gives_the_api_its_fetcher_for_run_and_test(
+    store, mailbox, account, data_dir, ca_pem
+):
+    """`gateway serve` wires WebOptions.source_runner: the API's run and test reach the
+    real fetcher (an inactive source, so the scheduler leaves it alone)."""
+    import json
+    import urllib.request
+
+    account.put(message(4))
+    source = add_source(store, mailbox, account, "imap", "imaps", ca_file=str(ca_pem))
+    store.sources.update(source.id, active=False)
+    store.admins.create("ops", "superadmin", [], "ops-" + "p" * 20)
+    _, raw = store.tokens.create("ops", "ci")
+    gateway = GatewayProcess(data_dir)
+    gateway.wait_ready()
+
+    def post(path: str) -> dict:
+        request = urllib.request.Request(
+            f"https://127.0.0.1:{gateway.ports['web']}{path}",
+            method="POST",
+            headers={"Authorization": f"Bearer {raw}"},
+        )
+        with urllib.request.urlopen(request, context=insecure_tls(), timeout=30) as response:
+            return json.loads(response.read())
+
+    try:
+        tested = post(f"/api/v1/sources/{source.id}/test")
+        assert (tested["ok"], tested["messages"]) == (True, 1)
+        ran = post(f"/api/v1/sources/{source.id}/run")
+        assert (ran["fetched"], ran["failed"]) == (1, False)
+    finally:
+        assert gateway.stop() == 0
+    assert len(store.messages.list(mailbox[0].id)) == 1 and account.remaining() == []

@@ -273,6 +273,7 @@ async def test_every_time_is_iso_8601_utc_like_the_cli_json(api, env, app):
     schema = (await (await api.get("/api/v1/openapi.json")).json())["components"]["schemas"]
     fields = [("Domain", "created"), ("DomainOverview", "last_login")]
     fields += [("Mailbox", name) for name in ("created", "last_login", "passphrase_changed")]
+    fields += [("Source", name) for name in ("created", "last_run", "last_success")]
     for name, field in fields:
         prop = schema[name]["properties"][field]
         assert prop["format"] == "date-time" and "string" in str(prop["type"]), (name, field)
@@ -281,6 +282,7 @@ async def test_every_time_is_iso_8601_utc_like_the_cli_json(api, env, app):
         (name, field)
         for name, body in schema.items()
         for field in body.get("properties", {})
-        if field in ("created", "last_login") or field.endswith(("_changed", "_at"))
+        if field in ("created", "last_login", "last_run", "last_success")
+        or field.endswith(("_changed", "_at"))
     }
     assert time_like == set(fields)  # no time field left undocumented as a date-time

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
+from storage.sources import checked_settings
+
 # The declared minimum level of every route. A new route must be added here.
 EXPECTED = {
     ("GET", "/"): "viewer",
@@ -30,6 +32,13 @@ EXPECTED = {
     ("GET", "/mailboxes/{mailbox_id}/robot"): "domain-admin",
     ("POST", "/mailboxes/{mailbox_id}/robot"): "domain-admin",
     ("POST", "/mailboxes/{mailbox_id}/robot/clear"): "domain-admin",
+    ("GET", "/mailboxes/{mailbox_id}/sources"): "viewer",
+    ("POST", "/mailboxes/{mailbox_id}/sources"): "domain-admin",
+    ("GET", "/mailboxes/{mailbox_id}/sources/{source_id}"): "domain-admin",
+    ("POST", "/mailboxes/{mailbox_id}/sources/{source_id}"): "domain-admin",
+    ("POST", "/mailboxes/{mailbox_id}/sources/{source_id}/remove"): "domain-admin",
+    ("POST", "/mailboxes/{mailbox_id}/sources/{source_id}/run"): "domain-admin",
+    ("POST", "/mailboxes/{mailbox_id}/sources/{source_id}/test"): "domain-admin",
     ("GET", "/mailboxes/{mailbox_id}/delete"): "domain-admin",
     ("POST", "/mailboxes/{mailbox_id}/delete"): "domain-admin",
     ("GET", "/mailboxes/{mailbox_id}/passphrase"): "domain-admin",
@@ -76,6 +85,13 @@ EXPECTED = {
     ("GET", "/api/v1/mailboxes/{mailbox_id}/robot"): "viewer",
     ("PUT", "/api/v1/mailboxes/{mailbox_id}/robot"): "domain-admin",
     ("DELETE", "/api/v1/mailboxes/{mailbox_id}/robot"): "domain-admin",
+    ("GET", "/api/v1/mailboxes/{mailbox_id}/sources"): "viewer",
+    ("POST", "/api/v1/mailboxes/{mailbox_id}/sources"): "domain-admin",
+    ("GET", "/api/v1/sources/{source_id}"): "viewer",
+    ("PATCH", "/api/v1/sources/{source_id}"): "domain-admin",
+    ("DELETE", "/api/v1/sources/{source_id}"): "domain-admin",
+    ("POST", "/api/v1/sources/{source_id}/run"): "domain-admin",
+    ("POST", "/api/v1/sources/{source_id}/test"): "domain-admin",
     ("POST", "/api/v1/mailboxes/{mailbox_id}/reset-passphrase"): "domain-admin",
     ("POST", "/api/v1/mailboxes/{mailbox_id}/change-passphrase"): "domain-admin",
     ("POST", "/api/v1/mailboxes/bulk/status"): "domain-admin",
@@ -115,12 +131,18 @@ def test_static_files_are_the_only_undeclared_public_routes(app):
 
 @pytest.fixture
 async def world(env, domains, make_console):
-    """alpha.test (the domain admin's), beta.test (not), a mailbox in each, tokens."""
+    """alpha.test (the domain admin's), beta.test (not), a mailbox and a fetch source in
+    each, tokens."""
     inside, _ = env.store.mailboxes.create("alpha.test", name="in", actor=None)
     outside, _ = env.store.mailboxes.create("beta.test", name="out", actor=None)
     env.store.admins.create("other", "viewer", [], "x" * 16)
     token, _ = env.store.tokens.create("other", "t")
-    return {"inside": inside, "outside": outside, "token": token}
+    settings = checked_settings(protocol="imap", host="mail.example.net", username="u")
+    sources = {
+        f"{key}_source": env.store.sources.add(m.id, "src", settings, {"password": "p"})
+        for key, m in (("inside", inside), ("outside", outside))
+    }
+    return {"inside": inside, "outside": outside, "token": token, **sources}
 
 
 def fill(path: str, world, mailbox_key: str = "outside") -> str:
@@ -131,6 +153,7 @@ def fill(path: str, world, mailbox_key: str = "outside") -> str:
         .replace("{name}", "other")
         .replace("{token_id}", world["token"].id)
         .replace("{address}", "nobody@beta.test")
+        .replace("{source_id}", world[f"{mailbox_key}_source"].id)
     )
 
 
@@ -185,14 +208,14 @@ async def test_domain_admin_is_refused_outside_its_domains(make_console, world, 
     _, raw = env.store.tokens.create("da", "probe")
     checked = 0
     for (method, path), level in EXPECTED.items():
-        if "{mailbox_id}" not in path and "{domain}" not in path:
+        if not any(k in path for k in ("{mailbox_id}", "{domain}", "{source_id}")):
             continue
         if level not in ("viewer", "domain-admin"):
             continue
         response = await call(console, method, fill(path, world, "outside"), raw)
         assert response.status == 403, (method, path, response.status)
         checked += 1
-    assert checked == 32
+    assert checked == 46
     # and query parameters naming a foreign domain or mailbox
     for path in ("/mailboxes?domain=beta.test", f"/connect?mailbox={world['outside'].id}"):
         assert (await console.client.get(path)).status == 403, path

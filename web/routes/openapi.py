@@ -412,6 +412,9 @@ def document() -> dict[str, Any]:
             ),
         },
     }
+    from . import openapi_sources  # it builds on the helpers above
+
+    paths |= openapi_sources.paths()
     return {
         "openapi": "3.1.0",
         "info": {"title": "Journal Gateway admin API", "version": "1"},
@@ -419,7 +422,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | openapi_sources.SCHEMAS,
         },
         "paths": paths,
     }
