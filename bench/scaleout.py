@@ -267,13 +267,17 @@ async def _workloads(clusters: list[Cluster], results: dict, rounds: int) -> Non
 
 
 def per_message(done: dict[str, dict]) -> dict[str, dict]:
-    """Adds cpu_ms_per_msg {kind: ms}, the servers' total and the load generator's."""
+    """Adds cpu_ms_per_msg {kind: ms}, the servers' total and the load generator's, and
+    cores_busy: CPU seconds of servers and client per wall-clock second."""
     for entry in done.values():
         cpu, messages = entry.get("cpu_by_kind"), entry.get("messages")
         if cpu and messages:
             entry["cpu_ms_per_msg"] = {k: v * 1000 / messages for k, v in cpu.items()}
             entry["total_cpu_ms_per_msg"] = sum(cpu.values()) * 1000 / messages
-            entry["client_cpu_ms_per_msg"] = entry.get("client_cpu_s", 0.0) * 1000 / messages
+            client = entry.get("client_cpu_s", 0.0)
+            entry["client_cpu_ms_per_msg"] = client * 1000 / messages
+            if entry.get("seconds"):  # ≈ the core count: CPU-bound; well below: latency
+                entry["cores_busy"] = (sum(cpu.values()) + client) / entry["seconds"]
     return done
 
 

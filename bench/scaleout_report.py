@@ -14,12 +14,16 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("scaleout_A", "mb_per_s", "A: MB/s", "{:.1f}"),
     ("scaleout_A", "p50_ms", "A: p50 latency (ms)", "{:.1f}"),
     ("scaleout_A", "p99_ms", "A: p99 latency (ms)", "{:.1f}"),
+    ("scaleout_A", "cores_busy", "A: cores busy (servers + load generator)", "{:.2f}"),
     ("scaleout_B", "msgs_per_s", "B: msgs/s", "{:.2f}"),
     ("scaleout_B", "mb_per_s", "B: MB/s", "{:.1f}"),
     ("scaleout_B", "p99_ms", "B: p99 latency (ms)", "{:.0f}"),
+    ("scaleout_B", "cores_busy", "B: cores busy (servers + load generator)", "{:.2f}"),
     ("scaleout_pop3_A", "msgs_per_s", "POP3 all of A: msgs/s", "{:.1f}"),
     ("scaleout_pop3_A", "mb_per_s", "POP3 all of A: MB/s", "{:.1f}"),
+    ("scaleout_pop3_A", "cores_busy", "POP3 of A: cores busy", "{:.2f}"),
     ("scaleout_pop3_B", "mb_per_s", "POP3 all of B: MB/s", "{:.1f}"),
+    ("scaleout_pop3_B", "cores_busy", "POP3 of B: cores busy", "{:.2f}"),
 )
 PHASE_LABELS = {
     "scaleout_A": "A",
