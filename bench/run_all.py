@@ -113,8 +113,8 @@ def measured(subject: Any) -> Iterator[dict]:
     reset_ok = all([procs.reset_peak(pid) for pid in pids])
     before = sum(procs.status_kib(pid, "VmRSS") for pid in pids)
     cpu0 = sum(procs.cpu_seconds(pid, children=True) for pid in pids)
-    by_kind = getattr(subject, "pids_by_kind", None)  # a scale-out cluster's process kinds
-    kinds0 = procs.cpu_by_kind(by_kind()) if by_kind else {}
+    counters = getattr(subject, "counters", None)  # a scale-out cluster's CPU by kind, ...
+    counted = counters() if counters else {}
     sampler = RssSampler(subject)
     sampler.start()
     stats: dict = {}
@@ -137,9 +137,8 @@ def measured(subject: Any) -> Iterator[dict]:
             peak_reset=reset_ok,
             server_cpu_s=sum(procs.cpu_seconds(pid, children=True) for pid in after) - cpu0,
         )
-        if by_kind:
-            kinds = procs.cpu_by_kind(by_kind())
-            stats["cpu_by_kind"] = {k: v - kinds0.get(k, 0.0) for k, v in kinds.items()}
+        if counters:
+            stats["counters"] = {k: v - counted.get(k, 0.0) for k, v in counters().items()}
 
 
 def phase_timeout(connections: int, messages: int, size: int) -> float:
@@ -166,9 +165,8 @@ def merge_stats(parts: list[dict]) -> dict:
         out[key] = max(p[key] for p in parts)
     out["server_cpu_s"] = sum(p["server_cpu_s"] for p in parts)
     out["peak_reset"] = all(p["peak_reset"] for p in parts)
-    if "cpu_by_kind" in out:
-        kinds = out["cpu_by_kind"]
-        out["cpu_by_kind"] = {k: sum(p["cpu_by_kind"][k] for p in parts) for k in kinds}
+    if "counters" in out:
+        out["counters"] = {k: sum(p["counters"][k] for p in parts) for k in out["counters"]}
     return out
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,13 +34,16 @@ from tests.support.postgres import PostgresServer
 from tests.support.seaweed import SeaweedS3, gateway_env
 from tests.support.tools import write_private
 
-from . import load, run_all
+from . import load, procs, run_all
 from .dovecot import descendants
 from .servers import Gateway
 
 KINDS = ("gateway", "postgres", "weed", "haproxy")
 WORKLOADS = ("A", "B")
 PROXIED = ("SMTP", "POP3", "IMAP")
+STATS_SETTLE = 1.2  # seconds: PostgreSQL backends flush their statistics once a second
+COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = %s"
+WAL = "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, wal_sync FROM pg_stat_wal"
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,19 @@ class Backing:
             **gateway_env(self.seaweed.new_target(), directory),
         }
 
+    def index_counters(self, dsn: str) -> dict[str, float]:
+        """Commits in the cluster's database and WAL written and flushed (server-wide, but
+        only one configuration is loaded at a time). Backends report statistics at most
+        once a second, so this waits that long first."""
+        assert self.postgres is not None
+        time.sleep(STATS_SETTLE)
+        database = dsn.split("?", 1)[0].rsplit("/", 1)[1]
+        with self.postgres.admin_connection() as conn:
+            commits = conn.execute(COMMITS, (database,)).fetchone()
+            wal = conn.execute(WAL).fetchone()
+        assert commits is not None and wal is not None
+        return {"pg.commits": commits[0], "pg.wal_bytes": float(wal[0]), "pg.wal_syncs": wal[1]}
+
     def pids(self) -> dict[str, Callable[[], list[int]]]:
         assert self.postgres is not None and self.seaweed is not None
         postgres, seaweed = self.postgres, self.seaweed
@@ -116,7 +133,7 @@ class Backing:
 
 @dataclass
 class Cluster:
-    """One configuration as one benchmark subject: label, pids(), pids_by_kind()."""
+    """One configuration as one benchmark subject: label, pids(), counters()."""
 
     config: Config
     nodes: list[Gateway]
@@ -153,6 +170,15 @@ class Cluster:
 
     def pids(self) -> list[int]:
         return [pid for pids in self.pids_by_kind().values() for pid in pids]
+
+    def counters(self) -> dict[str, float]:
+        """What run_all.measured takes the difference of: CPU seconds by process kind
+        ("cpu.gateway", ...) and, on PostgreSQL, the index's commits and WAL."""
+        cpu = procs.cpu_by_kind(self.pids_by_kind())
+        out = {f"cpu.{kind}": seconds for kind, seconds in cpu.items()}
+        if self.backing is not None:
+            out |= self.backing.index_counters(self.nodes[0].env["GATEWAY_STORAGE__INDEX"])
+        return out
 
     def log_tail(self) -> str:
         tails = [f"{node.data.name}: {node.log_tail(8)}" for node in self.nodes]
@@ -254,8 +280,17 @@ async def _workloads(clusters: list[Cluster], results: dict, rounds: int) -> Non
         spec = results["workloads"][name]
         body = load.make_body(spec["size"] - 250)
         before = {}
-        for reader in readers:
-            before[reader.key] = await load.mailbox_counts("127.0.0.1", reader.port, reader.logins)
+        for reader in list(readers):
+            try:
+                before[reader.key] = await load.mailbox_counts(
+                    "127.0.0.1", reader.port, reader.logins
+                )
+            except Exception as exc:  # that configuration is out; the others go on
+                phases.setdefault(f"scaleout_{name}", {})[reader.key] = run_all.failure(
+                    reader.server, exc
+                )
+                readers.remove(reader)
+                senders = [s for s in senders if s.key != reader.key]
         run_all.log(f"scale-out, workload {name}: {rounds} rounds, configurations rotating")
         done = await run_all.delivery_phase(senders, spec, body, rounds)
         phases.setdefault(f"scaleout_{name}", {}).update(per_message(done))
@@ -267,11 +302,16 @@ async def _workloads(clusters: list[Cluster], results: dict, rounds: int) -> Non
 
 
 def per_message(done: dict[str, dict]) -> dict[str, dict]:
-    """Adds cpu_ms_per_msg {kind: ms}, the servers' total and the load generator's, and
-    cores_busy: CPU seconds of servers and client per wall-clock second."""
+    """Adds cpu_ms_per_msg {kind: ms}, the servers' total and the load generator's,
+    cores_busy (CPU seconds of servers and client per wall-clock second) and, on
+    PostgreSQL, index_per_msg (commits, WAL bytes, WAL flushes)."""
     for entry in done.values():
-        cpu, messages = entry.get("cpu_by_kind"), entry.get("messages")
+        counters, messages = entry.get("counters", {}), entry.get("messages")
+        cpu = {k[4:]: v for k, v in counters.items() if k.startswith("cpu.")}
         if cpu and messages:
+            index = {k[3:]: v / messages for k, v in counters.items() if k.startswith("pg.")}
+            if index:
+                entry["index_per_msg"] = index
             entry["cpu_ms_per_msg"] = {k: v * 1000 / messages for k, v in cpu.items()}
             entry["total_cpu_ms_per_msg"] = sum(cpu.values()) * 1000 / messages
             client = entry.get("client_cpu_s", 0.0)

@@ -25,6 +25,11 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("scaleout_pop3_B", "mb_per_s", "POP3 all of B: MB/s", "{:.1f}"),
     ("scaleout_pop3_B", "cores_busy", "POP3 of B: cores busy", "{:.2f}"),
 )
+INDEX_ROWS = (
+    ("commits", "commits", "{:.2f}"),
+    ("wal_bytes", "WAL bytes", "{:.0f}"),
+    ("wal_syncs", "WAL flushes", "{:.2f}"),
+)
 PHASE_LABELS = {
     "scaleout_A": "A",
     "scaleout_B": "B",
@@ -85,7 +90,35 @@ def lines(results: dict) -> list[str]:
                 continue
             cells = " | ".join(cell(v, "{:.2f}") for v in row)
             out.append(f"| {what}: {kind} | {cells} |")
-    return out
+    return out + _index_lines(results)
+
+
+def _index_lines(results: dict) -> list[str]:
+    """PostgreSQL's share per message: what sizes the index server."""
+    shared = [c for c in CONFIGS if c.shared]
+    head = " | ".join(c.label for c in shared)
+    out = [
+        "",
+        "PostgreSQL per message (commits in the gateway's database; WAL written and flushed):",
+        "",
+        f"| per message | {head} |",
+        "| --- |" + " ---: |" * len(shared),
+    ]
+    rows = 0
+    for phase, what in PHASE_LABELS.items():
+        for key, label, fmt in INDEX_ROWS:
+            values = [_index_value(_entry(results, phase, c.key), key) for c in shared]
+            if all(v is None for v in values):
+                continue
+            out.append(f"| {what}: {label} | {' | '.join(cell(v, fmt) for v in values)} |")
+            rows += 1
+    return out if rows else []
+
+
+def _index_value(entry: dict | None, key: str) -> float | str | None:
+    if entry is None:
+        return None
+    return "error" if "error" in entry else entry.get("index_per_msg", {}).get(key)
 
 
 def _cpu_ms(entry: dict | None, kind: str) -> float | str | None:
