@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.support.haproxy import HAProxy
@@ -43,6 +44,7 @@ WORKLOADS = ("A", "B")
 PROXIED = ("SMTP", "POP3", "IMAP")
 STATS_SETTLE = 1.2  # seconds: PostgreSQL backends flush their statistics once a second
 COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = %s"
+MESSAGES_SIZE = "SELECT count(*), pg_total_relation_size('messages') FROM messages"
 WAL = "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, wal_sync FROM pg_stat_wal"
 
 
@@ -114,6 +116,18 @@ class Backing:
             wal = conn.execute(WAL).fetchone()
         assert commits is not None and wal is not None
         return {"pg.commits": commits[0], "pg.wal_bytes": float(wal[0]), "pg.wal_syncs": wal[1]}
+
+    def index_size(self, dsn: str) -> tuple[int, int]:
+        """(messages, bytes of the messages table with its indexes and TOAST)."""
+        assert self.postgres is not None
+        database = dsn.split("?", 1)[0].rsplit("/", 1)[1]
+        server = self.postgres
+        with psycopg.connect(
+            host=str(server.socket_dir), port=server.port, user="postgres", dbname=database
+        ) as conn:
+            row = conn.execute(MESSAGES_SIZE).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
 
     def pids(self) -> dict[str, Callable[[], list[int]]]:
         assert self.postgres is not None and self.seaweed is not None
@@ -261,6 +275,7 @@ async def run_phase(tmp: Path, results: dict, rounds: int) -> None:
                     _Named(config.label), exc
                 )
         await _workloads(clusters, results, rounds)
+        notes.extend(index_sizes(clusters, backing))
         notes.append(
             "scale-out: one PostgreSQL 15 (fsync on, shared_buffers 32MB: the test suite's"
             " settings) and one SeaweedFS `weed mini` for both shared configurations; every"
@@ -299,6 +314,25 @@ async def _workloads(clusters: list[Cluster], results: dict, rounds: int) -> Non
         ready = [r for r in readers if "error" not in done.get(r.key, {"error": ""})]
         retrieved = await run_all.retrieval_phase(ready, before, rounds)
         phases[f"scaleout_pop3_{name}"] = per_message(retrieved)
+
+
+def index_sizes(clusters: list[Cluster], backing: Backing) -> list[str]:
+    """A note per PostgreSQL configuration: index bytes per stored message."""
+    out = []
+    for cluster in clusters:
+        if cluster.backing is None:
+            continue
+        try:
+            count, size = backing.index_size(cluster.nodes[0].env["GATEWAY_STORAGE__INDEX"])
+        except Exception as exc:
+            out.append(f"scale-out, {cluster.label}: index size not read: {exc}"[:300])
+            continue
+        out.append(
+            f"scale-out, {cluster.label}: the index's messages table (with its indexes)"
+            f" holds {count} messages in {size / 2**20:.1f} MiB,"
+            f" {size / max(count, 1):.0f} bytes per message"
+        )
+    return out
 
 
 def per_message(done: dict[str, dict]) -> dict[str, dict]:

@@ -26,7 +26,7 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("scaleout_pop3_B", "cores_busy", "POP3 of B: cores busy", "{:.2f}"),
 )
 INDEX_ROWS = (
-    ("commits", "commits", "{:.2f}"),
+    ("commits", "transactions", "{:.2f}"),
     ("wal_bytes", "WAL bytes", "{:.0f}"),
     ("wal_syncs", "WAL flushes", "{:.2f}"),
 )
@@ -99,7 +99,8 @@ def _index_lines(results: dict) -> list[str]:
     head = " | ".join(c.label for c in shared)
     out = [
         "",
-        "PostgreSQL per message (commits in the gateway's database; WAL written and flushed):",
+        "PostgreSQL per message (transactions in the gateway's database, read-only ones"
+        " included; WAL written and flushed, server-wide):",
         "",
         f"| per message | {head} |",
         "| --- |" + " ---: |" * len(shared),

@@ -55,7 +55,7 @@ def test_the_tables_show_ratios_to_sqlite_cpu_per_message_and_errors() -> None:
     assert "| A: msgs/s | 200.0 | 100.0 | error | 0.50× | – |" in text
     assert "| A: postgres | – | 2.00 | error |" in text
     assert "| A: total | 3.00 | 10.00 | error |" in text
-    assert "| A: commits | 3.00 | error |" in text
+    assert "| A: transactions | 3.00 | error |" in text
     assert "| A: WAL bytes | 4096 | error |" in text
     assert "- scaleout_A / pg_s3_x2: ProtocolError: end of DATA: expected 250" in text
     assert "target (DESIGN §8)" not in text  # no main phase ran: no "not run" targets
