@@ -42,6 +42,7 @@ from .servers import Gateway
 KINDS = ("gateway", "postgres", "weed", "haproxy")
 WORKLOADS = ("A", "B")
 PROXIED = ("SMTP", "POP3", "IMAP")
+AGE = b"age-encryption.org/v1\n"
 STATS_SETTLE = 1.2  # seconds: PostgreSQL backends flush their statistics once a second
 COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = %s"
 MESSAGES_SIZE = "SELECT count(*), pg_total_relation_size('messages') FROM messages"
@@ -128,6 +129,18 @@ class Backing:
             row = conn.execute(MESSAGES_SIZE).fetchone()
         assert row is not None
         return int(row[0]), int(row[1])
+
+    def first_object_head(self, blobs: str) -> tuple[str, bytes] | None:
+        """(key, first bytes) of one stored object under `blobs` (s3://BUCKET/PREFIX)."""
+        assert self.seaweed is not None
+        bucket, _, prefix = blobs.removeprefix("s3://").partition("/")
+        client = self.seaweed.client()
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=50)
+        keys = [o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith(".age")]
+        if not keys:
+            return None
+        got = client.get_object(Bucket=bucket, Key=keys[0], Range=f"bytes=0-{len(AGE) - 1}")
+        return keys[0], got["Body"].read()
 
     def pids(self) -> dict[str, Callable[[], list[int]]]:
         assert self.postgres is not None and self.seaweed is not None
@@ -317,7 +330,8 @@ async def _workloads(clusters: list[Cluster], results: dict, rounds: int) -> Non
 
 
 def index_sizes(clusters: list[Cluster], backing: Backing) -> list[str]:
-    """A note per PostgreSQL configuration: index bytes per stored message."""
+    """Notes per PostgreSQL configuration: index bytes per stored message, one object's
+    header."""
     out = []
     for cluster in clusters:
         if cluster.backing is None:
@@ -332,7 +346,21 @@ def index_sizes(clusters: list[Cluster], backing: Backing) -> list[str]:
             f" holds {count} messages in {size / 2**20:.1f} MiB,"
             f" {size / max(count, 1):.0f} bytes per message"
         )
+        out.append(at_rest(cluster, backing))
     return out
+
+
+def at_rest(cluster: Cluster, backing: Backing) -> str:
+    """Whether one stored object really is an age file (as the main phases check DATA)."""
+    try:
+        found = backing.first_object_head(cluster.nodes[0].env["GATEWAY_STORAGE__BLOBS"])
+    except Exception as exc:
+        return f"scale-out, {cluster.label}: at rest, no object read: {exc}"[:300]
+    if found is None:
+        return f"scale-out, {cluster.label}: at rest, NO OBJECT FOUND in the bucket"
+    key, head = found
+    verdict = "encrypted" if head == AGE else f"NOT ENCRYPTED (starts {head!r})"
+    return f"scale-out, {cluster.label}: at rest, object {key.rsplit('/', 1)[-1]} is {verdict}"
 
 
 def per_message(done: dict[str, dict]) -> dict[str, dict]:
