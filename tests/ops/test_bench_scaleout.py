@@ -7,9 +7,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+import tests.support.postgres as postgres_support
 from bench import procs
 from bench.report import render
-from bench.scaleout import per_message
+from bench.scaleout import Backing, per_message
 
 
 def test_cpu_by_kind_counts_a_reaped_childs_cpu_for_its_parent() -> None:
@@ -59,3 +62,20 @@ def test_the_tables_show_ratios_to_sqlite_cpu_per_message_and_errors() -> None:
     assert "| A: WAL bytes | 4096 | error |" in text
     assert "- scaleout_A / pg_s3_x2: ProtocolError: end of DATA: expected 250" in text
     assert "target (DESIGN §8)" not in text  # no main phase ran: no "not run" targets
+
+
+def test_a_missing_postgresql_becomes_a_reason_not_a_skip(monkeypatch, tmp_path) -> None:
+    """The test helpers skip when a server is not installed; the bench notes why instead."""
+    monkeypatch.setattr(postgres_support, "BIN", tmp_path / "nowhere")
+    backing = Backing(tmp_path / "backing")
+    try:
+        backing.start()
+    except RuntimeError as exc:
+        reason = str(exc)
+    except BaseException as exc:  # pytest's Skipped/Failed are BaseExceptions
+        pytest.fail(f"not turned into a reason: {exc!r}")
+    else:
+        pytest.fail("started without initdb")
+    finally:
+        backing.stop()
+    assert "initdb missing" in reason
