@@ -65,6 +65,13 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
     return ticks / CLOCK_TICKS
 
 
+def cpu_by_kind(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds of each group of processes ({kind: pids}), reaped children included."""
+    return {
+        kind: sum(cpu_seconds(pid, children=True) for pid in pids) for kind, pids in groups.items()
+    }
+
+
 def start(args: list[str], env: dict | None = None, log: Path | None = None) -> subprocess.Popen:
     out = open(log, "ab") if log else subprocess.DEVNULL
     try:

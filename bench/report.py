@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 MEMORY_LIMIT_MIB = 64.0  # DESIGN §8: 8 concurrent 100 MiB messages grow peak RSS by less
+SCALEOUT_PHASES = {"scaleout_A", "scaleout_B", "scaleout_pop3_A", "scaleout_pop3_B"}
 SUBJECTS = (("gateway", "gateway"), ("baseline", "aiosmtpd+fsync"), ("dovecot", "Dovecot"))
 
 # (phase, key, label, format)
@@ -145,6 +146,12 @@ def render(results: dict) -> str:
         )
     lines += ["", "| target (DESIGN §8) | measured | result |", "| --- | --- | --- |"]
     lines += [f"| {t} | {m} | {r} |" for t, m, r in targets(results)]
+    if set(results.get("phases", {})) <= SCALEOUT_PHASES:  # BENCH_ONLY=scaleout
+        del lines[4:]  # no main subjects ran: no empty table, no "not run" targets
+    if results.get("phases", {}).keys() & SCALEOUT_PHASES:
+        from .scaleout_report import lines as scaleout_lines
+
+        lines += scaleout_lines(results)
     errors = [
         f"- {phase} / {subject}: {entry['error'].strip().splitlines()[0][:300]}"
         for phase, entries in results.get("phases", {}).items()

@@ -19,10 +19,12 @@ order, so drifting background load on a shared machine hits every subject alike)
   login  POP3 login latency (connect + STLS + USER/PASS), median of several
   workers  workloads A and B against `gateway serve --workers 2` and a fresh
            single-process gateway, alternating (when that option works)
+  scaleout A, B and POP3 retrieval on 1 node SQLite, 1 node PostgreSQL + S3 and 2 nodes
+           on PostgreSQL + S3 behind HAProxy, CPU per process kind (bench/scaleout.py)
 
 Environment:
   BENCH_SCALE=0.1     scale message counts (default 1.0; memory phase is never scaled)
-  BENCH_ONLY=A,pop3   run only some phases (mem, A, B, pop3, login, workers; pop3
+  BENCH_ONLY=A,pop3   run only some phases (mem, A, B, pop3, login, workers, scaleout; pop3
                       retrieves what A and/or B delivered in the same run)
   BENCH_ROUNDS=3      rounds per throughput phase (subjects alternate, rotating order)
   BENCH_NO_DOVECOT=1  skip the Dovecot baseline
@@ -63,7 +65,7 @@ from .servers import Baseline, Gateway
 MiB = 1024 * 1024
 RESULTS = procs.ROOT / "bench" / "results"
 LOGIN_ROUNDS = 7
-PHASES = ("mem", "A", "B", "pop3", "login", "workers")
+PHASES = ("mem", "A", "B", "pop3", "login", "workers", "scaleout")
 
 WORKLOADS = {
     "A": {"connections": 8, "messages": 2000, "size": 64 * 1024},
@@ -111,6 +113,8 @@ def measured(subject: Any) -> Iterator[dict]:
     reset_ok = all([procs.reset_peak(pid) for pid in pids])
     before = sum(procs.status_kib(pid, "VmRSS") for pid in pids)
     cpu0 = sum(procs.cpu_seconds(pid, children=True) for pid in pids)
+    counters = getattr(subject, "counters", None)  # a scale-out cluster's CPU by kind, ...
+    counted = counters() if counters else {}
     sampler = RssSampler(subject)
     sampler.start()
     stats: dict = {}
@@ -133,6 +137,8 @@ def measured(subject: Any) -> Iterator[dict]:
             peak_reset=reset_ok,
             server_cpu_s=sum(procs.cpu_seconds(pid, children=True) for pid in after) - cpu0,
         )
+        if counters:
+            stats["counters"] = {k: v - counted.get(k, 0.0) for k, v in counters().items()}
 
 
 def phase_timeout(connections: int, messages: int, size: int) -> float:
@@ -159,6 +165,8 @@ def merge_stats(parts: list[dict]) -> dict:
         out[key] = max(p[key] for p in parts)
     out["server_cpu_s"] = sum(p["server_cpu_s"] for p in parts)
     out["peak_reset"] = all(p["peak_reset"] for p in parts)
+    if "counters" in out:
+        out["counters"] = {k: sum(p["counters"][k] for p in parts) for k in out["counters"]}
     return out
 
 
@@ -364,6 +372,10 @@ async def run(tmp: Path, scale: float, only: set[str], use_dovecot: bool, rounds
     }
     phases: dict[str, dict] = results["phases"]
     notes: list[str] = results["notes"]
+    if only == {"scaleout"}:  # nothing else: start none of the main subjects
+        await _scaleout(tmp, results, rounds)
+        results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+        return results
     cert, key = make_cert(tmp)
     gateway = Gateway(tmp / "gateway-data")
     baseline = Baseline(tmp / "baseline-out", cert, key)
@@ -449,6 +461,10 @@ async def run(tmp: Path, scale: float, only: set[str], use_dovecot: bool, rounds
                 if server is not None:
                     server.stop()
             await workers_phase(tmp, results["workloads"], phases, started)
+        if "scaleout" in only:
+            for server in started:  # off the cores the scale-out servers need
+                server.stop()
+            await _scaleout(tmp, results, rounds)
     finally:
         for server in reversed(started):
             try:
@@ -500,6 +516,12 @@ async def workers_phase(tmp: Path, workloads: dict, phases: dict, started: list)
     ]
     phase.update(await delivery_phase(subjects, workloads["A"], _body(workloads["A"]), 2))
     phases["workers_B"] = await delivery_phase(subjects, workloads["B"], _body(workloads["B"]), 2)
+
+
+async def _scaleout(tmp: Path, results: dict, rounds: int) -> None:
+    from . import scaleout  # imports the test support code (PostgreSQL, SeaweedFS, HAProxy)
+
+    await scaleout.run_phase(tmp, results, rounds)
 
 
 def _body(spec: dict) -> bytes:

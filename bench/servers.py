@@ -25,6 +25,7 @@ class Gateway:
     pop3_port: int = 0
     accounts: list[dict] = field(default_factory=list)
     extra_args: list[str] = field(default_factory=list)  # more `gateway serve` options
+    env: dict[str, str] = field(default_factory=dict)  # GATEWAY_* settings (CLI and serve)
     proc: subprocess.Popen | None = None
     # BENCH_GATEWAY=/path/to/wrapper benchmarks an experiment (e.g. a monkeypatched build)
     exe: str = os.environ.get("BENCH_GATEWAY") or str(procs.ROOT / ".venv/bin/gateway")
@@ -37,6 +38,7 @@ class Gateway:
         done = subprocess.run(
             [self.exe, "--data", str(self.data), *args],
             cwd=procs.ROOT,
+            env={**os.environ, **self.env},
             capture_output=True,
             text=True,
             timeout=120,
@@ -68,7 +70,8 @@ class Gateway:
         if self.workers != 1:
             args += ["--workers", str(self.workers)]
         args += self.extra_args
-        self.proc = procs.start(args, log=self.data.parent / f"{self.data.name}.log")
+        log = self.data.parent / f"{self.data.name}.log"
+        self.proc = procs.start(args, env=self.env, log=log)
         try:
             procs.wait_port(self.smtp_port, 60, self.proc)
             procs.wait_port(self.pop3_port, 60, self.proc)
