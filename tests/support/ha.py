@@ -22,6 +22,7 @@ import socket
 import struct
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,7 +216,7 @@ class Cluster:
         """A check the test makes itself, as PostgreSQL's superuser, on this test's database."""
         import psycopg
 
-        dbname = self.env["GATEWAY_STORAGE__INDEX"].rsplit("/", 1)[1].split("?", 1)[0]
+        dbname = urllib.parse.urlsplit(self.env["GATEWAY_STORAGE__INDEX"]).path.lstrip("/")
         with psycopg.connect(
             host=str(self.postgres.socket_dir),
             port=self.postgres.port,
