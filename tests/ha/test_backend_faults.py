@@ -118,7 +118,11 @@ def test_the_object_store_stopping_mid_data_gives_451_and_lists_nothing(cluster,
     assert code == 451, (code, reply)
     listed = pop3_listing(cluster.port("pop3"), box)  # LIST needs no object store
     rows = cluster.index_query("SELECT count(*) FROM messages WHERE mailbox_id=%s", box.id)
+    for n in (0, 1):  # /readyz answers 503: HAProxy takes the consoles out
+        cluster.wait_state(n, "DOWN", ("web",))
     cluster.seaweed.start()
+    for n in (0, 1):
+        cluster.wait_state(n, "UP", ("web",), timeout=30)
     after = delivered_again(node.ports["smtp"], box, 1)
     stored = list(pop3_fetch_all(cluster.port("pop3"), box).values())
     figures.record(

@@ -28,7 +28,7 @@ def test_kill_9_of_one_node_under_load_loses_no_acknowledged_message(cluster, fi
         killed_at.append(time.monotonic() - started)
 
     load = run_load(cluster.port("smtp"), boxes, LOAD_SECONDS, during=kill_one)
-    cluster.wait_down(1)
+    cluster.wait_state(1, "DOWN")
     retrieved = []
     for box in boxes:  # through HAProxy: only the surviving node answers now
         retrieved += list(pop3_fetch_all(cluster.port("pop3"), box).values())

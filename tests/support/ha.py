@@ -6,7 +6,8 @@ same seal key, read from one 0600 file (secrets.seal_key_file). HAProxy sends PR
 to SMTP, POP3 and IMAP of both nodes, and the nodes trust only 127.0.0.1 (HAProxy's
 address, gateway.trusted_proxies) to send it. A test that must reach one given node
 speaks as the balancer would: `NodeSMTP` / `NodePOP3` connect from 127.0.0.1 and send
-the PROXY v2 header themselves. Every process is stopped by its own PID.
+the PROXY v2 header themselves. HAProxy also passes the consoles' HTTPS through, a node
+up there only while its /readyz answers 200. Every process is stopped by its own PID.
 """
 
 from __future__ import annotations
@@ -169,8 +170,9 @@ class Cluster:
             node = Gateway(self.data(n), env=self.env)
             node.wait_ready(timeout=90)
             self.nodes.append(node)
-        backends = {name: [node.ports[name] for node in self.nodes] for name in PROXIED}
-        self.proxy = HAProxy(self.root / "haproxy", backends)
+        services = (*PROXIED, "web")
+        backends = {name: [node.ports[name] for node in self.nodes] for name in services}
+        self.proxy = HAProxy(self.root / "haproxy", backends, https_checks={"web": "/readyz"})
         self.proxy.start()
         self.proxy.wait_all_up()
 
@@ -186,13 +188,16 @@ class Cluster:
         assert self.proxy is not None
         return self.proxy.ports[service]
 
-    def wait_down(self, n: int, timeout: float = 15) -> None:
-        """Until HAProxy's health checks have taken node n out of every backend."""
+    def wait_state(
+        self, n: int, state: str, services=(*PROXIED, "web"), timeout: float = 15
+    ) -> None:
+        """Until HAProxy's health checks say `state` (UP, DOWN) for node n in `services`."""
         assert self.proxy is not None
         deadline = time.monotonic() + timeout
         while True:
             states = self.proxy.server_states()
-            if all(states[(f"{name}_nodes", f"node{n + 1}")] == "DOWN" for name in PROXIED):
+            wanted = [states[(f"{name}_nodes", f"node{n + 1}")] for name in services]
+            if all(found.startswith(state) for found in wanted):
                 return
             assert time.monotonic() < deadline, states
             time.sleep(0.1)
