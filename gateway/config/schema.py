@@ -336,8 +336,8 @@ OPTIONS: tuple[Option, ...] = (
         "pop3.lock_ttl",
         float,
         30.0,
-        "Seconds a POP3 session's mailbox lock ([IN-USE]) outlives a dead worker; the"
-        " session renews it every third of this.",
+        "Seconds a POP3 session's mailbox lock ([IN-USE]) outlives a dead worker or node"
+        " (then another may open the mailbox); the session renews it every third of this.",
         minimum=1,
     ),
     _o(
