@@ -32,6 +32,7 @@ __all__ = [
     "TrustedProxies",
     "read_proxy_header",
     "trusted_proxies",
+    "warn_if_anyone_may_proxy",
 ]
 log = logging.getLogger("gateway.proxy")
 
