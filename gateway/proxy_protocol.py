@@ -13,8 +13,11 @@ must reach the TLS handshake untouched, not a buffer that the TLS upgrade discar
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
+import logging
 import socket
+from collections.abc import Sequence
 
 from aiosmtpd.proxy_protocol import V2_CMD, ProxyData, get_proxy
 
@@ -23,7 +26,15 @@ PROXY_TIMEOUT = 10.0
 # A v1 header is at most 107 bytes, CRLF included (the PROXY protocol specification).
 V1_MAX_LENGTH = 107
 
-__all__ = ["PROXY_TIMEOUT", "ProxyHeaderRefused", "read_proxy_header"]
+__all__ = [
+    "PROXY_TIMEOUT",
+    "ProxyHeaderRefused",
+    "TrustedProxies",
+    "read_proxy_header",
+    "trusted_proxies",
+    "warn_if_anyone_may_proxy",
+]
+log = logging.getLogger("gateway.proxy")
 
 
 class ProxyHeaderRefused(Exception):
@@ -31,6 +42,48 @@ class ProxyHeaderRefused(Exception):
 
     str() says why, in the parser's words; it never holds the client's bytes.
     """
+
+
+class TrustedProxies:
+    """Which TCP peers may send a PROXY header: `gateway.trusted_proxies`.
+
+    A header names the client the session then believes in (allowed networks, caps,
+    login throttling, logs), so only the load balancers may send one. The peer checked
+    is the socket's own, before any header is read. No networks: every peer is trusted,
+    as before the option existed (a warning says so at start).
+    """
+
+    def __init__(self, networks: Sequence[str]) -> None:
+        self.networks = tuple(
+            ipaddress.ip_network(value.strip(), strict=False) for value in networks if value.strip()
+        )
+
+    def trusts(self, peer_ip: str) -> bool:
+        if not self.networks:
+            return True
+        try:
+            address = ipaddress.ip_address(peer_ip.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address.version == net.version and address in net for net in self.networks)
+
+
+@functools.cache
+def trusted_proxies(networks: tuple[str, ...]) -> TrustedProxies:
+    """The parsed list, once per process (values were checked when the config loaded)."""
+    return TrustedProxies(networks)
+
+
+def warn_if_anyone_may_proxy(protocol: str, proxy_protocol: bool, networks: Sequence[str]) -> None:
+    """At start: a PROXY listener trusting every peer lets anyone claim any address."""
+    if proxy_protocol and not trusted_proxies(tuple(networks)).networks:
+        log.warning(
+            "%s: proxy_protocol is on and gateway.trusted_proxies is empty: any peer that"
+            " reaches the listener may claim any client address; list the load balancers",
+            protocol,
+        )
 
 
 class _SocketReader:

@@ -174,6 +174,12 @@ def _warnings(settings: Settings) -> list[str]:
         out.append("smtp.allowed_networks is empty: any host may deliver mail")
     if settings["web.plain_http"] and _is_public(settings["web.listen"]):
         out.append("web.plain_http serves the console unencrypted on a public address")
+    for service in ("smtp", "pop3", "imap"):
+        if settings[f"{service}.proxy_protocol"] and not settings["gateway.trusted_proxies"]:
+            out.append(
+                f"{service}.proxy_protocol is on and gateway.trusted_proxies is empty:"
+                " any peer may claim any client address"
+            )
     for key in ("pop3.allow_plaintext_login", "imap.allow_plaintext_login"):
         if settings[key]:
             out.append(f"{key} accepts passphrases before TLS")

@@ -70,6 +70,16 @@ OPTIONS: tuple[Option, ...] = (
         30.0,
         "Seconds SIGTERM waits for in-flight transactions before exiting.",
     ),
+    _o(
+        "gateway.trusted_proxies",
+        list,
+        [],
+        "Networks (CIDR) of the load balancers allowed to send a PROXY header to a"
+        " listener with smtp/pop3/imap.proxy_protocol on; other peers are closed without a"
+        " greeting. Empty trusts any peer (a warning at start): list your balancers.",
+        str,
+        check="networks",
+    ),
     # --- serve ---------------------------------------------------------------------
     _o(
         "serve.workers",
@@ -343,8 +353,8 @@ OPTIONS: tuple[Option, ...] = (
         "pop3.lock_ttl",
         float,
         30.0,
-        "Seconds a POP3 session's mailbox lock ([IN-USE]) outlives a dead worker; the"
-        " session renews it every third of this.",
+        "Seconds a POP3 session's mailbox lock ([IN-USE]) outlives a dead worker or node"
+        " (then another may open the mailbox); the session renews it every third of this.",
         minimum=1,
     ),
     _o(

@@ -10,6 +10,7 @@ import logging
 from ..config.loader import parse_hostport
 from ..context import GatewayContext
 from ..logs import bind_connection
+from ..proxy_protocol import trusted_proxies, warn_if_anyone_may_proxy
 from ..retrieval.opening import Opening, open_connection
 from .command_reader import ImapConnection
 from .engine import run_session, shutdown
@@ -55,6 +56,8 @@ class ImapService:
 
     async def start(self, reuse_port: bool = False) -> None:
         settings = self.ctx.settings.imap
+        trusted = self.ctx.settings.gateway.trusted_proxies
+        warn_if_anyone_may_proxy("imap", settings.proxy_protocol, trusted)
         loop = asyncio.get_running_loop()
         for listen, implicit in ((settings.listen, False), (settings.imaps_listen, True)):
             if not listen:
@@ -108,6 +111,7 @@ class ImapService:
             proxy_protocol,
             self.ctx.tls.context if proxy_protocol and session.implicit_tls else None,
             TLS_HANDSHAKE_TIMEOUT,
+            trusted_proxies(tuple(self.ctx.settings.gateway.trusted_proxies)),
         )
         session.busy = True  # no BYE from stop() before the greeting
         try:

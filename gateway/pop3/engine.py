@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from ..logs import bind_connection
+from ..proxy_protocol import trusted_proxies
 from ..retrieval import ConnectionClosed
 from ..retrieval.dispatch import BadArguments, NotAllowed, UnknownVerb
 from ..retrieval.opening import Opening, open_connection
@@ -47,6 +48,7 @@ async def _open(s: Pop3Session) -> bool:
         config.proxy_protocol,
         s.ctx.tls.context if config.proxy_protocol and config.implicit_tls else None,
         config.login_timeout,
+        trusted_proxies(tuple(s.ctx.settings.gateway.trusted_proxies)),
     )
     s.idle = True  # nothing to lose: stopping may end the session at once
     try:

@@ -7,6 +7,7 @@ import logging
 
 from ..config.loader import parse_hostport
 from ..context import GatewayContext
+from ..proxy_protocol import warn_if_anyone_may_proxy
 from ..retrieval import LineConnection
 from .engine import run_session
 from .state import ListenerConfig, Pop3Session
@@ -94,6 +95,7 @@ async def start_pop3(ctx: GatewayContext, *, reuse_port: bool = False) -> Pop3Se
     one-session-per-mailbox lock is a store lease, so it spans workers (maildrop.py).
     """
     pop3 = ctx.settings.pop3
+    warn_if_anyone_may_proxy("pop3", pop3.proxy_protocol, ctx.settings.gateway.trusted_proxies)
     service = Pop3Service(ctx)
     common = {
         "allow_plaintext_login": pop3.allow_plaintext_login,

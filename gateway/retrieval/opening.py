@@ -2,9 +2,10 @@
 
 With `pop3.proxy_protocol` / `imap.proxy_protocol` on, every connection must begin with
 a PROXY v1 or v2 header (gateway/proxy_protocol.py), which names the client whose
-address the session then uses. The listeners accept plain TCP and hold reading; on an
-implicit-TLS listener (POP3S, IMAPS) the TLS handshake follows the header. A connection
-without a valid header is closed without a greeting, and the refusal is logged.
+address the session then uses; only a peer in `gateway.trusted_proxies` may send one.
+The listeners accept plain TCP and hold reading; on an implicit-TLS listener (POP3S,
+IMAPS) the TLS handshake follows the header. A connection from an untrusted peer, or
+without a valid header, is closed without a greeting, and the refusal is logged.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import logging
 import ssl
 from dataclasses import dataclass
 
-from ..proxy_protocol import PROXY_TIMEOUT, ProxyHeaderRefused, read_proxy_header
+from ..proxy_protocol import (
+    PROXY_TIMEOUT,
+    ProxyHeaderRefused,
+    TrustedProxies,
+    read_proxy_header,
+)
 from .connection import ConnectionClosed, LineConnection
 
 log = logging.getLogger("gateway.retrieval")
@@ -31,6 +37,7 @@ class Opening:
     proxy_protocol: bool
     tls: ssl.SSLContext | None
     tls_handshake_timeout: float
+    trusted: TrustedProxies  # the peers that may send the header (gateway.trusted_proxies)
 
 
 async def open_connection(conn: LineConnection, opening: Opening) -> bool:
@@ -38,6 +45,14 @@ async def open_connection(conn: LineConnection, opening: Opening) -> bool:
     if not opening.proxy_protocol:
         return True
     assert conn.transport is not None, "open_connection on a connection never made"
+    if not opening.trusted.trusts(conn.client_ip):
+        log.warning(
+            "%s %s: not a trusted proxy (gateway.trusted_proxies): closed without a greeting",
+            opening.protocol,
+            conn.client_ip,
+        )
+        conn.abort()
+        return False
     try:
         address = await read_proxy_header(conn.transport, PROXY_TIMEOUT)
     except ProxyHeaderRefused as exc:

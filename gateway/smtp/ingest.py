@@ -13,6 +13,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 
+from storage import QuotaExceeded
 from storage.faults import fault_point
 
 from . import replies
@@ -104,6 +105,11 @@ class MessageIngest:
                 return replies.RELAY_DEFERRED
         try:
             message_ids = await copies.commit()
+        except QuotaExceeded:
+            # RCPT found room, but deliveries committed meanwhile (on this node or another
+            # one: the index checks the quota again at commit) filled the mailbox.
+            log.info("smtp: a mailbox reached its quota before this message was committed")
+            return replies.OVER_QUOTA
         except Exception as exc:  # never 250 unless every copy is durable
             log.error("smtp: storing a message failed (%s)", type(exc).__name__, exc_info=exc)
             return replies.STORAGE_ERROR

@@ -33,6 +33,9 @@ class SmtpListener(Protocol):
 
     def transaction_ended(self, conn: SmtpConnection) -> None: ...
 
+    def untrusted_proxy(self, peer_ip: str) -> bool:
+        """True when a PROXY header is expected and this TCP peer may not send one."""
+
     def normalize_ip(self, text: str) -> str: ...
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.config.loader import ConfigError, parse_hostport
 from gateway.context import GatewayContext
+from gateway.proxy_protocol import trusted_proxies, warn_if_anyone_may_proxy
 from gateway.robots import RobotResponder
 
 from . import replies
@@ -34,6 +35,7 @@ class SmtpService:
         self.options = ctx.settings.smtp
         self.stopping = False
         self._networks = _parse_networks(self.options.allowed_networks)
+        self._proxy_trust = trusted_proxies(tuple(ctx.settings.gateway.trusted_proxies))
         self._servers: list[tuple[str, asyncio.Server]] = []
         self._endpoints: list[tuple[str, tuple[str, int]]] = []
         self._connections: dict[SmtpConnection, asyncio.Task] = {}
@@ -147,6 +149,17 @@ class SmtpService:
         self.ctx.metrics.smtp_connections.inc()
         return None
 
+    def untrusted_proxy(self, peer_ip: str) -> bool:
+        """True (and logged) when a PROXY header is expected and `peer_ip` may not send one."""
+        if not self.options.proxy_protocol or self._proxy_trust.trusts(peer_ip):
+            return False
+        self.ctx.metrics.smtp_connections_refused.inc()
+        log.warning(
+            "smtp %s: not a trusted proxy (gateway.trusted_proxies): closed without a greeting",
+            peer_ip,
+        )
+        return True
+
     def _refusal(self, ip: str) -> str | None:
         hostname = self.ctx.hostname
         if self.stopping:
@@ -196,6 +209,9 @@ async def start_smtp(ctx: GatewayContext, *, reuse_port: bool = False) -> SmtpSe
     """
     logging.getLogger(AIOSMTPD_LOGGER).setLevel(logging.WARNING)
     service = SmtpService(ctx)
+    warn_if_anyone_may_proxy(
+        "smtp", service.options.proxy_protocol, ctx.settings.gateway.trusted_proxies
+    )
     try:
         if service.options.listen:
             await service.listen(service.options.listen, implicit_tls=False, reuse_port=reuse_port)

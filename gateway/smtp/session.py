@@ -79,6 +79,10 @@ class GatewaySMTP(SeamSMTP):
 
     async def serve_client(self) -> None:
         bind_connection("smtp")
+        if self.service.untrusted_proxy(self.client_ip):
+            assert self.transport is not None
+            self.transport.close()  # no greeting: it is not the balancer
+            return
         if not self.service.options.proxy_protocol:  # else handle_PROXY admits the client
             refusal = self.service.admit(self, self.client_ip)
             if refusal:

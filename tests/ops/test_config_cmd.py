@@ -366,3 +366,18 @@ def test_both_seal_key_settings_are_one_problem_naming_both_places(run, tmp_path
         f" secrets.seal_key_file ({path}:2) are both set: set only one\n"
     ), result.stderr
     assert key not in result.output
+
+
+def test_check_warns_when_proxy_protocol_trusts_any_peer(run, tmp_path):
+    path = write_config(tmp_path, "[pop3]\nproxy_protocol = true\n")
+    result = run("--config", path, "config", "check")
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: pop3.proxy_protocol is on and gateway.trusted_proxies is empty:"
+        " any peer may claim any client address"
+    ) in result.stderr
+    listed = write_config(
+        tmp_path, '[gateway]\ntrusted_proxies = ["10.0.0.10/32"]\n[pop3]\nproxy_protocol = true\n'
+    )
+    result = run("--config", listed, "config", "check")
+    assert result.exit_code == 0 and "trusted_proxies" not in result.stderr

@@ -37,6 +37,7 @@ class HAProxy:
         *,
         send_proxy: bool = True,
         proxy_version: int = 2,
+        https_checks: dict[str, str] | None = None,
     ) -> None:
         self.binary = haproxy_binary()
         self.root = root
@@ -44,6 +45,9 @@ class HAProxy:
         self.backends = backends
         self.send_proxy = send_proxy
         self.proxy_version = proxy_version
+        # {service: path}: that backend is HTTPS passed through (no PROXY header), and a
+        # node is up only while GET path over its TLS answers 200 (e.g. the console, /readyz).
+        self.https_checks = https_checks or {}
         self.ports = {service: free_port() for service in backends}
         self.stats_socket = root / "stats.sock"
         self.config = root / "haproxy.cfg"
@@ -73,8 +77,15 @@ class HAProxy:
                 f"backend {service}_nodes",
                 "    balance roundrobin",
             ]
+            server = proxy
+            if service in self.https_checks:
+                lines += [
+                    f"    option httpchk GET {self.https_checks[service]}",
+                    "    http-check expect status 200",
+                ]
+                server = " check-ssl verify none"
             lines += [
-                f"    server node{n} 127.0.0.1:{port}{proxy} check inter {CHECK_INTERVAL_MS}"
+                f"    server node{n} 127.0.0.1:{port}{server} check inter {CHECK_INTERVAL_MS}"
                 " fall 2 rise 1"
                 for n, port in enumerate(node_ports, start=1)
             ]
