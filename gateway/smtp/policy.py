@@ -18,6 +18,7 @@ class RcptDecision:
     reply: str
     mailbox: Mailbox | None = None  # set when the recipient is accepted
     relays: bool = False  # the mailbox had relay targets when the RCPT was accepted
+    robot: bool = False  # the mailbox had a mail robot when the RCPT was accepted
 
     @property
     def accepted(self) -> bool:
@@ -46,6 +47,7 @@ def decide_recipient(store: Any, address: str, size_hint: int) -> RcptDecision:
         # Asked here, in the hop the RCPT makes anyway, so that a message to mailboxes
         # without relay targets costs no store call for relaying at DATA.
         relays = bool(store.relays.list(mailbox.id))
+        robot = store.robots.get(mailbox.id) is not None  # likewise for the robots after 250
     except QuotaExceeded:
         return RcptDecision(replies.OVER_QUOTA)
     except StorageFull:
@@ -53,4 +55,4 @@ def decide_recipient(store: Any, address: str, size_hint: int) -> RcptDecision:
     except Exception as exc:  # any storage fault must become a 4xx
         log.error("smtp: recipient check failed (%s)", type(exc).__name__, exc_info=exc)
         return RcptDecision(replies.STORAGE_ERROR)
-    return RcptDecision(replies.RECIPIENT_OK, mailbox, relays)
+    return RcptDecision(replies.RECIPIENT_OK, mailbox, relays, robot)

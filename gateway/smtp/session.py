@@ -192,7 +192,7 @@ class GatewaySMTP(SeamSMTP):
             self._in_data = False
         try:
             await self.push(reply)
-            if reply.startswith("250"):
+            if reply.startswith("250") and tx.answering:
                 self.service.robots.schedule(accepted(tx))  # after the 250, from memory
         finally:
             self.end_transaction(" ".join(reply.split()[:2]))
@@ -215,5 +215,9 @@ class GatewaySMTP(SeamSMTP):
 
 def accepted(tx: Transaction) -> Accepted:
     """What the robots may know of a stored message: envelope and header section."""
-    recipients = tuple((m, addresses[0]) for m, addresses in tx.recipients.items() if addresses)
+    recipients = tuple(
+        (m, addresses[0])
+        for m, addresses in tx.recipients.items()
+        if addresses and m in tx.answering
+    )
     return Accepted(tx.sender, tx.header, recipients)

@@ -32,6 +32,7 @@ class Transaction:
     recipients: dict[str, list[str]] = field(default_factory=dict)  # mailbox id → RCPTs
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (address, code)
     relaying: set[str] = field(default_factory=set)  # mailbox ids with relay targets at RCPT
+    answering: set[str] = field(default_factory=set)  # mailbox ids with a mail robot at RCPT
     size: int = 0
     journal: str = NONE
     header: bytes = b""  # the header section (bounded), kept in memory for robots only
@@ -39,11 +40,15 @@ class Transaction:
     result: str = ""
     finished: bool = False
 
-    def add_recipient(self, mailbox: Mailbox, address: str, relays: bool = False) -> None:
+    def add_recipient(
+        self, mailbox: Mailbox, address: str, relays: bool = False, robot: bool = False
+    ) -> None:
         """Two addresses of one mailbox make one copy; a repeated address counts once."""
         self.mailboxes.setdefault(mailbox.id, mailbox)
         if relays:
             self.relaying.add(mailbox.id)
+        if robot:
+            self.answering.add(mailbox.id)
         addresses = self.recipients.setdefault(mailbox.id, [])
         if address.lower() not in (a.lower() for a in addresses):
             addresses.append(address)

@@ -1,8 +1,8 @@
 """How many store-pool jobs one small message costs (each is a thread hop and a wake-up).
 
-Relaying is a feature of few mailboxes; a mailbox without relay targets must not pay
-for it on the DATA path: its RCPT hop answers "no targets" and DATA makes no store
-call for relaying.
+Relaying and robots are features of few mailboxes; a mailbox without relay targets or a
+robot must not pay for them: its RCPT hop answers "no targets, no robot", and neither
+DATA nor the time after the 250 makes a store call for them.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ async def test_a_small_message_to_a_mailbox_without_relay_targets_costs_two_stor
     await send_one(smtp, mbx.address)  # warm-up: first-connection work is not per message
     jobs = count_jobs(monkeypatch, gateway_context)
     assert await send_one(smtp, mbx.address) == 250
-    # RCPT (lookup, quota, relay targets) and the commit (seal, fsync, index): no more.
+    # RCPT (lookup, quota, relay targets, robot) and the commit (seal, fsync, index): no more.
     assert jobs == ["decide_recipient", "CopySet._commit_sync"], jobs
     assert len(store.messages.list(mbx.id)) == 2
 
