@@ -120,8 +120,9 @@ def migrate(
         progress("snapshot", 1, 1)
         conn = sqlite3.connect(snapshot.path)
         try:
-            _check_target(writer, conn, target, source, require_empty)
-            uploaded = _copy_objects(source, conn, target.blobs, writer, report, progress)
+            with writer.reading():
+                _check_target(writer, conn, target, source, require_empty)
+                uploaded = _copy_objects(source, conn, target.blobs, writer, report, progress)
             _verify_objects(target.blobs, uploaded, report, progress)
             if report.left_out:
                 snapshot.drop_messages(report.left_out)
@@ -129,7 +130,8 @@ def migrate(
             progress("index", 1, 1)
             _remove_objects(target.blobs, removed)
             report.removed = len(removed)
-            _compare_counts(writer, conn, report)
+            with writer.reading():
+                _compare_counts(writer, conn, report)
         finally:
             conn.close()
             snapshot.close()

@@ -3,8 +3,9 @@
 Both implementations have these tables column for column (storage/postgres/schema.py
 mirrors storage/sqlite/schema.py). Left out on purpose: `meta` (each index keeps its own
 schema version and seal-key check value), `leases` (held by running processes only),
-`mailbox_changes` (kept by triggers as the rows are written) and `login_failures`
-(a sliding window of a few minutes).
+`mailbox_changes` (kept by triggers as the rows are written), `login_failures`
+(a sliding window of a few minutes) and `delivery_reservations` (ids reserved by
+deliveries in flight).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from psycopg import sql
 from ..maintenance.tables import COPIED_TABLES, Table
 from ..sqlite.snapshot import SqliteIndexSnapshot
 from ..sqlite.table_io import create_index_copy, insert_rows, table_columns
-from .database import WRITE_LOCK, PostgresDatabase
+from .database import WRITE_LOCK, PostgresDatabase, translate_error
 
 BATCH = 1000
 SKIPPED_META = ("schema_version", "ready_check")
@@ -37,8 +37,18 @@ def _columns(raw: psycopg.Connection[Any], table: str) -> dict[str, tuple[str, b
     return {row[0]: (row[1], row[2] == "YES") for row in rows}
 
 
+@contextmanager
+def _translated() -> Iterator[None]:
+    """psycopg's errors as the store's (IndexUnavailable, ...): a clear message, no DSN."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise translate_error(exc) from exc
+
+
 class PgTableWriter:
-    """One connection of its own; `transaction()` around every change."""
+    """One connection of its own; `transaction()` around every change (and every call
+    inside it, so any psycopg error surfaces as the store's error)."""
 
     def __init__(self, db: PostgresDatabase) -> None:
         self._raw = db.connect()
@@ -48,8 +58,14 @@ class PgTableWriter:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._raw.transaction():
+        with _translated(), self._raw.transaction():
             self._raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around reads made outside `transaction()`."""
+        with _translated():
             yield
 
     def columns(self, table: str) -> list[str]:
@@ -180,6 +196,14 @@ def dump_to_sqlite(db: PostgresDatabase, target: sqlite3.Connection) -> None:
     deliveries on every node go on."""
     raw = db.connect()
     try:
+        with _translated():
+            _dump(raw, target)
+    finally:
+        raw.close()
+
+
+def _dump(raw: psycopg.Connection[Any], target: sqlite3.Connection) -> None:
+    try:
         raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         target.execute("BEGIN")
         for key, value in raw.execute("SELECT key, value FROM meta").fetchall():
@@ -203,5 +227,3 @@ def dump_to_sqlite(db: PostgresDatabase, target: sqlite3.Connection) -> None:
         if target.in_transaction:
             target.execute("ROLLBACK")
         raise
-    finally:
-        raw.close()
