@@ -79,7 +79,9 @@ class PgTableWriter:
 
     def count(self, table: str) -> int:
         query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-        return int(self._raw.execute(query).fetchone()[0])
+        row = self._raw.execute(query).fetchone()
+        assert row is not None  # count(*) always gives one row
+        return int(row[0])
 
     def message_digests(self) -> dict[str, str]:
         """message id → SHA-256 of every message row."""
