@@ -43,9 +43,10 @@ def small(n: int) -> bytes:
     return f"From: Alice <alice@example.org>\r\nSubject: m{n}\r\n\r\nBody {n}.\r\n".encode()
 
 
-def build_source(source: Path) -> dict:
-    """A SQLite + files gateway with aliases, a 20 MiB message, flags, a relay target, a
-    fetch source (sealed credentials) and a TOTP admin; what each mailbox holds."""
+def build_source(source: Path, big: bool = True) -> dict:
+    """A SQLite + files gateway with aliases, a 20 MiB message (unless not `big`), flags, a
+    relay target, a fetch source (sealed credentials) and a TOTP admin; what each
+    mailbox holds."""
     store = open_store(source, kdf=FAST_KDF, sealer=default_sealer(source))
     try:
         store.domains.add("example.test")
@@ -55,7 +56,8 @@ def build_source(source: Path) -> dict:
         )
         second, second_pass = store.mailboxes.create("other.test", name="Other", actor=None)
         store.mailboxes.create("other.test", name="Empty", actor=None)
-        bodies = {first.id: [small(1), big_message(20 * MIB), small(2)], second.id: [small(3)]}
+        middle = big_message(20 * MIB) if big else small(4)
+        bodies = {first.id: [small(1), middle, small(2)], second.id: [small(3)]}
         infos = {mid: [deliver(store, mid, body) for body in msgs] for mid, msgs in bodies.items()}
         store.messages.set_flags(first.id, [infos[first.id][0].id], ["\\Seen"])
         store.relays.put(second.id, "copy@elsewhere.test", "required", "operator")
@@ -183,7 +185,7 @@ def test_an_object_damaged_in_the_object_store_is_caught_and_nothing_is_indexed(
     postgres_dsn: str, s3_target: S3Target, seaweed_s3: SeaweedS3, tmp_path: Path
 ) -> None:
     source, node = tmp_path / "source", tmp_path / "node"
-    build_source(source)
+    build_source(source, big=False)
     sealer = default_sealer(source)
     target = open_store(
         node, index=postgres_dsn, kdf=FAST_KDF, sealer=sealer, blobs=s3_blobs(s3_target, node)
@@ -219,7 +221,7 @@ def test_a_target_without_the_sources_seal_key_is_refused_and_left_empty(
     postgres_dsn: str, s3_target: S3Target, seaweed_s3: SeaweedS3, tmp_path: Path
 ) -> None:
     source, node = tmp_path / "source", tmp_path / "node"
-    build_source(source)
+    build_source(source, big=False)
     other_key = tmp_path / "other.key"
     write_new_key_file(other_key, os.urandom(32))
     env = target_env(postgres_dsn, s3_target, tmp_path, other_key)
@@ -231,6 +233,29 @@ def test_a_target_without_the_sources_seal_key_is_refused_and_left_empty(
     not_a_gateway.mkdir()
     done = cli(node, env, "storage", "migrate", "--source", str(not_a_gateway))
     assert done.returncode == 1 and "not a Journal Gateway data directory" in done.stderr
+
+
+def test_a_damaged_source_file_or_another_gateways_target_is_refused_and_nothing_indexed(
+    postgres_dsn: str, s3_target: S3Target, seaweed_s3: SeaweedS3, tmp_path: Path
+) -> None:
+    source, node, other = tmp_path / "source", tmp_path / "node", tmp_path / "other"
+    build_source(source, big=False)
+    build_source(other, big=False)
+    env = target_env(postgres_dsn, s3_target, tmp_path, source / "secrets" / "seal.key")
+    (victim,) = [p for p in (source / "blobs").rglob("*.age")][:1]
+    original = victim.read_bytes()
+    victim.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    done = cli(node, env, "storage", "migrate", "--source", str(source))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "does not match its SHA-256" in done.stderr and victim.name in done.stderr
+    assert listing(node, env, "mailbox", "list") == []
+    victim.write_bytes(original)
+    migrate_cli(source, node, env)
+    done = cli(node, env, "storage", "migrate", "--source", str(other))
+    assert done.returncode == 1 and "was migrated from" in done.stderr
+    assert comparable(listing(node, env, "mailbox", "list")) == comparable(
+        listing(source, {}, "mailbox", "list")
+    )
 
 
 def test_a_postgresql_store_backs_up_and_restores_into_a_fresh_database(
@@ -279,6 +304,25 @@ def test_a_postgresql_store_backs_up_and_restores_into_a_fresh_database(
     finally:
         assert gateway.stop() == 0
     assert after == before
+    passphrase_file = tmp_path / "passphrase"
+    passphrase_file.write_text(mailbox["passphrase"] + "\n")
+    exported = tmp_path / "exported"
+    made = cli(
+        node2,
+        env2,
+        "mailbox",
+        "export",
+        mailbox["id"],
+        "--out",
+        str(exported),
+        "--format",
+        "eml",
+        "--passphrase-file",
+        str(passphrase_file),
+    )
+    assert made.returncode == 0, made.stderr
+    files = sorted(exported.glob("*.eml"), key=lambda p: p.stat().st_size)
+    assert [p.read_bytes() for p in files] == before
     again = cli(node2, env2, "restore", str(dest))
     assert again.returncode == 1 and "not empty" in again.stderr
     postgres_server.drop_database(fresh_dsn)
