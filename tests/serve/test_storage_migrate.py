@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -326,3 +328,51 @@ def test_a_postgresql_store_backs_up_and_restores_into_a_fresh_database(
     again = cli(node2, env2, "restore", str(dest))
     assert again.returncode == 1 and "not empty" in again.stderr
     postgres_server.drop_database(fresh_dsn)
+
+
+def test_a_first_pass_while_mail_arrives_then_a_final_pass_copies_every_accepted_message(
+    postgres_dsn: str, s3_target: S3Target, seaweed_s3: SeaweedS3, tmp_path: Path
+) -> None:
+    source, node = tmp_path / "source", tmp_path / "node"
+    mailboxes = build_source(source, big=False)
+    first_id = next(iter(mailboxes))
+    env = target_env(postgres_dsn, s3_target, tmp_path, source / "secrets" / "seal.key")
+    old_gateway = GatewayProcess(source)
+    old_gateway.wait_ready()
+    accepted: list[bytes] = []
+    stop = threading.Event()
+
+    def keep_sending() -> None:
+        n = 100
+        while not stop.is_set():
+            body = small(n)
+            send(old_gateway.ports["smtp"], f"{first_id}@example.test", body)
+            accepted.append(body)
+            n += 1
+
+    sender = threading.Thread(target=keep_sending)
+    sender.start()
+    try:
+        while len(accepted) < 3:
+            time.sleep(0.05)
+        first = migrate_cli(source, node, env)  # the old gateway keeps taking mail
+        while len(accepted) < first["messages"]:  # some arrive after the snapshot
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        sender.join()
+        assert old_gateway.stop() == 0
+    final = migrate_cli(source, node, env)
+    assert final["uploaded"] >= 1 and final["messages"] == 4 + len(accepted)
+    assert comparable(listing(node, env, "mailbox", "list")) == comparable(
+        listing(source, {}, "mailbox", "list")
+    )
+    passphrase, bodies = mailboxes[first_id]
+    gateway = GatewayProcess(node, env=env)
+    gateway.wait_ready()
+    try:
+        got = retrieve_all(gateway.ports["pop3"], first_id, passphrase)
+    finally:
+        assert gateway.stop() == 0
+    assert got[:3] == bodies
+    assert [strip_trace(m) for m in got[3:]] == accepted
