@@ -181,6 +181,10 @@ def test_a_rerun_skips_what_is_there_and_copies_only_what_changed_at_the_source(
     finally:
         assert gateway.stop() == 0
     assert got == [*bodies[1:], small(9)]
+    plain = cli(node, env, "storage", "migrate", "--source", str(source))
+    assert plain.returncode == 0, plain.stderr
+    assert "Migrated 4 messages" in plain.stdout and "0 copied, 4 already there" in plain.stdout
+    assert "Wrote the index rows in one transaction." in plain.stderr
 
 
 def test_an_object_damaged_in_the_object_store_is_caught_and_nothing_is_indexed(
@@ -231,6 +235,10 @@ def test_a_target_without_the_sources_seal_key_is_refused_and_left_empty(
     assert done.returncode == 1
     assert "secrets.seal_key_file" in done.stderr and "Traceback" not in done.stderr
     assert listing(node, env, "mailbox", "list") == []
+    sqlite_env = {k: v for k, v in env.items() if k != "GATEWAY_STORAGE__INDEX"}
+    done = cli(node, sqlite_env, "storage", "migrate", "--source", str(source))
+    assert done.returncode == 1 and "storage.index is SQLite" in done.stderr
+    assert not (node / "gateway.db").exists()  # no index made on the node by refusing
     not_a_gateway = tmp_path / "empty"
     not_a_gateway.mkdir()
     done = cli(node, env, "storage", "migrate", "--source", str(not_a_gateway))
