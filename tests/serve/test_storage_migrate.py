@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from storage import open_store
 from storage.maintenance.migrate import MigrateError, migrate
+from storage.maintenance.tables import COPIED_TABLES
 from storage.sealing import Sealer, default_sealer, read_key_file, write_new_key_file
 from storage.sources import checked_settings
 from tests.storage.helpers import deliver
@@ -97,6 +100,29 @@ def comparable(mailboxes: list[dict]) -> list[tuple]:
     )
 
 
+def normalized(row: tuple) -> tuple:
+    """PostgreSQL's booleans and bytea as SQLite gives them (0/1, bytes)."""
+    return tuple(
+        int(v) if isinstance(v, bool) else bytes(v) if isinstance(v, memoryview) else v for v in row
+    )
+
+
+def assert_same_rows(index: Path, dsn: str) -> None:
+    """Every copied table holds the same rows, every column, in both indexes."""
+    source = sqlite3.connect(index)
+    try:
+        with psycopg.connect(dsn) as target:
+            for table in COPIED_TABLES:
+                columns = [r[1] for r in source.execute(f"PRAGMA table_info({table.name})")]
+                query = (
+                    f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY {', '.join(table.key)}"
+                )
+                expected = [tuple(r) for r in source.execute(query)]
+                assert [normalized(r) for r in target.execute(query)] == expected, table.name
+    finally:
+        source.close()
+
+
 def migrate_cli(source: Path, node: Path, env: dict[str, str]) -> dict:
     done = cli(node, env, "storage", "migrate", "--source", str(source), "--json")
     assert done.returncode == 0, done.stderr
@@ -115,6 +141,7 @@ def test_a_sqlite_gateway_migrates_into_postgresql_and_s3_and_reads_back_byte_id
     source_list = listing(source, {}, "mailbox", "list")
     assert summary["verified_bytes"] == sum(m["bytes"] for m in source_list) > 10 * MIB
     assert summary["tables"]["relay_targets"] == 1 and summary["tables"]["sources"] == 1
+    assert_same_rows(source / "gateway.db", postgres_dsn)
 
     assert comparable(listing(node, env, "mailbox", "list")) == comparable(source_list)
     assert listing(node, env, "admin", "list") == listing(source, {}, "admin", "list")
