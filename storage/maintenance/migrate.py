@@ -115,27 +115,16 @@ def migrate(
     writer = _table_writer(target)
     started = time.monotonic()
     report = MigrateReport(str(source))
-    with tempfile.TemporaryDirectory(dir=target.data_dir, prefix=".migrate-") as work:
-        snapshot = _take_snapshot(source, Path(work) / INDEX)
-        progress("snapshot", 1, 1)
-        conn = sqlite3.connect(snapshot.path)
-        try:
-            with writer.reading():
-                _check_target(writer, conn, target, source, require_empty)
-                uploaded = _copy_objects(source, conn, target.blobs, writer, report, progress)
-            _verify_objects(target.blobs, uploaded, report, progress)
-            if report.left_out:
-                snapshot.drop_messages(report.left_out)
-            removed = _write_index(writer, conn, source)
-            progress("index", 1, 1)
-            _remove_objects(target.blobs, removed)
-            report.removed = len(removed)
-            with writer.reading():
-                _compare_counts(writer, conn, report)
-        finally:
-            conn.close()
-            snapshot.close()
-            writer.close()
+    try:
+        with tempfile.TemporaryDirectory(dir=target.data_dir, prefix=".migrate-") as work:
+            snapshot = _take_snapshot(source, Path(work) / INDEX)
+            progress("snapshot", 1, 1)
+            try:
+                _run(source, snapshot, target, writer, report, progress, require_empty)
+            finally:
+                snapshot.close()
+    finally:
+        writer.close()
     report.seconds = time.monotonic() - started
     progress("done", report.messages, report.messages)
     log.info(
@@ -147,6 +136,34 @@ def migrate(
         report.removed,
     )
     return report
+
+
+def _run(
+    source: Path,
+    snapshot: SqliteIndexSnapshot,
+    target: Any,
+    writer: Any,
+    report: MigrateReport,
+    progress: Progress,
+    require_empty: bool,
+) -> None:
+    """Objects up and verified, then the index in one transaction, then the counts."""
+    conn = sqlite3.connect(snapshot.path)
+    try:
+        with writer.reading():
+            _check_target(writer, conn, target, source, require_empty)
+            uploaded = _copy_objects(source, conn, target.blobs, writer, report, progress)
+        _verify_objects(target.blobs, uploaded, report, progress)
+        if report.left_out:
+            snapshot.drop_messages(report.left_out)
+        removed = _write_index(writer, conn, source)
+        progress("index", 1, 1)
+        _remove_objects(target.blobs, removed)
+        report.removed = len(removed)
+        with writer.reading():
+            _compare_counts(writer, conn, report)
+    finally:
+        conn.close()
 
 
 def _table_writer(target: Any) -> Any:
