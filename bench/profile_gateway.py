@@ -63,6 +63,7 @@ def main() -> int:
                 "200",
                 "--threads",
                 "--nonblocking",
+                "--subprocesses",
                 *GIL,
                 "-f",
                 "raw",
@@ -97,10 +98,48 @@ async def _retrieve_all(gateway: Gateway) -> load.RetrievalResult:
     return await load.retrieve(sessions, ranges)
 
 
+# (what a frame's text contains, the cost it is counted under); the leaf-most match wins
+COSTS = [
+    ("compress (", "zstd compression"),
+    ("decompress", "zstd decompression"),
+    ("zstandard", "zstd"),
+    ("message_file.py", "zstd (message_file)"),
+    ("storage/age/stream.py", "ChaCha20-Poly1305 (age STREAM)"),
+    ("storage/age/recipients.py", "age key wrap (ML-KEM-768 + X25519)"),
+    ("storage/age/", "age header"),
+    ("fsync", "fsync (file, directory)"),
+    ("blobs.py", "file write + SHA-256"),
+    ("storage/sqlite/", "SQLite"),
+    ("group_commit.py", "group commit"),
+    ("gateway/smtp/data_stream.py", "DATA scanning"),
+    ("gateway/smtp/trace.py", "trace header"),
+    ("relay", "relay-copy check"),
+    ("gateway/pop3/", "POP3 session"),
+    ("gateway/retrieval/", "retrieval"),
+    ("ssl.py", "TLS"),
+    ("sslproto.py", "TLS"),
+    ("aiosmtpd", "SMTP session/parsing (aiosmtpd)"),
+    ("gateway/smtp/", "SMTP session (gateway)"),
+    ("concurrent/futures", "thread-pool hops"),
+    ("threading.py", "thread-pool hops"),
+    ("logging", "logging"),
+    ("asyncio", "event loop"),
+]
+
+
+def _cost(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for needle, cost in COSTS:
+            if needle in frame:
+                return cost
+    return "other"
+
+
 def summarize(path: Path, top: int = 25) -> None:
     self_time: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     threads: collections.Counter[str] = collections.Counter()
+    costs: collections.Counter[str] = collections.Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -108,6 +147,9 @@ def summarize(path: Path, top: int = 25) -> None:
             continue
         n = int(count)
         frames = stack.split(";")
+        # --subprocesses prefixes "process PID:cmdline" frames (cmdlines may hold ";")
+        starts = [i for i, f in enumerate(frames) if f.startswith("thread (")]
+        frames = frames[starts[0] :] if starts else frames
         thread = frames[0]
         kind = (
             "store pool"
@@ -123,10 +165,14 @@ def summarize(path: Path, top: int = 25) -> None:
             self_time[f"[{kind}] {frames[-1]}"] += n
         for frame in set(frames):
             inclusive[f"[{kind}] {frame}"] += n
+        costs[_cost(frames)] += n
     print(
         f"\n{total} samples; by thread: "
         + ", ".join(f"{k} {v * 100 / total:.0f}%" for k, v in threads.most_common())
     )
+    print("\nby cost (leaf-most matching frame):")
+    for cost, n in costs.most_common():
+        print(f"  {n * 100 / total:5.1f}%  {cost}")
     for title, counter in (("self", self_time), ("inclusive", inclusive)):
         print(f"\ntop {top} by {title} samples:")
         for frame, n in counter.most_common(top):

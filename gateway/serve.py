@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from storage import AlreadyExists
 from storage.acme_status import live_pem
 from storage.actions import AuditAction
 from storage.async_store import AsyncStore
 
 from .acme.responder import start_acme_responder
+from .acme.sync import CertificateSync
+from .acme.sync import start_up as acme_start_up
 from .config import Settings
 from .config.loader import parse_hostport
 from .context import GatewayContext, Service
@@ -88,12 +91,17 @@ def ensure_first_admin(store, out: Callable[[str], None], console_url: str) -> N
     """Create 'admin' on a fresh data directory and print its password once.
 
     `console_url` is empty when the web console is off (web.listen = ""): then say how
-    to turn it on rather than print an empty address.
+    to turn it on rather than print an empty address. Nodes sharing one index (PostgreSQL)
+    may start at the same moment: the one that loses the race finds 'admin' made.
     """
     if store.admins.count():
         return
-    _admin, password = store.admins.create("admin", role="superadmin")
-    store.audit.record("gateway", str(AuditAction.ADMIN_CREATE), "admin", "first start", "")
+    try:
+        with store.atomic():
+            _admin, password = store.admins.create("admin", role="superadmin")
+            store.audit.record("gateway", str(AuditAction.ADMIN_CREATE), "admin", "first start", "")
+    except AlreadyExists:
+        return  # another node made it; only that one prints the password
     out("No admin account existed: created 'admin'. Its password is shown once, now:")
     out(f"    {password}")
     if console_url:
@@ -158,6 +166,8 @@ async def start_gateway(
     if not worker:
         reconcile_store(store)
     astore = AsyncStore(store, max_workers=settings.storage.threads)
+    if settings.tls.acme:
+        acme_start_up(store, data_dir)  # the store's certificate before the listeners load one
     tls = tls_manager(settings, data_dir)
     ctx = GatewayContext(
         settings=settings,
@@ -306,9 +316,15 @@ def _store_writable(store) -> bool:
     return True
 
 
-async def _watch_certificates(tls: TlsManager, interval: float) -> None:
+async def _watch_certificates(
+    tls: TlsManager, interval: float, sync: CertificateSync | None = None
+) -> None:
+    """Reload changed certificate files; with tls.acme, first take a new certificate
+    from the store (another process or node may have stored it)."""
     while True:
         await asyncio.sleep(interval)
+        if sync is not None:
+            await sync.step()
         try:
             if tls.reload():
                 log.info("TLS certificate files changed: reloaded")
@@ -327,15 +343,16 @@ async def serve_forever(
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(running.ctx.tls))
-    watcher = asyncio.create_task(
-        _watch_certificates(running.ctx.tls, settings.tls.reload_interval)
-    )
-    acme = acme_task = None
+    sync = acme = acme_task = None
     if settings.tls.acme:
         from .acme.manager import AcmeManager
 
-        acme = AcmeManager(running.ctx)
+        sync = CertificateSync(running.ctx.store, running.ctx.tls, data_dir)
+        acme = AcmeManager(running.ctx, sync)
         acme_task = asyncio.create_task(acme.run())
+    watcher = asyncio.create_task(
+        _watch_certificates(running.ctx.tls, settings.tls.reload_interval, sync)
+    )
     try:
         sys.stdout.flush()
         await stop.wait()

@@ -44,6 +44,8 @@ def open_configured_store(data_dir: Path, settings: Settings) -> Any:
     claim_data_directory(data_dir)
     return open_store(
         data_dir,
+        index=settings["storage.index"],
+        index_password=index_password(settings),
         recipient_type=settings["crypto.recipient"],
         kdf=kdf,
         compress=settings["storage.compress"],
@@ -105,6 +107,23 @@ def _s3_secret(settings: Settings) -> str:
 
 def _s3_error(settings: Settings, key: str, message: str) -> ConfigError:
     return ConfigError([Problem(key, settings.sources.get(key, "default"), message)])
+
+
+def index_password(settings: Settings) -> str | None:
+    """The PostgreSQL password from storage.index_password_file (first line), or None:
+    then the URL, PGPASSWORD or a passfile provide it. Never from the command line."""
+    name = settings["storage.index_password_file"]
+    if not name:
+        return None
+    path = Path(name).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(f"storage.index_password_file {path}: cannot read it ({exc})") from None
+    password = text.splitlines()[0] if text else ""
+    if not password:
+        raise ConfigError(f"storage.index_password_file {path} is empty")
+    return password
 
 
 def configured_sealer(settings: Settings, data_dir: Path | None) -> Sealer | None:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import click
 
+from .acme.sync import start_up as acme_start_up
 from .config import Settings
 from .config.loader import parse_hostport
 from .logs import setup_logging
@@ -174,6 +175,8 @@ def _prepare(settings: Settings, data_dir: Path) -> None:
         metrics_token(settings, data_dir)
     store = open_configured_store(data_dir, settings)
     try:
+        if settings.tls.acme:
+            acme_start_up(store, data_dir)  # older ACME files imported once, not per worker
         reconcile_store(store)
         scheme = "http" if settings.web.plain_http else "https"
         url = f"{scheme}://{settings.web.listen}/" if settings.web.listen else ""

@@ -1,21 +1,28 @@
-"""Where built-in ACME keeps its files, and the status the console and /metrics show.
+"""Built-in ACME's node-local files, and the status the console and /metrics show.
 
-DATA/tls/acme/ (0700) holds the account key, the live certificate with its key in one
-PEM file (one rename replaces both, so no reader ever pairs a new certificate with an
-old key), the HTTP-01 challenge tokens (one file each, so every worker's responder can
-answer) and status.json. The gateway's ACME manager writes them; the console reads
-status.json here (web/ never imports gateway/). Nothing secret goes into status.json:
-the certificate's public facts and the CA's last error message.
+The truth is the store's Certificates area (storage/contract/certificates.py), shared
+by every node on one index. DATA/tls/acme/ (0700) is each node's cache of it: live.pem,
+the live certificate with its key in one PEM file (one rename replaces both, so no
+reader ever pairs a new certificate with an old key), which every listener loads, and
+status.json, which the console and /metrics read (web/ never imports gateway/). Every
+process refreshes both from the store at tls.reload_interval. account.json and
+challenges/ are what versions before the store area kept here: account.json (and a
+live.pem and status.json the store lacks) is imported on first start. Nothing secret
+goes into status.json: the certificate's public facts and the CA's last error message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from .file_modes import create_private_file, fsync_directory, make_private_dirs
 
@@ -34,10 +41,6 @@ def live_pem(data_dir: Path) -> Path:
 
 def account_key_path(data_dir: Path) -> Path:
     return acme_dir(data_dir) / "account.json"
-
-
-def challenge_dir(data_dir: Path) -> Path:
-    return acme_dir(data_dir) / "challenges"
 
 
 def status_path(data_dir: Path) -> Path:
@@ -81,20 +84,49 @@ class AcmeStatus:
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=1, sort_keys=True).encode()
 
+    @classmethod
+    def from_json(cls, text: str | bytes) -> AcmeStatus | None:
+        """The status in `text`, or None when it is not one (fields unknown here are
+        ignored: a newer version may have written it)."""
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(raw, dict):
+            return None
+        known = cls.__dataclass_fields__
+        try:
+            return cls(**{k: v for k, v in raw.items() if k in known})
+        except TypeError:
+            return None
+
 
 def read_status(data_dir: Path) -> AcmeStatus | None:
     """The status file, or None when ACME never ran here (or the file is unreadable)."""
     try:
-        raw = json.loads(status_path(data_dir).read_text())
-    except (OSError, ValueError):
+        text = status_path(data_dir).read_text()
+    except OSError:
         return None
-    if not isinstance(raw, dict):
-        return None
-    known = AcmeStatus.__dataclass_fields__
-    try:
-        return AcmeStatus(**{k: v for k, v in raw.items() if k in known})
-    except TypeError:
-        return None
+    return AcmeStatus.from_json(text)
+
+
+def leaf_sha256(chain_pem: str) -> str:
+    """The SHA-256 fingerprint (colon-separated hex) of the first certificate in
+    `chain_pem`, as TLS clients and the Connect page show it; ValueError if none."""
+    leaf = x509.load_pem_x509_certificate(chain_pem.encode())
+    digest = hashlib.sha256(leaf.public_bytes(serialization.Encoding.DER)).digest()
+    return ":".join(f"{b:02X}" for b in digest)
+
+
+def split_live_pem(text: str) -> tuple[str, str]:
+    """(chain, private key) of a live.pem (the chain, then the key); ValueError when
+    either is missing."""
+    start = text.find("-----BEGIN PRIVATE KEY-----")
+    if start < 0:
+        start = text.find("-----BEGIN EC PRIVATE KEY-----")
+    if start <= 0:
+        raise ValueError("not a certificate chain followed by its private key")
+    return text[:start], text[start:]
 
 
 def write_status(data_dir: Path, status: AcmeStatus) -> None:

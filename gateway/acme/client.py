@@ -1,10 +1,10 @@
 """One ACME (RFC 8555) issuance with certbot's `acme` library: blocking, run in a thread.
 
-The account key (EC P-256, JWK in DATA/tls/acme/account.json, 0600) is made once and
-reused; the account is registered again on each attempt (the CA answers with the
-existing one), so a directory change needs nothing by hand. HTTP-01 tokens are written
-as files under DATA/tls/acme/challenges/, where every worker's responder finds them,
-and removed when the attempt ends.
+The account key (EC P-256, a JWK kept sealed in the store, see manager.py) is made once
+and reused; the account is registered again on each attempt (the CA answers with the
+existing one), so a directory change needs nothing by hand. HTTP-01 answers go on a
+`ChallengeBoard` (the store's pending challenges, which every node's responder reads)
+and are withdrawn when the attempt ends.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import datetime
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import josepy as jose
 import requests
@@ -21,13 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from storage.acme_status import (
-    TOKEN_PATTERN,
-    account_key_path,
-    challenge_dir,
-    write_private_atomically,
-)
-from storage.file_modes import make_private_dirs, publish_once
+from storage.acme_status import TOKEN_PATTERN, write_private_atomically
 
 log = logging.getLogger("gateway.acme")
 NETWORK_TIMEOUT = 30  # seconds per HTTP request to the CA
@@ -47,16 +42,24 @@ class AcmeRequest:
     ca_file: str  # PEM bundle for the CA's HTTPS; empty: the system's
 
 
+class ChallengeBoard(Protocol):
+    """Where HTTP-01 answers are pending while the CA checks them (blocking calls)."""
+
+    def publish(self, token: str, key_authorization: str) -> None: ...
+
+    def withdraw(self, token: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class Issued:
     fullchain_pem: str
     key_pem: str
 
 
-def issue(request: AcmeRequest, data_dir: Path) -> Issued:
+def issue(request: AcmeRequest, account_key: jose.JWK, board: ChallengeBoard) -> Issued:
     """Order, validate (HTTP-01) and download a certificate, or raise AcmeError."""
     try:
-        return _issue(request, data_dir)
+        return _issue(request, account_key, board)
     except AcmeError:
         raise
     except errors.ValidationError as exc:
@@ -78,8 +81,7 @@ def issue(request: AcmeRequest, data_dir: Path) -> Issued:
         raise AcmeError(f"unexpected answer from the ACME server: {exc}") from None
 
 
-def _issue(request: AcmeRequest, data_dir: Path) -> Issued:
-    account_key = load_account_key(data_dir)
+def _issue(request: AcmeRequest, account_key: jose.JWK, board: ChallengeBoard) -> Issued:
     net = client.ClientNetwork(
         account_key,
         alg=jose.ES256,
@@ -98,17 +100,17 @@ def _issue(request: AcmeRequest, data_dir: Path) -> Issued:
     )
     csr = crypto_util.make_csr(key_pem, list(request.domains))
     order = acme.new_order(csr)
-    written: list[Path] = []
+    published: list[str] = []
     try:
         for authz in order.authorizations:
             if authz.body.status == messages.STATUS_VALID:
                 continue
-            written.append(_answer_http01(acme, authz, account_key, data_dir))
+            _answer_http01(acme, authz, account_key, board, published)
         deadline = datetime.datetime.now() + datetime.timedelta(seconds=FINALIZE_DEADLINE)
         order = acme.poll_and_finalize(order, deadline=deadline)
     finally:
-        for path in written:
-            path.unlink(missing_ok=True)
+        for token in published:
+            _withdraw_quietly(board, token)
     if not order.fullchain_pem:
         raise AcmeError("the CA finished the order without a certificate")
     return Issued(order.fullchain_pem, key_pem.decode())
@@ -124,9 +126,21 @@ def _register(acme: client.ClientV2, net: client.ClientNetwork, email: str) -> N
         net.account = messages.RegistrationResource(body=messages.Registration(), uri=exc.location)
 
 
+def _withdraw_quietly(board: ChallengeBoard, token: str) -> None:
+    """Withdraw `token`; a failure only leaves it to expire (it answers nothing else)."""
+    try:
+        board.withdraw(token)
+    except Exception:  # the attempt's own result matters more
+        log.warning("ACME: could not withdraw a challenge token; it expires by itself")
+
+
 def _answer_http01(
-    acme: client.ClientV2, authz: messages.AuthorizationResource, key: jose.JWK, data_dir: Path
-) -> Path:
+    acme: client.ClientV2,
+    authz: messages.AuthorizationResource,
+    key: jose.JWK,
+    board: ChallengeBoard,
+    published: list[str],
+) -> None:
     name = authz.body.identifier.value
     offered = [c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01)]
     if not offered:
@@ -136,21 +150,14 @@ def _answer_http01(
     token = challenge.chall.encode("token")
     if not TOKEN_PATTERN.match(token):
         raise AcmeError(f"the CA sent a malformed challenge token for {name}")
-    folder = challenge_dir(data_dir)
-    make_private_dirs(folder)
-    path = folder / token
-    write_private_atomically(path, validation.encode())
+    board.publish(token, validation)
+    published.append(token)
     acme.answer_challenge(challenge, response)
-    return path
 
 
-def load_account_key(data_dir: Path) -> jose.JWK:
-    """The account key, made on first use (of racing workers, the first one's is kept)."""
-    path = account_key_path(data_dir)
-    if not path.exists():
-        fresh = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
-        publish_once(path, fresh.json_dumps().encode())
-    return jose.JWK.json_loads(path.read_text())
+def new_account_key() -> str:
+    """A fresh account key (EC P-256) as JWK JSON."""
+    return jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1())).json_dumps()
 
 
 def check_pair(issued: Issued, domains: tuple[str, ...]) -> None:

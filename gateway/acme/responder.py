@@ -1,8 +1,9 @@
 """The HTTP-01 responder on tls.acme_http_listen (port 80 in production).
 
-It answers GET /.well-known/acme-challenge/<token> from the token files under
-DATA/tls/acme/challenges/, so whichever worker the CA's connection reaches has the
-answer; anything else is a 404. It serves nothing else (no console, no redirect).
+It answers GET /.well-known/acme-challenge/<token> from the store's pending challenges
+(store.certificates), so whichever worker or node the CA's connection reaches has the
+answer, whoever ordered; anything else is a 404. It serves nothing else (no console,
+no redirect).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 
 from aiohttp import web
 
-from storage.acme_status import TOKEN_PATTERN, challenge_dir
+from storage.acme_status import TOKEN_PATTERN
 
 from ..config.loader import parse_hostport
 from ..context import GatewayContext
@@ -28,7 +29,6 @@ class AcmeResponder:
 
     def __init__(self, ctx: GatewayContext) -> None:
         self.ctx = ctx
-        self.folder = challenge_dir(ctx.data_dir)
         self.runner: web.AppRunner | None = None
 
     @property
@@ -43,13 +43,10 @@ class AcmeResponder:
     async def answer(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         if TOKEN_PATTERN.match(token):
-            try:
-                body = (self.folder / token).read_bytes()
-            except OSError:
-                pass
-            else:
+            answer = await self.ctx.store.certificates.challenge(token)
+            if answer is not None:
                 log.info("ACME HTTP-01 challenge answered")
-                return web.Response(body=body, content_type="application/octet-stream")
+                return web.Response(body=answer.encode(), content_type="application/octet-stream")
         log.warning("ACME HTTP-01 request for a token not pending here")
         return web.Response(status=404, text="No such ACME challenge token.\n")
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from storage.index_location import redacted
+
 from ..config import DEPRECATED, OPTIONS, ConfigError, Settings, load_settings
 from ..config.loader import parse_hostport
 from .common import CliState, config_failure, json_option, print_json
@@ -114,6 +116,8 @@ def _type_name(option: Any) -> str:
 
 def _display(key: str, value: Any) -> Any:
     """The value, or a mask for a secret (a *_file key holds a path, not the secret)."""
+    if key == "storage.index":
+        return redacted(value)
     if value and not key.endswith("_file") and any(word in key for word in SECRET_WORDS):
         return MASK
     return value

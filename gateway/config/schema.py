@@ -88,6 +88,22 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _o("storage.compress", bool, True, "Compress messages with zstd before encryption."),
     _o(
+        "storage.index",
+        str,
+        "sqlite",
+        "Where the index is: sqlite (DATA/gateway.db) or a postgresql://USER@HOST:PORT/DB"
+        " URL shared by every node. A password in the URL only via GATEWAY_STORAGE__INDEX;"
+        " better index_password_file, PGPASSFILE or ?passfile=.",
+        check="index",
+    ),
+    _o(
+        "storage.index_password_file",
+        str,
+        "",
+        "File holding the PostgreSQL password (mode 0600) for a postgresql:// index.",
+        check="readable_file",
+    ),
+    _o(
         "storage.threads",
         int,
         8,
@@ -182,7 +198,8 @@ OPTIONS: tuple[Option, ...] = (
         bool,
         False,
         "Get and renew the certificate from an ACME CA (Let's Encrypt) by itself, kept in"
-        " DATA/tls/acme/; leave tls.cert and tls.key empty.",
+        " the store (shared by every node) and cached in DATA/tls/acme/; leave tls.cert"
+        " and tls.key empty.",
     ),
     _o(
         "tls.acme_email",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.errors import InvalidInput
+from storage.index_location import index_kind
 from storage.policy import check_totp_requirement
 from storage.s3.location import S3Location
 
@@ -111,7 +112,15 @@ def _workers_problem(value: Any) -> str | None:
     return f"expected auto or a number from 1 to {MAX_WORKERS}, got {value!r}"
 
 
+def _index_problem(value: Any) -> str | None:
+    """storage.index; the message never repeats the value (it may hold a password)."""
+    if index_kind(str(value)) is None:
+        return "expected sqlite or a postgresql://USER@HOST:PORT/DB URL"
+    return None
+
+
 CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "index": _index_problem,
     "hostport": _hostport_problem,
     "workers": _workers_problem,
     "networks": _networks_problem,

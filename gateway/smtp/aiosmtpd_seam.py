@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
 
 from aiosmtpd.smtp import SMTP
 
@@ -57,6 +59,14 @@ INTERNALS: tuple[Internal, ...] = (
         "overridden (on_reset): the reset on connect, RSET, HELO, EHLO and after STARTTLS "
         "ends the transaction record",
         used_by=("connection_made", "smtp_RSET", "smtp_HELO", "smtp_EHLO"),
+    ),
+    Internal(
+        "_getaddr",
+        "method",
+        "overridden (parse_address): the address parser of MAIL and RCPT; aiosmtpd's "
+        "defines a typing.Protocol class on every call (~45 us of a 55 us parse)",
+        parameters=("arg",),
+        used_by=("smtp_MAIL", "smtp_RCPT"),
     ),
     Internal(
         "_set_post_data_state",
@@ -123,6 +133,9 @@ class SeamSMTP(SMTP):
     def _set_rset_state(self) -> None:
         self.on_reset()
 
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        return self.parse_address(arg)
+
     # --- their public names --------------------------------------------------------------
     async def serve_client(self) -> None:
         """The connection's task: greet, then aiosmtpd's command loop until the end."""
@@ -135,6 +148,25 @@ class SeamSMTP(SMTP):
     def on_reset(self) -> None:
         """aiosmtpd's reset on connect, RSET, HELO, EHLO and STARTTLS: a new envelope."""
         SMTP._set_rset_state(self)
+
+    def parse_address(self, arg: str) -> tuple[str | None, str | None]:
+        """(address, rest) of a MAIL/RCPT argument, or (None, None) if it does not parse.
+
+        The same as aiosmtpd 1.4's SMTP._getaddr (same parser, same local-part limit),
+        without the class it creates per call: two per message on the event loop.
+        """
+        if not arg:
+            return "", ""
+        parse = get_angle_addr if arg.lstrip().startswith("<") else get_addr_spec
+        try:
+            address, rest = parse(arg)
+        except HeaderParseError:
+            return None, None
+        addr: str = address.addr_spec
+        localpart = addr.rpartition("@")[0]
+        if self.local_part_limit and len(localpart) > self.local_part_limit:
+            return None, None
+        return addr, rest
 
     # --- internals used directly ---------------------------------------------------------
     def restart_idle_timer(self) -> None:

@@ -74,7 +74,7 @@ class Hooks:
         if decision.mailbox is None:
             tx.reject(address, decision.reply)
             return decision.reply
-        tx.add_recipient(decision.mailbox, address)
+        tx.add_recipient(decision.mailbox, address, relays=decision.relays)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return decision.reply

@@ -17,6 +17,7 @@ log = logging.getLogger("gateway.smtp")
 class RcptDecision:
     reply: str
     mailbox: Mailbox | None = None  # set when the recipient is accepted
+    relays: bool = False  # the mailbox had relay targets when the RCPT was accepted
 
     @property
     def accepted(self) -> bool:
@@ -42,6 +43,9 @@ def decide_recipient(store: Any, address: str, size_hint: int) -> RcptDecision:
         if not mailbox.accepts_mail():
             return RcptDecision(replies.STORAGE_ERROR)
         store.messages.check_can_receive(mailbox.id, size_hint)
+        # Asked here, in the hop the RCPT makes anyway, so that a message to mailboxes
+        # without relay targets costs no store call for relaying at DATA.
+        relays = bool(store.relays.list(mailbox.id))
     except QuotaExceeded:
         return RcptDecision(replies.OVER_QUOTA)
     except StorageFull:
@@ -49,4 +53,4 @@ def decide_recipient(store: Any, address: str, size_hint: int) -> RcptDecision:
     except Exception as exc:  # any storage fault must become a 4xx
         log.error("smtp: recipient check failed (%s)", type(exc).__name__, exc_info=exc)
         return RcptDecision(replies.STORAGE_ERROR)
-    return RcptDecision(replies.RECIPIENT_OK, mailbox)
+    return RcptDecision(replies.RECIPIENT_OK, mailbox, relays)

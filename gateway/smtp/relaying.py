@@ -97,7 +97,15 @@ class RelaySet:
     async def prepare(
         cls, ctx: GatewayContext, tx: Transaction, arrival: Arrival
     ) -> RelaySet | None:
-        """The relay set of the transaction's mailboxes, or None when none relays."""
+        """The relay set of the transaction's mailboxes, or None when none relays.
+
+        The RCPT hop already asked whether each mailbox has relay targets; when none
+        had, there is no store call here (the common case costs nothing). Otherwise the
+        targets are read afresh, as of DATA. A target added between RCPT and DATA
+        applies from the next transaction, as if the message had come a moment earlier.
+        """
+        if not tx.relaying:
+            return None
         mailboxes = list(tx.mailboxes.values())
 
         def load(store: Store) -> tuple[list[Link], dict[str, str]]:

@@ -31,6 +31,7 @@ class Transaction:
     mailboxes: dict[str, Mailbox] = field(default_factory=dict)
     recipients: dict[str, list[str]] = field(default_factory=dict)  # mailbox id → RCPTs
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (address, code)
+    relaying: set[str] = field(default_factory=set)  # mailbox ids with relay targets at RCPT
     size: int = 0
     journal: str = NONE
     header: bytes = b""  # the header section (bounded), kept in memory for robots only
@@ -38,9 +39,11 @@ class Transaction:
     result: str = ""
     finished: bool = False
 
-    def add_recipient(self, mailbox: Mailbox, address: str) -> None:
+    def add_recipient(self, mailbox: Mailbox, address: str, relays: bool = False) -> None:
         """Two addresses of one mailbox make one copy; a repeated address counts once."""
         self.mailboxes.setdefault(mailbox.id, mailbox)
+        if relays:
+            self.relaying.add(mailbox.id)
         addresses = self.recipients.setdefault(mailbox.id, [])
         if address.lower() not in (a.lower() for a in addresses):
             addresses.append(address)

@@ -33,6 +33,7 @@ from .areas import (
     AsyncSealing,
     AsyncSessions,
 )
+from .certificates import AsyncCertificates
 from .pool import run_in
 
 P = ParamSpec("P")
@@ -49,7 +50,7 @@ class AsyncStore:
         self.domains = AsyncDomains(store.domains, pool)
         self.mailboxes = AsyncMailboxes(store.mailboxes, pool)
         self.keys = AsyncKeyring(store.keys, pool)
-        self.messages = AsyncMessages(store.messages, pool)
+        self.messages = AsyncMessages(store.messages, pool, store.events)
         self.admins = AsyncAdmins(store.admins, pool)
         self.sessions = AsyncSessions(store.sessions, pool)
         self.tokens = AsyncApiTokens(store.tokens, pool)
@@ -59,6 +60,7 @@ class AsyncStore:
         self.relays = AsyncRelays(store.relays, pool)
         self.sealing = AsyncSealing(store.sealing, pool)
         self.robots = AsyncRobots(store.robots, pool)
+        self.certificates = AsyncCertificates(store.certificates, pool)
         self.maintenance = AsyncMaintenance(store.maintenance, pool)
 
     async def batch(self, fn: Callable[[Store], T]) -> T:

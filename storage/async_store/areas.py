@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from typing import Generic, ParamSpec, TypeVar
@@ -32,6 +33,7 @@ from ..contract import (
 )
 from ..contract.maintenance import CounterFix, ReconcileReport, RetentionCandidate
 from ..delivery import Delivery
+from ..events import MailboxEvents
 from ..file_modes import LooseMode
 from ..keys import SealedSeed
 from ..listing import DomainOverview, MailboxPage, MailboxQuery
@@ -195,7 +197,14 @@ class AsyncKeyring(_Area[Keyring]):
 
 
 class AsyncMessages(_Area[Messages]):
-    """Messages (storage/contract/messages.py), awaited."""
+    """Messages (storage/contract/messages.py), awaited. `events`: the store's change
+    notifications, which end a wait_for_change early (storage/events.py)."""
+
+    def __init__(
+        self, area: Messages, executor: Executor, events: MailboxEvents | None = None
+    ) -> None:
+        super().__init__(area, executor)
+        self._events = events
 
     async def check_can_receive(self, mailbox_id: str, size_hint: int = 0) -> None:
         return await self._run(self._area.check_can_receive, mailbox_id, size_hint)
@@ -238,13 +247,28 @@ class AsyncMessages(_Area[Messages]):
         """The mailbox's change_seq once it differs from `seen` (a change committed by
         any process); NotFound once the mailbox is deleted. Reads it every `poll`
         seconds: one indexed row, no lock. The caller bounds the wait (it is cancelled
-        with its session). A store that can push changes (PostgreSQL LISTEN/NOTIFY)
-        implements this same method by waiting for the notification instead."""
-        while True:
-            current = await self.change_seq(mailbox_id)
-            if current != seen:
-                return current
-            await asyncio.sleep(poll)
+        with its session). It looks again at once when the store's events announce a
+        change of the mailbox: made in this process, or, on PostgreSQL, anywhere
+        (LISTEN/NOTIFY, storage/postgres/changes.py); polling stays the fallback."""
+        loop = asyncio.get_running_loop()
+        nudged = asyncio.Event()
+
+        def listener(_mailbox_id: str, _event: str) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(nudged.set)
+
+        unsubscribe = self._events.subscribe(mailbox_id, listener) if self._events else None
+        try:
+            while True:
+                nudged.clear()
+                current = await self.change_seq(mailbox_id)
+                if current != seen:
+                    return current
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(nudged.wait(), poll)
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
 
 
 class AsyncAdmins(_Area[Admins]):
@@ -507,6 +531,12 @@ class AsyncMaintenance(_Area[Maintenance]):
 
     async def path_is_indexed(self, relpath: str) -> bool:
         return await self._run(self._area.path_is_indexed, relpath)
+
+    async def is_reserved(self, relpath: str) -> bool:
+        return await self._run(self._area.is_reserved, relpath)
+
+    async def claim_orphan(self, relpath: str) -> bool:
+        return await self._run(self._area.claim_orphan, relpath)
 
     async def stored_file_mtime(self, relpath: str) -> float:
         return await self._run(self._area.stored_file_mtime, relpath)

@@ -13,6 +13,7 @@
     store.relays         Relays         contract/relays.py
     store.sources        Sources        contract/sources.py
     store.robots         Robots         contract/robots.py
+    store.certificates   Certificates   contract/certificates.py (built-in ACME)
     store.sealing        Sealing        contract/sealing.py
     store.maintenance    Maintenance    contract/maintenance.py
     Store (the areas, atomic(), close())  contract/store.py
@@ -22,6 +23,7 @@ Errors are the classes of storage/errors.py; values are storage/models.py's.
 
 from .admins import Admins
 from .audit import AuditLog
+from .certificates import Certificates, LiveCertificate
 from .domains import Domains
 from .keys import Keyring
 from .leases import Leases
@@ -40,9 +42,11 @@ __all__ = [
     "Admins",
     "ApiTokens",
     "AuditLog",
+    "Certificates",
     "Domains",
     "Keyring",
     "Leases",
+    "LiveCertificate",
     "LoginClients",
     "Mailboxes",
     "Maintenance",

@@ -117,6 +117,17 @@ class Maintenance(Protocol):
 
     def path_is_indexed(self, relpath: str) -> bool: ...
 
+    def is_reserved(self, relpath: str) -> bool:
+        """A delivery in progress (on any node) holds a live reservation of this blob's
+        message id: not an orphan, whatever its age (storage/sqlite/reservations.py)."""
+        ...
+
+    def claim_orphan(self, relpath: str) -> bool:
+        """Before adopting or quarantining a blob without a row: False if a live
+        reservation holds it (leave it alone); else True, an expired reservation now
+        claimed, so its delivery can no longer commit."""
+        ...
+
     def stored_files(self) -> Iterator[str]:
         """Relative paths of every message file present, indexed or not."""
         ...

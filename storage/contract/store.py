@@ -12,6 +12,7 @@ from typing import Protocol
 from ..events import MailboxEvents
 from .admins import Admins
 from .audit import AuditLog
+from .certificates import Certificates
 from .domains import Domains
 from .keys import Keyring
 from .leases import Leases
@@ -92,6 +93,11 @@ class Store(Protocol):
     @property
     def robots(self) -> Robots:
         """Mail robots (auto-replies) and whom they answered (keyed digests only)."""
+        ...
+
+    @property
+    def certificates(self) -> Certificates:
+        """Built-in ACME: account key, live certificate, status, pending challenges."""
         ...
 
     @property

@@ -185,8 +185,8 @@ def _find_orphans(store: Store, report: FsckReport, older_than: float) -> None:
                 continue  # may be a delivery about to commit
         except FileNotFoundError:
             continue
-        if maintenance.path_is_indexed(relpath):
-            continue
+        if maintenance.path_is_indexed(relpath) or maintenance.is_reserved(relpath):
+            continue  # indexed meanwhile, or a delivery in progress on some node
         report.orphans.append(Problem("orphan", relpath, "file has no index row"))
 
 
@@ -200,6 +200,8 @@ def _repair_files(store: Store, report: FsckReport) -> None:
     for problem in report.missing:
         _remove_row(store, problem, report)
     for problem in report.orphans:
+        if not store.maintenance.claim_orphan(problem.path):
+            continue  # a live delivery holds it (reservations.py): not an orphan
         if store.maintenance.adopt_orphan(problem.path):
             report.adopted.append(problem.path)
             store.audit.record(ACTOR, "fsck.adopt", problem.path, "valid orphan adopted")

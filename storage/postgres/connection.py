@@ -31,6 +31,22 @@ def describe(dsn: str) -> str:
     return f"{host}:{port}/{parts.get('dbname', '')}"
 
 
+def prepare_index(dsn: str, *, password: str | None = None) -> None:
+    """Migrate the database to the latest schema version (IndexUnavailable if unreachable).
+
+    On one connection, before any other is used: several nodes opening at once
+    serialise on the migration lock (storage/postgres/migrations.py).
+    """
+    try:
+        # Spelled out, not **kwargs: psycopg types each keyword (None ones are dropped).
+        with psycopg.connect(
+            dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT, password=password
+        ) as conn:
+            migrate(conn)
+    except psycopg.OperationalError as exc:
+        raise IndexUnavailable("cannot reach the index at {where}", where=describe(dsn)) from exc
+
+
 def open_index(
     dsn: str, *, password: str | None = None, min_size: int = 1, max_size: int = 8
 ) -> ConnectionPool:
@@ -43,14 +59,7 @@ def open_index(
     if password is not None:
         kwargs["password"] = password
     where = describe(dsn)
-    try:
-        # Spelled out, not **kwargs: psycopg types each keyword (None ones are dropped).
-        with psycopg.connect(
-            dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT, password=password
-        ) as conn:
-            migrate(conn)
-    except psycopg.OperationalError as exc:
-        raise IndexUnavailable("cannot reach the index at {where}", where=where) from exc
+    prepare_index(dsn, password=password)
     pool = ConnectionPool(
         dsn, kwargs=kwargs, min_size=min_size, max_size=max_size, open=False, name="index"
     )

@@ -289,6 +289,75 @@ CREATE TABLE robot_replies (
 );
 """
 
+# Version 7: built-in ACME state shared by every node (storage/sqlite/certificates.py).
+V7_ACME = r"""
+CREATE TABLE acme_account (
+    name text PRIMARY KEY,
+    sealed_key text NOT NULL,
+    created double precision NOT NULL
+);
+CREATE TABLE acme_certificates (
+    name text PRIMARY KEY,
+    chain text NOT NULL,
+    sealed_key text NOT NULL,
+    sha256 text NOT NULL,
+    directory text NOT NULL,
+    stored double precision NOT NULL
+);
+CREATE TABLE acme_status (
+    name text PRIMARY KEY,
+    document text NOT NULL,
+    updated double precision NOT NULL
+);
+CREATE TABLE acme_challenges (
+    token text PRIMARY KEY,
+    key_authorization text NOT NULL,
+    expires double precision NOT NULL
+);
+"""
+
+# Version 8: the store's own needs. The change feed's triggers also NOTIFY (delivered at
+# commit), so IMAP IDLE on any node wakes at once (storage/postgres/changes.py); the
+# indexes the SQLite index has for the mailbox list and the received-in-24-h counts.
+V8_STORE = """
+CREATE OR REPLACE FUNCTION bump_mailbox_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        changed := OLD.mailbox_id;
+    ELSE
+        changed := NEW.mailbox_id;
+    END IF;
+    INSERT INTO mailbox_changes(mailbox_id, seq) VALUES (changed, 1)
+    ON CONFLICT (mailbox_id) DO UPDATE SET seq = mailbox_changes.seq + 1;
+    PERFORM pg_notify('mailbox_changes', changed);
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION forget_mailbox_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM mailbox_changes WHERE mailbox_id = OLD.id;
+    PERFORM pg_notify('mailbox_changes', OLD.id);
+    RETURN NULL;
+END $$;
+CREATE INDEX messages_mailbox_received ON messages(mailbox_id, received);
+CREATE INDEX mailboxes_domain ON mailboxes(domain, name);
+CREATE INDEX messages_path ON messages(path);
+"""
+
+# Version 9: delivery reservations (storage/sqlite/reservations.py): a delivery's message
+# id is reserved before its object is written, so reconciliation on any node leaves the
+# object of a live reservation alone (S3 blobs shared by every node).
+V9_RESERVATIONS = """
+CREATE TABLE delivery_reservations (
+    message_id text PRIMARY KEY,
+    mailbox_id text NOT NULL,
+    started double precision NOT NULL,
+    expires double precision NOT NULL
+);
+CREATE INDEX delivery_reservations_expires ON delivery_reservations(expires);
+"""
+
 # (version, name, SQL), oldest first; versions are 1, 2, 3, ... without gaps.
 VERSIONS: tuple[tuple[int, str, str], ...] = (
     (1, "index tables of storage/sqlite/schema.py", V1_INDEX),
@@ -297,6 +366,9 @@ VERSIONS: tuple[tuple[int, str, str], ...] = (
     (4, "relay copies: relay_targets, relay_sent", V4_RELAYS),
     (5, "fetch sources: settings, sealed credentials, what was fetched", V5_SOURCES),
     (6, "mail robots and their reply memory", V6_ROBOTS),
+    (7, "built-in ACME: account, live certificate, status, challenges", V7_ACME),
+    (8, "store: change notifications, list indexes", V8_STORE),
+    (9, "delivery reservations", V9_RESERVATIONS),
 )
 
 # Every table the latest version has (tests compare it with storage/sqlite/schema.py).
@@ -304,6 +376,7 @@ TABLES = (
     "meta domains mailboxes addresses epochs messages admins audit admin_sessions api_tokens"
     " message_seen login_clients leases web_secrets login_failures mailbox_changes"
     " relay_targets relay_sent"
-    " sources source_folders source_fetched"
+    " sources source_folders source_fetched delivery_reservations"
     " robots robot_replies"
+    " acme_account acme_certificates acme_status acme_challenges"
 ).split()

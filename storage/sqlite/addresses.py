@@ -53,9 +53,10 @@ def refuse_domain_in_use(conn: sqlite3.Connection, domain: str) -> None:
     hits = conn.execute(
         "SELECT a.mailbox_id, a.address, m.domain FROM addresses a"
         " JOIN mailboxes m ON m.id = a.mailbox_id"
-        " WHERE m.domain = ? OR substr(a.address, -length(?) - 1) = '@' || ?"
+        # A normalized domain holds no LIKE wildcard (only a-z, 0-9, '-' and '.').
+        " WHERE m.domain = ? OR a.address LIKE ('%@' || ?)"
         " ORDER BY a.mailbox_id, a.address",
-        (domain, domain, domain),
+        (domain, domain),
     ).fetchall()
     if not hits:
         return

@@ -116,7 +116,7 @@ class SqliteAdmins:
         if domains is not None:
             fields["domains"] = json.dumps(sorted(domains))
         if disabled is not None:
-            fields["disabled"] = int(disabled)
+            fields["disabled"] = bool(disabled)
         if language is not None:
             fields["language"] = language
         self._update_admin(name, **fields)

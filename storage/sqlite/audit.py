@@ -38,7 +38,7 @@ class SqliteAuditLog:
         args: builtins.list[object] = []
         for column, value in (("actor", actor), ("action", action), ("target", target)):
             if value:
-                clauses.append(f"{column} LIKE ?")
+                clauses.append(f"lower({column}) LIKE lower(?)")
                 args.append(f"%{value}%")
         if before_id is not None:
             clauses.append("id < ?")

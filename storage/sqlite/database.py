@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import NotADataDirectory, NotFound
 from ..file_modes import touch_private
+from ..transactions import NestedTransactions
 from .schema import ADDED_COLUMNS, APPLICATION_ID, BACKFILL, SCHEMA, SCHEMA_VERSION, TRIGGERS
 
 
-class Database:
+class Database(NestedTransactions):
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = path
-        self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._refuse_foreign()
@@ -102,93 +103,24 @@ class Database:
             raise NotFound(missing)
         return row
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (BEGIN IMMEDIATE): committed on exit, rolled back on error.
-
-        Reentrant on the calling thread: inside another write() or inside `atomic()` it
-        joins the open transaction as a savepoint (an error rolls back this write only,
-        and a caller that catches it may go on); only the outermost exit commits.
-        """
-        conn = self.conn()
-        if getattr(self._local, "depth", 0) or getattr(self._local, "atomic", 0):
-            yield from self._joined(conn)
-            return
+    def _begin_write(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
-        self._local.depth = 1
-        try:
-            yield conn
-        except BaseException:
-            self._local.depth = 0
-            conn.execute("ROLLBACK")
-            self._drop_after_commit()
-            raise
-        self._local.depth = 0
-        conn.execute("COMMIT")
-        self._run_after_commit()
 
-    def _joined(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-        """A write inside `atomic()` or another write: the transaction begins at the first
-        write (so slow work before it, such as Argon2, holds no lock) and each write is a
-        savepoint."""
-        if not conn.in_transaction:
-            conn.execute("BEGIN IMMEDIATE")
-        conn.execute("SAVEPOINT joined_write")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK TO joined_write")
-            conn.execute("RELEASE joined_write")
-            raise
-        conn.execute("RELEASE joined_write")
+    def _in_transaction(self, conn: sqlite3.Connection) -> bool:
+        return conn.in_transaction
 
     @contextmanager
-    def atomic(self) -> Iterator[None]:
-        """Every write inside (on this thread) in one transaction; reentrant.
-
-        The outermost exit commits (if anything was written); an exception rolls back
-        everything written inside. Reads inside see the writes made so far.
-        """
-        depth = getattr(self._local, "atomic", 0)
-        self._local.atomic = depth + 1
+    def read_snapshot(self) -> Iterator[None]:
+        """The statements inside read one snapshot (a caller's open transaction is one)."""
+        conn = self.conn()
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
         try:
             yield
-        except BaseException:
-            if depth == 0:
-                if self.conn().in_transaction:
-                    self.conn().execute("ROLLBACK")
-                self._drop_after_commit()
-            raise
-        else:
-            if depth == 0:
-                if self.conn().in_transaction:
-                    self.conn().execute("COMMIT")
-                self._run_after_commit()
         finally:
-            self._local.atomic = depth
-
-    def after_commit(self, action: Callable[[], None]) -> None:
-        """Run `action` once the open transaction of this thread commits (never if it
-        rolls back); at once when none is open. For what must follow a durable index
-        change and never precede it, such as removing a deleted message's file."""
-        if getattr(self._local, "depth", 0) or getattr(self._local, "atomic", 0):
-            self._pending().append(action)
-        else:
-            action()
-
-    def _pending(self) -> list[Callable[[], None]]:
-        pending = getattr(self._local, "after_commit", None)
-        if pending is None:
-            pending = self._local.after_commit = []
-        return pending
-
-    def _run_after_commit(self) -> None:
-        actions, self._local.after_commit = self._pending(), []
-        for action in actions:
-            action()
-
-    def _drop_after_commit(self) -> None:
-        self._local.after_commit = []
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

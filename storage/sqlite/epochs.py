@@ -29,12 +29,16 @@ class EpochSealer:
 
 
 def insert_epoch(conn: sqlite3.Connection, sealed: SealedSeed, state: str) -> None:
-    """Inside the caller's write transaction; an existing epoch keeps its creation time."""
+    """Inside the caller's write transaction; an existing epoch keeps its creation time.
+    (Standard SQL upsert: the PostgreSQL index runs this same statement.)"""
     conn.execute(
-        "INSERT OR REPLACE INTO epochs(mailbox_id, epoch, kind, recipient, state, salt, nonce,"
+        "INSERT INTO epochs(mailbox_id, epoch, kind, recipient, state, salt, nonce,"
         " sealed_seed, kdf_memory_kib, kdf_iterations, kdf_lanes, created)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,COALESCE((SELECT created FROM epochs"
-        " WHERE mailbox_id=? AND epoch=?), ?))",
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (mailbox_id, epoch) DO UPDATE SET"
+        " kind=excluded.kind, recipient=excluded.recipient, state=excluded.state,"
+        " salt=excluded.salt, nonce=excluded.nonce, sealed_seed=excluded.sealed_seed,"
+        " kdf_memory_kib=excluded.kdf_memory_kib, kdf_iterations=excluded.kdf_iterations,"
+        " kdf_lanes=excluded.kdf_lanes",
         (
             sealed.mailbox_id,
             sealed.epoch,
@@ -47,8 +51,6 @@ def insert_epoch(conn: sqlite3.Connection, sealed: SealedSeed, state: str) -> No
             sealed.kdf.memory_kib,
             sealed.kdf.iterations,
             sealed.kdf.lanes,
-            sealed.mailbox_id,
-            sealed.epoch,
             time.time(),
         ),
     )

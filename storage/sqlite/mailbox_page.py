@@ -7,10 +7,7 @@ and the page's addresses. The overview is two: the per-domain sums, the status c
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from ..listing import (
@@ -49,25 +46,28 @@ def _like(text: str) -> str:
 
 def _filters(query: MailboxQuery, params: dict[str, Any]) -> str:
     """The WHERE clause of the query's domain scope, status and search."""
-    clauses = ["1"]
+    clauses = ["1=1"]
     if query.domains is not None:
         names = []
         for n, domain in enumerate(query.domains):
             params[f"d{n}"] = domain
             names.append(f":d{n}")
         clauses.append(f"m.domain IN ({','.join(names)})")
-    if query.ids is not None:
-        params["ids"] = json.dumps(list(query.ids))
-        clauses.append("m.id IN (SELECT value FROM json_each(:ids))")
+    if query.ids is not None:  # one parameter each (at most MAX_IDS): portable SQL
+        marks = []
+        for n, mailbox_id in enumerate(query.ids):
+            params[f"i{n}"] = mailbox_id
+            marks.append(f":i{n}")
+        clauses.append(f"m.id IN ({','.join(marks)})" if marks else "1=0")
     if query.status is not None:
         params["status"] = query.status
         clauses.append("m.status=:status")
     if query.search:
-        params["like"] = _like(query.search)
+        params["like"] = _like(query.search.lower())
         clauses.append(
-            "(m.id LIKE :like ESCAPE '\\' OR m.name LIKE :like ESCAPE '\\'"
-            " OR m.description LIKE :like ESCAPE '\\' OR EXISTS (SELECT 1 FROM addresses a"
-            " WHERE a.mailbox_id=m.id AND a.address LIKE :like ESCAPE '\\'))"
+            "(lower(m.id) LIKE :like ESCAPE '\\' OR lower(m.name) LIKE :like ESCAPE '\\'"
+            " OR lower(m.description) LIKE :like ESCAPE '\\' OR EXISTS (SELECT 1 FROM"
+            " addresses a WHERE a.mailbox_id=m.id AND lower(a.address) LIKE :like ESCAPE '\\'))"
         )
     return " AND ".join(clauses)
 
@@ -77,7 +77,7 @@ def _page_sql(query: MailboxQuery, params: dict[str, Any]) -> str:
     columns = ", ".join(f"{expr} AS k{n}" for n, expr in enumerate(keys))
     names = [f"k{n}" for n in range(len(keys))] + ["id"]
     direction = " DESC" if query.descending else ""
-    after = "1"
+    after = "1=1"
     if query.cursor is not None:
         key = decode_cursor(query.cursor, query.sort, query.descending, len(names))
         marks = []
@@ -90,7 +90,7 @@ def _page_sql(query: MailboxQuery, params: dict[str, Any]) -> str:
     order = ", ".join(f"p.{n}{direction}" for n in names)
     return (
         f"WITH p AS (SELECT * FROM (SELECT m.id AS id, {columns} FROM mailboxes m"  # noqa: S608
-        f" WHERE {_filters(query, params)}) WHERE {after}"
+        f" WHERE {_filters(query, params)}) AS q WHERE {after}"
         f" ORDER BY {', '.join(n + direction for n in names)} LIMIT :limit OFFSET :offset)"
         f" SELECT m.*, p.*, {_RECEIVED} AS received_24h, {_SEALED} AS sealed"
         f" FROM p JOIN mailboxes m ON m.id=p.id ORDER BY {order}"
@@ -120,7 +120,7 @@ def mailbox_page(db: Database, wanted: MailboxQuery) -> MailboxPage:
     count_sql = f"SELECT count(*) FROM mailboxes m WHERE {_filters(query, count_params)}"  # noqa: S608
     params: dict[str, Any] = {"since": query.since}
     page_sql = _page_sql(query, params)
-    with _one_snapshot(conn):
+    with db.read_snapshot():
         total = conn.execute(count_sql, count_params).fetchone()[0]
         found = conn.execute(page_sql, params).fetchall()
         addresses = _addresses(conn, [r["id"] for r in found[: query.limit]])
@@ -137,25 +137,12 @@ def mailbox_page(db: Database, wanted: MailboxQuery) -> MailboxPage:
     return MailboxPage(page, total, next_cursor)
 
 
-@contextmanager
-def _one_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """The statements inside read one snapshot, so the total matches the page."""
-    if conn.in_transaction:  # inside a caller's transaction: already one snapshot
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")
-
-
 def domain_overview(
     db: Database, domains: tuple[str, ...] | None, since: float
 ) -> list[DomainOverview]:
     """Per accepted domain (of `domains`, None for all): counts, storage, last access."""
     params: dict[str, Any] = {"since": since}
-    scope = "1"
+    scope = "1=1"
     if domains is not None:
         if not domains:
             return []

@@ -85,7 +85,7 @@ class SqliteMailboxes:
                 ),
             )
             conn.execute(
-                "INSERT INTO addresses(address, mailbox_id, is_primary) VALUES (?,?,1)",
+                "INSERT INTO addresses(address, mailbox_id, is_primary) VALUES (?,?,TRUE)",
                 (primary, mailbox_id),
             )
             for alias in alias_list:
@@ -260,7 +260,7 @@ class SqliteMailboxes:
         if alias not in mailbox.aliases:
             raise NotFound("{alias} is not an alias of {mailbox}", alias=alias, mailbox=mailbox.id)
         with self._db.write() as conn:
-            conn.execute("DELETE FROM addresses WHERE address=? AND is_primary=0", (alias,))
+            conn.execute("DELETE FROM addresses WHERE address=? AND NOT is_primary", (alias,))
         return self.get(mailbox.id)
 
     def hand_over_addresses(self, source_ref: str, target_ref: str) -> builtins.list[str]:
@@ -269,7 +269,7 @@ class SqliteMailboxes:
             raise InvalidInput("a mailbox cannot be handed over to itself")
         with self._db.write() as conn:
             conn.execute(
-                "UPDATE addresses SET mailbox_id=?, is_primary=0 WHERE mailbox_id=?",
+                "UPDATE addresses SET mailbox_id=?, is_primary=FALSE WHERE mailbox_id=?",
                 (target.id, source.id),
             )
         return list(source.addresses)

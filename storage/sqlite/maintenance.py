@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from ..bind import BindError
-from ..contract.blobs import Blobs
+from ..bind import BindError, Binding
+from ..contract.blobs import Blobs, BlobStat
 from ..contract.maintenance import (
     CounterFix,
     ReconcileReport,
@@ -23,6 +23,7 @@ from ..ids import is_message_id
 from ..message_file import read_file_binding
 from .database import Database
 from .messages import index_message
+from .reservations import Reservation, SqliteReservations
 from .snapshot import SqliteIndexSnapshot
 
 ROW_BATCH = 1000
@@ -35,10 +36,17 @@ _COUNTS = (
 
 
 class SqliteMaintenance:
-    def __init__(self, db: Database, blobs: Blobs, data_dir: Path) -> None:
+    def __init__(
+        self,
+        db: Database,
+        blobs: Blobs,
+        data_dir: Path,
+        reservations: SqliteReservations | None = None,
+    ) -> None:
         self._db = db
         self._blobs = blobs
         self.data_dir = data_dir
+        self._reservations = reservations
 
     @property
     def orphan_grace(self) -> float:
@@ -46,26 +54,50 @@ class SqliteMaintenance:
 
     # --- start-up and readiness ---------------------------------------------------------
     def reconcile(self) -> ReconcileReport:
-        """Temp blobs, orphans and missing blobs (contract). A blob younger than the
-        blob store's orphan_grace may be a delivery on another node about to commit, so
-        it is left alone; a row counts as missing its blob only if it still exists after
-        the listing (a deletion removes the row, then the blob)."""
+        """Temp blobs, orphans and missing blobs (contract). A blob whose delivery
+        reservation is live is some node's delivery in progress: left alone. A blob of
+        an expired reservation is claimed, then adopted or quarantined. Without a
+        reservation, a blob younger than the blob store's orphan_grace may be a delivery
+        on another node about to commit, so it is left alone too. A row counts as
+        missing its blob only if it still exists after the listing (a deletion removes
+        the row, then the blob)."""
         report = ReconcileReport(temp_removed=self._blobs.clean_temp())
         known = {r[0] for r in self._db.conn().execute("SELECT path FROM messages")}
         present = set()
         settled_before = time.time() - self._blobs.orphan_grace
         for relpath in self._blobs.iter_files():
             present.add(relpath)
-            if relpath in known or not self._settled(relpath, settled_before):
+            if relpath in known or not self._orphan_now(relpath, settled_before):
                 continue
             if self.adopt_orphan(relpath):
                 report.adopted.append(relpath)
             elif not self.path_is_indexed(relpath):
                 report.quarantined.append(self._blobs.quarantine(relpath))
+        if self._reservations is not None:
+            self._reservations.purge_expired()  # deliveries that never wrote a blob
         for relpath in sorted(known - present):
             if self.path_is_indexed(relpath) and not self._exists(relpath):
                 report.missing_files.append(relpath)
         return report
+
+    def _orphan_now(self, relpath: str, settled_before: float) -> bool:
+        """May reconciliation adopt or quarantine this blob without a row now?"""
+        if self._reservations is None:
+            return self._settled(relpath, settled_before)
+        state = self._reservations.state(relpath)
+        if state is Reservation.LIVE:
+            return False
+        if self.path_is_indexed(relpath):
+            return False  # committed since the listing began
+        return state is Reservation.CLAIMED or self._settled(relpath, settled_before)
+
+    def is_reserved(self, relpath: str) -> bool:
+        return self._reservations is not None and self._reservations.is_live(relpath)
+
+    def claim_orphan(self, relpath: str) -> bool:
+        if self._reservations is None:
+            return True
+        return self._reservations.state(relpath) is not Reservation.LIVE
 
     def _settled(self, relpath: str, settled_before: float) -> bool:
         if not self._blobs.orphan_grace:
@@ -82,35 +114,51 @@ class SqliteMaintenance:
             return False
         return True
 
-    def adopt_orphan(self, relpath: str) -> bool:
+    def _adoptable(self, relpath: str) -> Binding | None:
+        """The bind stanza of a blob without a row, if it may be adopted: its name is
+        its message id in its mailbox's directory, and its mailbox has its epoch."""
         path = PurePosixPath(relpath)
         message_id = path.stem
         if not is_message_id(message_id) or len(path.parts) != 5:
-            return False
+            return None
         try:
             with self._blobs.open(relpath) as fh:
                 binding = read_file_binding(fh)
         except (BindError, OSError):
-            return False
+            return None
         if binding.message_id != message_id or binding.mailbox_id != path.parts[1]:
-            return False
+            return None
         conn = self._db.conn()
         if not conn.execute(
             "SELECT 1 FROM epochs WHERE mailbox_id=? AND epoch=?",
             (binding.mailbox_id, binding.epoch),
         ).fetchone():
-            return False
+            return None
         if self.is_indexed(message_id):
-            return False
+            return None
+        return binding
+
+    def _digest_and_stat(self, relpath: str) -> tuple[str, BlobStat] | None:
+        """The blob's SHA-256 and stat, or None if it cannot be read (gone meanwhile)."""
         try:
             stat = self._blobs.stat(relpath)
             with self._blobs.open(relpath) as fh:
                 hasher = hashlib.sha256()
                 while chunk := fh.read(1 << 20):
                     hasher.update(chunk)
-                digest = hasher.hexdigest()
         except OSError:
+            return None
+        return hasher.hexdigest(), stat
+
+    def adopt_orphan(self, relpath: str) -> bool:
+        binding = self._adoptable(relpath)
+        if binding is None:
             return False
+        found = self._digest_and_stat(relpath)
+        if found is None:
+            return False
+        digest, stat = found
+        message_id = binding.message_id
         with self._db.write() as wconn:
             index_message(
                 wconn,
@@ -128,7 +176,10 @@ class SqliteMaintenance:
 
     def check_writable(self) -> None:
         with self._db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('ready_check', '1')")
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('ready_check', '1')"
+                " ON CONFLICT (key) DO UPDATE SET value=excluded.value"
+            )
         self._blobs.check_writable()
 
     def free_bytes(self) -> int:
@@ -199,9 +250,10 @@ class SqliteMaintenance:
                     " message_count=(SELECT count(*) FROM messages WHERE mailbox_id=?),"
                     " stored_bytes=(SELECT coalesce(sum(stored_size), 0) FROM messages"
                     " WHERE mailbox_id=?),"
-                    " next_uid=max(next_uid, 1 + (SELECT coalesce(max(uid), 0) FROM messages"
-                    " WHERE mailbox_id=?)) WHERE id=?",
-                    (mailbox_id, mailbox_id, mailbox_id, mailbox_id),
+                    " next_uid=CASE WHEN next_uid > (SELECT coalesce(max(uid), 0) FROM messages"
+                    " WHERE mailbox_id=?) THEN next_uid ELSE 1 + (SELECT coalesce(max(uid), 0)"
+                    " FROM messages WHERE mailbox_id=?) END WHERE id=?",
+                    (mailbox_id, mailbox_id, mailbox_id, mailbox_id, mailbox_id),
                 )
         return drift
 
@@ -233,7 +285,8 @@ class SqliteMaintenance:
     def record_seen_times(self, message_ids: list[str], when: float) -> None:
         with self._db.write() as conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO message_seen(message_id, seen_at) VALUES (?, ?)",
+                "INSERT INTO message_seen(message_id, seen_at) VALUES (?, ?)"
+                " ON CONFLICT (message_id) DO NOTHING",
                 [(message_id, when) for message_id in message_ids],
             )
 

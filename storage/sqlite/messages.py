@@ -19,6 +19,7 @@ from ..models import MessageInfo
 from . import rows
 from .database import Database
 from .epochs import current_epoch
+from .reservations import ReservationLost, SqliteReservations
 
 
 def index_message(
@@ -63,8 +64,11 @@ class SqliteMessages:
         *,
         compress: bool,
         disk_reserve: int,
+        reservations: SqliteReservations | None = None,
     ) -> None:
         self._db = db
+        # Blobs shared by several nodes: each delivery reserves its id first (reservations.py)
+        self._reservations = reservations
         self._blobs = blobs
         self._events = events
         self._compress = compress
@@ -86,7 +90,14 @@ class SqliteMessages:
 
     def begin_delivery(self, mailbox_id: str) -> Delivery:
         epoch = current_epoch(self._db, mailbox_id)
-        return Delivery(self._blobs, mailbox_id, epoch.epoch, epoch.recipient, self._compress)
+        return Delivery(
+            self._blobs,
+            mailbox_id,
+            epoch.epoch,
+            epoch.recipient,
+            self._compress,
+            reserver=self._reservations,
+        )
 
     def commit_deliveries(self, deliveries: list[Delivery]) -> list[MessageInfo]:
         """Make copies durable and visible together (one SMTP transaction's copies).
@@ -115,13 +126,20 @@ class SqliteMessages:
             for index, group in enumerate(groups):
                 conn.execute(f"SAVEPOINT g{index}")
                 try:
-                    outcomes.append([self._insert_message(conn, p) for p in group])
-                except (sqlite3.Error, NotFound) as exc:
+                    outcomes.append([self.index_published(conn, p) for p in group])
+                except (sqlite3.Error, NotFound, ReservationLost) as exc:
                     conn.execute(f"ROLLBACK TO g{index}")
                     outcomes.append(exc)
                 conn.execute(f"RELEASE g{index}")
             fault_point("commit.before")
         return outcomes
+
+    def index_published(self, conn: sqlite3.Connection, p: PublishedFile) -> MessageInfo:
+        """Index a published copy in the caller's write transaction, settling its
+        reservation there (ReservationLost if reconciliation claimed it)."""
+        if self._reservations is not None:
+            self._reservations.settle(conn, p.message_id)
+        return self._insert_message(conn, p)
 
     @staticmethod
     def _insert_message(conn: sqlite3.Connection, p: PublishedFile) -> MessageInfo:
@@ -137,6 +155,11 @@ class SqliteMessages:
             path=p.path,
             sha256=p.sha256,
         )
+        return SqliteMessages._committed_info(p, uid)
+
+    @staticmethod
+    def _committed_info(p: PublishedFile, uid: int) -> MessageInfo:
+        """What a delivery's committed row holds (no flags yet)."""
         return MessageInfo(
             p.message_id,
             p.mailbox_id,

@@ -192,6 +192,41 @@ CREATE TABLE IF NOT EXISTS source_fetched (
     at REAL NOT NULL,
     PRIMARY KEY (source_id, folder, key)
 );
+-- A delivery's message id, reserved before a byte of its blob is written (blobs shared
+-- by several nodes: S3), removed by the commit transaction. Reconciliation leaves the
+-- blob of a live reservation alone (storage/sqlite/reservations.py).
+CREATE TABLE IF NOT EXISTS delivery_reservations (
+    message_id TEXT PRIMARY KEY,
+    mailbox_id TEXT NOT NULL,
+    started REAL NOT NULL,
+    expires REAL NOT NULL
+);
+-- Built-in ACME (storage/sqlite/certificates.py): one row each in acme_account
+-- ('default'), acme_certificates ('live') and acme_status ('default'), private keys
+-- sealed under the gateway's seal key.
+CREATE TABLE IF NOT EXISTS acme_account (
+    name TEXT PRIMARY KEY,
+    sealed_key TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acme_certificates (
+    name TEXT PRIMARY KEY,
+    chain TEXT NOT NULL,
+    sealed_key TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    directory TEXT NOT NULL,
+    stored REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acme_status (
+    name TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acme_challenges (
+    token TEXT PRIMARY KEY,
+    key_authorization TEXT NOT NULL,
+    expires REAL NOT NULL
+);
 """
 
 # Columns added to existing tables after release: (table, column, declaration). An index

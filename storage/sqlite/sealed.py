@@ -87,7 +87,7 @@ class SqliteSealing:
     def _key_matches(self, sealer: Sealer) -> bool:
         with self._db.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                 (CHECK_KEY, sealer.seal(*_CHECK)),
             )
             check = conn.execute("SELECT value FROM meta WHERE key=?", (CHECK_KEY,)).fetchone()[0]
@@ -99,15 +99,21 @@ class SqliteSealing:
             sealed = conn.execute(
                 "SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'"
             ).fetchone()[0]
-            sealed += sealed_source_count(conn)
+            # The store's own index has these tables (either index): plain counts in
+            # portable SQL (sealed_*_count, on sqlite_master, are for older index copies).
+            sealed += conn.execute(
+                "SELECT (SELECT count(*) FROM sources) + (SELECT count(*) FROM acme_account)"
+                " + (SELECT count(*) FROM acme_certificates)"
+            ).fetchone()[0]
             if sealed:
                 return False
             conn.execute("UPDATE meta SET value=? WHERE key=?", (sealer.seal(*_CHECK), CHECK_KEY))
             log.warning("now sealing with %s: nothing is sealed under the old key", sealer.origin)
             return True
 
-    def _seal_plaintext_totp(self, sealer: Sealer) -> None:
-        """Seal TOTP secrets and key recovery code hashes left in clear by older versions."""
+    def _plaintext_changes(self, sealer: Sealer) -> list[tuple]:
+        """(sealed secret, keyed codes, name, old secret, old codes) for each admin whose
+        TOTP secret or recovery code hashes older versions left in clear."""
         conn = self._db.conn()
         changes = []
         for name, secret, codes in conn.execute(
@@ -120,8 +126,14 @@ class SqliteSealing:
             keyed = [h if is_keyed(h) else sealer.keyed_digest(RECOVERY, name, h) for h in hashes]
             if sealed != secret or keyed != hashes:
                 changes.append((sealed, json.dumps(keyed), name, secret, codes))
+        return changes
+
+    def _seal_plaintext_totp(self, sealer: Sealer) -> None:
+        """Seal TOTP secrets and key recovery code hashes left in clear by older versions."""
+        changes = self._plaintext_changes(sealer)
         if not changes:
             return
+        conn = self._db.conn()
         conn.execute("PRAGMA secure_delete=ON")
         try:
             with self._db.write() as tx:
@@ -150,6 +162,21 @@ def sealed_source_count(conn: sqlite3.Connection) -> int:
     return 0 if found is None else int(conn.execute("SELECT count(*) FROM sources").fetchone()[0])
 
 
+def sealed_acme_count(conn: sqlite3.Connection) -> int:
+    """Sealed ACME keys (account, certificate) in the index (0 for one older than them)."""
+    found = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type='table'"
+        " AND name IN ('acme_account', 'acme_certificates')"
+    ).fetchone()[0]
+    if found < 2:
+        return 0
+    return int(
+        conn.execute(
+            "SELECT (SELECT count(*) FROM acme_account) + (SELECT count(*) FROM acme_certificates)"
+        ).fetchone()[0]
+    )
+
+
 def seal_state(conn: sqlite3.Connection, sealer: Sealer | None) -> tuple[int, bool | None]:
     """(sealed TOTP secrets and source credentials in the index `conn` opens, whether
     `sealer` is their key).
@@ -157,9 +184,11 @@ def seal_state(conn: sqlite3.Connection, sealer: Sealer | None) -> tuple[int, bo
     The second value is None when it cannot be told: no sealer, or no check value yet.
     For restore, which looks at an index copy before any store opens it.
     """
-    sealed = conn.execute(
-        "SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'"
-    ).fetchone()[0] + sealed_source_count(conn)
+    sealed = (
+        conn.execute("SELECT count(*) FROM admins WHERE totp_secret LIKE 'sealed:%'").fetchone()[0]
+        + sealed_source_count(conn)
+        + sealed_acme_count(conn)
+    )
     row = conn.execute("SELECT value FROM meta WHERE key=?", (CHECK_KEY,)).fetchone()
     if sealer is None or row is None:
         return sealed, None

@@ -96,7 +96,8 @@ class SqliteSessions:
         check_signing_key_name(name)
         with self._db.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO web_secrets(name, value, created) VALUES (?, ?, ?)",
+                "INSERT INTO web_secrets(name, value, created) VALUES (?, ?, ?)"
+                " ON CONFLICT(name) DO NOTHING",
                 (name, secrets.token_bytes(SIGNING_KEY_BYTES), time.time()),
             )
             row = conn.execute("SELECT value FROM web_secrets WHERE name = ?", (name,)).fetchone()

@@ -12,9 +12,8 @@ import json
 import sqlite3
 import time
 from collections.abc import Collection, Mapping
-from pathlib import Path
 
-from ..blobs import fsync_dir
+from ..contract.blobs import Blobs
 from ..delivery import Delivery
 from ..errors import AlreadyExists, NotFound
 from ..events import MailboxEvents
@@ -47,10 +46,19 @@ def _source(row: sqlite3.Row) -> Source:
 
 
 class SqliteSources:
-    def __init__(self, db: Database, sealing: SqliteSealing, events: MailboxEvents) -> None:
+    def __init__(
+        self,
+        db: Database,
+        sealing: SqliteSealing,
+        events: MailboxEvents,
+        messages: SqliteMessages,
+        blobs: Blobs,
+    ) -> None:
         self._db = db
         self._sealing = sealing
         self._events = events
+        self._messages = messages  # its index_published indexes a fetched copy
+        self._blobs = blobs
 
     def _seal(self, source_id: str, secret: Mapping[str, str]) -> str:
         return self._sealing.seal(SECRET_PURPOSE, source_id, json.dumps(dict(secret)))
@@ -80,12 +88,12 @@ class SqliteSources:
                         name,
                         json.dumps(settings.document()),
                         sealed,
-                        int(active),
+                        active,
                         comment,
                         time.time(),
                     ),
                 )
-            except sqlite3.IntegrityError:
+            except (sqlite3.IntegrityError, AlreadyExists):  # AlreadyExists: PostgreSQL's
                 raise AlreadyExists(
                     "the mailbox already has a source named {name}", name=name
                 ) from None
@@ -126,12 +134,12 @@ class SqliteSources:
                         name,
                         None if settings is None else json.dumps(settings.document()),
                         sealed,
-                        None if active is None else int(active),
+                        active,
                         comment,
                         source_id,
                     ),
                 )
-            except sqlite3.IntegrityError:
+            except (sqlite3.IntegrityError, AlreadyExists):  # AlreadyExists: PostgreSQL's
                 raise AlreadyExists(
                     "the mailbox already has a source named {name}", name=name
                 ) from None
@@ -159,13 +167,13 @@ class SqliteSources:
         with self._db.write() as conn:
             if failed:
                 sql = (
-                    "UPDATE sources SET last_run=?, last_count=?, last_error=?, failing=1,"
+                    "UPDATE sources SET last_run=?, last_count=?, last_error=?, failing=TRUE,"
                     " failures=failures+1 WHERE id=?"
                 )
                 params: tuple = (at, count, error, source_id)
             else:
                 sql = (
-                    "UPDATE sources SET last_run=?, last_count=?, last_error=?, failing=0,"
+                    "UPDATE sources SET last_run=?, last_count=?, last_error=?, failing=FALSE,"
                     " failures=0, last_success=? WHERE id=?"
                 )
                 params = (at, count, error, at, source_id)
@@ -211,9 +219,9 @@ class SqliteSources:
     def commit_fetched(self, source_id: str, where: FetchedKey, delivery: Delivery) -> MessageInfo:
         try:
             published = delivery.publish()
-            fsync_dir(Path(published.directory))
+            self._blobs.make_durable({published.directory})
             with self._db.write() as conn:
-                info = SqliteMessages._insert_message(conn, published)
+                info = self._messages.index_published(conn, published)
                 self._track(conn, source_id, where, info.id, "", info.size)
         except BaseException:
             delivery.abort()
@@ -240,8 +248,10 @@ class SqliteSources:
             (source_id, where.folder, where.uidvalidity),
         )
         conn.execute(
-            "INSERT OR REPLACE INTO source_fetched(source_id, folder, key, message_id,"
-            " skip_reason, size, at) VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO source_fetched(source_id, folder, key, message_id,"
+            " skip_reason, size, at) VALUES (?,?,?,?,?,?,?)"
+            " ON CONFLICT(source_id, folder, key) DO UPDATE SET message_id=excluded.message_id,"
+            " skip_reason=excluded.skip_reason, size=excluded.size, at=excluded.at",
             (source_id, where.folder, where.key, message_id, reason, size, time.time()),
         )
 

@@ -20,6 +20,7 @@ from ..keys import RECIPIENT_TYPES, KdfParams
 from ..sealing import Sealer
 from .admins import SqliteAdmins
 from .audit import SqliteAuditLog
+from .certificates import SqliteCertificates
 from .database import Database
 from .domains import SqliteDomains
 from .epochs import EpochSealer
@@ -30,6 +31,7 @@ from .mailboxes import SqliteMailboxes
 from .maintenance import SqliteMaintenance
 from .messages import SqliteMessages
 from .relays import SqliteRelays
+from .reservations import SqliteReservations
 from .robots import SqliteRobots
 from .sealed import SqliteSealing
 from .sessions import SqliteApiTokens, SqliteSessions
@@ -73,8 +75,18 @@ class SqliteStore:
         epochs = EpochSealer(self.kdf, recipient_type)
         self.domains = SqliteDomains(self.db)
         self.mailboxes = SqliteMailboxes(self.db, self.blobs, self.events, self.domains, epochs)
+        # Blobs another store may list (an orphan grace, e.g. S3): deliveries reserve
+        # their message ids in the index first; reconciliation always honours the
+        # reservations it finds, whatever this store's own grace (reservations.py).
+        grace = self.blobs.orphan_grace
+        reservations = SqliteReservations(self.db, grace)
         self.messages = SqliteMessages(
-            self.db, self.blobs, self.events, compress=compress, disk_reserve=disk_reserve
+            self.db,
+            self.blobs,
+            self.events,
+            compress=compress,
+            disk_reserve=disk_reserve,
+            reservations=reservations if grace else None,
         )
         self.keys = SqliteKeyring(self.db, epochs, self.mailboxes, self.messages)
         self.sealing = SqliteSealing(self.db, sealer)
@@ -86,8 +98,9 @@ class SqliteStore:
         self.audit = SqliteAuditLog(self.db)
         self.login_clients = SqliteLoginClients(self.db)
         self.leases = SqliteLeases(self.db)
-        self.sources = SqliteSources(self.db, self.sealing, self.events)
-        self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir)
+        self.sources = SqliteSources(self.db, self.sealing, self.events, self.messages, self.blobs)
+        self.certificates = SqliteCertificates(self.db, self.sealing)
+        self.maintenance = SqliteMaintenance(self.db, self.blobs, self.data_dir, reservations)
 
     def atomic(self) -> AbstractContextManager[None]:
         """Make every write inside (on the calling thread) one transaction: nested

@@ -68,8 +68,9 @@ def test_first_issuance_is_served_on_starttls_imaps_and_https(pebble, gateway_da
 
     folder = acme_dir(gateway_data)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    for name in ("live.pem", "account.json", "status.json"):
+    for name in ("live.pem", "status.json"):  # this node's cache of the store's state
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+    assert not (folder / "account.json").exists()  # sealed in the store, not a file
 
     page = connect_page(gateway.ports["web"], trust, first_admin_password(gateway.stdout))
     assert "Certificate from ACME" in page and status.sha256 in page

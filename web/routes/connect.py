@@ -73,7 +73,8 @@ def _metrics_facts(request: web.Request) -> dict:
 
 def _with_acme(info: ConnectInfo, data_dir: Path) -> tuple[ConnectInfo, AcmeStatus | None]:
     """With tls.acme, the live certificate and the last attempt, as the manager left them
-    (the manager may run in another worker: the status file is what they share)."""
+    (it may run in another worker or node: every process copies the store's status to
+    DATA/tls/acme/status.json at tls.reload_interval, and web/ reads that copy)."""
     if not info.acme:
         return info, None
     status = read_status(data_dir) or AcmeStatus()
