@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
+from storage.index_location import POSTGRESQL, index_kind
 from storage.maintenance import require_data_directory
 from storage.maintenance.migrate import MigrateReport, migrate
 
-from .common import format_bytes, get_store, json_option, print_json
+from .common import fail, format_bytes, json_option, print_json, state
 
 PHASES = {
     "snapshot": "Took a snapshot of the source index.",
@@ -43,8 +44,15 @@ def migrate_command(source_dir: Path, as_json: bool) -> None:
     then start the nodes on the target. A failed run writes no index row: run it again.
     """
     require_data_directory(source_dir)
-    store = get_store()
-    report = migrate(source_dir, store, progress=None if as_json else _print_progress)
+    cli = state()
+    if index_kind(cli.settings["storage.index"]) != POSTGRESQL:
+        raise fail(
+            "storage.index is SQLite: configure the postgresql:// URL to migrate into"
+            " (and storage.blobs, secrets.seal_key_file) first"
+        )
+    if cli.data_dir.resolve() == source_dir.resolve():
+        raise fail("--source is this node's own --data directory: give the old gateway's")
+    report = migrate(source_dir, cli.store, progress=None if as_json else _print_progress)
     if as_json:
         print_json(report.summary())
     else:

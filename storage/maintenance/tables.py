@@ -4,8 +4,8 @@ Both implementations have these tables column for column (storage/postgres/schem
 mirrors storage/sqlite/schema.py). Left out on purpose: `meta` (each index keeps its own
 schema version and seal-key check value), `leases` (held by running processes only),
 `mailbox_changes` (kept by triggers as the rows are written), `login_failures`
-(a sliding window of a few minutes) and `delivery_reservations` (ids reserved by
-deliveries in flight).
+(a sliding window of a few minutes), `delivery_reservations` (ids reserved by
+deliveries in flight) and `acme_challenges` (answers to a CA's challenge under way).
 """
 
 from __future__ import annotations
@@ -39,4 +39,7 @@ COPIED_TABLES: tuple[Table, ...] = (
     Table("source_fetched", ("source_id", "folder", "key")),
     Table("robots", ("mailbox_id",)),
     Table("robot_replies", ("mailbox_id", "sender_mac")),
+    Table("acme_account", ("name",)),
+    Table("acme_certificates", ("name",)),
+    Table("acme_status", ("name",)),
 )
