@@ -1,5 +1,5 @@
 """`gateway storage migrate --source DIR`: a SQLite + files gateway into the configured
-PostgreSQL index and blob store (the copying is storage/maintenance/migrate.py's)."""
+index and blob store, e.g. PostgreSQL + S3 (the copying is storage/maintenance/migrate.py's)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from storage.index_location import POSTGRESQL, index_kind
 from storage.maintenance import require_data_directory
 from storage.maintenance.migrate import MigrateReport, migrate
 
@@ -35,9 +34,9 @@ def storage() -> None:
 )
 @json_option
 def migrate_command(source_dir: Path, as_json: bool) -> None:
-    """Copy the gateway in --source into the configured storage.index (postgresql://)
-    and storage.blobs, every message file byte for byte, each checked by SHA-256 after
-    upload; no passphrase is needed.
+    """Copy the gateway in --source into the configured storage.index (a postgresql://
+    URL, or SQLite in --data) and storage.blobs (files or s3://), every message file
+    byte for byte, each checked by SHA-256 after upload; no passphrase is needed.
 
     Safe while the source gateway runs (it copies one snapshot); run it again after
     stopping the source gateway to copy what arrived meanwhile (only that is copied),
@@ -45,11 +44,6 @@ def migrate_command(source_dir: Path, as_json: bool) -> None:
     """
     require_data_directory(source_dir)
     cli = state()
-    if index_kind(cli.settings["storage.index"]) != POSTGRESQL:
-        raise fail(
-            "storage.index is SQLite: configure the postgresql:// URL to migrate into"
-            " (and storage.blobs, secrets.seal_key_file) first"
-        )
     if cli.data_dir.resolve() == source_dir.resolve():
         raise fail("--source is this node's own --data directory: give the old gateway's")
     report = migrate(source_dir, cli.store, progress=None if as_json else _print_progress)

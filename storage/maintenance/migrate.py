@@ -1,4 +1,5 @@
-"""`gateway storage migrate`: copy a SQLite + files gateway into a PostgreSQL index.
+"""`gateway storage migrate`: copy a SQLite + files gateway into another store: a
+PostgreSQL index (or another SQLite one), with files or S3 blobs.
 
 What is copied, and how
 -----------------------
@@ -54,7 +55,14 @@ from ..contract.blobs import Blobs
 from ..errors import StoreError
 from ..sqlite.sealed import seal_state
 from ..sqlite.snapshot import SqliteIndexSnapshot, index_copy_problem
-from ..sqlite.table_io import LiveIndex, message_objects, table_columns, table_count, table_rows
+from ..sqlite.table_io import (
+    LiveIndex,
+    SqliteTableWriter,
+    message_objects,
+    table_columns,
+    table_count,
+    table_rows,
+)
 from .tables import COPIED_TABLES
 
 log = logging.getLogger("storage.migrate")
@@ -167,14 +175,12 @@ def _run(
 
 
 def _table_writer(target: Any) -> Any:
-    from ..postgres.store import PostgresStore  # psycopg only when it is used
+    """The writer for the target's index: PostgreSQL, or SQLite (e.g. into S3 blobs)."""
+    from ..sqlite.store import SqliteStore
 
-    if not isinstance(target, PostgresStore):
-        raise MigrateError(
-            "the configured index is SQLite: set storage.index to the postgresql:// URL"
-            " to migrate into"
-        )
-    from ..postgres.table_io import PgTableWriter
+    if isinstance(target, SqliteStore):
+        return SqliteTableWriter(target.db.path)
+    from ..postgres.table_io import PgTableWriter  # psycopg only when it is used
 
     return PgTableWriter(target.db)
 
