@@ -7,9 +7,11 @@ from pathlib import Path
 import click
 
 from storage.actions import AuditAction
+from storage.index_location import POSTGRESQL, index_kind
 from storage.maintenance import backup as make_backup
 from storage.maintenance import require_data_directory
 from storage.maintenance import restore as restore_backup
+from storage.maintenance.restore import restore_into_store
 from storage.sealing import read_key_file
 
 from .common import CliState, audit, fail, format_bytes, json_option, print_json
@@ -73,13 +75,18 @@ def backup(dest: str, include_secrets: bool, as_json: bool) -> None:
 )
 @json_option
 def restore(src: str, seal_key_file: Path | None, as_json: bool) -> None:
-    """Restore the backup in SRC into the data directory (--data), which must be empty.
+    """Restore the backup in SRC into the data directory (--data), which must be empty;
+    with storage.index set to a PostgreSQL URL, into that database (which must be
+    empty) and the configured storage.blobs instead.
 
     Every file is checked against the backup's manifest and index before anything is
     put in place; a damaged or altered backup, or a seal key that is not the one its
     TOTP secrets were sealed with, is refused and leaves --data empty.
     """
     state = cli_state()
+    if index_kind(state.settings["storage.index"]) == POSTGRESQL:
+        _restore_into_postgresql(state, src, seal_key_file, as_json)
+        return
     data_dir = state.data_dir
     key = read_key_file(seal_key_file) if seal_key_file is not None else None
     report = restore_backup(src, data_dir, seal_key=key)
@@ -117,6 +124,25 @@ def restore(src: str, seal_key_file: Path | None, as_json: bool) -> None:
             f" {len(report.damaged)} damaged files of the original store; run: gateway fsck",
             err=True,
         )
+
+
+def _restore_into_postgresql(
+    state: CliState, src: str, seal_key_file: Path | None, as_json: bool
+) -> None:
+    """storage.index is PostgreSQL: fill that (empty) database and the configured blobs."""
+    if seal_key_file is not None:
+        raise fail(
+            "--seal-key-file is for a SQLite data directory: a PostgreSQL node takes the"
+            " seal key from secrets.seal_key_file (set it to the backed-up gateway's key)"
+        )
+    report = restore_into_store(src, state.store)
+    if as_json:
+        print_json({"index": "postgresql", **report.summary()})
+        return
+    click.echo(
+        f"Restored {report.messages} messages ({format_bytes(report.verified_bytes)}, every"
+        f" object read back and verified) from {src} into the configured index."
+    )
 
 
 def _key_configured(state: CliState) -> bool:

@@ -42,6 +42,7 @@ from .fsck import fsck
 from .metrics import metrics
 from .retention import retention
 from .serve import serve
+from .storage_cmd import storage
 
 __all__ = ["get_store", "main", "open_configured_store"]
 
@@ -128,7 +129,7 @@ main.add_command(domain)
 main.add_command(mailbox)
 main.add_command(admin)
 main.add_command(source)
-for command in (backup, restore, fsck, config, retention, metrics):
+for command in (backup, restore, fsck, config, retention, metrics, storage):
     main.add_command(command)
 
 

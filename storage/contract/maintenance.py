@@ -51,6 +51,7 @@ class IndexSnapshot(Protocol):
     """One committed state of the index, copied into a backup."""
 
     path: Path
+    origin: str  # the kind of index it was taken of: "sqlite" or "postgresql"
 
     def schema_version(self) -> int: ...
 

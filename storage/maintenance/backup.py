@@ -40,6 +40,14 @@ a files store, so `restore` makes a files data directory from it (message files 
 DATA/blobs/). A GET can fail if its object is deleted while read (not POSIX): the backup
 then stops with the store's error and is simply run again.
 
+With the index in PostgreSQL, step 1 reads every table in one REPEATABLE READ READ ONLY
+transaction (one committed state; deliveries on every node go on) into a new SQLite
+index copy, gateway.db (storage/postgres/table_io.py): the backup is then laid out as
+any other and says `"index_from": "postgresql"` in its manifest. `restore` makes a
+SQLite data directory of it, or, with storage.index set to an empty PostgreSQL
+database, fills that database (and the configured blobs) through the migration
+(storage/maintenance/migrate.py). Steps 2-5 are the same.
+
 The manifest carries SHA-256 sums of the index copy and the small files; blob files are
 covered by the sums in the index copy. That detects damage and naive tampering, not a
 forger who rewrites both (message files are in any case authenticated by age).
@@ -99,6 +107,7 @@ class BackupReport:
     files: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     secrets_included: bool = False
+    index_from: str = "sqlite"  # the index backed up: "sqlite" or "postgresql"
 
     @property
     def clean(self) -> bool:
@@ -120,6 +129,7 @@ class BackupReport:
             "damaged": self.damaged,
             "files": self.files,
             "secrets_included": self.secrets_included,
+            "index_from": self.index_from,
             "seconds": round(self.seconds, 3),
         }
 
@@ -149,6 +159,7 @@ def backup(
     index_copy = dest / INDEX
     snapshot = store.maintenance.snapshot_index(index_copy)
     progress("index")
+    report.index_from = snapshot.origin
     try:
         report.schema_version = snapshot.schema_version()
         _copy_blobs(store, snapshot, dest, report)

@@ -30,7 +30,14 @@ from ..sealing import DEFAULT_KEY_FILE, Sealer, write_new_key_file
 from ..sqlite.schema import SCHEMA_VERSION
 from ..sqlite.snapshot import index_copy_files, index_copy_problem, index_copy_seal_state
 from .backup import EXTRA_DIRS, FORMAT, INDEX, MANIFEST, MARKER, BackupError
-from .files import copy_durably, is_empty_or_missing, make_dirs_durably, remove_tree
+from .files import (
+    copy_durably,
+    is_empty_or_missing,
+    make_dirs_durably,
+    remove_tree,
+    sha256_file,
+)
+from .migrate import MigrateReport, Progress, migrate
 
 log = logging.getLogger("storage.restore")
 
@@ -79,6 +86,26 @@ def restore(src: str | Path, data_dir: str | Path, seal_key: bytes | None = None
         remove_tree(staging)
         raise
     log.info("restored %d messages from %s into %s", report.messages, src, data_dir)
+    return report
+
+
+def restore_into_store(
+    src: str | Path, store: Any, progress: Progress | None = None
+) -> MigrateReport:
+    """Restore the backup in `src` into `store`, a PostgreSQL index that must be empty
+    (with its configured blobs): the backup's index copy is checked against the manifest,
+    then copied as a migration does (every message file checked by SHA-256 on the way
+    in and read back once stored; no index row until all of them are)."""
+    src = Path(src)
+    manifest = read_manifest(src)
+    try:
+        digest = sha256_file(src / INDEX)
+    except FileNotFoundError:
+        raise BackupError(f"backup is incomplete: {INDEX} is missing") from None
+    if digest != manifest["files"][INDEX]:
+        raise BackupError(f"backup is damaged or was altered: {INDEX} fails its SHA-256")
+    report = migrate(src, store, progress, require_empty=True)
+    log.info("restored %d messages from %s into the configured index", report.messages, src)
     return report
 
 

@@ -3,23 +3,19 @@
 Message blobs are reached only through the Blobs protocol (storage/contract/blobs.py),
 so FileBlobs and S3Blobs both serve; temp files and file modes stay node-local (DATA on
 each node). This extends storage/sqlite/maintenance.py: only the row insert and the
-index snapshot differ.
+index snapshot (a SQLite copy of one REPEATABLE READ snapshot) differ.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
 from ..delivery import PublishedFile
-from ..errors import StoreError
 from ..sqlite.maintenance import SqliteMaintenance
+from ..sqlite.snapshot import SqliteIndexSnapshot
 from .database import PostgresDatabase
 from .messages import index_message
-
-
-class IndexBackupUnsupported(StoreError):
-    """A PostgreSQL index is backed up with PostgreSQL's own tools, not the file snapshot."""
+from .table_io import snapshot_to_sqlite
 
 
 class PostgresMaintenance(SqliteMaintenance):
@@ -49,8 +45,6 @@ class PostgresMaintenance(SqliteMaintenance):
             index_message(conn, row, quota=False)
         return True
 
-    def snapshot_index(self, target: Path) -> NoReturn:
-        raise IndexBackupUnsupported(
-            "the index is in PostgreSQL: back it up with pg_dump (or the server's"
-            " continuous archiving); the message files are backed up as before"
-        )
+    def snapshot_index(self, target: Path) -> SqliteIndexSnapshot:
+        """Every table read in one REPEATABLE READ snapshot into a SQLite index copy."""
+        return snapshot_to_sqlite(self._db, target)

@@ -16,6 +16,8 @@ from .sealed import seal_state
 class SqliteIndexSnapshot:
     """One committed state of the index, copied to `path` (a file of its own)."""
 
+    origin = "sqlite"  # the index it was taken of ("postgresql": storage/postgres/table_io.py)
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn = sqlite3.connect(path, isolation_level=None)
