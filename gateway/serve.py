@@ -32,7 +32,7 @@ from .login import Authenticator, LoginPolicy
 from .metrics_token import MetricsToken, metrics_token
 from .sources.fetch import FetchOptions
 from .sources.schedule import SourceScheduler
-from .store_factory import open_configured_store
+from .store_factory import node_local_seal_key, open_configured_store
 from .tls import TlsManager
 
 if TYPE_CHECKING:
@@ -164,6 +164,8 @@ async def start_gateway(
     token = metrics_token(settings, data_dir) if settings.web.listen else None
     store = open_configured_store(data_dir, settings)
     if not worker:
+        if warning := node_local_seal_key(settings):
+            log.warning("%s", warning)
         reconcile_store(store)
     astore = AsyncStore(store, max_workers=settings.storage.threads)
     if settings.tls.acme:

@@ -8,6 +8,7 @@ from typing import Any
 from storage import KdfParams, SealError, open_store
 from storage.contract.blobs import Blobs
 from storage.data_dir import claim_data_directory
+from storage.index_location import POSTGRESQL, index_kind
 from storage.s3.blobs import S3Blobs
 from storage.s3.location import S3Location, S3Settings
 from storage.s3.objects import ObjectStore, make_client
@@ -124,6 +125,21 @@ def index_password(settings: Settings) -> str | None:
     if not password:
         raise ConfigError(f"storage.index_password_file {path} is empty")
     return password
+
+
+def node_local_seal_key(settings: Settings) -> str | None:
+    """A warning when the index is shared (PostgreSQL) but the seal key is this node's own
+    DATA/secrets/seal.key: every node must be given the same key, or what one seals (TOTP
+    secrets, fetch-source credentials, ACME keys) the others cannot open."""
+    if index_kind(settings["storage.index"]) != POSTGRESQL:
+        return None
+    if settings["secrets.seal_key"] or settings["secrets.seal_key_file"]:
+        return None
+    return (
+        "storage.index is shared (PostgreSQL) but secrets.seal_key_file and secrets.seal_key"
+        " are empty: this node seals with its own DATA/secrets/seal.key; give every node the"
+        " same key (README: High availability)"
+    )
 
 
 def configured_sealer(settings: Settings, data_dir: Path | None) -> Sealer | None:

@@ -37,7 +37,7 @@ from .config.loader import parse_hostport
 from .logs import setup_logging
 from .metrics_token import metrics_token
 from .serve import ensure_first_admin, reconcile_store, serve_forever, tls_manager
-from .store_factory import open_configured_store
+from .store_factory import node_local_seal_key, open_configured_store
 
 log = logging.getLogger("gateway.workers")
 
@@ -173,6 +173,8 @@ def _prepare(settings: Settings, data_dir: Path) -> None:
     tls_manager(settings, data_dir)
     if settings.web.listen:
         metrics_token(settings, data_dir)
+    if warning := node_local_seal_key(settings):
+        log.warning("%s", warning)
     store = open_configured_store(data_dir, settings)
     try:
         if settings.tls.acme:

@@ -18,6 +18,7 @@ from storage.index_location import redacted
 
 from ..config import DEPRECATED, OPTIONS, ConfigError, Settings, load_settings
 from ..config.loader import parse_hostport
+from ..store_factory import node_local_seal_key
 from .common import CliState, config_failure, json_option, print_json
 
 SECRET_WORDS = ("token", "password", "secret")
@@ -180,6 +181,9 @@ def _warnings(settings: Settings) -> list[str]:
                 f"{service}.proxy_protocol is on and gateway.trusted_proxies is empty:"
                 " any peer may claim any client address"
             )
+    shared_index_problem = node_local_seal_key(settings)
+    if shared_index_problem:
+        out.append(shared_index_problem)
     for key in ("pop3.allow_plaintext_login", "imap.allow_plaintext_login"):
         if settings[key]:
             out.append(f"{key} accepts passphrases before TLS")

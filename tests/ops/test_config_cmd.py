@@ -381,3 +381,19 @@ def test_check_warns_when_proxy_protocol_trusts_any_peer(run, tmp_path):
     )
     result = run("--config", listed, "config", "check")
     assert result.exit_code == 0 and "trusted_proxies" not in result.stderr
+
+
+def test_check_warns_when_a_shared_index_would_seal_with_a_node_local_key(run, tmp_path):
+    index = '[storage]\nindex = "postgresql://gateway@db.example.net/gateway"\n'
+    result = run("--config", write_config(tmp_path, index), "config", "check")
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: storage.index is shared (PostgreSQL) but secrets.seal_key_file and"
+        " secrets.seal_key are empty"
+    ) in result.stderr
+    key_file = tmp_path / "seal.key"
+    key_file.write_text("ab" * 32 + "\n")  # 32 bytes as hex
+    key_file.chmod(0o600)
+    shared = write_config(tmp_path, index + f'[secrets]\nseal_key_file = "{key_file}"\n')
+    result = run("--config", shared, "config", "check")
+    assert result.exit_code == 0 and "seal_key" not in result.stderr, result.stderr
