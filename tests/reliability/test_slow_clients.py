@@ -218,8 +218,15 @@ def test_slow_and_idle_clients_time_out_and_block_nobody(tmp_path, figures) -> N
             time.sleep(0.2)
         sockets_after = gateway.open_sockets()
         assert sockets_after <= sockets_before, (sockets_before, sockets_during, sockets_after)
-        # ... and every SMTP connection slot is free again (smtp.max_connections).
-        assert smtp_greetings(gateway, PER_LISTENER + 1) == [b"220"] * (PER_LISTENER + 1)
+        # ... and every SMTP connection slot is free again (smtp.max_connections). A slot
+        # is given back when the session's task has finished, which on a loaded machine can
+        # trail the socket's close by a little: allow 10 s, then it is a leak.
+        deadline = time.monotonic() + 10
+        greetings = smtp_greetings(gateway, PER_LISTENER + 1)
+        while greetings != [b"220"] * (PER_LISTENER + 1) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            greetings = smtp_greetings(gateway, PER_LISTENER + 1)
+        assert greetings == [b"220"] * (PER_LISTENER + 1)
         assert gateway.alive()
         assert not gateway.log_problems(), gateway.log_problems()
     finally:
