@@ -18,6 +18,9 @@ connections, and a stalled worker's queue left waiting). Two rules spread the lo
   connection, so that the least loaded one takes it. If the connection is still
   waiting after that (the other worker is stalled), it is taken, and the worker stops
   deferring for `DEFER_PAUSE`: a stalled worker never holds connections up for long.
+- A worker starts accepting once all its services are up (`Listeners.start_accepting`),
+  and then waits (up to `PEERS_WAIT`) for the others still starting: connections that
+  queued up meanwhile are split too, rather than all taken by the first worker up.
 
 The kernel wakes every idle worker for each new connection (epoll without
 EPOLLEXCLUSIVE; asyncio offers no exclusive wake-up); all but one find the queue empty
@@ -58,6 +61,9 @@ ACCEPT_DEFER = 0.02  # seconds a more loaded worker leaves a new connection to o
 DEFER_PAUSE = 1.0  # no deferring after the others left a connection waiting
 ACCEPT_RETRY = 1.0  # seconds without accepting after running out of file descriptors
 NOT_RUNNING = -1  # a worker slot in the load array whose process is not running
+STARTING = -2  # a worker started by the supervisor that does not accept yet
+PEERS_WAIT = 10.0  # seconds a worker ready to accept waits for the ones still starting
+PEERS_POLL = 0.02
 _OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
@@ -132,7 +138,14 @@ class AcceptBalance:
         self.transports: set[asyncio.BaseTransport] = set()
         self.connecting = 0  # accepted, TLS handshake not finished yet
         self.defer_until = 0.0  # loop time: no deferring before this (others stalled)
+
+    async def ready(self) -> None:
+        """Count this worker as accepting; wait (bounded) for the others still starting."""
         self.publish()
+        for _ in range(int(PEERS_WAIT / PEERS_POLL)):
+            if all(n != STARTING for i, n in enumerate(self.loads) if i != self.index):
+                return
+            await asyncio.sleep(PEERS_POLL)  # the others write shared memory: no event
 
     def publish(self) -> None:
         self.transports = {t for t in self.transports if not t.is_closing()}
@@ -144,7 +157,7 @@ class AcceptBalance:
             return False
         self.publish()
         mine = self.loads[self.index]
-        others = [n for i, n in enumerate(self.loads) if i != self.index and n != NOT_RUNNING]
+        others = [n for i, n in enumerate(self.loads) if i != self.index and n >= 0]
         return bool(others) and mine > min(others)
 
     def others_stalled(self, now: float) -> None:
@@ -309,6 +322,15 @@ class Listeners:
     shared: dict[str, list[socket.socket]] = field(default_factory=dict)  # from the supervisor
     balance: AcceptBalance | None = None
     on_accept: Callable[[str], None] = lambda kind: None  # a worker's per-listener counter
+    waiting: list[SharedServer] = field(default_factory=list)  # until start_accepting
+
+    async def start_accepting(self) -> None:
+        """Every service is up: count this worker in and accept on its shared sockets."""
+        if self.balance is not None:
+            await self.balance.ready()
+        for server in self.waiting:
+            await server.start_serving()
+        self.waiting.clear()
 
     async def serve(
         self,
@@ -344,7 +366,7 @@ class Listeners:
             ssl_handshake_timeout=ssl_handshake_timeout,
             on_accept=lambda: self.on_accept(kind),
         )
-        await server.start_serving()
+        self.waiting.append(server)
         return server
 
     async def web_site(

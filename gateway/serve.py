@@ -197,6 +197,7 @@ async def start_gateway(
             await _start_web(running)
         if settings.fetch.enabled:
             running.scheduler = _start_sources(ctx)
+        await ctx.listeners.start_accepting()  # a worker: once every service is up
     except BaseException:
         await running.stop(0)
         astore.close()

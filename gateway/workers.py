@@ -37,7 +37,15 @@ import click
 
 from .acme.sync import start_up as acme_start_up
 from .config import Settings
-from .listeners import NOT_RUNNING, AcceptBalance, ListenError, Listeners, bind_all, close_all
+from .listeners import (
+    NOT_RUNNING,
+    STARTING,
+    AcceptBalance,
+    ListenError,
+    Listeners,
+    bind_all,
+    close_all,
+)
 from .logs import setup_logging
 from .metrics_token import metrics_token
 from .serve import ensure_first_admin, reconcile_store, serve_forever, tls_manager
@@ -94,7 +102,7 @@ class Supervisor:
         self.stop_codes: list[int] = []  # exits reaped after the stop was asked for
 
     def start(self, slot: _Slot) -> None:
-        self.loads[slot.index] = 0  # counted as running before it publishes its load
+        self.loads[slot.index] = STARTING  # the others wait for it, briefly, at their start
         args = (self.settings, self.data_dir, slot.index, self.sockets, self.loads)
         slot.process = self.ctx.Process(target=_worker_main, args=args, daemon=False)
         slot.process.start()
