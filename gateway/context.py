@@ -9,6 +9,7 @@ from typing import Protocol
 from storage.async_store import AsyncStore
 
 from .config import Settings
+from .listeners import Listeners
 from .login import Authenticator
 from .metrics import GatewayMetrics
 from .tls import TlsManager
@@ -38,3 +39,4 @@ class GatewayContext:
     data_dir: Path
     hostname: str
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)  # one set per process
+    listeners: Listeners = field(default_factory=Listeners)  # shared by workers, or bound here

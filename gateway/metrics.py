@@ -108,6 +108,12 @@ class GatewayMetrics:
             "pop3_damaged", "POP3 retrievals dropped because a message failed authentication"
         )
         self.imap_connections = counter("imap_connections", "IMAP connections accepted")
+        # With several workers (gateway/listeners.py): which worker took each connection
+        self.worker_connections = counter(
+            "worker_connections",
+            "Connections accepted, by worker process (index) and listener",
+            ("worker", "listener"),
+        )
         self.imap_damaged = counter(
             "imap_damaged", "IMAP sessions dropped because a message failed authentication"
         )

@@ -28,7 +28,9 @@ from .acme.sync import start_up as acme_start_up
 from .config import Settings
 from .config.loader import parse_hostport
 from .context import GatewayContext, Service
+from .listeners import Listeners
 from .login import Authenticator, LoginPolicy
+from .metrics import GatewayMetrics
 from .metrics_token import MetricsToken, metrics_token
 from .sources.fetch import FetchOptions
 from .sources.schedule import SourceScheduler
@@ -153,13 +155,19 @@ def tls_manager(settings: Settings, data_dir: Path) -> TlsManager:
 
 
 async def start_gateway(
-    settings: Settings, data_dir: Path, out: Callable[[str], None], *, worker: bool = False
+    settings: Settings,
+    data_dir: Path,
+    out: Callable[[str], None],
+    *,
+    listeners: Listeners | None = None,
 ) -> RunningGateway:
     """Open the store and start every configured listener.
 
-    `worker`: one of several processes sharing the ports (--workers): bind with
-    SO_REUSEPORT and leave reconciliation and the first admin to the parent.
+    `listeners`: given to one of several worker processes (--workers): the sockets the
+    supervisor bound, shared by every worker; the parent did reconciliation and the
+    first admin. Without it this process binds its own.
     """
+    worker = listeners is not None
     # Before anything starts: an unusable web.metrics_token_file stops the start here.
     token = metrics_token(settings, data_dir) if settings.web.listen else None
     store = open_configured_store(data_dir, settings)
@@ -179,21 +187,25 @@ async def start_gateway(
         data_dir=data_dir,
         hostname=tls.hostname,
     )
+    if listeners is not None:
+        ctx.listeners = listeners
+        listeners.on_accept = _count_accepts(ctx.metrics, listeners)
     ctx.metrics.attach(ctx)
     running = RunningGateway(ctx)
     running.metrics_handler = functools.partial(ctx.metrics.handler, ctx)
     running.metrics_token = token
     try:
         if settings.tls.acme:
-            running.services.append(await start_acme_responder(ctx, reuse_port=worker))
+            running.services.append(await start_acme_responder(ctx))
         for _name, module, function, keys in SERVICES:
             if any(settings[k] for k in keys):
                 start = getattr(importlib.import_module(module), function)
-                running.services.append(await start(ctx, reuse_port=worker))
+                running.services.append(await start(ctx))
         if settings.web.listen:
-            await _start_web(running, reuse_port=worker)
+            await _start_web(running)
         if settings.fetch.enabled:
             running.scheduler = _start_sources(ctx)
+        await ctx.listeners.start_accepting()  # a worker: once every service is up
     except BaseException:
         await running.stop(0)
         astore.close()
@@ -201,6 +213,16 @@ async def start_gateway(
     if not worker:
         ensure_first_admin(store, out, next(iter(running.console_urls()), ""))
     return running
+
+
+def _count_accepts(metrics: GatewayMetrics, listeners: Listeners) -> Callable[[str], None]:
+    """journal_gateway_worker_connections_total{worker, listener}: how the workers share."""
+    worker = str(listeners.balance.index if listeners.balance is not None else 0)
+
+    def count(kind: str) -> None:
+        metrics.worker_connections.labels(worker=worker, listener=kind).inc()
+
+    return count
 
 
 def _fetch_options(ctx: GatewayContext) -> FetchOptions:
@@ -228,7 +250,7 @@ def _start_sources(ctx: GatewayContext) -> SourceScheduler:
     return scheduler
 
 
-async def _start_web(running: RunningGateway, reuse_port: bool = False) -> None:
+async def _start_web(running: RunningGateway) -> None:
     from aiohttp import web as aioweb
 
     from web.app import create_app
@@ -244,12 +266,8 @@ async def _start_web(running: RunningGateway, reuse_port: bool = False) -> None:
         keepalive_timeout=ctx.settings.web.idle_timeout,
     )
     await runner.setup()
-    host, port = parse_hostport(ctx.settings.web.listen)
     ssl_context = None if ctx.settings.web.plain_http else ctx.tls.context
-    site = aioweb.TCPSite(
-        runner, host, port, ssl_context=ssl_context, reuse_port=reuse_port or None
-    )
-    await site.start()
+    await ctx.listeners.web_site(runner, "web.listen", ctx.settings.web.listen, ssl_context)
     running.web_runner = runner
     running.web_addresses.extend(address[:2] for address in runner.addresses)
 
@@ -342,9 +360,12 @@ async def _watch_certificates(
 
 
 async def serve_forever(
-    settings: Settings, data_dir: Path, out: Callable[[str], None] = print, worker: bool = False
+    settings: Settings,
+    data_dir: Path,
+    out: Callable[[str], None] = print,
+    listeners: Listeners | None = None,
 ) -> int:
-    running = await start_gateway(settings, data_dir, out, worker=worker)
+    running = await start_gateway(settings, data_dir, out, listeners=listeners)
     for line in running.describe():
         out(line)
     stop = asyncio.Event()

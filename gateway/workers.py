@@ -1,8 +1,10 @@
 """`gateway serve` with several workers: processes sharing the listening sockets.
 
 serve.workers (`auto`, the default, is one per CPU core; --workers overrides) processes
-each run every listener with SO_REUSEPORT, and the kernel spreads new connections over
-them. The parent reconciles the data directory and creates the first admin, then only
+run every listener. The parent binds each listening socket once and hands the same
+sockets to every worker (also to one restarted after a death): one accept queue per
+port, from which the least loaded, least busy worker accepts (gateway/listeners.py).
+The parent reconciles the data directory and creates the first admin, then only
 supervises: a worker that dies is started again (after a backoff that grows while it
 keeps dying), SIGTERM/SIGINT stop every worker gracefully, SIGHUP is passed on.
 
@@ -22,18 +24,28 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from multiprocessing.sharedctypes import RawArray
 from pathlib import Path
 
 import click
 
 from .acme.sync import start_up as acme_start_up
 from .config import Settings
-from .config.loader import parse_hostport
+from .listeners import (
+    NOT_RUNNING,
+    STARTING,
+    AcceptBalance,
+    ListenError,
+    Listeners,
+    bind_all,
+    close_all,
+)
 from .logs import setup_logging
 from .metrics_token import metrics_token
 from .serve import ensure_first_admin, reconcile_store, serve_forever, tls_manager
@@ -41,37 +53,27 @@ from .store_factory import node_local_seal_key, open_configured_store
 
 log = logging.getLogger("gateway.workers")
 
-_LISTEN_KEYS = (
-    "smtp.listen",
-    "smtp.smtps_listen",
-    "pop3.listen",
-    "pop3.pop3s_listen",
-    "imap.listen",
-    "imap.imaps_listen",
-    "web.listen",
-)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 FIRST_BACKOFF = 0.5  # seconds before restarting a worker that died
 MAX_BACKOFF = 30.0
 STABLE_AFTER = 60.0  # a worker that lived this long starts the backoff over
 
 
-def zero_port_keys(settings: Settings) -> list[str]:
-    """Listeners configured on port 0 (each process would get its own port)."""
-    keys = [*_LISTEN_KEYS, "tls.acme_http_listen"] if settings.tls.acme else _LISTEN_KEYS
-    return [k for k in keys if settings[k] and parse_hostport(settings[k], k)[1] == 0]
+Sockets = dict[str, list[socket.socket]]
 
 
-def _worker_main(settings: Settings, data_dir: Path, index: int) -> None:
+def _worker_main(
+    settings: Settings, data_dir: Path, index: int, sockets: Sockets, loads: list[int]
+) -> None:
+    """One worker: `sockets` are the parent's listening sockets, `loads` the shared
+    array of open connections per worker (this one writes `loads[index]`)."""
     os.umask(0o077)  # inherited from the parent already; files at rest stay private
     setup_logging(settings.log.format, settings.log.level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     prefix = f"worker {index}: "
-    asyncio.run(
-        serve_forever(
-            settings, data_dir, out=lambda line: print(prefix + line, flush=True), worker=True
-        )
-    )
+    listeners = Listeners(shared=sockets, balance=AcceptBalance(loads, index))
+    out = lambda line: print(prefix + line, flush=True)  # noqa: E731
+    asyncio.run(serve_forever(settings, data_dir, out=out, listeners=listeners))
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a late duplicate signal is harmless
 
 
@@ -90,15 +92,18 @@ class _Slot:
 class Supervisor:
     """Starts the workers, restarts the ones that die, stops them all on request."""
 
-    def __init__(self, settings: Settings, data_dir: Path, count: int) -> None:
+    def __init__(self, settings: Settings, data_dir: Path, count: int, sockets: Sockets) -> None:
         self.settings, self.data_dir = settings, data_dir
+        self.sockets = sockets
         self.ctx = multiprocessing.get_context("spawn")
+        self.loads = RawArray("i", [NOT_RUNNING] * count)  # open connections per worker
         self.slots = [_Slot(i) for i in range(count)]
         self.stopping = False
         self.stop_codes: list[int] = []  # exits reaped after the stop was asked for
 
     def start(self, slot: _Slot) -> None:
-        args = (self.settings, self.data_dir, slot.index)
+        self.loads[slot.index] = STARTING  # the others wait for it, briefly, at their start
+        args = (self.settings, self.data_dir, slot.index, self.sockets, self.loads)
         slot.process = self.ctx.Process(target=_worker_main, args=args, daemon=False)
         slot.process.start()
         slot.started, slot.restart_at = time.monotonic(), None
@@ -106,6 +111,9 @@ class Supervisor:
     def forward(self, signum: int, _frame: object = None) -> None:
         if signum in (signal.SIGTERM, signal.SIGINT):
             self.stopping = True
+            # Once every worker has closed its copy too, a new connection is refused
+            # rather than left in a queue nobody accepts from.
+            close_all(self.sockets)
         for slot in self.slots:
             proc = slot.process
             if proc is not None and proc.is_alive() and proc.pid:
@@ -140,6 +148,7 @@ class Supervisor:
             code = 0  # stopped while still starting, before its handler was installed
         slot.exit_codes.append(code)
         slot.process = None
+        self.loads[slot.index] = NOT_RUNNING  # the others stop deferring to it
         _metrics_process_dead(proc.pid)
         if self.stopping:
             self.stop_codes.append(code)
@@ -166,7 +175,7 @@ def _metrics_process_dead(pid: int | None) -> None:
     multiprocess.mark_process_dead(pid)
 
 
-def _prepare(settings: Settings, data_dir: Path) -> None:
+def _prepare(settings: Settings, data_dir: Path, sockets: Sockets) -> None:
     """What only one process may do: certificates, the metrics token, reconciliation."""
     # The parent makes the self-signed certificate (when none is configured) and the
     # /metrics token (when none is configured) so that the workers do not race to create them.
@@ -180,23 +189,38 @@ def _prepare(settings: Settings, data_dir: Path) -> None:
         if settings.tls.acme:
             acme_start_up(store, data_dir)  # older ACME files imported once, not per worker
         reconcile_store(store)
-        scheme = "http" if settings.web.plain_http else "https"
-        url = f"{scheme}://{settings.web.listen}/" if settings.web.listen else ""
-        ensure_first_admin(store, click.echo, url)
+        ensure_first_admin(store, click.echo, _console_url(settings, sockets))
     finally:
         store.close()
 
 
+def _console_url(settings: Settings, sockets: Sockets) -> str:
+    """The console's address as bound (the real port when web.listen is port 0)."""
+    if "web.listen" not in sockets:
+        return ""
+    host, port = sockets["web.listen"][0].getsockname()[:2]
+    scheme = "http" if settings.web.plain_http else "https"
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
 def run_workers(settings: Settings, data_dir: Path, count: int) -> int:
-    zero = zero_port_keys(settings)
-    if zero:
-        raise click.ClickException(f"--workers needs fixed ports: {zero[0]} is port 0")
-    _prepare(settings, data_dir)
+    try:
+        sockets = bind_all(settings)  # port 0: the kernel picks one port, every worker's
+    except ListenError as exc:
+        raise click.ClickException(f"cannot listen: {exc}") from None
+    try:
+        _prepare(settings, data_dir, sockets)
+        return _supervise(settings, data_dir, count, sockets)
+    finally:
+        close_all(sockets)
+
+
+def _supervise(settings: Settings, data_dir: Path, count: int, sockets: Sockets) -> int:
     # Counters of every worker, summed by /metrics (gateway/metrics.py); a fresh private
     # directory each start, removed at exit.
     metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
     os.environ[MULTIPROC_ENV] = metrics_dir
-    supervisor = Supervisor(settings, data_dir, count)
+    supervisor = Supervisor(settings, data_dir, count, sockets)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, supervisor.forward)
     try:

@@ -14,7 +14,6 @@ from aiohttp import web
 
 from storage.acme_status import TOKEN_PATTERN
 
-from ..config.loader import parse_hostport
 from ..context import GatewayContext
 
 log = logging.getLogger("gateway.acme")
@@ -50,15 +49,14 @@ class AcmeResponder:
         log.warning("ACME HTTP-01 request for a token not pending here")
         return web.Response(status=404, text="No such ACME challenge token.\n")
 
-    async def start(self, reuse_port: bool) -> None:
+    async def start(self) -> None:
         app = web.Application()
         app.router.add_get(PREFIX + "{token}", self.answer)
         app.router.add_route("*", "/{tail:.*}", _not_here)
         self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self.runner.setup()
-        host, port = parse_hostport(self.ctx.settings.tls.acme_http_listen, "tls.acme_http_listen")
-        site = web.TCPSite(self.runner, host, port, reuse_port=reuse_port or None)
-        await site.start()
+        listen = self.ctx.settings.tls.acme_http_listen
+        await self.ctx.listeners.web_site(self.runner, "tls.acme_http_listen", listen, None)
 
     async def stop(self, grace: float) -> None:
         if self.runner is not None:
@@ -69,7 +67,7 @@ async def _not_here(_request: web.Request) -> web.Response:
     return web.Response(status=404, text=NOT_HERE)
 
 
-async def start_acme_responder(ctx: GatewayContext, reuse_port: bool = False) -> AcmeResponder:
+async def start_acme_responder(ctx: GatewayContext) -> AcmeResponder:
     responder = AcmeResponder(ctx)
-    await responder.start(reuse_port)
+    await responder.start()
     return responder

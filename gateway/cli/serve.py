@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import click
 
@@ -12,8 +11,6 @@ from ..config.validate import worker_count
 from ..logs import setup_logging
 from ..serve import serve_forever
 from .common import config_failure, state
-
-log = logging.getLogger("gateway.serve")
 
 # flag → configuration key it overrides (flags win over the file and the environment)
 LISTEN_FLAGS = {
@@ -75,25 +72,12 @@ def serve(workers: str | None, log_format: str | None, **listen: str | None) -> 
     except ConfigError as exc:
         raise config_failure(exc) from None
     setup_logging(settings.log.format, settings.log.level)
-    count = _worker_count(settings)
+    count = worker_count(settings.serve.workers)
     if count > 1:
         from ..workers import run_workers
 
         raise SystemExit(run_workers(settings, cli.data_dir, count))
     raise SystemExit(asyncio.run(serve_forever(settings, cli.data_dir, out=_echo)))
-
-
-def _worker_count(settings) -> int:
-    """serve.workers as a number. `auto` means one process when a listener is on port 0
-    (each process would get a different port); a number given then is an error."""
-    from ..workers import zero_port_keys
-
-    count = worker_count(settings.serve.workers)
-    zero = zero_port_keys(settings)
-    if count > 1 and zero and settings.serve.workers.strip().lower() == "auto":
-        log.info("serve.workers auto: one process, since %s is port 0", zero[0])
-        return 1
-    return count
 
 
 def _echo(line: str) -> None:

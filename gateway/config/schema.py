@@ -85,8 +85,9 @@ OPTIONS: tuple[Option, ...] = (
         "serve.workers",
         str,
         "auto",
-        "Worker processes sharing the listening ports: auto (one per CPU core) or a number"
-        " (1-64); --workers overrides. auto uses one process when a port is 0.",
+        "Worker processes sharing the listening sockets (one accept queue per port, the"
+        " least loaded worker accepts): auto (one per CPU core) or a number (1-64);"
+        " --workers overrides.",
         check="workers",
     ),
     # --- storage -------------------------------------------------------------------

@@ -7,8 +7,8 @@ import contextlib
 import functools
 import logging
 
-from ..config.loader import parse_hostport
 from ..context import GatewayContext
+from ..listeners import ListeningServer
 from ..logs import bind_connection
 from ..proxy_protocol import trusted_proxies, warn_if_anyone_may_proxy
 from ..retrieval.opening import Opening, open_connection
@@ -27,7 +27,7 @@ class ImapService:
 
     def __init__(self, ctx: GatewayContext) -> None:
         self.ctx = ctx
-        self._servers: list[asyncio.Server] = []
+        self._servers: list[ListeningServer] = []
         self._kinds: list[str] = []  # "imap" or "imaps", parallel to _servers
         self._sessions: dict[ImapSession, asyncio.Task] = {}
 
@@ -54,28 +54,25 @@ class ImapService:
     def sessions(self) -> int:
         return len(self._sessions)
 
-    async def start(self, reuse_port: bool = False) -> None:
+    async def start(self) -> None:
         settings = self.ctx.settings.imap
         trusted = self.ctx.settings.gateway.trusted_proxies
         warn_if_anyone_may_proxy("imap", settings.proxy_protocol, trusted)
-        loop = asyncio.get_running_loop()
         for listen, implicit in ((settings.listen, False), (settings.imaps_listen, True)):
             if not listen:
                 continue
-            host, port = parse_hostport(listen)
             # Behind a PROXY header, IMAPS accepts plain TCP: TLS starts after the header.
             tls_here = implicit and not settings.proxy_protocol
-            server = await loop.create_server(
+            server = await self.ctx.listeners.serve(
+                "imap.imaps_listen" if implicit else "imap.listen",
+                listen,
                 functools.partial(
                     ImapConnection,
                     functools.partial(self._start_session, implicit),
                     hold_reading=settings.proxy_protocol,
                 ),
-                host,
-                port,
-                ssl=self.ctx.tls.context if tls_here else None,
+                ssl_context=self.ctx.tls.context if tls_here else None,
                 ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if tls_here else None,
-                reuse_port=reuse_port or None,
             )
             self._servers.append(server)
             self._kinds.append("imaps" if implicit else "imap")
@@ -137,11 +134,9 @@ class ImapService:
                 await asyncio.wait_for(server.wait_closed(), 5)
 
 
-async def start_imap(ctx: GatewayContext, *, reuse_port: bool = False) -> ImapService:
-    """Start IMAP on imap.listen and, when set, IMAPS on imap.imaps_listen.
-
-    `reuse_port` lets several worker processes bind the same ports (SO_REUSEPORT).
-    """
+async def start_imap(ctx: GatewayContext) -> ImapService:
+    """Start IMAP on imap.listen and, when set, IMAPS on imap.imaps_listen (on the
+    workers' shared sockets when ctx.listeners has them)."""
     service = ImapService(ctx)
-    await service.start(reuse_port)
+    await service.start()
     return service

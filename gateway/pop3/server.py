@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..config.loader import parse_hostport
 from ..context import GatewayContext
+from ..listeners import ListeningServer
 from ..proxy_protocol import warn_if_anyone_may_proxy
 from ..retrieval import LineConnection
 from .engine import run_session
@@ -22,7 +22,7 @@ class Pop3Service:
 
     def __init__(self, ctx: GatewayContext) -> None:
         self.ctx = ctx
-        self.servers: list[asyncio.Server] = []
+        self.servers: list[ListeningServer] = []
         self._kinds: list[str] = []  # "pop3" or "pop3s", parallel to servers
         self.sessions: dict[asyncio.Task[None], Pop3Session] = {}
 
@@ -39,24 +39,19 @@ class Pop3Service:
             for sock in server.sockets
         ]
 
-    async def listen(
-        self, hostport: str, config: ListenerConfig, *, reuse_port: bool = False
-    ) -> None:
+    async def listen(self, hostport: str, config: ListenerConfig) -> None:
         key = "pop3.pop3s_listen" if config.implicit_tls else "pop3.listen"
-        host, port = parse_hostport(hostport, key)
-        loop = asyncio.get_running_loop()
         # Behind a PROXY header, POP3S accepts plain TCP: TLS starts after the header.
         tls_here = config.implicit_tls and not config.proxy_protocol
-        server = await loop.create_server(
+        server = await self.ctx.listeners.serve(
+            key,
+            hostport,
             lambda: LineConnection(
                 lambda conn: self._start_session(conn, config),
                 hold_reading=config.proxy_protocol,
             ),
-            host,
-            port,
-            ssl=self.ctx.tls.context if tls_here else None,
+            ssl_context=self.ctx.tls.context if tls_here else None,
             ssl_handshake_timeout=config.login_timeout if tls_here else None,
-            reuse_port=reuse_port or None,
         )
         self.servers.append(server)
         self._kinds.append("pop3s" if config.implicit_tls else "pop3")
@@ -88,10 +83,10 @@ class Pop3Service:
             await server.wait_closed()
 
 
-async def start_pop3(ctx: GatewayContext, *, reuse_port: bool = False) -> Pop3Service:
+async def start_pop3(ctx: GatewayContext) -> Pop3Service:
     """Start POP3 (STLS) on pop3.listen and, when set, POP3S on pop3.pop3s_listen.
 
-    `reuse_port` lets several worker processes bind the same ports (SO_REUSEPORT); the
+    With several workers they accept from shared sockets (ctx.listeners); the
     one-session-per-mailbox lock is a store lease, so it spans workers (maildrop.py).
     """
     pop3 = ctx.settings.pop3
@@ -106,10 +101,10 @@ async def start_pop3(ctx: GatewayContext, *, reuse_port: bool = False) -> Pop3Se
     try:
         if pop3.listen:
             config = ListenerConfig(implicit_tls=False, **common)
-            await service.listen(pop3.listen, config, reuse_port=reuse_port)
+            await service.listen(pop3.listen, config)
         if pop3.pop3s_listen:
             config = ListenerConfig(implicit_tls=True, **common)
-            await service.listen(pop3.pop3s_listen, config, reuse_port=reuse_port)
+            await service.listen(pop3.pop3s_listen, config)
     except BaseException:
         await service.stop(0)
         raise

@@ -8,8 +8,9 @@ import ipaddress
 import logging
 from typing import Any
 
-from gateway.config.loader import ConfigError, parse_hostport
+from gateway.config.loader import ConfigError
 from gateway.context import GatewayContext
+from gateway.listeners import ListeningServer
 from gateway.proxy_protocol import trusted_proxies, warn_if_anyone_may_proxy
 from gateway.robots import RobotResponder
 
@@ -36,7 +37,7 @@ class SmtpService:
         self.stopping = False
         self._networks = _parse_networks(self.options.allowed_networks)
         self._proxy_trust = trusted_proxies(tuple(ctx.settings.gateway.trusted_proxies))
-        self._servers: list[tuple[str, asyncio.Server]] = []
+        self._servers: list[tuple[str, ListeningServer]] = []
         self._endpoints: list[tuple[str, tuple[str, int]]] = []
         self._connections: dict[SmtpConnection, asyncio.Task] = {}
         self._admitted: dict[SmtpConnection, str] = {}
@@ -104,15 +105,12 @@ class SmtpService:
                 log.error("smtp: %d sessions did not finish after stop", len(pending))
 
     # --- listeners -----------------------------------------------------------------------
-    async def listen(self, spec: str, *, implicit_tls: bool, reuse_port: bool = False) -> None:
-        host, port = parse_hostport(spec, "smtp.smtps_listen" if implicit_tls else "smtp.listen")
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(
+    async def listen(self, spec: str, *, implicit_tls: bool) -> None:
+        server = await self.ctx.listeners.serve(
+            "smtp.smtps_listen" if implicit_tls else "smtp.listen",
+            spec,
             lambda: GatewaySMTP(self, implicit_tls=implicit_tls),
-            host,
-            port,
-            ssl=self.ctx.tls.context if implicit_tls else None,
-            reuse_port=reuse_port or None,
+            ssl_context=self.ctx.tls.context if implicit_tls else None,
         )
         kind = "smtps" if implicit_tls else "smtp"
         self._servers.append((kind, server))
@@ -202,11 +200,9 @@ def _in_networks(ip: str, networks: list[Any]) -> bool:
     return any(address.version == n.version and address in n for n in networks)
 
 
-async def start_smtp(ctx: GatewayContext, *, reuse_port: bool = False) -> SmtpService:
-    """Start SMTP on smtp.listen and, when set, SMTPS on smtp.smtps_listen.
-
-    `reuse_port` lets several worker processes bind the same ports (SO_REUSEPORT).
-    """
+async def start_smtp(ctx: GatewayContext) -> SmtpService:
+    """Start SMTP on smtp.listen and, when set, SMTPS on smtp.smtps_listen (on the
+    workers' shared sockets when ctx.listeners has them)."""
     logging.getLogger(AIOSMTPD_LOGGER).setLevel(logging.WARNING)
     service = SmtpService(ctx)
     warn_if_anyone_may_proxy(
@@ -214,11 +210,9 @@ async def start_smtp(ctx: GatewayContext, *, reuse_port: bool = False) -> SmtpSe
     )
     try:
         if service.options.listen:
-            await service.listen(service.options.listen, implicit_tls=False, reuse_port=reuse_port)
+            await service.listen(service.options.listen, implicit_tls=False)
         if service.options.smtps_listen:
-            await service.listen(
-                service.options.smtps_listen, implicit_tls=True, reuse_port=reuse_port
-            )
+            await service.listen(service.options.smtps_listen, implicit_tls=True)
     except BaseException:
         await service.stop(0)
         raise

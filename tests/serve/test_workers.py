@@ -186,9 +186,10 @@ def test_a_killed_worker_is_restarted_and_no_acknowledged_mail_is_lost(
 
 
 def send_as_an_mta_would(port: int, user: str, body: bytes, attempts: int = 20) -> None:
-    """Send, retrying a connection that broke before the message was acknowledged: the
-    kernel resets connections already queued on a killed worker's socket, and a sender
-    retries those (nothing was acknowledged, so nothing can be lost)."""
+    """Send, retrying a connection that broke before the message was acknowledged: one
+    the killed worker had accepted just before it died breaks, and a sender retries it
+    (nothing was acknowledged, so nothing can be lost). Connections still waiting in the
+    shared accept queue go to the survivor."""
     for _ in range(attempts - 1):
         try:
             return send(port, user, body)
@@ -201,7 +202,7 @@ def test_metrics_sum_the_counters_of_every_worker(gateway_data, mailbox_on_disk)
     gateway = GatewayProcess(gateway_data, extra_args=["--workers", "2"])
     gateway.wait_ready(listeners=8)
     try:
-        for _ in range(20):  # SO_REUSEPORT spreads these over both workers
+        for _ in range(20):  # one after another: the least loaded worker takes each
             with smtplib.SMTP("127.0.0.1", gateway.ports["smtp"], timeout=30) as client:
                 client.noop()
         token = (gateway_data / "secrets" / "metrics-token").read_text().strip()
