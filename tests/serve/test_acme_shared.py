@@ -93,6 +93,9 @@ def test_a_certificate_stored_elsewhere_is_hot_loaded_by_every_worker(gateway_da
     directory = env["GATEWAY_TLS__ACME_DIRECTORY"]
     gateway = GatewayProcess(gateway_data, env=env)
     gateway.wait_ready(2 * LISTENERS, timeout=60)
+    # This gateway's own first attempt fails (its CA is nowhere) and writes its status; let
+    # it, so that it cannot land after the other node's (the next attempt is minutes away).
+    wait_status(gateway_data, lambda s: s.failures >= 1)
     first = issue_pair(HOSTNAME)
     node = other_node(gateway_data)
     try:
