@@ -73,7 +73,9 @@ def test_long_lived_connections_are_spread_over_both_workers(gateway_data, mailb
             split = smtp_accepts_by_worker(gateway, gateway_data)
         assert sum(split.values()) == 8, split
         assert set(split) == {"0", "1"}, split
-        assert min(split.values()) >= 3, split  # 4:4, or 5:3 when a worker was slow
+        # 4:4, or 5:3 / 6:2 when a worker was slow to take its turn (a loaded machine);
+        # the SIGSTOP test below shows the mechanism itself deterministically.
+        assert min(split.values()) >= 2, split
     finally:
         assert gateway.stop() == 0
 
