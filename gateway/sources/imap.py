@@ -18,7 +18,7 @@ from typing import Any
 
 from storage.sources import SourceSettings
 
-from .tls import FetchError, check_pin, client_context, describe_tls_error, tls_summary
+from .tls import FetchError, checked_connection, client_context, describe_tls_error
 
 CHUNK = 64 * 1024
 _FETCH_ITEM = re.compile(rb"UID (\d+)|RFC822\.SIZE (\d+)")
@@ -92,9 +92,7 @@ class ImapSource:
             raise FetchError(
                 "connect", f"cannot reach {settings.host}:{settings.port}: {exc}"
             ) from None
-        check_pin(self._client.sock, settings)  # type: ignore[arg-type]
-        self.tls = tls_summary(self._client.sock)
-        self.peer = self._client.sock.getpeername()[0]
+        self.tls, self.peer = checked_connection(self._client.sock, settings)
 
     @staticmethod
     def _connect(settings: SourceSettings, timeout: float) -> imaplib.IMAP4:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from storage.sources import SourceSettings
 
-from .tls import FetchError, check_pin, client_context, describe_tls_error, tls_summary
+from .tls import FetchError, checked_connection, client_context, describe_tls_error
 
 LINE_LIMIT = 64 * 1024  # longer lines are read in pieces of this size
 
@@ -31,9 +31,7 @@ class Pop3Source:
             raise FetchError(
                 "connect", f"cannot reach {settings.host}:{settings.port}: {exc}"
             ) from None
-        check_pin(self._client.sock, settings)  # type: ignore[arg-type]
-        self.tls = tls_summary(self._client.sock)
-        self.peer = self._client.sock.getpeername()[0]
+        self.tls, self.peer = checked_connection(self._client.sock, settings)
 
     @staticmethod
     def _connect(settings: SourceSettings, timeout: float) -> poplib.POP3:

@@ -67,6 +67,16 @@ def tls_summary(sock: object) -> tuple[str, str] | None:
     return (sock.version() or "TLS", cipher[0] if cipher else "unknown")
 
 
+def checked_connection(
+    sock: object, settings: SourceSettings
+) -> tuple[tuple[str, str] | None, str]:
+    """After connecting (and STARTTLS): the pin checked, then (TLS summary, peer address),
+    the same for POP3 and IMAP."""
+    check_pin(sock, settings)  # type: ignore[arg-type]
+    peer = sock.getpeername()[0]  # type: ignore[attr-defined]
+    return tls_summary(sock), peer
+
+
 def describe_tls_error(exc: ssl.SSLError, host: str) -> FetchError:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return FetchError(
