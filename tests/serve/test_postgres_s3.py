@@ -4,19 +4,17 @@ combination of storage.index and storage.blobs, the shared one end to end."""
 from __future__ import annotations
 
 import base64
-import imaplib
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.seaweed import S3Target, SeaweedS3, gateway_env
 
-from .conftest import GatewayProcess, insecure_tls
-from .test_postgres_index import run
-from .test_serve import MESSAGE, retrieve_all, send, strip_trace
+from .conftest import GatewayProcess
+from .test_postgres_index import idle_sees_mail_sent_to_the_other_node, run
+from .test_serve import MESSAGE, retrieve_all, strip_trace
 
 pytestmark = pytest.mark.external
 
@@ -47,19 +45,7 @@ def test_two_nodes_on_postgresql_and_s3_share_mailboxes_and_messages(
     node_a.wait_ready()
     node_b.wait_ready()
     try:
-        imap = imaplib.IMAP4("127.0.0.1", node_a.ports["imap"], timeout=30)
-        imap.starttls(ssl_context=insecure_tls())
-        imap.login(mailbox["id"], mailbox["passphrase"])
-        imap.select("INBOX")
-        imap.send(b"i1 IDLE\r\n")
-        assert imap.readline() == b"+ idling\r\n"
-        started = time.monotonic()
-        send(node_b.ports["smtp"], mailbox["address"], MESSAGE)
-        assert imap.readline() == b"* 1 EXISTS\r\n"
-        waited = time.monotonic() - started
-        imap.send(b"DONE\r\n")
-        assert imap.readline().endswith(b" OK IDLE terminated\r\n")
-        imap.logout()
+        waited = idle_sees_mail_sent_to_the_other_node(node_a, node_b, mailbox)
         (retrieved,) = retrieve_all(node_a.ports["pop3"], mailbox["id"], mailbox["passphrase"])
     finally:
         assert node_a.stop() == 0 and node_b.stop() == 0
