@@ -39,6 +39,7 @@ from .models import (
     AuditEntry,
     Domain,
     EpochInfo,
+    ListedMessage,
     Mailbox,
     MessageInfo,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "Mailbox",
     "MailboxKey",
     "MessageDamaged",
+    "ListedMessage",
     "MessageInfo",
     "NotADataDirectory",
     "NotDeletable",

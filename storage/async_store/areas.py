@@ -45,6 +45,7 @@ from ..models import (
     AuditEntry,
     Domain,
     EpochInfo,
+    ListedMessage,
     Mailbox,
     MessageInfo,
     RelayTarget,
@@ -225,6 +226,12 @@ class AsyncMessages(_Area[Messages]):
 
     async def get(self, mailbox_id: str, message_id: str) -> MessageInfo:
         return await self._run(self._area.get, mailbox_id, message_id)
+
+    async def from_uid(self, mailbox_id: str, uid: int, limit: int) -> builtins.list[MessageInfo]:
+        return await self._run(self._area.from_uid, mailbox_id, uid, limit)
+
+    async def listing(self, mailbox_id: str) -> builtins.list[ListedMessage]:
+        return await self._run(self._area.listing, mailbox_id)
 
     async def fill_unknown_sizes(self, key: MailboxKey) -> int:
         return await self._run(self._area.fill_unknown_sizes, key)

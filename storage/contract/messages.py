@@ -13,7 +13,7 @@ from typing import Protocol
 
 from ..delivery import Delivery
 from ..mailbox_key import MailboxKey
-from ..models import MessageInfo
+from ..models import ListedMessage, MessageInfo
 
 
 class Messages(Protocol):
@@ -38,6 +38,16 @@ class Messages(Protocol):
 
     def list(self, mailbox_id: str) -> builtins.list[MessageInfo]:
         """The mailbox's committed messages in UID order."""
+        ...
+
+    def listing(self, mailbox_id: str) -> builtins.list[ListedMessage]:
+        """The same messages as list(), in UID order, with only id, uid, epoch, size and
+        flags: what a POP3 login needs, cheaply for a mailbox of thousands."""
+        ...
+
+    def from_uid(self, mailbox_id: str, uid: int, limit: int) -> builtins.list[MessageInfo]:
+        """Up to `limit` whole messages with a UID of at least `uid`, in UID order: what
+        a POP3 session reads ahead of its RETRs, a page at a time."""
         ...
 
     def next_uid(self, mailbox_id: str) -> int:

@@ -15,7 +15,7 @@ from ..faults import fault_point
 from ..group_commit import GroupCommitter
 from ..mailbox_key import MailboxKey
 from ..message_file import open_plaintext
-from ..models import MessageInfo
+from ..models import ListedMessage, MessageInfo
 from . import rows
 from .database import Database
 from .epochs import current_epoch
@@ -177,9 +177,26 @@ class SqliteMessages:
     # --- reading -------------------------------------------------------------------
     def list(self, mailbox_id: str) -> list[MessageInfo]:
         cur = self._db.conn().execute(
-            "SELECT * FROM messages WHERE mailbox_id=? ORDER BY uid", (mailbox_id,)
+            "SELECT id, mailbox_id, uid, epoch, size, stored_size, received, flags, encoding,"
+            " path, sha256 FROM messages WHERE mailbox_id=? ORDER BY uid",
+            (mailbox_id,),
         )
-        return [rows.message(r) for r in cur]
+        return [rows.listed_message(r) for r in cur]
+
+    def listing(self, mailbox_id: str) -> builtins.list[ListedMessage]:
+        cur = self._db.conn().execute(
+            "SELECT id, uid, epoch, size, flags FROM messages WHERE mailbox_id=? ORDER BY uid",
+            (mailbox_id,),
+        )
+        return [ListedMessage(i, u, e, s, rows.flag_set(f)) for i, u, e, s, f in cur]
+
+    def from_uid(self, mailbox_id: str, uid: int, limit: int) -> builtins.list[MessageInfo]:
+        cur = self._db.conn().execute(
+            "SELECT id, mailbox_id, uid, epoch, size, stored_size, received, flags, encoding,"
+            " path, sha256 FROM messages WHERE mailbox_id=? AND uid>=? ORDER BY uid LIMIT ?",
+            (mailbox_id, uid, limit),
+        )
+        return [rows.listed_message(r) for r in cur]
 
     def next_uid(self, mailbox_id: str) -> int:
         """The UID the next delivered message will get (IMAP UIDNEXT); never decreases."""
@@ -221,7 +238,13 @@ class SqliteMessages:
 
     def fill_unknown_sizes(self, key: MailboxKey) -> int:
         """Adopted orphans have no known plaintext size until a key opens them."""
-        unknown = [m for m in self.list(key.mailbox_id) if m.size < 0]
+        # asked after every login: only the (rare) unknown rows, not the whole listing
+        cur = self._db.conn().execute(
+            "SELECT id, mailbox_id, uid, epoch, size, stored_size, received, flags, encoding,"
+            " path, sha256 FROM messages WHERE mailbox_id=? AND size<0",
+            (key.mailbox_id,),
+        )
+        unknown = [rows.listed_message(r) for r in cur]
         fixed = 0
         for message in unknown:
             try:

@@ -44,6 +44,32 @@ def test_a_commit_for_a_deleted_mailbox_raises_and_stores_nothing(
     assert contract_store.messages.list(other.id) == []
 
 
+def test_the_light_listing_matches_the_full_one(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    other, _ = contract_store.mailboxes.create(DOMAIN, actor=None)
+    infos = [deliver(contract_store, mailbox.id, sample_message(n)) for n in range(3)]
+    deliver(contract_store, other.id, sample_message(9))
+    contract_store.messages.set_flags(mailbox.id, [infos[1].id], ["\\Seen", "\\Flagged"])
+    contract_store.messages.delete(mailbox.id, [infos[2].id])
+    full = contract_store.messages.list(mailbox.id)
+    light = contract_store.messages.listing(mailbox.id)
+    assert [(m.id, m.uid, m.epoch, m.size, m.flags) for m in full] == [tuple(m) for m in light]
+    assert [m.id for m in light] == [infos[0].id, infos[1].id]
+    assert light[1].flags == {"\\Seen", "\\Flagged"} and light[0].flags == set()
+    assert light[0].size == len(sample_message(0))
+
+
+def test_from_uid_pages_whole_messages_in_uid_order(contract_store: Store, box) -> None:
+    mailbox, _ = box
+    other, _ = contract_store.mailboxes.create(DOMAIN, actor=None)
+    infos = [deliver(contract_store, mailbox.id, sample_message(n)) for n in range(5)]
+    deliver(contract_store, other.id, sample_message(9))
+    contract_store.messages.delete(mailbox.id, [infos[2].id])
+    page = contract_store.messages.from_uid(mailbox.id, infos[1].uid, 2)
+    assert page == [contract_store.messages.get(mailbox.id, i.id) for i in (infos[1], infos[3])]
+    assert contract_store.messages.from_uid(mailbox.id, infos[4].uid + 1, 10) == []
+
+
 def test_uids_grow_and_next_uid_never_decreases(contract_store: Store, box) -> None:
     mailbox, _ = box
     first = deliver(contract_store, mailbox.id, sample_message(1))
