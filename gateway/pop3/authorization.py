@@ -117,7 +117,7 @@ async def _login(s: Pop3Session, username: str, passphrase: str) -> None:
         log.info("pop3 %s: refused from %s: in use", mailbox_id, s.conn.client_ip)
         return s.reply("-ERR [IN-USE] mailbox is locked by another POP3 session")
     s.lock, s.mailbox_id = lock, mailbox_id
-    listed = await s.ctx.store.messages.list(mailbox_id)
+    listed = await s.ctx.store.messages.listing(mailbox_id)
     s.key = result.key
     s.maildrop = Maildrop.snapshot(mailbox_id, result.key, listed)
     s.state = TRANSACTION

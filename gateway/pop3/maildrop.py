@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storage import MailboxKey, MessageInfo
+from storage import ListedMessage, MailboxKey, MessageInfo
 from storage.async_store import AsyncStore
 
 log = logging.getLogger("gateway.pop3")
@@ -82,11 +82,12 @@ class Maildrop:
     """
 
     mailbox_id: str
-    messages: list[MessageInfo]
+    messages: list[ListedMessage]
     deleted: set[int] = field(default_factory=set)
+    page: dict[str, MessageInfo] = field(default_factory=dict)  # whole rows read ahead
 
     @classmethod
-    def snapshot(cls, mailbox_id: str, key: MailboxKey, listed: list[MessageInfo]) -> Maildrop:
+    def snapshot(cls, mailbox_id: str, key: MailboxKey, listed: list[ListedMessage]) -> Maildrop:
         offered = [m for m in listed if key.can_read(m.epoch) and m.size >= 0]
         hidden = len(listed) - len(offered)
         if hidden:
@@ -97,7 +98,16 @@ class Maildrop:
             )
         return cls(mailbox_id, offered)
 
-    def get(self, number: int) -> MessageInfo | None:
+    def whole(self, listed: ListedMessage) -> MessageInfo | None:
+        """The whole row of `listed` if the read-ahead page holds it (see read_ahead)."""
+        return self.page.get(listed.id)
+
+    def read_ahead(self, rows: list[MessageInfo]) -> None:
+        """Keep one page of whole rows: archivers RETR in order, so one store job serves
+        the next READ_AHEAD RETRs instead of one job each; memory stays one page."""
+        self.page = {m.id: m for m in rows}
+
+    def get(self, number: int) -> ListedMessage | None:
         """Message `number` (1-based) unless it does not exist or is marked deleted."""
         if number < 1 or number > len(self.messages) or number in self.deleted:
             return None
@@ -106,10 +116,12 @@ class Maildrop:
     def exists(self, number: int) -> bool:
         return 1 <= number <= len(self.messages)
 
-    def live(self) -> list[tuple[int, MessageInfo]]:
+    def live(self) -> list[tuple[int, ListedMessage]]:
         return [(n, m) for n, m in enumerate(self.messages, 1) if n not in self.deleted]
 
     def stat(self) -> tuple[int, int]:
+        if not self.deleted:  # every login asks: no per-message tuples for a fresh drop
+            return len(self.messages), sum(m.size for m in self.messages)
         live = self.live()
         return len(live), sum(m.size for _, m in live)
 

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from storage import MessageDamaged, MessageInfo, StoreError
+from storage import ListedMessage, MessageDamaged, MessageInfo, StoreError
 from storage.actions.audit import AuditAction
 
 from .arguments import ListingArgs, MessageNumber, NoArgs, TopArgs
@@ -19,6 +19,8 @@ from .state import Pop3Session, SessionEnded
 from .streaming import DotStuffer, TopFilter
 
 log = logging.getLogger("gateway.pop3")
+# Whole index rows read per store job ahead of RETR/TOP (the maildrop lists ids and sizes).
+READ_AHEAD = 256
 
 
 # --- listings ----------------------------------------------------------------------------
@@ -35,7 +37,7 @@ async def list_ids(s: Pop3Session, args: ListingArgs) -> None:
     _listing(s, args, lambda message: message.id)
 
 
-def _listing(s: Pop3Session, args: ListingArgs, column: Callable[[MessageInfo], object]) -> None:
+def _listing(s: Pop3Session, args: ListingArgs, column: Callable[[ListedMessage], object]) -> None:
     """LIST and UIDL: one message's `column`, or every live message's, one per line."""
     if args.number is None:
         count, octets = s.drop.stat()
@@ -46,7 +48,7 @@ def _listing(s: Pop3Session, args: ListingArgs, column: Callable[[MessageInfo], 
         s.reply(f"+OK {args.number} {column(message)}")
 
 
-def _message(s: Pop3Session, number: int) -> MessageInfo | None:
+def _message(s: Pop3Session, number: int) -> ListedMessage | None:
     """Message `number`, or None after replying that it is deleted or does not exist."""
     message = s.drop.get(number)
     if message is None:
@@ -74,15 +76,38 @@ async def noop(s: Pop3Session, args: NoArgs) -> None:
 
 # --- retrieval ---------------------------------------------------------------------------
 async def retrieve(s: Pop3Session, args: MessageNumber) -> None:
-    message = _message(s, args.number)
+    message = await _full_message(s, args.number)
     if message is not None:
         await _send_message(s, "RETR", message, f"+OK {message.size} octets", None)
 
 
 async def top(s: Pop3Session, args: TopArgs) -> None:
-    message = _message(s, args.number)
+    message = await _full_message(s, args.number)
     if message is not None:
         await _send_message(s, "TOP", message, "+OK top of message follows", args.lines)
+
+
+async def _full_message(s: Pop3Session, number: int) -> MessageInfo | None:
+    """The whole index row of message `number` (the maildrop holds the light listing),
+    or None after replying why not: deleted, no such message, or expunged meanwhile
+    by an IMAP client or an admin."""
+    listed = _message(s, number)
+    if listed is None:
+        return None
+    whole = s.drop.whole(listed)
+    if whole is not None:
+        return whole
+    try:
+        page = await s.ctx.store.messages.from_uid(s.drop.mailbox_id, listed.uid, READ_AHEAD)
+    except StoreError:
+        log.warning("pop3 %s: the index did not answer for RETR/TOP", s.drop.mailbox_id)
+        s.reply("-ERR [SYS/TEMP] the index is unavailable, try again later")
+        return None
+    s.drop.read_ahead(page)
+    whole = s.drop.whole(listed)
+    if whole is None:
+        s.reply(f"-ERR message {number} was removed from the mailbox meanwhile")
+    return whole
 
 
 async def _send_message(

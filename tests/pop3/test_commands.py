@@ -134,6 +134,26 @@ async def test_deleted_messages_and_rset(pop3: Pop3Server, client_tls, three) ->
     assert pop3.message_ids() == ids[:2]
 
 
+async def test_a_message_expunged_during_the_session_is_refused_not_fatal(
+    pop3: Pop3Server, client_tls, three
+) -> None:
+    """The maildrop lists ids and sizes only; RETR and TOP read the full row then, and a
+    message that an IMAP client or an admin removed meanwhile gets a clear -ERR."""
+    ids = pop3.message_ids()
+
+    def session() -> None:
+        client = logged_in(pop3, client_tls)
+        pop3.store.messages.delete(pop3.mailbox_id, [ids[1]])
+        for command in ("RETR 2", "TOP 2 0"):
+            assert client.cmd(command) == "-ERR message 2 was removed from the mailbox meanwhile"
+        assert client.cmd("RETR 3") == f"+OK {len(three[2])} octets"
+        assert b"".join(client.multi()) == three[2]
+        assert client.cmd("QUIT") == "+OK bye (0 messages deleted)"
+
+    await asyncio.to_thread(session)
+    assert pop3.message_ids() == [ids[0], ids[2]]
+
+
 async def test_pipelined_commands(pop3: Pop3Server, client_tls, three) -> None:
     def session() -> None:
         client = tls_client(pop3, client_tls)
