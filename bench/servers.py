@@ -20,7 +20,7 @@ class Gateway:
 
     data: Path
     mailboxes: int = 4
-    workers: int = 1
+    workers: int | None = None  # None: the default (`serve.workers = auto`, one per core)
     smtp_port: int = 0
     pop3_port: int = 0
     accounts: list[dict] = field(default_factory=list)
@@ -32,7 +32,7 @@ class Gateway:
 
     @property
     def label(self) -> str:
-        return "gateway" if self.workers == 1 else f"gateway --workers {self.workers}"
+        return "gateway" if self.workers is None else f"gateway --workers {self.workers}"
 
     def _cli(self, *args: str) -> str:
         done = subprocess.run(
@@ -67,7 +67,7 @@ class Gateway:
         args = [self.exe, "--data", str(self.data), "serve"]
         args += ["--smtp", f"127.0.0.1:{self.smtp_port}", "--pop3", f"127.0.0.1:{self.pop3_port}"]
         args += ["--imap", "", "--web", ""]
-        if self.workers != 1:
+        if self.workers is not None:
             args += ["--workers", str(self.workers)]
         args += self.extra_args
         log = self.data.parent / f"{self.data.name}.log"
