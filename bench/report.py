@@ -81,15 +81,17 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
         ok = r <= factor if most else r >= factor
         out.append((label, f"{r:.2f}× ({gw:.1f} vs {base:.1f})", verdict(ok)))
 
+    def grew(phase: str, label: str) -> None:
+        growth = value(results, phase, "gateway", "peak_growth_mib")
+        if isinstance(growth, int | float):
+            out.append((label, f"{growth:.1f} MiB", verdict(growth < MEMORY_LIMIT_MIB)))
+        else:
+            out.append((label, growth or "not run", "n/a"))
+
     vs("A", "msgs_per_s", "baseline", 1.0, "A msgs/s ≥ 1.0 × aiosmtpd+fsync")
     vs("A", "msgs_per_s", "dovecot", 1.5, "A msgs/s ≥ 1.5 × Dovecot LMTP + mail_crypt")
     vs("B", "mb_per_s", "dovecot", 1.25, "B MB/s ≥ 1.25 × Dovecot LMTP + mail_crypt")
-    growth = value(results, "mem", "gateway", "peak_growth_mib")
-    label = f"8 × 100 MiB: gateway peak RSS growth < {MEMORY_LIMIT_MIB:.0f} MiB"
-    if isinstance(growth, int | float):
-        out.append((label, f"{growth:.1f} MiB", verdict(growth < MEMORY_LIMIT_MIB)))
-    else:
-        out.append((label, growth or "not run", "n/a"))
+    grew("mem", f"8 × 100 MiB: gateway peak RSS growth < {MEMORY_LIMIT_MIB:.0f} MiB")
     vs("mem", "mb_per_s", "dovecot", 1.0, "8 × 100 MiB: MB/s ≥ 1.0 × Dovecot")
     vs("pop3_A", "mb_per_s", "dovecot", 1.5, "POP3 of A MB/s ≥ 1.5 × Dovecot POP3")
     vs("pop3_B", "mb_per_s", "dovecot", 1.5, "POP3 of B MB/s ≥ 1.5 × Dovecot POP3")
@@ -101,12 +103,7 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
         "repeat login (unlock cache) ≤ 2 × Dovecot's",
         most=True,
     )
-    growth = value(results, "mem_retr", "gateway", "peak_growth_mib")
-    label = f"100 MiB POP3 RETR flat: growth < {MEMORY_LIMIT_MIB:.0f} MiB"
-    if isinstance(growth, int | float):
-        out.append((label, f"{growth:.1f} MiB", verdict(growth < MEMORY_LIMIT_MIB)))
-    else:
-        out.append((label, growth or "not run", "n/a"))
+    grew("mem_retr", f"100 MiB POP3 RETR flat: growth < {MEMORY_LIMIT_MIB:.0f} MiB")
     return out
 
 
